@@ -147,7 +147,10 @@ impl Address {
         }
 
         if STATE_REQUIRED.contains(&country) && self.state.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            out.push(FieldError::new(format!("{prefix}/state"), format!("addresses in {country} need a state or province")));
+            out.push(FieldError::new(
+                format!("{prefix}/state"),
+                format!("addresses in {country} need a state or province"),
+            ));
         }
 
         let postcode = self.postal_code.trim();
@@ -171,7 +174,9 @@ impl Address {
             if !phone_is_dialable(phone, country) {
                 out.push(FieldError::new(
                     format!("{prefix}/phone"),
-                    format!("`{phone}` is not a valid phone number for {country} (use the national form or +country code)"),
+                    format!(
+                        "`{phone}` is not a valid phone number for {country} (use the national form or +country code)"
+                    ),
                 ));
             }
         }
@@ -238,7 +243,12 @@ mod tests {
     fn postcode_must_fit_the_country() {
         assert_eq!(pointers(&Address { postal_code: "3471".into(), ..istanbul() }), vec!["/ship_to/postal_code"]);
         assert_eq!(pointers(&Address { postal_code: "".into(), ..istanbul() }), vec!["/ship_to/postal_code"]);
-        let london = Address { country: "GB".into(), postal_code: "sw1a 1aa".into(), phone: Some("020 7946 0958".into()), ..istanbul() };
+        let london = Address {
+            country: "GB".into(),
+            postal_code: "sw1a 1aa".into(),
+            phone: Some("020 7946 0958".into()),
+            ..istanbul()
+        };
         assert_eq!(pointers(&london), Vec::<String>::new());
         let dubai = Address { country: "AE".into(), postal_code: "".into(), phone: None, ..istanbul() };
         assert_eq!(pointers(&dubai), Vec::<String>::new(), "the UAE has no postcodes");

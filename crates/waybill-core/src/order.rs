@@ -25,7 +25,14 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     pub const ALL: [OrderStatus; 8] = [
-        Self::Open, Self::Ready, Self::Shipped, Self::InTransit, Self::Delivered, Self::Closed, Self::Cancelled, Self::Returned,
+        Self::Open,
+        Self::Ready,
+        Self::Shipped,
+        Self::InTransit,
+        Self::Delivered,
+        Self::Closed,
+        Self::Cancelled,
+        Self::Returned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,9 +66,13 @@ impl OrderStatus {
         }
         let next = match shipment {
             T::InfoReceived => Self::Shipped,
-            T::PickedUp | T::InTransit | T::OutForDelivery | T::DeliveryFailed | T::AvailableForPickup | T::Exception | T::ReturnToOrigin => {
-                Self::InTransit
-            }
+            T::PickedUp
+            | T::InTransit
+            | T::OutForDelivery
+            | T::DeliveryFailed
+            | T::AvailableForPickup
+            | T::Exception
+            | T::ReturnToOrigin => Self::InTransit,
             T::Delivered => Self::Delivered,
             T::Returned => Self::Returned,
             T::Cancelled => return if matches!(self, Self::Shipped) { Self::Open } else { self },
@@ -178,11 +189,15 @@ mod tests {
 
     #[test]
     fn line_item_and_cod_problems_are_pointed_at() {
-        let items = vec![LineItem { sku: "".into(), name: None, quantity: 0, unit_price: Decimal::from_str("1.005").unwrap() }];
+        let items =
+            vec![LineItem { sku: "".into(), name: None, quantity: 0, unit_price: Decimal::from_str("1.005").unwrap() }];
         let pointers: Vec<_> = order_problems(&items, &Payment::Cod { amount: Decimal::ZERO }, "TRY".parse().unwrap())
             .into_iter()
             .map(|e| e.pointer)
             .collect();
-        assert_eq!(pointers, vec!["/line_items/0/sku", "/line_items/0/quantity", "/line_items/0/unit_price", "/payment/amount"]);
+        assert_eq!(
+            pointers,
+            vec!["/line_items/0/sku", "/line_items/0/quantity", "/line_items/0/unit_price", "/payment/amount"]
+        );
     }
 }

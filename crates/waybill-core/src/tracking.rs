@@ -42,8 +42,17 @@ pub enum NdrReason {
 
 impl TrackingStatus {
     pub const ALL: [TrackingStatus; 11] = [
-        Self::InfoReceived, Self::PickedUp, Self::InTransit, Self::OutForDelivery, Self::DeliveryFailed,
-        Self::AvailableForPickup, Self::Delivered, Self::Exception, Self::ReturnToOrigin, Self::Returned, Self::Cancelled,
+        Self::InfoReceived,
+        Self::PickedUp,
+        Self::InTransit,
+        Self::OutForDelivery,
+        Self::DeliveryFailed,
+        Self::AvailableForPickup,
+        Self::Delivered,
+        Self::Exception,
+        Self::ReturnToOrigin,
+        Self::Returned,
+        Self::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,8 +98,14 @@ impl TrackingStatus {
 
 impl NdrReason {
     pub const ALL: [NdrReason; 8] = [
-        Self::CustomerUnavailable, Self::AddressIssue, Self::Refused, Self::CodNotReady,
-        Self::PremisesClosed, Self::RescheduledByCustomer, Self::OutOfServiceArea, Self::Other,
+        Self::CustomerUnavailable,
+        Self::AddressIssue,
+        Self::Refused,
+        Self::CodNotReady,
+        Self::PremisesClosed,
+        Self::RescheduledByCustomer,
+        Self::OutOfServiceArea,
+        Self::Other,
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -103,10 +103,7 @@ pub const MAX_GRAMS: u64 = 10_000_000;
 pub const MAX_MILLIMETRES: u64 = 20_000;
 
 fn to_whole_up(value: Decimal, factor: Decimal) -> Option<u64> {
-    value
-        .checked_mul(factor)?
-        .round_dp_with_strategy(0, RoundingStrategy::AwayFromZero)
-        .to_u64()
+    value.checked_mul(factor)?.round_dp_with_strategy(0, RoundingStrategy::AwayFromZero).to_u64()
 }
 
 impl Weight {
@@ -121,7 +118,10 @@ impl Weight {
         }
         match to_whole_up(self.value.0, self.unit.grams()) {
             Some(g) if g <= MAX_GRAMS => Ok(g),
-            _ => Err(FieldError::new(format!("{pointer}/value"), format!("weight must be at most {} kg", MAX_GRAMS / 1000))),
+            _ => Err(FieldError::new(
+                format!("{pointer}/value"),
+                format!("weight must be at most {} kg", MAX_GRAMS / 1000),
+            )),
         }
     }
 }
@@ -138,7 +138,10 @@ impl Length {
         }
         match to_whole_up(self.value.0, self.unit.millimetres()) {
             Some(mm) if mm <= MAX_MILLIMETRES => Ok(mm),
-            _ => Err(FieldError::new(format!("{pointer}/value"), format!("length must be at most {} m", MAX_MILLIMETRES / 1000))),
+            _ => Err(FieldError::new(
+                format!("{pointer}/value"),
+                format!("length must be at most {} m", MAX_MILLIMETRES / 1000),
+            )),
         }
     }
 }
@@ -197,7 +200,13 @@ mod tests {
     }
 
     fn any_length_unit() -> impl Strategy<Value = LengthUnit> {
-        prop_oneof![Just(LengthUnit::Mm), Just(LengthUnit::Cm), Just(LengthUnit::M), Just(LengthUnit::In), Just(LengthUnit::Ft)]
+        prop_oneof![
+            Just(LengthUnit::Mm),
+            Just(LengthUnit::Cm),
+            Just(LengthUnit::M),
+            Just(LengthUnit::In),
+            Just(LengthUnit::Ft)
+        ]
     }
 
     proptest! {
