@@ -1,0 +1,329 @@
+//! The HTTP routes: request validation, the handlers, and API-key auth.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::Inner;
+use crate::error::ApiError;
+use crate::faults::{self, Faults};
+use crate::geo;
+use crate::model::{self, Address, Money, Parcel, Shipment};
+use crate::rates::{self, Service};
+use crate::scenario::{self, Scenario};
+use crate::validate::{Obj, parse_body};
+
+/// Longest client reference accepted.
+const MAX_REFERENCE_CHARS: usize = 64;
+
+/// The caller's API key: the partition its data lives in.
+#[derive(Clone)]
+struct ApiKey(String);
+
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
+    let api = Router::new()
+        .route("/api/v1/rates", post(quote_rates))
+        .route("/api/v1/shipments", post(create_shipment).get(find_shipments))
+        .route("/api/v1/shipments/{awb}", get(get_shipment))
+        .route("/api/v1/shipments/{awb}/cancel", post(cancel_shipment))
+        .route("/api/v1/tracking/{awb}", get(track))
+        .route("/api/v1/subscriptions", post(subscribe))
+        .route_layer(middleware::from_fn(authenticate))
+        // Added last so it runs first: faults strike before anything else.
+        .route_layer(middleware::from_fn_with_state(inner.clone(), faults::inject));
+    Router::new()
+        .merge(api)
+        .route("/_sim/faults", get(get_faults).put(put_faults))
+        .route("/_sim/health", get(health))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(inner)
+}
+
+async fn authenticate(mut request: Request, next: Next) -> Response {
+    let key = request
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    match key {
+        Some(key) => {
+            request.extensions_mut().insert(ApiKey(key));
+            next.run(request).await
+        }
+        None => ApiError::unauthorized().into_response(),
+    }
+}
+
+fn address(obj: &Obj) -> Result<Address, ApiError> {
+    let own = |s: Option<&str>| s.map(str::to_owned);
+    let address = Address {
+        name: obj.req_str("name")?.to_owned(),
+        company: own(obj.opt_str("company")?),
+        phone: own(obj.opt_str("phone")?),
+        email: own(obj.opt_str("email")?),
+        street1: obj.req_str("street1")?.to_owned(),
+        street2: own(obj.opt_str("street2")?),
+        city: obj.req_str("city")?.to_owned(),
+        state: own(obj.opt_str("state")?),
+        postal_code: obj.req_str("postal_code")?.to_owned(),
+        country: obj.req_str("country")?.to_owned(),
+    };
+    let country = &address.country;
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::validation(obj.path("country"), "must be an ISO 3166-1 alpha-2 code in upper case"));
+    }
+    Ok(address)
+}
+
+fn parcels(root: &Obj) -> Result<Vec<Parcel>, ApiError> {
+    let items = root.req_array("parcels")?;
+    if items.is_empty() {
+        return Err(ApiError::validation(root.path("parcels"), "must hold at least one parcel"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let obj = Obj::at(item, format!("{}[{i}]", root.path("parcels")))?;
+            let weight_g =
+                obj.opt_u64("weight_g")?.ok_or_else(|| ApiError::validation(obj.path("weight_g"), "is required"))?;
+            if weight_g == 0 {
+                return Err(ApiError::validation(obj.path("weight_g"), "must be greater than 0"));
+            }
+            Ok(Parcel {
+                weight_g,
+                length_mm: obj.opt_u64("length_mm")?,
+                width_mm: obj.opt_u64("width_mm")?,
+                height_mm: obj.opt_u64("height_mm")?,
+            })
+        })
+        .collect()
+}
+
+/// Shipper, consignee and parcels: what rating and booking share.
+struct Route {
+    shipper: Address,
+    consignee: Address,
+    parcels: Vec<Parcel>,
+}
+
+impl Route {
+    fn read(root: &Obj) -> Result<Self, ApiError> {
+        Ok(Self {
+            shipper: address(&root.req_obj("shipper")?)?,
+            consignee: address(&root.req_obj("consignee")?)?,
+            parcels: parcels(root)?,
+        })
+    }
+
+    fn quote(&self, service: Service) -> rates::Quote {
+        let weight_g = self.parcels.iter().map(|p| p.weight_g).fold(0, u64::saturating_add);
+        rates::quote(service, weight_g, self.shipper.country != self.consignee.country)
+    }
+}
+
+fn charge(quote: rates::Quote) -> Money {
+    Money { amount: rates::format_cents(quote.cents), currency: rates::CURRENCY.to_owned() }
+}
+
+/// `12`, `12.5`, `12.50`: digits with an optional fraction.
+fn is_decimal(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match text.split_once('.') {
+        Some((units, fraction)) => digits(units) && digits(fraction),
+        None => digits(text),
+    }
+}
+
+fn money(obj: &Obj) -> Result<Money, ApiError> {
+    let amount = obj.req_str("amount")?;
+    if !is_decimal(amount) {
+        return Err(ApiError::validation(
+            obj.path("amount"),
+            "must be a non-negative decimal string such as \"12.50\"",
+        ));
+    }
+    let currency = obj.req_str("currency")?;
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::validation(obj.path("currency"), "must be an ISO 4217 code in upper case"));
+    }
+    Ok(Money { amount: amount.to_owned(), currency: currency.to_owned() })
+}
+
+async fn quote_rates(body: Bytes) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let route = Route::read(&Obj::at(&body, "")?)?;
+    let rates: Vec<_> = Service::ALL
+        .into_iter()
+        .map(|service| {
+            let quote = route.quote(service);
+            json!({
+                "service": service,
+                "charge": charge(quote),
+                "transit_days": quote.transit_days,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "rates": rates })).into_response())
+}
+
+async fn create_shipment(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let reference = root.req_str("reference")?;
+    if reference.chars().count() > MAX_REFERENCE_CHARS {
+        return Err(ApiError::validation("reference", format!("must be at most {MAX_REFERENCE_CHARS} characters")));
+    }
+    let service = Service::parse(root.req_str("service")?)
+        .ok_or_else(|| ApiError::validation("service", "must be one of express, standard, economy"))?;
+    let route = Route::read(&root)?;
+    let cod = root.opt_obj("cod")?.map(|o| money(&o)).transpose()?;
+    let scenario = match root.opt_str("scenario")? {
+        None => Scenario::Delivered,
+        Some(name) => Scenario::parse(name).ok_or_else(|| {
+            ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, rto, lost, exception")
+        })?,
+    };
+
+    let now = Utc::now();
+    let quote = route.quote(service);
+    let origin = geo::hub_for(&route.shipper.country, &route.shipper.postal_code);
+    let destination = geo::hub_for(&route.consignee.country, &route.consignee.postal_code);
+    let utc_offset_minutes = geo::utc_offset_minutes(&route.shipper.country);
+    // The promise is kept in simulated days, like the scans.
+    let edd = model::days_after(now, f64::from(quote.transit_days), inner.day_seconds)
+        .with_timezone(&geo::fixed_offset(utc_offset_minutes))
+        .date_naive();
+
+    let mut store = inner.store();
+    let shipment = Shipment {
+        shipment_id: format!("ss_{}", ulid::Ulid::new()),
+        awb: store.fresh_awb(),
+        reference: reference.to_owned(),
+        service,
+        scenario,
+        sort_code: geo::sort_code(&destination, &route.consignee.postal_code),
+        route: geo::route(&origin, &destination),
+        shipper: route.shipper,
+        consignee: route.consignee,
+        parcels: route.parcels,
+        cod,
+        charge: charge(quote),
+        edd,
+        origin,
+        destination,
+        utc_offset_minutes,
+        day_seconds: inner.day_seconds,
+        created_at: now,
+        cancelled_at: None,
+    };
+    let booked = store.book(&key, shipment)?;
+    Ok((StatusCode::CREATED, Json(booked.view("BK"))).into_response())
+}
+
+async fn find_shipments(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let reference = query
+        .get("reference")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let now = Utc::now();
+    let store = inner.store();
+    let shipments: Vec<_> = store.by_reference(&key, reference).map(|s| s.view(s.status_at(now))).into_iter().collect();
+    Ok(Json(json!({ "shipments": shipments })).into_response())
+}
+
+async fn get_shipment(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = inner.store();
+    let shipment =
+        store.shipment(&key, &awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+    Ok(Json(shipment.view(shipment.status_at(Utc::now()))).into_response())
+}
+
+async fn cancel_shipment(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+) -> Result<Response, ApiError> {
+    inner.store().cancel(&key, &awb, Utc::now())?;
+    inner.wake.notify_one();
+    Ok(Json(json!({ "awb": awb, "status_code": scenario::CANCELLED })).into_response())
+}
+
+async fn track(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = inner.store();
+    let shipment =
+        store.shipment(&key, &awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+    let scans = shipment.scans_until(Utc::now());
+    let status_code = scans.last().map_or("BK", |scan| scan.code);
+    let events: Vec<_> = scans.iter().map(|scan| shipment.event(scan)).collect();
+    Ok(Json(json!({ "awb": awb, "status_code": status_code, "events": events })).into_response())
+}
+
+async fn subscribe(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let awb = root.req_str("awb")?;
+    let url = root.req_str("url")?;
+    if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        return Err(ApiError::validation("url", "must be an http or https URL"));
+    }
+    let secret = root.req_str("secret")?;
+    let (id, created) = inner.store().subscribe(&key, awb, url, secret, Utc::now())?;
+    inner.wake.notify_one();
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({ "subscription_id": id }))).into_response())
+}
+
+async fn get_faults(State(inner): State<Arc<Inner>>) -> Json<Faults> {
+    Json(inner.faults())
+}
+
+async fn put_faults(State(inner): State<Arc<Inner>>, body: Bytes) -> Result<Json<Faults>, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let faults = Faults {
+        latency_ms: root.opt_u64("latency_ms")?.unwrap_or(0),
+        error_rate: root.opt_f64("error_rate")?.unwrap_or(0.0),
+        timeout_rate: root.opt_f64("timeout_rate")?.unwrap_or(0.0),
+        hang_ms: root.opt_u64("hang_ms")?.unwrap_or(0),
+    };
+    faults.check()?;
+    inner.set_faults(faults.clone());
+    Ok(Json(faults))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}

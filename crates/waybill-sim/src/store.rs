@@ -1,0 +1,284 @@
+//! The in-memory state: shipments partitioned by API key, webhook
+//! subscriptions with their delivery progress, and the push queue.
+//!
+//! Every change is a journal [`Record`]: `commit` writes it to the journal and
+//! then applies it with the same `apply` that replays the journal on start,
+//! so live state and replayed state cannot drift apart.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::error::ApiError;
+use crate::journal::{Journal, Record};
+use crate::model::{Shipment, Subscription};
+use crate::push::{self, Job, Queue};
+
+/// The shipments of one API key.
+#[derive(Default)]
+struct Tenant {
+    shipments: HashMap<String, Shipment>,
+    /// Client reference → AWB.
+    references: HashMap<String, String>,
+}
+
+/// A subscription and how far its deliveries got.
+struct Delivery {
+    subscription: Subscription,
+    /// Index in the shipment's timeline of the next scan to send.
+    next_index: usize,
+    /// Failed attempts for that scan so far.
+    failures: u32,
+    /// An attempt is under way: keeps deliveries one at a time, in order.
+    busy: bool,
+}
+
+/// All state of a simulator.
+#[derive(Default)]
+pub(crate) struct Store {
+    tenants: HashMap<String, Tenant>,
+    /// Every AWB of every key, so new ones never clash.
+    awbs: HashSet<String>,
+    deliveries: HashMap<String, Delivery>,
+    /// AWB → ids of its subscriptions.
+    subscriptions_by_awb: HashMap<String, Vec<String>>,
+    queue: Queue,
+    journal: Option<Journal>,
+}
+
+impl Store {
+    pub fn attach_journal(&mut self, journal: Journal) {
+        self.journal = Some(journal);
+    }
+
+    /// Applies one state change (live or replayed).
+    pub fn apply(&mut self, record: Record) -> Result<(), String> {
+        match record {
+            Record::ShipmentCreated { api_key, shipment } => {
+                if !self.awbs.insert(shipment.awb.clone()) {
+                    return Err(format!("awb {} exists already", shipment.awb));
+                }
+                let tenant = self.tenants.entry(api_key).or_default();
+                tenant.references.insert(shipment.reference.clone(), shipment.awb.clone());
+                tenant.shipments.insert(shipment.awb.clone(), *shipment);
+            }
+            Record::ShipmentCancelled { api_key, awb, at } => {
+                let shipment = self
+                    .tenants
+                    .get_mut(&api_key)
+                    .and_then(|t| t.shipments.get_mut(&awb))
+                    .ok_or_else(|| format!("cancelled shipment {awb} is unknown"))?;
+                shipment.cancelled_at.get_or_insert(at);
+            }
+            Record::SubscriptionSet { subscription } => {
+                if self.shipment(&subscription.api_key, &subscription.awb).is_none() {
+                    return Err(format!(
+                        "subscription {} is for unknown shipment {}",
+                        subscription.id, subscription.awb
+                    ));
+                }
+                if let Some(delivery) = self.deliveries.get_mut(&subscription.id) {
+                    delivery.subscription = subscription;
+                } else {
+                    self.subscriptions_by_awb
+                        .entry(subscription.awb.clone())
+                        .or_default()
+                        .push(subscription.id.clone());
+                    self.deliveries.insert(
+                        subscription.id.clone(),
+                        Delivery { subscription, next_index: 0, failures: 0, busy: false },
+                    );
+                }
+            }
+            Record::PushDone { subscription_id, next_index } => {
+                let delivery = self
+                    .deliveries
+                    .get_mut(&subscription_id)
+                    .ok_or_else(|| format!("subscription {subscription_id} is unknown"))?;
+                delivery.next_index = delivery.next_index.max(next_index);
+            }
+        }
+        Ok(())
+    }
+
+    fn persist(&mut self, record: &Record) -> std::io::Result<()> {
+        match &mut self.journal {
+            Some(journal) => journal.append(record),
+            None => Ok(()),
+        }
+    }
+
+    /// Journals and applies a change made through the API.
+    fn commit(&mut self, record: Record) -> Result<(), ApiError> {
+        self.persist(&record).map_err(|e| ApiError::internal(format!("cannot write the state file: {e}")))?;
+        self.apply(record).map_err(ApiError::internal)
+    }
+
+    /// A new AWB: `SIM` and 10 random digits, unused so far.
+    pub fn fresh_awb(&self) -> String {
+        let mut rng = rand::rng();
+        loop {
+            let awb = format!("SIM{:010}", rng.random_range(0..10_000_000_000u64));
+            if !self.awbs.contains(&awb) {
+                return awb;
+            }
+        }
+    }
+
+    pub fn shipment(&self, api_key: &str, awb: &str) -> Option<&Shipment> {
+        self.tenants.get(api_key)?.shipments.get(awb)
+    }
+
+    pub fn by_reference(&self, api_key: &str, reference: &str) -> Option<&Shipment> {
+        let tenant = self.tenants.get(api_key)?;
+        tenant.shipments.get(tenant.references.get(reference)?)
+    }
+
+    /// Books a shipment unless its reference is taken for this key.
+    pub fn book(&mut self, api_key: &str, shipment: Shipment) -> Result<&Shipment, ApiError> {
+        if let Some(existing) = self.by_reference(api_key, &shipment.reference) {
+            return Err(ApiError::duplicate_reference(&shipment.reference, &existing.awb));
+        }
+        let awb = shipment.awb.clone();
+        self.commit(Record::ShipmentCreated { api_key: api_key.to_owned(), shipment: Box::new(shipment) })?;
+        self.shipment(api_key, &awb).ok_or_else(|| ApiError::internal("booked shipment vanished"))
+    }
+
+    /// Cancels a shipment that has not been picked up by `now`; cancelling
+    /// twice is fine. Subscribers are queued for the new `CX` scan.
+    pub fn cancel(&mut self, api_key: &str, awb: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let shipment =
+            self.shipment(api_key, awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+        if shipment.cancelled_at.is_some() {
+            return Ok(());
+        }
+        if shipment.pickup_at().is_none_or(|pickup| pickup <= now) {
+            return Err(ApiError::cancel_not_allowed());
+        }
+        self.commit(Record::ShipmentCancelled { api_key: api_key.to_owned(), awb: awb.to_owned(), at: now })?;
+        for id in self.subscriptions_by_awb.get(awb).into_iter().flatten() {
+            self.queue.schedule(now, id.clone());
+        }
+        Ok(())
+    }
+
+    /// Subscribes `url` to the events of `awb`, or gives an existing
+    /// subscription of the same AWB and URL a new secret. Returns the
+    /// subscription id and whether it is new.
+    pub fn subscribe(
+        &mut self,
+        api_key: &str,
+        awb: &str,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, bool), ApiError> {
+        if self.shipment(api_key, awb).is_none() {
+            return Err(ApiError::not_found(format!("shipment {awb} not found")));
+        }
+        let existing = self
+            .subscriptions_by_awb
+            .get(awb)
+            .into_iter()
+            .flatten()
+            .find(|id| self.deliveries.get(*id).is_some_and(|d| d.subscription.url == url))
+            .cloned();
+        let created = existing.is_none();
+        let id = existing.unwrap_or_else(|| format!("sub_{}", ulid::Ulid::new()));
+        self.commit(Record::SubscriptionSet {
+            subscription: Subscription {
+                id: id.clone(),
+                api_key: api_key.to_owned(),
+                awb: awb.to_owned(),
+                url: url.to_owned(),
+                secret: secret.to_owned(),
+            },
+        })?;
+        if created {
+            self.queue.schedule(now, id.clone());
+        }
+        Ok((id, created))
+    }
+
+    /// Queues every subscription for a check (after a replay).
+    pub fn wake_all_subscriptions(&mut self, now: DateTime<Utc>) {
+        for id in self.deliveries.keys() {
+            self.queue.schedule(now, id.clone());
+        }
+    }
+
+    /// When the push queue next needs attention.
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        self.queue.next_at()
+    }
+
+    /// Attempts to start now: for each subscription due, its next scan if
+    /// that scan's time has come (otherwise it is queued for that time).
+    pub fn due_jobs(&mut self, now: DateTime<Utc>) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for id in self.queue.pop_due(now) {
+            let Some(delivery) = self.deliveries.get_mut(&id) else {
+                continue;
+            };
+            if delivery.busy {
+                continue; // the attempt under way queues the next check
+            }
+            let sub = &delivery.subscription;
+            let Some(shipment) = self.tenants.get(&sub.api_key).and_then(|t| t.shipments.get(&sub.awb)) else {
+                continue;
+            };
+            match shipment.timeline().get(delivery.next_index) {
+                // Caught up; a cancellation queues it again.
+                None => {}
+                Some(scan) if scan.at <= now => {
+                    delivery.busy = true;
+                    jobs.push(Job {
+                        subscription_id: id,
+                        index: delivery.next_index,
+                        url: sub.url.clone(),
+                        secret: sub.secret.clone(),
+                        awb: sub.awb.clone(),
+                        event: shipment.event(scan),
+                    });
+                }
+                Some(scan) => self.queue.schedule(scan.at, id),
+            }
+        }
+        jobs
+    }
+
+    /// Records the outcome of one attempt: on success (or after the last
+    /// allowed attempt) move on to the next scan, otherwise retry later.
+    pub fn finish_attempt(&mut self, job: &Job, delivered: bool, now: DateTime<Utc>) {
+        let Some(delivery) = self.deliveries.get_mut(&job.subscription_id) else {
+            return;
+        };
+        delivery.busy = false;
+        if delivered || delivery.failures + 1 >= push::MAX_ATTEMPTS {
+            if !delivered {
+                tracing::warn!(
+                    subscription = %job.subscription_id,
+                    event = %job.event.event_id,
+                    "giving up on a webhook event after {} attempts",
+                    push::MAX_ATTEMPTS
+                );
+            }
+            delivery.failures = 0;
+            let record = Record::PushDone { subscription_id: job.subscription_id.clone(), next_index: job.index + 1 };
+            // The push goes on from memory even if the journal cannot be
+            // written; a restart would then re-send some events.
+            if let Err(why) = self.persist(&record) {
+                tracing::error!(%why, "cannot write the state file");
+            }
+            if let Err(why) = self.apply(record) {
+                tracing::error!(%why, "cannot record a finished webhook event");
+            }
+            self.queue.schedule(now, job.subscription_id.clone());
+        } else {
+            delivery.failures += 1;
+            let retry_at = now + push::backoff(delivery.failures);
+            self.queue.schedule(retry_at, job.subscription_id.clone());
+        }
+    }
+}
