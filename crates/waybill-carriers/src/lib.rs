@@ -1,0 +1,92 @@
+//! Carriers: the [`Carrier`] trait every adapter implements, and one module per carrier.
+//!
+//! An adapter turns Waybill's booking, cancel and tracking requests into the carrier's own API
+//! calls and reads the answers back into Waybill's words. It never touches the store: the
+//! engine hands it what it needs (the account's settings and decrypted credentials) and keeps
+//! what it returns. Mapping tables (service codes, status codes, failure reasons) live as data
+//! at the top of each module, so a reader can check them against the carrier's documents.
+
+mod error;
+mod http;
+mod model;
+pub mod sandbox;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use error::CarrierError;
+pub use model::*;
+use waybill_core::FieldError;
+
+/// One carrier's API, as every workflow needs it.
+///
+/// Every call takes the account it acts for. Booking is not idempotent at most carriers, so a
+/// booking whose answer was lost comes back as [`CarrierError::Unknown`]; the engine then asks
+/// [`Carrier::find_booking`] with the same reference instead of booking again.
+#[async_trait::async_trait]
+pub trait Carrier: Send + Sync {
+    /// What this carrier is and can do; shown by `GET /v1/carriers`.
+    fn info(&self) -> &CarrierInfo;
+
+    /// Checks credentials against the carrier's schema before an account is saved.
+    fn check_credentials(&self, credentials: &serde_json::Value) -> Result<(), Vec<FieldError>> {
+        self.info().credentials.check(credentials)
+    }
+
+    async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError>;
+
+    async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError>;
+
+    /// The booking made with `reference`, if the carrier has one: how an unknown outcome is settled.
+    async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError>;
+
+    async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError>;
+
+    /// Every scan the carrier has for this tracking number, in the carrier's order.
+    async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError>;
+
+    /// Asks the carrier to push this shipment's scans to `target`.
+    async fn subscribe(
+        &self,
+        account: &Account<'_>,
+        tracking_number: &str,
+        target: &PushTarget,
+    ) -> Result<(), CarrierError>;
+
+    /// Checks a pushed request's signature with `secret` and reads its scans.
+    fn parse_push(&self, secret: &str, push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError>;
+}
+
+/// Every adapter this build knows, by slug.
+#[derive(Clone)]
+pub struct Carriers {
+    by_slug: BTreeMap<&'static str, Arc<dyn Carrier>>,
+}
+
+impl Carriers {
+    /// All adapters, sharing one HTTP client (one connection pool).
+    pub fn new(http: reqwest::Client) -> Self {
+        let all: Vec<Arc<dyn Carrier>> = vec![Arc::new(sandbox::Sandbox::new(http))];
+        Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Arc<dyn Carrier>> {
+        self.by_slug.get(slug)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Carrier>> {
+        self.by_slug.values()
+    }
+}
+
+/// The HTTP client adapters share: bounded timeouts on every call, so a silent carrier can
+/// never hold a booking open.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("waybill/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds with static settings")
+}

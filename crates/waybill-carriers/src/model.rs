@@ -1,0 +1,211 @@
+//! The data that crosses the [`crate::Carrier`] trait, in Waybill's words.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Serialize;
+use waybill_core::ids::CarrierAccountId;
+use waybill_core::{Address, FieldError, Mode, Money, NdrReason, Parcel, TrackingStatus};
+
+/// The account a call acts for: its environment, where to reach the carrier, and its
+/// decrypted credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    pub id: &'a CarrierAccountId,
+    pub mode: Mode,
+    /// The carrier's host for this mode, or the account's override.
+    pub base_url: &'a str,
+    pub credentials: &'a serde_json::Value,
+}
+
+/// A carrier as `GET /v1/carriers` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarrierInfo {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub services: Vec<Service>,
+    pub capabilities: Capabilities,
+    pub credentials: CredentialSchema,
+    /// Default hosts per mode; `None` when the account must give its own `base_url`.
+    pub test_base_url: Option<&'static str>,
+    pub live_base_url: Option<&'static str>,
+    /// Label formats the carrier itself returns; Waybill renders the others from its own template.
+    pub carrier_label_formats: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Service {
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Capabilities {
+    pub rates: bool,
+    pub cancel: bool,
+    /// Scans can be fetched on demand (the pull side of tracking).
+    pub track: bool,
+    /// The carrier pushes scans to a subscribed URL.
+    pub push: bool,
+    /// A booking can be looked up by our reference, so lost answers can be reconciled.
+    pub find_booking: bool,
+    pub cash_on_delivery: bool,
+}
+
+/// The credential fields an account of this carrier needs.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CredentialSchema {
+    pub fields: Vec<CredentialField>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CredentialField {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+}
+
+impl CredentialSchema {
+    /// Every missing or mistyped field, and every field the carrier does not use.
+    pub fn check(&self, credentials: &serde_json::Value) -> Result<(), Vec<FieldError>> {
+        let Some(obj) = credentials.as_object() else {
+            return Err(vec![FieldError::new("/credentials", "credentials must be an object")]);
+        };
+        let mut errors = Vec::new();
+        for f in &self.fields {
+            match obj.get(f.name) {
+                None if f.required => {
+                    errors.push(FieldError::new(format!("/credentials/{}", f.name), format!("{} is required", f.name)))
+                }
+                Some(v) if !v.as_str().is_some_and(|s| !s.trim().is_empty()) => {
+                    errors.push(FieldError::new(format!("/credentials/{}", f.name), "must be a non-empty string"))
+                }
+                _ => {}
+            }
+        }
+        for key in obj.keys() {
+            if !self.fields.iter().any(|f| f.name == key) {
+                errors.push(FieldError::new(format!("/credentials/{key}"), "is not a credential this carrier uses"));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RateRequest {
+    pub ship_from: Address,
+    pub ship_to: Address,
+    pub parcels: Vec<Parcel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rate {
+    pub service: String,
+    pub charge: Money,
+    pub transit_days: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    /// Our shipment id: the carrier keeps it, so a lost answer can be found again.
+    pub reference: String,
+    pub service: String,
+    pub ship_from: Address,
+    pub ship_to: Address,
+    pub parcels: Vec<Parcel>,
+    pub cod: Option<Money>,
+    /// Test-mode journey for carriers that can simulate one (`options.simulate`).
+    pub simulate: Option<String>,
+}
+
+/// What the carrier answered to a booking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub tracking_number: String,
+    /// The carrier's own id for the shipment when it differs from the tracking number.
+    pub carrier_shipment_id: String,
+    pub service: String,
+    pub charge: Option<Money>,
+    pub edd: Option<NaiveDate>,
+    pub routing: Option<Routing>,
+    /// Label documents the carrier rendered itself (empty when Waybill renders the label).
+    pub documents: Vec<CarrierDocument>,
+}
+
+/// Where the carrier's network sends the parcel: printed on the label and in its 2D code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Routing {
+    pub origin_hub: String,
+    pub destination_hub: String,
+    pub sort_code: String,
+    pub route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierDocument {
+    /// `pdf`, `zpl` or `png`.
+    pub format: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// A booked shipment as an adapter needs it to act on it again.
+#[derive(Debug, Clone, Copy)]
+pub struct BookedRef<'a> {
+    pub tracking_number: &'a str,
+    pub carrier_shipment_id: &'a str,
+}
+
+/// One carrier scan, mapped to Waybill's taxonomy with the carrier's own words kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    /// The carrier's id for the event, when it gives one (used to drop duplicates).
+    pub event_id: Option<String>,
+    pub code: String,
+    pub status: TrackingStatus,
+    pub reason_code: Option<String>,
+    pub ndr_reason: Option<NdrReason>,
+    pub description: String,
+    pub location: Option<String>,
+    /// Carrier time, with the offset the carrier gave.
+    pub occurred_at: DateTime<FixedOffset>,
+    pub raw: serde_json::Value,
+}
+
+/// Where the carrier should push scans, and the secret it signs them with.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub url: String,
+    pub secret: String,
+}
+
+/// A pushed HTTP request as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct PushRequest<'a> {
+    /// Header names in lower case.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl PushRequest<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushedScan {
+    pub tracking_number: String,
+    pub scan: Scan,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error("the push is not signed correctly: {0}")]
+    BadSignature(String),
+    #[error("the push body cannot be read: {0}")]
+    Malformed(String),
+}
