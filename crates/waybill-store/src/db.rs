@@ -1,0 +1,210 @@
+//! One small layer over SQLite and PostgreSQL so the store's queries are written once.
+//!
+//! Queries are static SQL with `$1…$n` parameters (SQLite reads those too; each query must
+//! use them in ascending order of first appearance) and portable column types only: TEXT,
+//! BIGINT and bytes. The few statements that differ per dialect (claiming jobs, row locks)
+//! ask [`Backend`] which to use.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound parameter. Nulls carry their type: PostgreSQL will not put a text NULL in a BIGINT.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    Bytes(Vec<u8>),
+    NullText,
+    NullInt,
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::NullText, |s| Value::Text(s.to_owned()))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+
+/// Builds a `Vec<Value>` from anything that converts.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::Value::from($v)),*] };
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Value::Text(s) => q.bind(s),
+                Value::Int(i) => q.bind(i),
+                Value::Bytes(b) => q.bind(b),
+                Value::NullText => q.bind(None::<String>),
+                Value::NullInt => q.bind(None::<i64>),
+            };
+        }
+        q
+    }};
+}
+
+/// Rows readable from both backends.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same body against whichever backend `$target` holds (`$c` is the executor).
+macro_rules! on_backend {
+    ($target:expr, $c:ident => $body:expr) => {
+        match $target {
+            Self::Sqlite($c) => $body,
+            Self::Postgres($c) => $body,
+        }
+    };
+}
+
+impl Pool {
+    /// Opens `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            Ok(Pool::Postgres(pool))
+        } else {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // WAL with NORMAL survives a process crash; only an OS crash can lose the
+                // last commits, never corrupt the file.
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            Ok(Pool::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
+            Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
+        }
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so
+    /// two writers queue on the busy timeout instead of failing on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub async fn execute(&self, sql: &'static str, args: Vec<Value>) -> Result<u64, sqlx::Error> {
+        on_backend!(self, p => Ok(bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()))
+    }
+
+    pub async fn fetch_all<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
+        on_backend!(self, p => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await)
+    }
+
+    pub async fn fetch_optional<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Option<O>, sqlx::Error> {
+        on_backend!(self, p => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_optional(p).await)
+    }
+
+    pub async fn close(&self) {
+        on_backend!(self, p => p.close().await)
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &'static str, args: Vec<Value>) -> Result<u64, sqlx::Error> {
+        on_backend!(self, t => Ok(bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()))
+    }
+
+    pub async fn fetch_all<O: Row>(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
+        on_backend!(self, t => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(&mut **t).await)
+    }
+
+    pub async fn fetch_optional<O: Row>(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Value>,
+    ) -> Result<Option<O>, sqlx::Error> {
+        on_backend!(self, t => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_optional(&mut **t).await)
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        on_backend!(self, t => t.commit().await)
+    }
+}
