@@ -1,0 +1,9 @@
+//! Integration tests: render real labels and check what a scanner, a PDF reader and a
+//! printer would get out of them.
+
+mod pdf;
+mod pdf_text;
+mod png;
+mod robustness;
+mod specs;
+mod zpl;
