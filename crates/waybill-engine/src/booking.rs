@@ -1,0 +1,323 @@
+//! Carrier accounts, booking, reconciling an unknown booking, and cancelling.
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde_json::json;
+use waybill_carriers::{Account, BookedRef, Booking, BookingRequest, Carrier, CarrierError};
+use waybill_core::error::Problems;
+use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
+use waybill_core::{Address, Invalid, Mode, Money, Parcel, TrackingStatus};
+use waybill_store::{
+    AccountSecrets, BookedFields, BookingError, BookingState, CarrierAccount, NewCarrierAccount, NewJob, NewScan,
+    NewShipment, Routing, ScanSource, Shipment, now_ms,
+};
+
+use crate::jobs::{RECONCILE_BOOKING, SUBSCRIBE, TRACK};
+use crate::{Engine, EngineError};
+
+pub struct NewAccountInput {
+    pub carrier: String,
+    pub mode: Mode,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    pub credentials: serde_json::Value,
+}
+
+/// A booking as the API asks for it, already checked for shape.
+pub struct BookInput {
+    pub id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    pub carrier_account_id: CarrierAccountId,
+    pub service: String,
+    pub ship_from: Address,
+    pub ship_to: Address,
+    pub parcels: Vec<Parcel>,
+    pub cod: Option<Money>,
+    pub simulate: Option<String>,
+    pub reference: Option<String>,
+}
+
+fn watchdog_key(id: &ShipmentId) -> String {
+    format!("reconcile:{id}")
+}
+
+pub(crate) fn shipment_job(kind: &'static str, id: &ShipmentId, run_at: i64, max_attempts: u32) -> NewJob {
+    NewJob {
+        kind,
+        payload: json!({ "shipment_id": id }),
+        run_at,
+        unique_key: Some(format!("{kind}:{id}")),
+        max_attempts,
+    }
+}
+
+impl Engine {
+    pub async fn create_carrier_account(
+        &self,
+        tenant: &TenantId,
+        input: NewAccountInput,
+    ) -> Result<CarrierAccount, EngineError> {
+        let Some(carrier) = self.carriers().get(&input.carrier) else {
+            let known: Vec<_> = self.carriers().iter().map(|c| c.info().slug).collect();
+            return Err(Invalid::one(
+                "/carrier",
+                format!("unknown carrier `{}`; known: {}", input.carrier, known.join(", ")),
+            )
+            .into());
+        };
+        let mut problems = Problems::new();
+        if let Err(errors) = carrier.check_credentials(&input.credentials) {
+            problems.extend(errors);
+        }
+        let default_url = match input.mode {
+            Mode::Test => carrier.info().test_base_url,
+            Mode::Live => carrier.info().live_base_url,
+        };
+        match &input.base_url {
+            Some(url)
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || reqwest::Url::parse(url).is_err() =>
+            {
+                problems.add("/base_url", "must be an absolute http:// or https:// URL")
+            }
+            None if default_url.is_none() => problems
+                .add("/base_url", format!("{} has no public host: give the base_url to reach it", input.carrier)),
+            _ => {}
+        }
+        problems.finish(())?;
+        let push_secret: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+        let new = NewCarrierAccount {
+            carrier: input.carrier,
+            mode: input.mode,
+            description: input.description,
+            base_url: input.base_url,
+            secrets: AccountSecrets { credentials: input.credentials, push_secret },
+        };
+        Ok(self.store().create_carrier_account(tenant, new).await?)
+    }
+
+    /// The adapter and call context for an account, with its credentials opened.
+    pub(crate) async fn account(
+        &self,
+        tenant: &TenantId,
+        id: &CarrierAccountId,
+    ) -> Result<(CarrierAccount, AccountSecrets, std::sync::Arc<dyn Carrier>), EngineError> {
+        let account = self
+            .store()
+            .carrier_account(tenant, id)
+            .await
+            .map_err(|_| EngineError::NotFound(format!("carrier account {id}")))?;
+        let secrets = self.store().account_secrets(tenant, id).await?;
+        let carrier = self.carriers().get(&account.carrier).cloned().ok_or_else(|| {
+            EngineError::Conflict(format!("carrier `{}` is not available in this build", account.carrier))
+        })?;
+        Ok((account, secrets, carrier))
+    }
+
+    /// Where to reach the carrier for this account: its override, else the carrier's host for its mode.
+    pub fn base_url<'a>(&self, account: &'a CarrierAccount, carrier: &dyn Carrier) -> &'a str {
+        let info = carrier.info();
+        account
+            .base_url
+            .as_deref()
+            .or(match account.mode {
+                Mode::Test => info.test_base_url,
+                Mode::Live => info.live_base_url,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Books a shipment: records the intent, asks the carrier, records the outcome.
+    pub async fn book(&self, tenant: &TenantId, input: BookInput) -> Result<Shipment, EngineError> {
+        let (account, secrets, carrier) =
+            self.account(tenant, &input.carrier_account_id).await.map_err(|e| match e {
+                EngineError::NotFound(_) => {
+                    Invalid::one("/carrier_account_id", format!("no carrier account `{}`", input.carrier_account_id))
+                        .into()
+                }
+                other => other,
+            })?;
+        let mut problems = Problems::new();
+        if !carrier.info().services.iter().any(|s| s.code == input.service) {
+            let known: Vec<_> = carrier.info().services.iter().map(|s| s.code).collect();
+            problems.add(
+                "/service",
+                format!(
+                    "`{}` is not a {} service; choose one of: {}",
+                    input.service,
+                    account.carrier,
+                    known.join(", ")
+                ),
+            );
+        }
+        if input.cod.is_some() && !carrier.info().capabilities.cash_on_delivery {
+            problems.add("/cod", format!("{} does not collect cash on delivery", account.carrier));
+        }
+        problems.finish(())?;
+
+        let id = input.id.clone();
+        let request = BookingRequest {
+            reference: id.to_string(),
+            service: input.service.clone(),
+            ship_from: input.ship_from.clone(),
+            ship_to: input.ship_to.clone(),
+            parcels: input.parcels.clone(),
+            cod: input.cod,
+            simulate: input.simulate.clone(),
+        };
+        let watchdog = NewJob {
+            run_at: now_ms() + self.config().booking_watchdog.as_millis() as i64,
+            ..shipment_job(RECONCILE_BOOKING, &id, 0, 20)
+        };
+        let pending = NewShipment {
+            id: id.clone(),
+            order_id: input.order_id,
+            carrier_account_id: account.id.clone(),
+            carrier: account.carrier.clone(),
+            service: input.service,
+            ship_from: input.ship_from,
+            ship_to: input.ship_to,
+            parcels: input.parcels,
+            cod: input.cod,
+            simulate: input.simulate,
+            reference: input.reference,
+        };
+        self.store().create_pending_shipment(tenant, pending, watchdog).await?;
+
+        let ctx = Account {
+            id: &account.id,
+            mode: account.mode,
+            base_url: self.base_url(&account, carrier.as_ref()),
+            credentials: &secrets.credentials,
+        };
+        match carrier.book(&ctx, &request).await {
+            Ok(booking) => self.record_booked(tenant, &id, booking).await,
+            Err(CarrierError::Unknown { message, .. }) => {
+                tracing::warn!(shipment = %id, %message, "booking outcome unknown; reconciling");
+                let reconcile = shipment_job(RECONCILE_BOOKING, &id, now_ms() + 2_000, 20);
+                Ok(self.store().record_booking_unknown(tenant, &id, reconcile).await?)
+            }
+            Err(e) => {
+                let error = BookingError {
+                    code: e.carrier_code().unwrap_or("CARRIER_ERROR").to_owned(),
+                    message: e.to_string(),
+                };
+                self.store().record_booking_failure(tenant, &id, error, &watchdog_key(&id)).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    pub(crate) async fn record_booked(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+        booking: Booking,
+    ) -> Result<Shipment, EngineError> {
+        let now = now_ms();
+        let booked = BookedFields {
+            tracking_number: booking.tracking_number,
+            carrier_shipment_id: booking.carrier_shipment_id,
+            service: booking.service,
+            charge: booking.charge,
+            edd: booking.edd,
+            routing: booking.routing.map(|r| Routing {
+                origin_hub: r.origin_hub,
+                destination_hub: r.destination_hub,
+                sort_code: r.sort_code,
+                route: r.route,
+            }),
+        };
+        let jobs = vec![
+            shipment_job(SUBSCRIBE, id, now, 10),
+            shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50),
+        ];
+        let shipment = self.store().record_booking(tenant, id, booked, &watchdog_key(id), jobs).await?;
+        for doc in booking.documents {
+            self.store().put_document(tenant, id, doc.format, doc.bytes).await?;
+        }
+        self.inner.jobs_queued.notify_waiters();
+        Ok(shipment)
+    }
+
+    /// Settles a booking whose answer was lost: the carrier is asked whether it holds one
+    /// under our reference. Only if it has none is the shipment marked failed, so the
+    /// merchant can book again; it is never re-sent here.
+    pub(crate) async fn reconcile_booking(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), EngineError> {
+        let shipment = self.store().shipment(tenant, id).await?;
+        if !matches!(shipment.booking_state, BookingState::Pending | BookingState::Unknown) {
+            return Ok(());
+        }
+        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let ctx = Account {
+            id: &account.id,
+            mode: account.mode,
+            base_url: self.base_url(&account, carrier.as_ref()),
+            credentials: &secrets.credentials,
+        };
+        match carrier.find_booking(&ctx, id.as_str()).await? {
+            Some(booking) => {
+                tracing::info!(shipment = %id, tracking_number = %booking.tracking_number, "reconciled: the carrier had the booking");
+                self.record_booked(tenant, id, booking).await?;
+            }
+            None => {
+                tracing::info!(shipment = %id, "reconciled: the carrier has no booking");
+                let error = BookingError {
+                    code: "NOT_BOOKED".into(),
+                    message: "the carrier never received this booking; it is safe to book again".into(),
+                };
+                self.store().record_booking_failure(tenant, id, error, &watchdog_key(id)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Voids a booking at the carrier while it still allows that.
+    pub async fn cancel(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, EngineError> {
+        let shipment =
+            self.store().shipment(tenant, id).await.map_err(|_| EngineError::NotFound(format!("shipment {id}")))?;
+        if shipment.status == TrackingStatus::Cancelled {
+            return Ok(shipment);
+        }
+        let (Some(tracking_number), BookingState::Booked) =
+            (shipment.tracking_number.as_deref(), shipment.booking_state)
+        else {
+            return Err(EngineError::Conflict(format!(
+                "shipment {id} is not booked (booking state `{}`)",
+                shipment.booking_state.as_str()
+            )));
+        };
+        if shipment.status.is_final() || shipment.progress >= 1 {
+            return Err(EngineError::Conflict(format!(
+                "shipment {id} is already `{}`; a moving parcel is returned, not cancelled",
+                shipment.status.as_str()
+            )));
+        }
+        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let ctx = Account {
+            id: &account.id,
+            mode: account.mode,
+            base_url: self.base_url(&account, carrier.as_ref()),
+            credentials: &secrets.credentials,
+        };
+        let booked = BookedRef {
+            tracking_number,
+            carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),
+        };
+        carrier.cancel(&ctx, &booked).await?;
+        let scan = NewScan {
+            dedupe_key: "api:cancelled".into(),
+            code: "CANCELLED".into(),
+            status: TrackingStatus::Cancelled,
+            reason_code: None,
+            ndr_reason: None,
+            description: "Booking cancelled with the carrier".into(),
+            location: None,
+            occurred_at: chrono::Utc::now().fixed_offset(),
+            source: ScanSource::Api,
+            raw: json!({}),
+        };
+        let outcome = self.store().apply_scans(tenant, id, vec![scan], |_, _| vec![]).await?;
+        Ok(outcome.shipment)
+    }
+}
