@@ -80,7 +80,7 @@ impl CredentialSchema {
                 None if f.required => {
                     errors.push(FieldError::new(format!("/credentials/{}", f.name), format!("{} is required", f.name)))
                 }
-                Some(v) if !v.as_str().is_some_and(|s| !s.trim().is_empty()) => {
+                Some(v) if v.as_str().is_none_or(|s| s.trim().is_empty()) => {
                     errors.push(FieldError::new(format!("/credentials/{}", f.name), "must be a non-empty string"))
                 }
                 _ => {}

@@ -170,15 +170,11 @@ impl Address {
             _ => {}
         }
 
-        if let Some(phone) = &self.phone {
-            if !phone_is_dialable(phone, country) {
-                out.push(FieldError::new(
-                    format!("{prefix}/phone"),
-                    format!(
-                        "`{phone}` is not a valid phone number for {country} (use the national form or +country code)"
-                    ),
-                ));
-            }
+        if let Some(phone) = self.phone.as_ref().filter(|p| !phone_is_dialable(p, country)) {
+            out.push(FieldError::new(
+                format!("{prefix}/phone"),
+                format!("`{phone}` is not a valid phone number for {country} (use the national form or +country code)"),
+            ));
         }
         if let Some(email) = &self.email {
             let ok = email.split_once('@').is_some_and(|(local, domain)| {

@@ -1,0 +1,9 @@
+//! Waybill's API end to end, over real HTTP against the carrier simulator, on SQLite or (with
+//! `WAYBILL_TEST_DATABASE_URL`) PostgreSQL.
+
+mod common;
+mod docs;
+mod flows;
+mod idempotency;
+mod reliability;
+mod validation;

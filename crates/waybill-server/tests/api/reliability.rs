@@ -1,0 +1,110 @@
+//! When the carrier misbehaves: an unknown outcome is reconciled (never re-sent), a carrier
+//! that is down fails cleanly and frees the idempotency key, and forged pushes are refused.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use waybill_sim::Faults;
+
+use crate::common::{Harness, Options};
+
+#[tokio::test]
+async fn a_booking_whose_answer_is_lost_is_reconciled_not_resent() {
+    let h = Harness::with(Options { carrier_timeout: Duration::from_millis(500), ..Default::default() }).await;
+    h.sim.set_faults(Faults { timeout_rate: 1.0, hang_ms: 2_000, ..Default::default() });
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "[{}] {shipment}", h.backend);
+    assert_eq!(shipment["booking_state"], "unknown");
+    assert_eq!(shipment["tracking_number"], json!(null));
+    h.sim.set_faults(Faults::default());
+
+    let id = shipment["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let (_, s) = h.get(&format!("/v1/shipments/{id}")).await;
+        if s["booking_state"] == "booked" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "never reconciled: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(settled["tracking_number"].as_str().unwrap().starts_with("SIM"));
+    let r: serde_json::Value = h
+        .http
+        .get(format!("{}/api/v1/shipments", h.sim_url))
+        .query(&[("reference", id)])
+        .header("X-Api-Key", "test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["shipments"].as_array().unwrap().len(), 1, "booked once at the carrier");
+    assert_eq!(r["shipments"][0]["awb"], settled["tracking_number"]);
+}
+
+#[tokio::test]
+async fn a_carrier_that_is_down_fails_cleanly_and_frees_the_key() {
+    let h = Harness::start().await;
+    h.sim.set_faults(Faults { error_rate: 1.0, ..Default::default() });
+    let body = h.booking(None, "delivered");
+    let r = h
+        .http
+        .post(format!("{}/v1/shipments", h.api))
+        .bearer_auth(&h.key)
+        .header("Idempotency-Key", "k-down")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["type"], "carrier_unavailable");
+
+    h.sim.set_faults(Faults::default());
+    let (status, shipment) = h.post_with("/v1/shipments", &body, &h.key, Some("k-down")).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the same key may be retried after a failure that booked nothing: {shipment}"
+    );
+}
+
+#[tokio::test]
+async fn forged_pushes_are_refused_and_record_nothing() {
+    let h =
+        Harness::with(Options { day_seconds: 3600.0, poll_interval: Duration::from_secs(3600), ..Default::default() })
+            .await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    let tn = shipment["tracking_number"].as_str().unwrap();
+    let body = json!({"awb": tn, "event": {"event_id": format!("{tn}-9"), "code": "DL", "description": "Delivered",
+        "location": "x", "timestamp": "2026-11-21T10:00:00+03:00", "reason_code": null}});
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let url = format!("{}/v1/hooks/carriers/sandbox/{}", h.api, h.account_id);
+    let r = h
+        .http
+        .post(&url)
+        .header("X-Sim-Timestamp", &ts)
+        .header("X-Sim-Signature", format!("sha256={}", "ab".repeat(32)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = h.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "unsigned");
+    let r = h
+        .http
+        .post(format!("{}/v1/hooks/carriers/sandbox/car_01jd3xk8w3v6a8g0n6r1c5e2qz", h.api))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (_, after) = h.get(&format!("/v1/shipments/{}", shipment["id"].as_str().unwrap())).await;
+    assert_ne!(after["status"], "delivered");
+    assert!(after["events"].as_array().unwrap().iter().all(|e| e["carrier_code"] != "DL"));
+}
