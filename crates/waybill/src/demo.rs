@@ -1,0 +1,169 @@
+//! `serve --demo`: the simulator in-process, a demo tenant with a sandbox carrier account,
+//! a few sample orders, and a walkthrough printed to copy and paste. Idempotent across restarts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rust_decimal::Decimal;
+use waybill_core::{Address, LineItem, Mode, Payment};
+use waybill_engine::{Engine, NewAccountInput};
+use waybill_store::NewOrder;
+
+const DEMO_TENANT: &str = "demo";
+
+pub async fn start(
+    engine: &Engine,
+    data_dir: &Path,
+    sim_listen: SocketAddr,
+    day_seconds: f64,
+    listen: SocketAddr,
+) -> Result<()> {
+    let config = waybill_sim::SimConfig {
+        day_seconds,
+        state_file: Some(data_dir.join("sim-state.jsonl")),
+        faults: Default::default(),
+    };
+    let sim = waybill_sim::Simulator::new(config).await.context("starting the carrier simulator")?;
+    let sim_listener = tokio::net::TcpListener::bind(sim_listen)
+        .await
+        .with_context(|| format!("the simulator cannot listen on {sim_listen}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = sim.serve(sim_listener).await {
+            tracing::error!(error = %e, "the carrier simulator stopped");
+        }
+    });
+
+    let store = engine.store();
+    let key_file = data_dir.join("demo-api-key.txt");
+    let (tenant, key) = match store.tenant_by_name(DEMO_TENANT).await? {
+        Some(t) if key_file.exists() => (t, std::fs::read_to_string(&key_file)?.trim().to_owned()),
+        existing => {
+            let tenant = match existing {
+                Some(t) => t,
+                None => store.create_tenant(DEMO_TENANT).await?,
+            };
+            let key = store.create_api_key(&tenant.id, Mode::Test).await?;
+            // The demo key is a test-mode key for this local demo; it is kept so restarts can print it.
+            std::fs::write(&key_file, &key)?;
+            (tenant, key)
+        }
+    };
+    let accounts = store.list_carrier_accounts(&tenant.id, None, 100).await?;
+    let sim_url = format!("http://{sim_listen}");
+    let account = match accounts
+        .items
+        .into_iter()
+        .find(|a| a.carrier == "sandbox" && a.base_url.as_deref() == Some(sim_url.as_str()))
+    {
+        Some(a) => a,
+        None => {
+            let input = NewAccountInput {
+                carrier: "sandbox".into(),
+                mode: Mode::Test,
+                description: Some("Demo sandbox (in-process simulator)".into()),
+                base_url: Some(sim_url),
+                credentials: serde_json::json!({ "api_key": "demo" }),
+            };
+            engine.create_carrier_account(&tenant.id, input).await.map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    if store.list_orders(&tenant.id, None, 1).await?.items.is_empty() {
+        for order in sample_orders() {
+            store.create_order(&tenant.id, order).await?;
+        }
+    }
+    let orders = store.list_orders(&tenant.id, None, 1).await?;
+    let order_id = orders.items.first().map(|o| o.id.to_string()).unwrap_or_default();
+    println!("{}", walkthrough(listen, &key, account.id.as_str(), &order_id));
+    Ok(())
+}
+
+fn istanbul_customer() -> Address {
+    Address {
+        name: "Şükrü Çağlayan".into(),
+        company: None,
+        phone: Some("+90 532 123 45 67".into()),
+        email: Some("sukru@example.com".into()),
+        street1: "Bağdat Caddesi No: 12 Daire 4".into(),
+        street2: None,
+        city: "İstanbul".into(),
+        state: Some("Kadıköy".into()),
+        postal_code: "34710".into(),
+        country: "TR".into(),
+    }
+}
+
+fn seoul_customer() -> Address {
+    Address {
+        name: "김민준".into(),
+        company: None,
+        phone: Some("+82 10-1234-5678".into()),
+        email: None,
+        street1: "테헤란로 152".into(),
+        street2: Some("강남파이낸스센터 10층".into()),
+        city: "서울특별시 강남구".into(),
+        state: None,
+        postal_code: "06236".into(),
+        country: "KR".into(),
+    }
+}
+
+fn sample_orders() -> Vec<NewOrder> {
+    let item = |sku: &str, name: &str, qty: u32, price: &str| LineItem {
+        sku: sku.into(),
+        name: Some(name.into()),
+        quantity: qty,
+        unit_price: price.parse::<Decimal>().expect("sample prices are decimals"),
+    };
+    vec![
+        NewOrder {
+            channel: "demo".into(),
+            external_id: "1001".into(),
+            currency: "TRY".parse().expect("TRY is known"),
+            payment: Payment::Cod { amount: "749.90".parse().expect("decimal") },
+            ship_to: istanbul_customer(),
+            line_items: vec![
+                item("TSHIRT-M-BLUE", "Tişört, mavi, M", 2, "249.95"),
+                item("CAP-RED", "Şapka", 1, "250.00"),
+            ],
+        },
+        NewOrder {
+            channel: "demo".into(),
+            external_id: "1002".into(),
+            currency: "KRW".parse().expect("KRW is known"),
+            payment: Payment::Prepaid,
+            ship_to: seoul_customer(),
+            line_items: vec![item("MUG-01", "머그컵", 1, "15000")],
+        },
+    ]
+}
+
+fn walkthrough(listen: SocketAddr, key: &str, account: &str, order: &str) -> String {
+    let base = format!("http://{listen}");
+    format!(
+        r#"
+Waybill demo is running at {base}  (API docs: {base}/docs)
+Demo API key (test mode): {key}
+
+Try it:
+  export WB={base} KEY={key}
+
+  # the demo orders
+  curl -s $WB/v1/orders -H "Authorization: Bearer $KEY"
+
+  # book the first one with the sandbox carrier (a failed delivery, then delivered)
+  curl -s $WB/v1/shipments -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: demo-1001" -d '{{
+      "order_id": "{order}", "carrier_account_id": "{account}", "service": "express",
+      "ship_from": {{"name": "Demo Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"}},
+      "parcels": [{{"weight": {{"value": 1.2, "unit": "kg"}}}}],
+      "options": {{"simulate": "ndr_then_delivered"}}
+    }}'
+
+  # then, with the shipment id (shp_…) and tracking number from that answer:
+  curl -s $WB/v1/shipments/SHIPMENT_ID/label?format=pdf -H "Authorization: Bearer $KEY" -o label.pdf
+  curl -s $WB/v1/trackers/TRACKING_NUMBER -H "Authorization: Bearer $KEY"
+"#
+    )
+}

@@ -1,0 +1,284 @@
+//! `waybill`: the one binary. It parses arguments and wires the library crates together;
+//! the work itself lives in those crates.
+
+mod bench;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use waybill_carriers::Carriers;
+use waybill_core::Mode;
+use waybill_core::ids::TenantId;
+use waybill_engine::{Engine, EngineConfig, Worker};
+use waybill_store::{Sealer, Store};
+
+#[derive(Parser)]
+#[command(name = "waybill", version, about = "Self-hostable shipping integration platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives: a data directory (SQLite file and master key) and, optionally, PostgreSQL.
+#[derive(clap::Args, Clone)]
+struct DataArgs {
+    /// Directory for the embedded SQLite database and the master key file.
+    #[arg(long, env = "WAYBILL_DATA_DIR", default_value = "./waybill-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, env = "WAYBILL_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and this node's job workers.
+    Serve {
+        #[arg(long, env = "WAYBILL_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Base URL carriers push to; defaults to `http://<listen>`.
+        #[arg(long, env = "WAYBILL_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Seconds between tracking polls of an in-transit shipment (other stages poll less often).
+        #[arg(long, env = "WAYBILL_POLL_INTERVAL")]
+        poll_interval: Option<f64>,
+        /// Also run the carrier simulator and a demo tenant with a sandbox account and sample orders.
+        #[arg(long)]
+        demo: bool,
+        /// Where the demo's simulator listens.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        sim_listen: SocketAddr,
+        /// Real seconds per simulated day for the demo's simulator.
+        #[arg(long, default_value_t = 60.0)]
+        day_seconds: f64,
+    },
+    /// Run the carrier simulator alone.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Real seconds per simulated day.
+        #[arg(long, default_value_t = 60.0)]
+        day_seconds: f64,
+        /// Keep shipments and subscriptions across restarts in this JSON-lines file.
+        #[arg(long)]
+        state_file: Option<PathBuf>,
+        /// Milliseconds added to every answer.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Share of requests answered 503 before doing anything (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Share of requests that do their work and then hang (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        timeout_rate: f64,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Print every carrier with its capabilities, services and credential fields.
+    Carriers,
+    /// Measure throughput and latency.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create an API key and print only the key (it is stored hashed and cannot be shown again).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// The master key: `WAYBILL_MASTER_KEY`, else `master.key` in the data directory (created on first use).
+fn sealer(data_dir: &Path) -> Result<Sealer> {
+    if let Ok(key) = std::env::var("WAYBILL_MASTER_KEY") {
+        return Sealer::from_base64(&key).context("WAYBILL_MASTER_KEY");
+    }
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        write_private(&path, &Sealer::generate_key())?;
+    }
+    let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Sealer::from_base64(&key).with_context(|| format!("{} is not a valid master key", path.display()))
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+async fn open_store(data: &DataArgs) -> Result<Store> {
+    std::fs::create_dir_all(&data.data_dir).with_context(|| format!("creating {}", data.data_dir.display()))?;
+    let url = data.database_url.clone().unwrap_or_else(|| Store::sqlite_url(&data.data_dir));
+    Store::open(&url, sealer(&data.data_dir)?)
+        .await
+        .with_context(|| format!("opening the database at {}", redact(&url)))
+}
+
+/// A database URL with its password hidden, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WAYBILL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, data, public_url, poll_interval, demo, sim_listen, day_seconds } => {
+            init_tracing("info,sqlx=warn,tower_http=warn");
+            let store = open_store(&data).await?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            let default_poll = if demo { 10.0 } else { 900.0 };
+            let poll = poll_interval.unwrap_or(default_poll);
+            if !(poll.is_finite() && poll > 0.0) {
+                bail!("--poll-interval must be a positive number of seconds");
+            }
+            let config = EngineConfig {
+                public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
+                poll_interval: Duration::from_secs_f64(poll),
+                ..EngineConfig::default()
+            };
+            let engine = Engine::new(store.clone(), Carriers::new(waybill_carriers::http_client()), config);
+            if demo {
+                demo::start(&engine, &data.data_dir, sim_listen, day_seconds, listen).await?;
+            }
+            let worker_name = format!("{}-{}", hostname(), std::process::id());
+            tokio::spawn(Worker::new(engine.clone(), worker_name).run());
+            tracing::info!(%listen, backend = ?store.backend(), "waybill is serving");
+            waybill_server::serve(listener, engine).await?;
+        }
+        Command::Sim { listen, day_seconds, state_file, latency_ms, error_rate, timeout_rate } => {
+            init_tracing("info");
+            let faults = waybill_sim::Faults { latency_ms, error_rate, timeout_rate, hang_ms: 0 };
+            let sim = waybill_sim::Simulator::new(waybill_sim::SimConfig { day_seconds, state_file, faults }).await?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            tracing::info!(%listen, day_seconds, "carrier simulator is serving");
+            sim.serve(listener).await?;
+        }
+        Command::Migrate { data } => {
+            init_tracing("warn");
+            open_store(&data).await?;
+            eprintln!("the database schema is up to date");
+        }
+        Command::Tenant { command: TenantCommand::Create { name, data } } => {
+            init_tracing("warn");
+            if name.trim().is_empty() {
+                bail!("the tenant name must not be empty");
+            }
+            let tenant = open_store(&data).await?.create_tenant(name.trim()).await?;
+            println!("{}", tenant.id);
+        }
+        Command::Apikey { command: ApikeyCommand::Create { tenant, mode, data } } => {
+            init_tracing("warn");
+            let tenant_id =
+                TenantId::parse(&tenant).with_context(|| format!("`{tenant}` is not a tenant id (`ten_…`)"))?;
+            let mode = Mode::parse(&mode).expect("clap checked the mode");
+            let store = open_store(&data).await?;
+            let key = store.create_api_key(&tenant_id, mode).await.map_err(|e| match e {
+                waybill_store::StoreError::NotFound => anyhow::anyhow!("no tenant {tenant_id}"),
+                other => other.into(),
+            })?;
+            println!("{key}");
+        }
+        Command::Carriers => print!("{}", carriers_table(&Carriers::new(waybill_carriers::http_client()))),
+        Command::Bench { command } => {
+            init_tracing("warn");
+            bench::run(command).await?;
+        }
+    }
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into())
+}
+
+/// The carriers table, in Markdown so the README can carry it as printed.
+fn carriers_table(carriers: &Carriers) -> String {
+    let yes = |b: bool| if b { "yes" } else { "—" };
+    let mut out = String::from(
+        "| carrier | name | services | rates | cancel | track | push | reconcile | COD | credentials |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for c in carriers.iter() {
+        let i = c.info();
+        let services: Vec<_> = i.services.iter().map(|s| s.code).collect();
+        let creds: Vec<_> = i
+            .credentials
+            .fields
+            .iter()
+            .map(|f| if f.required { f.name.to_owned() } else { format!("{}?", f.name) })
+            .collect();
+        let cap = &i.capabilities;
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            i.slug,
+            i.name,
+            services.join(", "),
+            yes(cap.rates),
+            yes(cap.cancel),
+            yes(cap.track),
+            yes(cap.push),
+            yes(cap.find_booking),
+            yes(cap.cash_on_delivery),
+            creds.join(", ")
+        ));
+    }
+    out
+}
