@@ -90,6 +90,14 @@ fn backoff_ms(attempts: i64) -> i64 {
 }
 
 async fn run_one(engine: &Engine, job: ClaimedJob) {
+    // A job whose lease kept running out (its node died mid-job each time) is given up on.
+    if job.attempts > job.max_attempts {
+        let error = format!("gave up after {} attempts whose leases expired", job.max_attempts);
+        if let Err(e) = engine.store().fail_job(&job.id, &error, None).await {
+            tracing::error!(job = %job.id, error = %e, "cannot give up on a job");
+        }
+        return;
+    }
     let result = handle(engine, &job).await;
     let store = engine.store();
     let recorded = match result {

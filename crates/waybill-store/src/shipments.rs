@@ -568,9 +568,11 @@ impl Store {
     ) -> Result<Vec<u8>> {
         self.pool
             .execute(
-                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) VALUES ($1, $2, $3, $4, $5) \
+                // Inserted only under a shipment of this tenant, so no tenant can take another's slot.
+                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) \
+                 SELECT id, $1, tenant_id, $2, $3 FROM shipments WHERE id = $4 AND tenant_id = $5 \
                  ON CONFLICT (shipment_id, format) DO NOTHING",
-                args![shipment.as_str(), format, tenant.as_str(), bytes, now_ms()],
+                args![format, bytes, now_ms(), shipment.as_str(), tenant.as_str()],
             )
             .await?;
         self.document(tenant, shipment, format).await?.ok_or(StoreError::NotFound)
