@@ -82,3 +82,12 @@ pub fn router(engine: Engine) -> Router {
 pub async fn serve(listener: tokio::net::TcpListener, engine: Engine) -> std::io::Result<()> {
     axum::serve(listener, router(engine)).await
 }
+
+/// Serves the API until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    engine: Engine,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(engine)).with_graceful_shutdown(shutdown).await
+}

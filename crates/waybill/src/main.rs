@@ -201,7 +201,8 @@ async fn main() -> Result<()> {
             let worker_name = format!("{}-{}", hostname(), std::process::id());
             tokio::spawn(Worker::new(engine.clone(), worker_name).run());
             tracing::info!(%listen, backend = ?store.backend(), "waybill is serving");
-            waybill_server::serve(listener, engine).await?;
+            waybill_server::serve_until(listener, engine, shutdown_signal()).await?;
+            tracing::info!("stopped; jobs in flight run again after their lease expires");
         }
         Command::Sim { listen, day_seconds, state_file, latency_ms, error_rate, timeout_rate } => {
             init_tracing("info");
@@ -244,6 +245,29 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }
 
 fn hostname() -> String {
