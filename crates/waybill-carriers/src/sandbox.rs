@@ -59,7 +59,7 @@ const SERVICES: &[(&str, &str)] = &[("express", "Express"), ("standard", "Standa
 pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "rto", "lost", "exception"];
 
 /// Pushes older than this are refused, so a captured push cannot be replayed much later.
-const PUSH_MAX_AGE_SECS: i64 = 300;
+const PUSH_MAX_AGE_SECS: u64 = 300;
 
 pub struct Sandbox {
     http: reqwest::Client,
@@ -225,14 +225,24 @@ fn protocol(message: impl Into<String>) -> CarrierError {
 }
 
 /// Reads a simulator answer: 2xx bodies as `T`, error bodies as the matching error kind.
-async fn read<T: for<'de> Deserialize<'de>>(response: reqwest::Response, what: &str) -> Result<T, CarrierError> {
+/// For a request that is not `repeatable`, an answer lost or garbled after the carrier
+/// accepted it is `Unknown`: the carrier acted, so it must be reconciled, not re-sent.
+async fn read<T: for<'de> Deserialize<'de>>(
+    response: reqwest::Response,
+    what: &str,
+    repeatable: Repeatable,
+) -> Result<T, CarrierError> {
     let status = response.status();
     let wait = retry_after(&response);
-    let body = response.bytes().await.map_err(|e| CarrierError::Unavailable {
-        carrier: SLUG,
-        message: e.to_string(),
-        retry_after: None,
-    })?;
+    let lost = |message: String| match (repeatable, status.is_success()) {
+        (Repeatable::No, true) => CarrierError::Unknown { carrier: SLUG, message },
+        _ => CarrierError::Unavailable { carrier: SLUG, message, retry_after: None },
+    };
+    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
+    if status.is_success() && repeatable == Repeatable::No {
+        return serde_json::from_slice(&body)
+            .map_err(|e| lost(format!("unreadable {what} answer after the carrier accepted it: {e}")));
+    }
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")));
     }
@@ -300,7 +310,7 @@ impl Carrier for Sandbox {
             "parcels": sim_parcels(&request.parcels),
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/rates").json(&body);
-        let rates: Rates = read(send(SLUG, req, Repeatable::Yes).await?, "rates").await?;
+        let rates: Rates = read(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
         rates
             .rates
             .into_iter()
@@ -323,7 +333,7 @@ impl Carrier for Sandbox {
             "scenario": scenario,
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/shipments").json(&body);
-        let shipment: SimShipment = read(send(SLUG, req, Repeatable::No).await?, "shipment").await?;
+        let shipment: SimShipment = read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
         shipment.into_booking()
     }
 
@@ -333,7 +343,7 @@ impl Carrier for Sandbox {
             shipments: Vec<SimShipment>,
         }
         let req = self.request(account, reqwest::Method::GET, "/api/v1/shipments").query(&[("reference", reference)]);
-        let found: Found = read(send(SLUG, req, Repeatable::Yes).await?, "shipment search").await?;
+        let found: Found = read(send(SLUG, req, Repeatable::Yes).await?, "shipment search", Repeatable::Yes).await?;
         found.shipments.into_iter().next().map(SimShipment::into_booking).transpose()
     }
 
@@ -341,8 +351,12 @@ impl Carrier for Sandbox {
         let path = format!("/api/v1/shipments/{}/cancel", booking.tracking_number);
         // Cancelling twice is harmless at this carrier, so a timeout may be retried.
         let req = self.request(account, reqwest::Method::POST, &path);
-        read::<Value>(send(SLUG, req, Repeatable::Yes).await?, &format!("shipment {}", booking.tracking_number))
-            .await?;
+        read::<Value>(
+            send(SLUG, req, Repeatable::Yes).await?,
+            &format!("shipment {}", booking.tracking_number),
+            Repeatable::Yes,
+        )
+        .await?;
         Ok(())
     }
 
@@ -352,8 +366,12 @@ impl Carrier for Sandbox {
             events: Vec<SimEvent>,
         }
         let req = self.request(account, reqwest::Method::GET, &format!("/api/v1/tracking/{tracking_number}"));
-        let tracking: Tracking =
-            read(send(SLUG, req, Repeatable::Yes).await?, &format!("tracking number {tracking_number}")).await?;
+        let tracking: Tracking = read(
+            send(SLUG, req, Repeatable::Yes).await?,
+            &format!("tracking number {tracking_number}"),
+            Repeatable::Yes,
+        )
+        .await?;
         Ok(tracking.events.into_iter().map(scan_from).collect())
     }
 
@@ -365,7 +383,12 @@ impl Carrier for Sandbox {
     ) -> Result<(), CarrierError> {
         let body = serde_json::json!({"awb": tracking_number, "url": target.url, "secret": target.secret});
         let req = self.request(account, reqwest::Method::POST, "/api/v1/subscriptions").json(&body);
-        read::<Value>(send(SLUG, req, Repeatable::Yes).await?, &format!("tracking number {tracking_number}")).await?;
+        read::<Value>(
+            send(SLUG, req, Repeatable::Yes).await?,
+            &format!("tracking number {tracking_number}"),
+            Repeatable::Yes,
+        )
+        .await?;
         Ok(())
     }
 
@@ -387,7 +410,7 @@ impl Carrier for Sandbox {
         mac.verify_slice(&given).map_err(|_| PushError::BadSignature("signature does not match".into()))?;
         let sent =
             timestamp.parse::<i64>().map_err(|_| PushError::BadSignature("X-Sim-Timestamp is not a number".into()))?;
-        if (chrono::Utc::now().timestamp() - sent).abs() > PUSH_MAX_AGE_SECS {
+        if chrono::Utc::now().timestamp().abs_diff(sent) > PUSH_MAX_AGE_SECS {
             return Err(PushError::BadSignature(format!(
                 "X-Sim-Timestamp is more than {PUSH_MAX_AGE_SECS} s away from now"
             )));
