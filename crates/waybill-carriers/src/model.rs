@@ -3,7 +3,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 use waybill_core::ids::CarrierAccountId;
-use waybill_core::{Address, FieldError, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, FieldError, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
 /// The account a call acts for: its environment, where to reach the carrier, and its
 /// decrypted credentials.
@@ -134,15 +134,6 @@ pub struct Booking {
     pub routing: Option<Routing>,
     /// Label documents the carrier rendered itself (empty when Waybill renders the label).
     pub documents: Vec<CarrierDocument>,
-}
-
-/// Where the carrier's network sends the parcel: printed on the label and in its 2D code.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Routing {
-    pub origin_hub: String,
-    pub destination_hub: String,
-    pub sort_code: String,
-    pub route: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use waybill_core::{Address, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
 use crate::http::{Repeatable, retry_after, send};
 use crate::model::*;

@@ -17,7 +17,7 @@ pub use address::Address;
 pub use error::{FieldError, Invalid};
 pub use money::{Currency, Money};
 pub use order::{LineItem, OrderStatus, Payment};
-pub use parcel::Parcel;
+pub use parcel::{Parcel, Routing};
 pub use tracking::{NdrReason, TrackingState, TrackingStatus};
 
 /// Test or live: which of a carrier's environments an API key or carrier account talks to.

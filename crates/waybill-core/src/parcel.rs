@@ -5,6 +5,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 use crate::units::{Length, LengthUnit, Weight};
 
+/// Where the carrier's network sends a parcel: printed on the label and in its 2D code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Routing {
+    pub origin_hub: String,
+    pub destination_hub: String,
+    pub sort_code: String,
+    pub route: String,
+}
+
 /// A parcel as Waybill keeps it: whole grams and millimetres.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -3,13 +3,13 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
-use waybill_carriers::{Account, BookedRef, Booking, BookingRequest, Carrier, CarrierError};
+use waybill_carriers::{Account, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Rate, RateRequest};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
 use waybill_core::{Address, Invalid, Mode, Money, Parcel, TrackingStatus};
 use waybill_store::{
     AccountSecrets, BookedFields, BookingError, BookingState, CarrierAccount, NewCarrierAccount, NewJob, NewScan,
-    NewShipment, Routing, ScanSource, Shipment, now_ms,
+    NewShipment, ScanSource, Shipment, now_ms,
 };
 
 use crate::jobs::{RECONCILE_BOOKING, SUBSCRIBE, TRACK};
@@ -114,6 +114,21 @@ impl Engine {
         Ok((account, secrets, carrier))
     }
 
+    /// What a carrier call needs to act for `account`.
+    pub fn call_context<'a>(
+        &self,
+        account: &'a CarrierAccount,
+        secrets: &'a AccountSecrets,
+        carrier: &dyn Carrier,
+    ) -> Account<'a> {
+        Account {
+            id: &account.id,
+            mode: account.mode,
+            base_url: self.base_url(account, carrier),
+            credentials: &secrets.credentials,
+        }
+    }
+
     /// Where to reach the carrier for this account: its override, else the carrier's host for its mode.
     pub fn base_url<'a>(&self, account: &'a CarrierAccount, carrier: &dyn Carrier) -> &'a str {
         let info = carrier.info();
@@ -125,6 +140,23 @@ impl Engine {
                 Mode::Live => info.live_base_url,
             })
             .unwrap_or_default()
+    }
+
+    /// Prices and transit times from one of the tenant's carrier accounts.
+    pub async fn rates(
+        &self,
+        tenant: &TenantId,
+        account_id: &CarrierAccountId,
+        request: &RateRequest,
+    ) -> Result<(CarrierAccount, Vec<Rate>), EngineError> {
+        let (account, secrets, carrier) = self.account(tenant, account_id).await.map_err(|e| match e {
+            EngineError::NotFound(_) => {
+                Invalid::one("/carrier_account_id", format!("no carrier account `{account_id}`")).into()
+            }
+            other => other,
+        })?;
+        let rates = carrier.rate(&self.call_context(&account, &secrets, carrier.as_ref()), request).await?;
+        Ok((account, rates))
     }
 
     /// Books a shipment: records the intent, asks the carrier, records the outcome.
@@ -184,12 +216,7 @@ impl Engine {
         };
         self.store().create_pending_shipment(tenant, pending, watchdog).await?;
 
-        let ctx = Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(&account, carrier.as_ref()),
-            credentials: &secrets.credentials,
-        };
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.book(&ctx, &request).await {
             Ok(booking) => self.record_booked(tenant, &id, booking).await,
             Err(CarrierError::Unknown { message, .. }) => {
@@ -221,12 +248,7 @@ impl Engine {
             service: booking.service,
             charge: booking.charge,
             edd: booking.edd,
-            routing: booking.routing.map(|r| Routing {
-                origin_hub: r.origin_hub,
-                destination_hub: r.destination_hub,
-                sort_code: r.sort_code,
-                route: r.route,
-            }),
+            routing: booking.routing,
         };
         let jobs = vec![
             shipment_job(SUBSCRIBE, id, now, 10),
@@ -249,12 +271,7 @@ impl Engine {
             return Ok(());
         }
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
-        let ctx = Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(&account, carrier.as_ref()),
-            credentials: &secrets.credentials,
-        };
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.find_booking(&ctx, id.as_str()).await? {
             Some(booking) => {
                 tracing::info!(shipment = %id, tracking_number = %booking.tracking_number, "reconciled: the carrier had the booking");
@@ -294,12 +311,7 @@ impl Engine {
             )));
         }
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
-        let ctx = Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(&account, carrier.as_ref()),
-            credentials: &secrets.credentials,
-        };
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let booked = BookedRef {
             tracking_number,
             carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),

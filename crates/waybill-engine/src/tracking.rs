@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use waybill_carriers::{Account, PushRequest, PushTarget, Scan};
+use waybill_carriers::{PushRequest, PushTarget, Scan};
 use waybill_core::TrackingStatus;
 use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
 use waybill_store::{NewJob, NewScan, ScanOutcome, ScanSource, Shipment, StoreError, now_ms};
@@ -97,12 +97,7 @@ impl Engine {
         let shipment = self.store().shipment(tenant, id).await?;
         let Some(tracking_number) = shipment.tracking_number.as_deref() else { return Ok(shipment) };
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
-        let ctx = Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(&account, carrier.as_ref()),
-            credentials: &secrets.credentials,
-        };
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let scans = carrier.track(&ctx, tracking_number).await?;
         Ok(self.record_scans(tenant, id, scans, ScanSource::Pull).await?.shipment)
     }
@@ -118,12 +113,7 @@ impl Engine {
         if !carrier.info().capabilities.push {
             return Ok(());
         }
-        let ctx = Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(&account, carrier.as_ref()),
-            credentials: &secrets.credentials,
-        };
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let target = PushTarget {
             url: format!(
                 "{}/v1/hooks/carriers/{}/{}",

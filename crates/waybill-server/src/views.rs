@@ -7,7 +7,7 @@ use waybill_carriers::CarrierInfo;
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TrackingEventId};
 use waybill_core::money::Currency;
 use waybill_core::parcel::{Parcel, ParcelInput};
-use waybill_core::{Address, LineItem, Mode, Money, NdrReason, OrderStatus, Payment, TrackingStatus};
+use waybill_core::{Address, LineItem, Mode, Money, NdrReason, OrderStatus, Payment, Routing, TrackingStatus};
 use waybill_store::{BookingState, CarrierAccount, Order, Shipment, TrackingEvent};
 
 pub fn time(ms: i64) -> String {
@@ -96,14 +96,6 @@ pub struct ShipmentCreate {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RoutingView {
-    pub origin_hub: String,
-    pub destination_hub: String,
-    pub sort_code: String,
-    pub route: String,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct BookingErrorView {
     pub code: String,
     pub message: String,
@@ -165,7 +157,7 @@ pub struct ShipmentView {
     pub ship_from: Address,
     pub ship_to: Address,
     pub parcels: Vec<Parcel>,
-    pub routing: Option<RoutingView>,
+    pub routing: Option<Routing>,
     /// Formats `GET /v1/shipments/{id}/label?format=` serves.
     pub label_formats: Vec<String>,
     pub error: Option<BookingErrorView>,
@@ -196,12 +188,7 @@ impl ShipmentView {
             ship_from: s.ship_from,
             ship_to: s.ship_to,
             parcels: s.parcels,
-            routing: s.routing.map(|r| RoutingView {
-                origin_hub: r.origin_hub,
-                destination_hub: r.destination_hub,
-                sort_code: r.sort_code,
-                route: r.route,
-            }),
+            routing: s.routing,
             label_formats: if booked { ["pdf", "zpl", "png"].map(String::from).to_vec() } else { vec![] },
             error: s.error.map(|e| BookingErrorView { code: e.code, message: e.message }),
             events: events.map(|ev| ev.into_iter().map(EventView::from).collect()),

@@ -3,7 +3,9 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId, TrackingEventId};
-use waybill_core::{Address, Currency, LineItem, Mode, Money, NdrReason, OrderStatus, Parcel, Payment, TrackingStatus};
+use waybill_core::{
+    Address, Currency, LineItem, Mode, Money, NdrReason, OrderStatus, Parcel, Payment, Routing, TrackingStatus,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -98,14 +100,6 @@ impl BookingState {
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Pending, Self::Booked, Self::Failed, Self::Unknown].into_iter().find(|x| x.as_str() == s)
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Routing {
-    pub origin_hub: String,
-    pub destination_hub: String,
-    pub sort_code: String,
-    pub route: String,
 }
 
 /// The carrier's refusal, kept on a failed booking for the merchant to read.

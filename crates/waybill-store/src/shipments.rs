@@ -6,12 +6,12 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId, TrackingEventId};
-use waybill_core::{Money, NdrReason, OrderStatus, TrackingState, TrackingStatus};
+use waybill_core::{Money, NdrReason, OrderStatus, Routing, TrackingState, TrackingStatus};
 
 use crate::db::{Backend, Tx};
 use crate::jobs::insert_jobs;
 use crate::{
-    BookingError, BookingState, NewJob, NewShipment, Page, Result, Routing, ScanSource, Shipment, Store, StoreError,
+    BookingError, BookingState, NewJob, NewShipment, Page, Result, ScanSource, Shipment, Store, StoreError,
     TrackingEvent, args, json, now_ms, parse,
 };
 

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use waybill_carriers::{Account, RateRequest};
+use waybill_carriers::RateRequest;
 use waybill_core::error::Problems;
 use waybill_engine::NewAccountInput;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, Auth};
 use crate::routes::ListQuery;
 use crate::views::{CarrierAccountCreate, CarrierAccountView, CarrierView, List, RateCreate, RateView};
@@ -73,21 +73,8 @@ pub async fn rates(
         }
     }
     problems.finish(())?;
-    let store = state.engine.store();
-    let account = store.carrier_account(&me.tenant_id, &body.carrier_account_id).await.map_err(|_| {
-        ApiError::invalid(vec![waybill_core::FieldError::new("/carrier_account_id", "no such carrier account")])
-    })?;
-    let secrets = store.account_secrets(&me.tenant_id, &account.id).await?;
-    let carrier = state
-        .engine
-        .carriers()
-        .get(&account.carrier)
-        .ok_or_else(|| ApiError::not_found(format!("carrier {}", account.carrier)))?;
-    let base_url = state.engine.base_url(&account, carrier.as_ref());
-    let ctx = Account { id: &account.id, mode: account.mode, base_url, credentials: &secrets.credentials };
     let request = RateRequest { ship_from: body.ship_from, ship_to: body.ship_to, parcels };
-    let rates =
-        carrier.rate(&ctx, &request).await.map_err(|e| ApiError::carrier(e, StatusCode::UNPROCESSABLE_ENTITY))?;
+    let (account, rates) = state.engine.rates(&me.tenant_id, &body.carrier_account_id, &request).await?;
     let data = rates
         .into_iter()
         .map(|r| RateView {

@@ -198,6 +198,22 @@ impl Harness {
         }
     }
 
+    /// The simulator's own record of bookings made under `reference` (our shipment id).
+    pub async fn carrier_bookings(&self, reference: &str) -> Vec<Value> {
+        let r: Value = self
+            .http
+            .get(format!("{}/api/v1/shipments", self.sim_url))
+            .query(&[("reference", reference)])
+            .header("X-Api-Key", "test")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["shipments"].as_array().unwrap().clone()
+    }
+
     /// Counts of the tenant's orders and shipments, to show a rejected request wrote nothing.
     pub async fn counts(&self) -> (usize, usize) {
         let orders = self.store.list_orders(&self.tenant, None, 100).await.unwrap().items.len();

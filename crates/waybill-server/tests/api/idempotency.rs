@@ -8,22 +8,6 @@ use serde_json::{Value, json};
 
 use crate::common::Harness;
 
-/// The simulator's own record of bookings made under our reference (the shipment id).
-async fn carrier_bookings(h: &Harness, reference: &str) -> usize {
-    let r: Value = h
-        .http
-        .get(format!("{}/api/v1/shipments", h.sim_url))
-        .query(&[("reference", reference)])
-        .header("X-Api-Key", "test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["shipments"].as_array().unwrap().len()
-}
-
 #[tokio::test]
 async fn fifty_identical_requests_book_once() {
     let h = Harness::start().await;
@@ -60,7 +44,7 @@ async fn fifty_identical_requests_book_once() {
     assert_eq!(bodies.len(), 1, "every request got the first answer, byte for byte");
     assert_eq!(replays, 49);
     let id = ids.into_iter().next().unwrap();
-    assert_eq!(carrier_bookings(&h, &id).await, 1, "the carrier was asked exactly once");
+    assert_eq!(h.carrier_bookings(&id).await.len(), 1, "the carrier was asked exactly once");
     assert_eq!(h.counts().await.1, 1, "one shipment stored");
 
     // Later, with the order already shipped, a repeat still gets the first answer.

@@ -30,19 +30,9 @@ async fn a_booking_whose_answer_is_lost_is_reconciled_not_resent() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(settled["tracking_number"].as_str().unwrap().starts_with("SIM"));
-    let r: serde_json::Value = h
-        .http
-        .get(format!("{}/api/v1/shipments", h.sim_url))
-        .query(&[("reference", id)])
-        .header("X-Api-Key", "test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(r["shipments"].as_array().unwrap().len(), 1, "booked once at the carrier");
-    assert_eq!(r["shipments"][0]["awb"], settled["tracking_number"]);
+    let bookings = h.carrier_bookings(id).await;
+    assert_eq!(bookings.len(), 1, "booked once at the carrier");
+    assert_eq!(bookings[0]["awb"], settled["tracking_number"]);
 }
 
 #[tokio::test]

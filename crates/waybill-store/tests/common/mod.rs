@@ -11,10 +11,10 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
-use waybill_core::{Address, Mode, Money, Payment, TrackingStatus};
+use waybill_core::{Address, Mode, Money, Payment, Routing, TrackingStatus};
 use waybill_store::{
-    AccountSecrets, BookedFields, NewCarrierAccount, NewJob, NewOrder, NewScan, NewShipment, Routing, ScanSource,
-    Sealer, Shipment, Store, now_ms,
+    AccountSecrets, BookedFields, NewCarrierAccount, NewJob, NewOrder, NewScan, NewShipment, ScanSource, Sealer,
+    Shipment, Store, now_ms,
 };
 
 /// Keeps one backend's database alive for a test: the SQLite temp dir, or the PostgreSQL
