@@ -102,16 +102,36 @@ impl Engine {
         tenant: &TenantId,
         id: &CarrierAccountId,
     ) -> Result<(CarrierAccount, AccountSecrets, std::sync::Arc<dyn Carrier>), EngineError> {
-        let account = self
-            .store()
-            .carrier_account(tenant, id)
-            .await
-            .map_err(|_| EngineError::NotFound(format!("carrier account {id}")))?;
-        let secrets = self.store().account_secrets(tenant, id).await?;
+        let (account, secrets) = match self.cached_account(id) {
+            Some(found) => found,
+            None => {
+                let account = self
+                    .store()
+                    .carrier_account(tenant, id)
+                    .await
+                    .map_err(|_| EngineError::NotFound(format!("carrier account {id}")))?;
+                let secrets = self.store().account_secrets(tenant, id).await?;
+                self.cache_account(&account, &secrets);
+                (account, secrets)
+            }
+        };
+        // The cache is keyed by account alone; the tenant check is what keeps it tenant-safe.
+        if &account.tenant_id != tenant {
+            return Err(EngineError::NotFound(format!("carrier account {id}")));
+        }
         let carrier = self.carriers().get(&account.carrier).cloned().ok_or_else(|| {
             EngineError::Conflict(format!("carrier `{}` is not available in this build", account.carrier))
         })?;
         Ok((account, secrets, carrier))
+    }
+
+    pub(crate) fn cached_account(&self, id: &CarrierAccountId) -> Option<(CarrierAccount, AccountSecrets)> {
+        self.inner.accounts.read().unwrap_or_else(|e| e.into_inner()).get(id).map(|entry| (**entry).clone())
+    }
+
+    pub(crate) fn cache_account(&self, account: &CarrierAccount, secrets: &AccountSecrets) {
+        let entry = std::sync::Arc::new((account.clone(), secrets.clone()));
+        self.inner.accounts.write().unwrap_or_else(|e| e.into_inner()).insert(account.id.clone(), entry);
     }
 
     /// What a carrier call needs to act for `account`.

@@ -10,7 +10,8 @@ mod jobs;
 pub mod labels;
 mod tracking;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use booking::{BookInput, NewAccountInput};
@@ -19,8 +20,9 @@ pub use jobs::Worker;
 use tokio::sync::Notify;
 pub use tracking::PushReceipt;
 use waybill_carriers::Carriers;
+use waybill_core::ids::CarrierAccountId;
 use waybill_labels::LabelRenderer;
-use waybill_store::Store;
+use waybill_store::{AccountSecrets, CarrierAccount, Store};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -58,6 +60,9 @@ struct Inner {
     config: EngineConfig,
     /// Wakes this node's workers when it queues a job that is due now.
     jobs_queued: Notify,
+    /// Carrier accounts with their opened secrets. Accounts cannot be changed or removed
+    /// through any API yet, so entries never go stale; whatever adds that must evict here.
+    accounts: RwLock<HashMap<CarrierAccountId, Arc<(CarrierAccount, AccountSecrets)>>>,
 }
 
 impl Engine {
@@ -69,6 +74,7 @@ impl Engine {
                 labels: LabelRenderer::new(),
                 config,
                 jobs_queued: Notify::new(),
+                accounts: RwLock::default(),
             }),
         }
     }

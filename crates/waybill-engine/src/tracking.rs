@@ -5,7 +5,9 @@ use sha2::{Digest, Sha256};
 use waybill_carriers::{PushRequest, PushTarget, Scan};
 use waybill_core::TrackingStatus;
 use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
-use waybill_store::{NewJob, NewScan, ScanOutcome, ScanSource, Shipment, StoreError, now_ms};
+use waybill_store::{
+    AccountSecrets, CarrierAccount, NewJob, NewScan, ScanOutcome, ScanSource, Shipment, StoreError, now_ms,
+};
 
 use crate::jobs::CLOSE_ORDER;
 use crate::{Engine, EngineError};
@@ -102,6 +104,19 @@ impl Engine {
         Ok(self.record_scans(tenant, id, scans, ScanSource::Pull).await?.shipment)
     }
 
+    /// Where this account's carrier pushes scans, and the secret it signs them with.
+    pub(crate) fn push_target(&self, account: &CarrierAccount, secrets: &AccountSecrets) -> PushTarget {
+        PushTarget {
+            url: format!(
+                "{}/v1/hooks/carriers/{}/{}",
+                self.config().public_url.trim_end_matches('/'),
+                account.carrier,
+                account.id
+            ),
+            secret: secrets.push_secret.clone(),
+        }
+    }
+
     /// Asks the carrier to push this shipment's scans to us.
     pub(crate) async fn subscribe(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), EngineError> {
         let shipment = self.store().shipment(tenant, id).await?;
@@ -114,16 +129,7 @@ impl Engine {
             return Ok(());
         }
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
-        let target = PushTarget {
-            url: format!(
-                "{}/v1/hooks/carriers/{}/{}",
-                self.config().public_url.trim_end_matches('/'),
-                account.carrier,
-                account.id
-            ),
-            secret: secrets.push_secret.clone(),
-        };
-        carrier.subscribe(&ctx, tracking_number, &target).await?;
+        carrier.subscribe(&ctx, tracking_number, &self.push_target(&account, &secrets)).await?;
         Ok(())
     }
 
@@ -135,10 +141,18 @@ impl Engine {
         account_id: &CarrierAccountId,
         push: &PushRequest<'_>,
     ) -> Result<PushReceipt, EngineError> {
-        let (account, secrets) = match self.store().carrier_account_for_push(account_id).await {
-            Ok(found) => found,
-            Err(StoreError::NotFound) => return Err(EngineError::NotFound(format!("carrier account {account_id}"))),
-            Err(e) => return Err(e.into()),
+        let (account, secrets) = match self.cached_account(account_id) {
+            Some(found) => found,
+            None => match self.store().carrier_account_for_push(account_id).await {
+                Ok((account, secrets)) => {
+                    self.cache_account(&account, &secrets);
+                    (account, secrets)
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(EngineError::NotFound(format!("carrier account {account_id}")));
+                }
+                Err(e) => return Err(e.into()),
+            },
         };
         if account.carrier != carrier_slug {
             return Err(EngineError::NotFound(format!("{carrier_slug} account {account_id}")));

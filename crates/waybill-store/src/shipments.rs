@@ -79,14 +79,17 @@ struct ShipmentRow {
     updated_at: i64,
 }
 
+macro_rules! shipment_columns {
+    () => {
+        "id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, last_scan_at, \
+         ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, routing, simulate, \
+         reference, error, created_at, updated_at"
+    };
+}
+
 macro_rules! shipment_select {
     ($($rest:literal)*) => {
-        concat!(
-            "SELECT id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, last_scan_at, \
-             ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, routing, simulate, \
-             reference, error, created_at, updated_at FROM shipments ",
-            $($rest),*
-        )
+        concat!("SELECT ", shipment_columns!(), " FROM shipments ", $($rest),*)
     };
 }
 
@@ -296,37 +299,36 @@ impl Store {
         jobs: Vec<NewJob>,
     ) -> Result<Shipment> {
         let mut tx = self.pool.begin().await?;
-        let mut shipment = lock_shipment(&mut tx, tenant, id).await?;
-        if shipment.booking_state == BookingState::Booked {
-            return Ok(shipment);
-        }
-        let now = now_ms();
-        tx.execute(
-            "UPDATE shipments SET booking_state = $1, tracking_number = $2, carrier_shipment_id = $3, service = $4, charge = $5, \
-             edd = $6, routing = $7, error = NULL, updated_at = $8 WHERE id = $9 AND tenant_id = $10",
-            args![
-                BookingState::Booked.as_str(),
-                &booked.tracking_number,
-                &booked.carrier_shipment_id,
-                &booked.service,
-                booked.charge.as_ref().map(json),
-                booked.edd.map(|d| d.to_string()),
-                booked.routing.as_ref().map(json),
-                now,
-                id.as_str(),
-                tenant.as_str()
-            ],
-        )
-        .await?;
-        shipment.booking_state = BookingState::Booked;
-        shipment.tracking_number = Some(booked.tracking_number);
-        shipment.carrier_shipment_id = Some(booked.carrier_shipment_id);
-        shipment.service = booked.service;
-        shipment.charge = booked.charge;
-        shipment.edd = booked.edd;
-        shipment.routing = booked.routing;
-        shipment.error = None;
-        shipment.updated_at = now;
+        // One statement updates and reads back; the guard on booking_state makes a second
+        // recording (a reconcile that lost the race) change nothing.
+        let updated: Option<ShipmentRow> = tx
+            .fetch_optional(
+                concat!(
+                    "UPDATE shipments SET booking_state = $1, tracking_number = $2, carrier_shipment_id = $3, service = $4, \
+                     charge = $5, edd = $6, routing = $7, error = NULL, updated_at = $8 \
+                     WHERE id = $9 AND tenant_id = $10 AND booking_state <> $11 RETURNING ",
+                    shipment_columns!()
+                ),
+                args![
+                    BookingState::Booked.as_str(),
+                    &booked.tracking_number,
+                    &booked.carrier_shipment_id,
+                    &booked.service,
+                    booked.charge.as_ref().map(json),
+                    booked.edd.map(|d| d.to_string()),
+                    booked.routing.as_ref().map(json),
+                    now_ms(),
+                    id.as_str(),
+                    tenant.as_str(),
+                    BookingState::Booked.as_str()
+                ],
+            )
+            .await?;
+        let Some(row) = updated else {
+            drop(tx);
+            return self.shipment(tenant, id).await;
+        };
+        let shipment = row.into_record()?;
         follow_order(&mut tx, &shipment).await?;
         tx.execute("DELETE FROM jobs WHERE unique_key = $1", args![watchdog_key]).await?;
         insert_jobs(&mut tx, Some(tenant), jobs).await?;

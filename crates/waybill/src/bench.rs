@@ -229,6 +229,5 @@ async fn bookings(n: usize, concurrency: usize, label: Option<String>, database_
     );
     println!("total  {n} in {:.2} s = {:.0} shipments/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
     summary("each", samples);
-    store.close().await;
     Ok(())
 }

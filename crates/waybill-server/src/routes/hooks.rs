@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 use waybill_carriers::PushRequest;
@@ -24,7 +24,7 @@ pub struct PushReceiptView {
 #[utoipa::path(post, path = "/v1/hooks/carriers/{carrier}/{account_id}", tag = "tracking",
     params(("carrier" = String, Path, description = "carrier slug"), ("account_id" = String, Path, description = "carrier account id")),
     request_body(content = String, description = "the carrier's own push payload", content_type = "application/json"),
-    responses((status = 200, body = PushReceiptView), (status = 400, body = Problem), (status = 401, description = "bad signature", body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = PushReceiptView), (status = 400, body = Problem), (status = 409, description = "scans for a tracking number not booked (yet): send again later", body = Problem), (status = 401, description = "bad signature", body = Problem), (status = 404, body = Problem)))]
 pub async fn carrier_push(
     State(state): State<AppState>,
     Path((carrier, account_id)): Path<(String, String)>,
@@ -39,6 +39,19 @@ pub async fn carrier_push(
         .collect();
     let receipt =
         state.engine.ingest_push(&carrier, &account_id, &PushRequest { headers: &headers, body: &body }).await?;
+    if receipt.unknown > 0 {
+        // A push can overtake the booking it belongs to (the carrier pushes as soon as it
+        // books). A non-2xx answer makes the carrier send it again; scans already recorded
+        // are dropped as duplicates then.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "unknown_tracking_number",
+            format!(
+                "{} scan(s) are for tracking numbers this account has not booked (yet); send them again later",
+                receipt.unknown
+            ),
+        ));
+    }
     Ok(Json(PushReceiptView {
         scans: receipt.scans,
         recorded: receipt.recorded,

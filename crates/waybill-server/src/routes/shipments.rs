@@ -176,7 +176,11 @@ pub async fn create(
             } else {
                 StatusCode::CREATED
             };
-            let events = store.tracking_events(&me.tenant_id, &shipment.id).await?;
+            // A shipment no scan has reached yet has no history to read.
+            let events = match shipment.last_scan_at {
+                Some(_) => store.tracking_events(&me.tenant_id, &shipment.id).await?,
+                None => vec![],
+            };
             let body = serde_json::to_string(&ShipmentView::new(shipment, Some(events))).expect("views serialize");
             if let Some(key) = &key {
                 store.idempotency_finish(&me.tenant_id, key, status.as_u16(), &body).await?;

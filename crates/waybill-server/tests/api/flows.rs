@@ -163,10 +163,14 @@ async fn cancel_before_pickup_voids_the_booking_and_reopens_the_order() {
 
 #[tokio::test]
 async fn cancel_after_pickup_is_refused_with_the_carriers_reason() {
-    let h = Harness::start().await;
+    let h = Harness::with(common::Options { day_seconds: 2.0, ..Default::default() }).await;
     let (_, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
     let id = shipment["id"].as_str().unwrap();
-    h.wait_for_status(id, "in_transit", Duration::from_secs(20)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while h.get(&format!("/v1/shipments/{id}")).await.1["status"] == "info_received" {
+        assert!(std::time::Instant::now() < deadline, "never picked up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (status, problem) = h.post(&format!("/v1/shipments/{id}/cancel"), &json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let (_, after) = h.get(&format!("/v1/shipments/{id}")).await;

@@ -98,3 +98,40 @@ async fn forged_pushes_are_refused_and_record_nothing() {
     assert_ne!(after["status"], "delivered");
     assert!(after["events"].as_array().unwrap().iter().all(|e| e["carrier_code"] != "DL"));
 }
+
+#[tokio::test]
+async fn a_push_that_overtakes_its_booking_is_refused_until_the_booking_exists() {
+    use hmac::{KeyInit, Mac};
+    let h =
+        Harness::with(Options { day_seconds: 3600.0, poll_interval: Duration::from_secs(3600), ..Default::default() })
+            .await;
+    let account: waybill_core::ids::CarrierAccountId = serde_json::from_value(json!(h.account_id)).unwrap();
+    let secret = h.store.account_secrets(&h.tenant, &account).await.unwrap().push_secret;
+    let push = |tn: &str| {
+        let body = json!({"awb": tn, "event": {"event_id": format!("{tn}-2"), "code": "PU", "description": "Picked up",
+            "location": "Ankara Hub, TR", "timestamp": chrono::Utc::now().to_rfc3339(), "reason_code": null}})
+        .to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.{body}").as_bytes());
+        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        h.http
+            .post(format!("{}/v1/hooks/carriers/sandbox/{}", h.api, h.account_id))
+            .header("content-type", "application/json")
+            .header("X-Sim-Timestamp", ts)
+            .header("X-Sim-Signature", signature)
+            .body(body)
+    };
+    let r = push("SIM0000000001").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT, "the carrier must send it again later");
+
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    let tn = shipment["tracking_number"].as_str().unwrap();
+    let r = push(tn).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, after) = h.get(&format!("/v1/shipments/{}", shipment["id"].as_str().unwrap())).await;
+    assert_eq!(after["status"], "picked_up");
+    let r = push(tn).send().await.unwrap();
+    let receipt: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(receipt["recorded"], 0, "a repeated push records nothing");
+}
