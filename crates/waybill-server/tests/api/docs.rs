@@ -44,3 +44,47 @@ async fn openapi_describes_every_endpoint_and_docs_are_served_locally() {
     let ready = h.http.get(format!("{}/readyz", h.api)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }
+
+/// Headless Chromium, when installed (`.ci/run` installs Debian's `chromium`).
+fn chromium() -> Option<std::path::PathBuf> {
+    let path: std::path::PathBuf =
+        std::env::var_os("WAYBILL_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), Into::into);
+    path.exists().then_some(path)
+}
+
+#[tokio::test]
+async fn docs_render_in_a_real_browser_without_internet() {
+    let Some(chromium) = chromium() else {
+        eprintln!("SKIPPED: no chromium at /usr/bin/chromium or WAYBILL_CHROMIUM; .ci/run installs it");
+        return;
+    };
+    let h = Harness::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    // Background networking off: the page must render from this server alone.
+    let out = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=8000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{}/docs/", h.api))
+        .output()
+        .await
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    for path in ["/v1/orders", "/v1/shipments/{id}/label", "/v1/trackers/{tracking_number}"] {
+        assert!(
+            dom.contains(&format!("data-path=\"{path}\"")),
+            "Swagger UI did not render {path}; DOM starts: {}",
+            &dom[..dom.len().min(500)]
+        );
+    }
+}
