@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod model;
 pub mod sandbox;
+pub mod ups;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,7 +67,8 @@ pub struct Carriers {
 impl Carriers {
     /// All adapters, sharing one HTTP client (one connection pool).
     pub fn new(http: reqwest::Client) -> Self {
-        let all: Vec<Arc<dyn Carrier>> = vec![Arc::new(sandbox::Sandbox::new(http))];
+        let all: Vec<Arc<dyn Carrier>> =
+            vec![Arc::new(sandbox::Sandbox::new(http.clone())), Arc::new(ups::Ups::new(http.clone()))];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }
 

@@ -1,0 +1,916 @@
+//! `ups`: UPS over its REST APIs, following the official UPS OpenAPI documents
+//! (`UPS-API/api-documentation` @ `e6f36df4`): `OAuthClientCredentials.yaml` (token),
+//! `Rating.yaml` (`/api/rating/v2409/Shop`), `Shipping.yaml` (`/api/shipments/v2409/ship` and
+//! `/api/shipments/v2409/void/cancel/{id}`) and `Tracking.yaml` (`/api/track/v1/details/{n}` and
+//! `/api/track/v1/reference/details/{ref}`).
+//!
+//! Auth is OAuth2 client credentials (HTTP Basic `client_id:client_secret`). Tokens are cached
+//! per account and refreshed [`TOKEN_MARGIN`] before they expire; concurrent calls share one
+//! token fetch (a per-account async lock is held while fetching). A 401 on an API call drops the
+//! cached token and the call is sent once more with a fresh one.
+//!
+//! UPS answers a single item as an object and several as an array (`RatedShipment`,
+//! `PackageResults`, …): every such field is read through [`OneOrMany`].
+//!
+//! Labels are requested as ZPL (4x6) and returned as a `zpl` document; Waybill renders PDF and
+//! PNG itself. Cash on delivery is not implemented (`cash_on_delivery: false`; a COD booking is
+//! refused before any call). Pushes are not supported yet: UPS Track Alert needs a separate
+//! subscription product, so `subscribe` does nothing and `parse_push` refuses every push.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+
+use crate::http::{Repeatable, retry_after, send};
+use crate::model::*;
+use crate::{Carrier, CarrierError};
+
+const SLUG: &str = "ups";
+
+/// API versions of the documents followed.
+const RATING_PATH: &str = "/api/rating/v2409/Shop";
+const SHIP_PATH: &str = "/api/shipments/v2409/ship";
+const VOID_PATH: &str = "/api/shipments/v2409/void/cancel";
+const TRACK_PATH: &str = "/api/track/v1/details";
+const TRACK_REFERENCE_PATH: &str = "/api/track/v1/reference/details";
+const TOKEN_PATH: &str = "/security/v1/oauth/token";
+
+/// A cached token is replaced this long before UPS says it expires.
+pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// UPS service code → name (Rating.yaml / Shipping.yaml `Service.Code`). The codes are
+/// Waybill's service codes for this carrier.
+const SERVICES: &[(&str, &str)] = &[
+    ("01", "UPS Next Day Air"),
+    ("02", "UPS 2nd Day Air"),
+    ("03", "UPS Ground"),
+    ("07", "UPS Worldwide Express"),
+    ("08", "UPS Worldwide Expedited"),
+    ("11", "UPS Standard"),
+    ("12", "UPS 3 Day Select"),
+    ("13", "UPS Next Day Air Saver"),
+    ("14", "UPS Next Day Air Early"),
+    ("54", "UPS Worldwide Express Plus"),
+    ("59", "UPS 2nd Day Air A.M."),
+    ("65", "UPS Worldwide Saver"),
+];
+
+/// Tracking `activity.status.type` → normalized status. M/MV/X/I/U/D are documented in
+/// UPSTrackAlert.yaml; P, O, RS, DO, DD are seen in Track API answers.
+const STATUSES: &[(&str, TrackingStatus)] = &[
+    ("M", TrackingStatus::InfoReceived),    // manifest: billing information received
+    ("MV", TrackingStatus::Cancelled),      // manifest voided
+    ("P", TrackingStatus::PickedUp),        // pickup
+    ("I", TrackingStatus::InTransit),       // in progress
+    ("U", TrackingStatus::InTransit),       // update (e.g. scheduled delivery changed)
+    ("O", TrackingStatus::OutForDelivery),  // out for delivery
+    ("D", TrackingStatus::Delivered),       // delivered
+    ("X", TrackingStatus::Exception),       // exception (see DELIVERY_ATTEMPT_HINTS)
+    ("RS", TrackingStatus::ReturnToOrigin), // returned to shipper (on its way back)
+    ("DO", TrackingStatus::InTransit),      // delivered to the origin CFS (freight), not the consignee
+    ("DD", TrackingStatus::InTransit),      // delivered to the destination CFS (freight), not the consignee
+];
+
+/// An `X` activity whose description contains one of these (lower-case) phrases is a failed
+/// delivery attempt with that reason. UPS documents no reason codes in its OpenAPI files, so
+/// the description is what there is; the first match wins.
+const DELIVERY_ATTEMPT_HINTS: &[(&str, NdrReason)] = &[
+    ("not available", NdrReason::CustomerUnavailable),
+    ("not home", NdrReason::CustomerUnavailable),
+    ("refused", NdrReason::Refused),
+    ("business was closed", NdrReason::PremisesClosed),
+    ("closed at the time", NdrReason::PremisesClosed),
+    ("address is incorrect", NdrReason::AddressIssue),
+    ("address is incomplete", NdrReason::AddressIssue),
+    ("incorrect address", NdrReason::AddressIssue),
+    ("rescheduled", NdrReason::RescheduledByCustomer),
+    ("requested delivery on another date", NdrReason::RescheduledByCustomer),
+    ("c.o.d.", NdrReason::CodNotReady),
+    ("outside of the service area", NdrReason::OutOfServiceArea),
+];
+
+/// An `X` activity mentioning this is a failed delivery attempt even when no reason matches.
+const DELIVERY_ATTEMPT_WORD: &str = "attempt";
+
+/// A status type the table does not know is kept and logged, and read as `in_transit`: the
+/// state machine never lets that move a shipment backwards, and nothing is dropped.
+const UNKNOWN_CODE_STATUS: TrackingStatus = TrackingStatus::InTransit;
+
+/// UPS error codes on the tracking APIs that mean "no such tracking/reference number". These
+/// are not in the stored OpenAPI files (which document only HTTP 404); they are what UPS is
+/// known to send with a 4xx and should be checked against a live CIE answer.
+const NOT_FOUND_CODES: &[&str] = &["151018", "151044"];
+
+pub fn status_for(code: &str) -> Option<TrackingStatus> {
+    STATUSES.iter().find(|(c, _)| *c == code).map(|(_, s)| *s)
+}
+
+pub fn service_name(code: &str) -> Option<&'static str> {
+    SERVICES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// The reason for a failed delivery attempt, if `description` reads as one.
+pub fn delivery_attempt_reason(description: &str) -> Option<NdrReason> {
+    let d = description.to_lowercase();
+    DELIVERY_ATTEMPT_HINTS
+        .iter()
+        .find(|(hint, _)| d.contains(hint))
+        .map(|(_, r)| *r)
+        .or_else(|| d.contains(DELIVERY_ATTEMPT_WORD).then_some(NdrReason::Other))
+}
+
+#[derive(Clone)]
+struct Token {
+    access_token: String,
+    expires_at: Instant,
+}
+
+/// One account's token; the async lock around it is what makes token fetches single-flight.
+type TokenSlot = Arc<tokio::sync::Mutex<Option<Token>>>;
+
+pub struct Ups {
+    http: reqwest::Client,
+    info: CarrierInfo,
+    tokens: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
+}
+
+impl Ups {
+    pub fn new(http: reqwest::Client) -> Self {
+        let info = CarrierInfo {
+            slug: SLUG,
+            name: "UPS",
+            services: SERVICES.iter().map(|(code, name)| Service { code, name }).collect(),
+            capabilities: Capabilities {
+                rates: true,
+                cancel: true,
+                track: true,
+                push: false,
+                find_booking: true,
+                cash_on_delivery: false,
+            },
+            credentials: CredentialSchema {
+                fields: vec![
+                    CredentialField {
+                        name: "client_id",
+                        description: "OAuth client id of the UPS developer app",
+                        required: true,
+                    },
+                    CredentialField {
+                        name: "client_secret",
+                        description: "OAuth client secret of the UPS developer app",
+                        required: true,
+                    },
+                    CredentialField {
+                        name: "account_number",
+                        description: "UPS shipper (account) number the shipments are billed to",
+                        required: true,
+                    },
+                ],
+            },
+            test_base_url: Some("https://wwwcie.ups.com"),
+            live_base_url: Some("https://onlinetools.ups.com"),
+            carrier_label_formats: vec!["zpl"],
+        };
+        Self { http, info, tokens: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// The cache key: the account, and the client id so changed credentials fetch a new token.
+    fn token_key(account: &Account<'_>) -> String {
+        format!("{}|{}|{}", account.id, credential(account, "client_id"), account.base_url)
+    }
+
+    async fn slot(&self, account: &Account<'_>) -> TokenSlot {
+        self.tokens.lock().await.entry(Self::token_key(account)).or_default().clone()
+    }
+
+    /// A valid token for the account: the cached one, or one fetched while holding the
+    /// account's lock so concurrent callers wait for the same fetch.
+    async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
+        let slot = self.slot(account).await;
+        let mut cached = slot.lock().await;
+        if let Some(t) = cached.as_ref()
+            && Instant::now() + TOKEN_MARGIN < t.expires_at
+        {
+            return Ok(t.access_token.clone());
+        }
+        let token = self.fetch_token(account).await?;
+        let access_token = token.access_token.clone();
+        *cached = Some(token);
+        Ok(access_token)
+    }
+
+    /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
+    async fn drop_token(&self, account: &Account<'_>, stale: &str) {
+        let slot = self.slot(account).await;
+        let mut cached = slot.lock().await;
+        if cached.as_ref().is_some_and(|t| t.access_token == stale) {
+            *cached = None;
+        }
+    }
+
+    async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            access_token: String,
+            expires_in: StringOrNumber,
+        }
+        let req = self
+            .http
+            .post(url(account, TOKEN_PATH))
+            .basic_auth(credential(account, "client_id"), Some(credential(account, "client_secret")))
+            .form(&[("grant_type", "client_credentials")]);
+        let answer: TokenAnswer = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
+        let secs = answer.expires_in.as_u64().ok_or_else(|| protocol("token expires_in is not a whole number"))?;
+        Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
+    }
+
+    /// Sends an API call with a bearer token; on a 401 drops the token and sends it once more.
+    async fn call(
+        &self,
+        account: &Account<'_>,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        repeatable: Repeatable,
+    ) -> Result<reqwest::Response, CarrierError> {
+        let token = self.token(account).await?;
+        let response = send(SLUG, build(&token).bearer_auth(&token), repeatable).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        // A 401 means UPS did not act on the request, so sending it again is safe.
+        tracing::info!(carrier = SLUG, "API call refused the token; fetching a new one and retrying once");
+        self.drop_token(account, &token).await;
+        let token = self.token(account).await?;
+        send(SLUG, build(&token).bearer_auth(&token), repeatable).await
+    }
+
+    fn track_request(&self, account: &Account<'_>, path: String) -> impl Fn(&str) -> reqwest::RequestBuilder {
+        let http = self.http.clone();
+        let url = url(account, &path);
+        move |_| {
+            http.get(&url)
+                .query(&[("locale", "en_US")])
+                .header("transId", trans_id())
+                .header("transactionSrc", "waybill")
+        }
+    }
+}
+
+fn credential<'a>(account: &Account<'a>, name: &str) -> &'a str {
+    account.credentials.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn url(account: &Account<'_>, path: &str) -> String {
+    format!("{}{path}", account.base_url.trim_end_matches('/'))
+}
+
+/// A request id for the tracking API's required `transId` header (≤ 32 characters).
+fn trans_id() -> String {
+    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!("waybill{nanos:x}")
+}
+
+fn protocol(message: impl Into<String>) -> CarrierError {
+    CarrierError::Protocol { carrier: SLUG, message: message.into() }
+}
+
+/// A UPS field that is an object for one item and an array for several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            Self::Many(v) => v,
+            Self::One(t) => vec![t],
+        }
+    }
+}
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        Self::Many(Vec::new())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrNumber {
+    Number(u64),
+    String(String),
+}
+
+impl StringOrNumber {
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Self::Number(n) => Some(*n),
+            Self::String(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpsMoney {
+    currency_code: String,
+    monetary_value: String,
+}
+
+impl UpsMoney {
+    fn to_money(&self) -> Result<Money, CarrierError> {
+        let amount = Decimal::from_str(self.monetary_value.trim())
+            .map_err(|_| protocol(format!("charge amount `{}` is not a decimal", self.monetary_value)))?;
+        let currency = self.currency_code.parse().map_err(protocol)?;
+        Ok(Money::new(amount, currency))
+    }
+}
+
+#[derive(Deserialize)]
+struct UpsErrorBody {
+    response: UpsErrorList,
+}
+
+#[derive(Deserialize)]
+struct UpsErrorList {
+    #[serde(default)]
+    errors: OneOrMany<UpsError>,
+}
+
+#[derive(Deserialize)]
+struct UpsError {
+    code: String,
+    message: String,
+}
+
+/// Reads a UPS answer: 2xx bodies as `T`, `{"response":{"errors":[…]}}` bodies as the matching
+/// error kind with UPS's first code and message kept. For a request that is not `repeatable`,
+/// an answer lost or garbled after UPS accepted it is `Unknown`: reconcile, do not re-send.
+async fn read<T: for<'de> Deserialize<'de>>(
+    response: reqwest::Response,
+    what: &str,
+    repeatable: Repeatable,
+) -> Result<T, CarrierError> {
+    let status = response.status();
+    let wait = retry_after(&response);
+    let lost = |message: String| match (repeatable, status.is_success()) {
+        (Repeatable::No, true) => CarrierError::Unknown { carrier: SLUG, message },
+        _ => CarrierError::Unavailable { carrier: SLUG, message, retry_after: None },
+    };
+    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
+    if status.is_success() && repeatable == Repeatable::No {
+        return serde_json::from_slice(&body)
+            .map_err(|e| lost(format!("unreadable {what} answer after UPS accepted it: {e}")));
+    }
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")));
+    }
+    let err = serde_json::from_slice::<UpsErrorBody>(&body)
+        .ok()
+        .and_then(|b| b.response.errors.into_vec().into_iter().next())
+        .unwrap_or(UpsError {
+            code: format!("HTTP_{}", status.as_u16()),
+            message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+        });
+    Err(match status.as_u16() {
+        401 | 403 => CarrierError::Auth { carrier: SLUG, message: format!("{}: {}", err.code, err.message) },
+        404 => CarrierError::NotFound { carrier: SLUG, what: what.to_owned() },
+        429 | 500..=599 => CarrierError::Unavailable {
+            carrier: SLUG,
+            message: format!("{}: {}", err.code, err.message),
+            retry_after: wait,
+        },
+        _ if NOT_FOUND_CODES.contains(&err.code.as_str()) => {
+            CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
+        }
+        _ => CarrierError::Rejected { carrier: SLUG, code: err.code, message: err.message, field: None },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+// ---------------------------------------------------------------------------------------------
+
+fn party(a: &Address) -> Value {
+    let mut lines = vec![a.street1.as_str()];
+    lines.extend(a.street2.as_deref());
+    let mut v = json!({
+        "Name": a.company.as_deref().unwrap_or(&a.name),
+        "AttentionName": a.name,
+        "Address": {
+            "AddressLine": lines,
+            "City": a.city,
+            "PostalCode": a.postal_code,
+            "CountryCode": a.country,
+        },
+    });
+    if let Some(state) = &a.state {
+        v["Address"]["StateProvinceCode"] = json!(state);
+    }
+    if let Some(phone) = &a.phone {
+        v["Phone"] = json!({"Number": phone});
+    }
+    if let Some(email) = &a.email {
+        v["EMailAddress"] = json!(email);
+    }
+    v
+}
+
+fn shipper(a: &Address, account_number: &str) -> Value {
+    let mut v = party(a);
+    v["ShipperNumber"] = json!(account_number);
+    v
+}
+
+/// Kilograms with one decimal, rounded up so the weight is never under-declared (min 0.1).
+pub fn kgs(weight_g: u64) -> String {
+    let kg = Decimal::from(weight_g) / Decimal::from(1000);
+    let kg = kg.round_dp_with_strategy(1, RoundingStrategy::AwayFromZero).max(Decimal::new(1, 1));
+    kg.normalize().to_string()
+}
+
+/// Centimetres with one decimal (exact: Waybill keeps whole millimetres).
+fn cm(mm: u64) -> String {
+    (Decimal::from(mm) / Decimal::from(10)).normalize().to_string()
+}
+
+/// `packaging_key` is `PackagingType` in Rating and `Packaging` in Shipping.
+fn packages(parcels: &[Parcel], packaging_key: &str, reference: Option<&str>) -> Vec<Value> {
+    parcels
+        .iter()
+        .map(|p| {
+            let mut v = json!({
+                packaging_key: {"Code": "02", "Description": "Customer Supplied Package"},
+                "PackageWeight": {"UnitOfMeasurement": {"Code": "KGS"}, "Weight": kgs(p.weight_g)},
+            });
+            if let Some(d) = p.dimensions_mm {
+                v["Dimensions"] = json!({
+                    "UnitOfMeasurement": {"Code": "CM"},
+                    "Length": cm(d.length),
+                    "Width": cm(d.width),
+                    "Height": cm(d.height),
+                });
+            }
+            if let Some(r) = reference {
+                v["ReferenceNumber"] = json!([{"Value": r}]);
+            }
+            v
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RatedShipment {
+    service: CodeOnly,
+    total_charges: UpsMoney,
+    guaranteed_delivery: Option<GuaranteedDelivery>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CodeOnly {
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GuaranteedDelivery {
+    business_days_in_transit: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShipmentResults {
+    shipment_charges: Option<ShipmentCharges>,
+    shipment_identification_number: Option<String>,
+    #[serde(default)]
+    package_results: OneOrMany<PackageResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShipmentCharges {
+    total_charges: Option<UpsMoney>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PackageResult {
+    tracking_number: Option<String>,
+    shipping_label: Option<ShippingLabel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShippingLabel {
+    image_format: Option<CodeOnly>,
+    graphic_image: Option<String>,
+}
+
+/// Label image formats UPS can return → the document format Waybill serves. GIF/PNG labels
+/// are not kept (Waybill cannot convert them), which is why ZPL is requested.
+const LABEL_FORMATS: &[(&str, &str)] = &[("ZPL", "zpl"), ("PDF", "pdf")];
+
+fn booking_from(results: ShipmentResults, service: &str) -> Result<Booking, CarrierError> {
+    let packages = results.package_results.into_vec();
+    let shipment_id = results
+        .shipment_identification_number
+        .or_else(|| packages.iter().find_map(|p| p.tracking_number.clone()))
+        .ok_or_else(|| protocol("the shipment answer has no ShipmentIdentificationNumber"))?;
+    let tracking_number = shipment_id.clone();
+    let charge = results.shipment_charges.and_then(|c| c.total_charges).map(|m| m.to_money()).transpose()?;
+    let mut documents = Vec::new();
+    for label in packages.iter().filter_map(|p| p.shipping_label.as_ref()) {
+        let code = label.image_format.as_ref().map(|f| f.code.to_uppercase()).unwrap_or_default();
+        let Some(format) = LABEL_FORMATS.iter().find(|(c, _)| *c == code).map(|(_, f)| *f) else {
+            tracing::warn!(carrier = SLUG, format = %code, "UPS returned a label format Waybill cannot serve; not kept");
+            continue;
+        };
+        let Some(image) = &label.graphic_image else { continue };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(image.trim())
+            .map_err(|e| protocol(format!("the label image is not base64: {e}")))?;
+        documents.push(CarrierDocument { format, bytes });
+    }
+    Ok(Booking {
+        tracking_number,
+        carrier_shipment_id: shipment_id,
+        service: service.to_owned(),
+        charge,
+        edd: None,
+        routing: None,
+        documents,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackApiResponse {
+    track_response: TrackResponse,
+}
+
+#[derive(Deserialize)]
+struct TrackResponse {
+    #[serde(default)]
+    shipment: OneOrMany<TrackShipment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackShipment {
+    inquiry_number: Option<String>,
+    #[serde(default)]
+    package: OneOrMany<TrackPackage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackPackage {
+    tracking_number: Option<String>,
+    #[serde(default)]
+    activity: OneOrMany<Value>,
+    service: Option<TrackService>,
+    #[serde(default)]
+    delivery_date: OneOrMany<TrackDeliveryDate>,
+}
+
+#[derive(Deserialize)]
+struct TrackService {
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TrackDeliveryDate {
+    date: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Activity {
+    date: Option<String>,
+    time: Option<String>,
+    gmt_date: Option<String>,
+    gmt_time: Option<String>,
+    gmt_offset: Option<String>,
+    location: Option<ActivityLocation>,
+    status: Option<ActivityStatus>,
+}
+
+#[derive(Deserialize, Default)]
+struct ActivityLocation {
+    address: Option<ActivityAddress>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ActivityAddress {
+    city: Option<String>,
+    state_province: Option<String>,
+    country_code: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ActivityStatus {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<String>,
+    status_code: Option<String>,
+    description: Option<String>,
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y%m%d").ok()
+}
+
+/// `HHMMSS`; UPS drops the leading zero in `gmtTime` (`74700`), so short values are padded.
+fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 6 {
+        return None;
+    }
+    NaiveTime::parse_from_str(&format!("{s:0>6}"), "%H%M%S").ok()
+}
+
+/// When the activity happened. UPS's `date`/`time` are local time at the location with no
+/// offset. With `gmtDate`/`gmtTime` (UTC) and `gmtOffset` the instant is exact and shown in the
+/// local offset; with `gmtDate`/`gmtTime` alone it is shown in UTC; with only the local
+/// `date`/`time` the offset is unknown and `+00:00` is used.
+fn occurred_at(a: &Activity) -> Option<DateTime<FixedOffset>> {
+    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    let gmt = a
+        .gmt_date
+        .as_deref()
+        .and_then(parse_date)
+        .zip(a.gmt_time.as_deref().and_then(parse_time))
+        .map(|(d, t)| NaiveDateTime::new(d, t));
+    if let Some(gmt) = gmt {
+        let offset = a.gmt_offset.as_deref().and_then(|o| o.trim().parse::<FixedOffset>().ok()).unwrap_or(utc);
+        return Some(utc.from_utc_datetime(&gmt).with_timezone(&offset));
+    }
+    let local = NaiveDateTime::new(a.date.as_deref().and_then(parse_date)?, parse_time(a.time.as_deref()?)?);
+    utc.from_local_datetime(&local).single()
+}
+
+/// Maps one tracking activity; `None` only when it has no readable time.
+fn scan_from(raw: Value) -> Option<Scan> {
+    let activity: Activity = serde_json::from_value(raw.clone()).unwrap_or_default();
+    let Some(at) = occurred_at(&activity) else {
+        tracing::warn!(carrier = SLUG, activity = %raw, "UPS activity without a readable date and time; skipped");
+        return None;
+    };
+    let status_info = activity.status.unwrap_or_default();
+    let code = status_info.kind.unwrap_or_default();
+    let description = status_info.description.unwrap_or_default();
+    let mut status = status_for(&code).unwrap_or_else(|| {
+        tracing::warn!(carrier = SLUG, code = %code, "unknown UPS status type, read as in_transit");
+        UNKNOWN_CODE_STATUS
+    });
+    let mut ndr_reason = None;
+    if status == TrackingStatus::Exception
+        && let Some(reason) = delivery_attempt_reason(&description)
+    {
+        status = TrackingStatus::DeliveryFailed;
+        ndr_reason = Some(reason);
+    }
+    let location = activity.location.and_then(|l| l.address).map(|a| {
+        [a.city, a.state_province, a.country_code.or(a.country)]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    Some(Scan {
+        event_id: None,
+        code,
+        status,
+        reason_code: status_info.code.or(status_info.status_code),
+        ndr_reason,
+        description,
+        location: location.filter(|l| !l.is_empty()),
+        occurred_at: at,
+        raw,
+    })
+}
+
+#[async_trait::async_trait]
+impl Carrier for Ups {
+    fn info(&self) -> &CarrierInfo {
+        &self.info
+    }
+
+    async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            rate_response: RateResponse,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct RateResponse {
+            #[serde(default)]
+            rated_shipment: OneOrMany<RatedShipment>,
+        }
+        let account_number = credential(account, "account_number");
+        let body = json!({"RateRequest": {
+            "Request": {"TransactionReference": {"CustomerContext": "waybill"}},
+            "Shipment": {
+                "Shipper": shipper(&request.ship_from, account_number),
+                "ShipTo": party(&request.ship_to),
+                "ShipFrom": party(&request.ship_from),
+                "PaymentDetails": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": account_number}}]},
+                "NumOfPieces": request.parcels.len().to_string(),
+                "Package": packages(&request.parcels, "PackagingType", None),
+            },
+        }});
+        let url = url(account, RATING_PATH);
+        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::Yes).await?;
+        let answer: Answer = read(response, "rates", Repeatable::Yes).await?;
+        answer
+            .rate_response
+            .rated_shipment
+            .into_vec()
+            .into_iter()
+            .map(|r| {
+                Ok(Rate {
+                    charge: r.total_charges.to_money()?,
+                    transit_days: r
+                        .guaranteed_delivery
+                        .and_then(|g| g.business_days_in_transit)
+                        .and_then(|d| d.trim().parse().ok()),
+                    service: r.service.code,
+                })
+            })
+            .collect()
+    }
+
+    async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            shipment_response: ShipmentResponse,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct ShipmentResponse {
+            shipment_results: ShipmentResults,
+        }
+        if request.cod.is_some() {
+            return Err(CarrierError::Rejected {
+                carrier: SLUG,
+                code: "COD_NOT_SUPPORTED".into(),
+                message: "cash on delivery is not supported for UPS in Waybill yet".into(),
+                field: Some("/cod".into()),
+            });
+        }
+        let account_number = credential(account, "account_number");
+        // Shipping.yaml: package-level reference numbers are valid only for US/US and PR/PR,
+        // shipment-level ones only for every other origin/destination pair.
+        let domestic = request.ship_from.country.eq_ignore_ascii_case(&request.ship_to.country)
+            && ["US", "PR"].iter().any(|c| request.ship_from.country.eq_ignore_ascii_case(c));
+        let package_reference = domestic.then_some(request.reference.as_str());
+        let mut body = json!({"ShipmentRequest": {
+            "Request": {"RequestOption": "nonvalidate", "TransactionReference": {"CustomerContext": request.reference}},
+            "Shipment": {
+                "Description": format!("Waybill {}", request.reference),
+                "Shipper": shipper(&request.ship_from, account_number),
+                "ShipTo": party(&request.ship_to),
+                "ShipFrom": party(&request.ship_from),
+                "PaymentInformation": {"ShipmentCharge": {"Type": "01", "BillShipper": {"AccountNumber": account_number}}},
+                "Service": {"Code": request.service, "Description": service_name(&request.service).unwrap_or_default()},
+                "Package": packages(&request.parcels, "Packaging", package_reference),
+            },
+            "LabelSpecification": {
+                "LabelImageFormat": {"Code": "ZPL", "Description": "ZPL"},
+                "LabelStockSize": {"Height": "6", "Width": "4"},
+            },
+        }});
+        if !domestic {
+            body["ShipmentRequest"]["Shipment"]["ReferenceNumber"] = json!([{"Value": request.reference}]);
+        }
+        let url = url(account, SHIP_PATH);
+        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::No).await?;
+        let answer: Answer = read(response, "shipment", Repeatable::No).await?;
+        booking_from(answer.shipment_response.shipment_results, &request.service)
+    }
+
+    async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
+        let build = self.track_request(account, format!("{TRACK_REFERENCE_PATH}/{reference}"));
+        let response = self.call(account, build, Repeatable::Yes).await?;
+        let answer: TrackApiResponse = match read(response, &format!("reference {reference}"), Repeatable::Yes).await {
+            Ok(a) => a,
+            Err(CarrierError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let found = answer.track_response.shipment.into_vec().into_iter().find_map(|s| {
+            let inquiry = s.inquiry_number;
+            s.package.into_vec().into_iter().next().map(|p| (inquiry, p))
+        });
+        let Some((inquiry, package)) = found else { return Ok(None) };
+        let Some(tracking_number) = package.tracking_number.or(inquiry) else { return Ok(None) };
+        let edd = package
+            .delivery_date
+            .into_vec()
+            .into_iter()
+            .find(|d| matches!(d.kind.as_deref(), Some("SDD" | "RDD")))
+            .and_then(|d| d.date.as_deref().and_then(parse_date));
+        Ok(Some(Booking {
+            carrier_shipment_id: tracking_number.clone(),
+            tracking_number,
+            service: package.service.and_then(|s| s.code).unwrap_or_default(),
+            charge: None,
+            edd,
+            routing: None,
+            documents: vec![],
+        }))
+    }
+
+    async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
+        let id =
+            if booking.carrier_shipment_id.is_empty() { booking.tracking_number } else { booking.carrier_shipment_id };
+        let url = url(account, &format!("{VOID_PATH}/{id}"));
+        // Voiding twice does no harm (the second is refused), so a timeout may be retried.
+        let response = self.call(account, |_| self.http.delete(&url), Repeatable::Yes).await?;
+        read::<Value>(response, &format!("shipment {id}"), Repeatable::Yes).await?;
+        Ok(())
+    }
+
+    async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+        let build = self.track_request(account, format!("{TRACK_PATH}/{tracking_number}"));
+        let response = self.call(account, build, Repeatable::Yes).await?;
+        let answer: TrackApiResponse =
+            read(response, &format!("tracking number {tracking_number}"), Repeatable::Yes).await?;
+        let packages: Vec<TrackPackage> =
+            answer.track_response.shipment.into_vec().into_iter().flat_map(|s| s.package.into_vec()).collect();
+        let Some(package) = packages
+            .iter()
+            .position(|p| p.tracking_number.as_deref() == Some(tracking_number))
+            .or((!packages.is_empty()).then_some(0))
+            .and_then(|i| packages.into_iter().nth(i))
+        else {
+            return Err(CarrierError::NotFound { carrier: SLUG, what: format!("tracking number {tracking_number}") });
+        };
+        Ok(package.activity.into_vec().into_iter().filter_map(scan_from).collect())
+    }
+
+    async fn subscribe(
+        &self,
+        _account: &Account<'_>,
+        _tracking_number: &str,
+        _target: &PushTarget,
+    ) -> Result<(), CarrierError> {
+        // UPS Track Alert is a separate subscription product; scans are pulled instead.
+        Ok(())
+    }
+
+    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
+        Err(PushError::Malformed("UPS pushes are not supported yet".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_round_up_to_a_tenth_of_a_kilogram() {
+        assert_eq!(kgs(1500), "1.5");
+        assert_eq!(kgs(1501), "1.6");
+        assert_eq!(kgs(2000), "2");
+        assert_eq!(kgs(10), "0.1");
+        assert_eq!(cm(305), "30.5");
+    }
+
+    #[test]
+    fn times_are_padded_and_attempts_read_from_descriptions() {
+        assert_eq!(parse_time("74700"), NaiveTime::from_hms_opt(7, 47, 0));
+        assert_eq!(
+            delivery_attempt_reason("The receiver was not available for delivery."),
+            Some(NdrReason::CustomerUnavailable)
+        );
+        assert_eq!(delivery_attempt_reason("A delivery attempt was made."), Some(NdrReason::Other));
+        assert_eq!(delivery_attempt_reason("Weather delay"), None);
+        for (code, _) in STATUSES {
+            assert!(status_for(code).is_some());
+        }
+    }
+}
