@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use crate::CarrierError;
 
 /// Whether sending the same request twice is harmless. Decides what a timeout means.
@@ -45,4 +47,54 @@ pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// A carrier's own account of what went wrong, read from its error body.
+#[derive(Debug, Clone)]
+pub struct CarrierFault {
+    pub code: String,
+    pub message: String,
+    /// The carrier's name for the field at fault, when it gives one.
+    pub field: Option<String>,
+}
+
+/// Reads a carrier's answer: a 2xx body as `T`; an error status as the matching
+/// [`CarrierError`] kind, keeping the carrier's code and message that `fault` reads from the
+/// body. For a request that is not `repeatable`, an answer lost or unreadable after the
+/// carrier accepted it is `Unknown`: the carrier acted, so it must be reconciled, not re-sent.
+pub async fn read_answer<T: DeserializeOwned>(
+    carrier: &'static str,
+    response: reqwest::Response,
+    what: &str,
+    repeatable: Repeatable,
+    fault: impl FnOnce(&[u8]) -> Option<CarrierFault>,
+) -> Result<T, CarrierError> {
+    let status = response.status();
+    let wait = retry_after(&response);
+    let lost = |message: String| match (repeatable, status.is_success()) {
+        (Repeatable::No, true) => CarrierError::Unknown { carrier, message },
+        _ => CarrierError::Unavailable { carrier, message, retry_after: None },
+    };
+    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| match repeatable {
+            Repeatable::No => lost(format!("unreadable {what} answer after {carrier} accepted it: {e}")),
+            Repeatable::Yes => CarrierError::Protocol { carrier, message: format!("unexpected {what} answer: {e}") },
+        });
+    }
+    let fault = fault(&body).unwrap_or_else(|| CarrierFault {
+        code: format!("HTTP_{}", status.as_u16()),
+        message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+        field: None,
+    });
+    Err(match status.as_u16() {
+        401 | 403 => CarrierError::Auth { carrier, message: format!("{}: {}", fault.code, fault.message) },
+        404 => CarrierError::NotFound { carrier, what: what.to_owned() },
+        429 | 500..=599 => CarrierError::Unavailable {
+            carrier,
+            message: format!("{}: {}", fault.code, fault.message),
+            retry_after: wait,
+        },
+        _ => CarrierError::Rejected { carrier, code: fault.code, message: fault.message, field: fault.field },
+    })
 }

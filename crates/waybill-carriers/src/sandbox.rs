@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
-use crate::http::{Repeatable, retry_after, send};
+use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -224,43 +224,20 @@ fn protocol(message: impl Into<String>) -> CarrierError {
     CarrierError::Protocol { carrier: SLUG, message: message.into() }
 }
 
-/// Reads a simulator answer: 2xx bodies as `T`, error bodies as the matching error kind.
-/// For a request that is not `repeatable`, an answer lost or garbled after the carrier
-/// accepted it is `Unknown`: the carrier acted, so it must be reconciled, not re-sent.
+/// Reads a simulator answer; its error bodies are `{"error": {"code", "message", "field"}}`.
 async fn read<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
-    let status = response.status();
-    let wait = retry_after(&response);
-    let lost = |message: String| match (repeatable, status.is_success()) {
-        (Repeatable::No, true) => CarrierError::Unknown { carrier: SLUG, message },
-        _ => CarrierError::Unavailable { carrier: SLUG, message, retry_after: None },
-    };
-    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
-    if status.is_success() && repeatable == Repeatable::No {
-        return serde_json::from_slice(&body)
-            .map_err(|e| lost(format!("unreadable {what} answer after the carrier accepted it: {e}")));
-    }
-    if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")));
-    }
-    let err = serde_json::from_slice::<SimErrorBody>(&body).map(|b| b.error).unwrap_or(SimError {
-        code: format!("HTTP_{}", status.as_u16()),
-        message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-        field: None,
-    });
-    Err(match status.as_u16() {
-        401 | 403 => CarrierError::Auth { carrier: SLUG, message: err.message },
-        404 => CarrierError::NotFound { carrier: SLUG, what: what.to_owned() },
-        429 | 500..=599 => CarrierError::Unavailable {
-            carrier: SLUG,
-            message: format!("{}: {}", err.code, err.message),
-            retry_after: wait,
-        },
-        _ => CarrierError::Rejected { carrier: SLUG, code: err.code, message: err.message, field: err.field },
+    read_answer(SLUG, response, what, repeatable, |body| {
+        serde_json::from_slice::<SimErrorBody>(body).ok().map(|b| CarrierFault {
+            code: b.error.code,
+            message: b.error.message,
+            field: b.error.field,
+        })
     })
+    .await
 }
 
 fn scan_from(event: SimEvent) -> Scan {

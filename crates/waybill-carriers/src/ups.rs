@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{Repeatable, retry_after, send};
+use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -353,47 +353,24 @@ struct UpsError {
     message: String,
 }
 
-/// Reads a UPS answer: 2xx bodies as `T`, `{"response":{"errors":[…]}}` bodies as the matching
-/// error kind with UPS's first code and message kept. For a request that is not `repeatable`,
-/// an answer lost or garbled after UPS accepted it is `Unknown`: reconcile, do not re-send.
+/// Reads a UPS answer; its error bodies are `{"response":{"errors":[{"code","message"}]}}` and
+/// the first error is kept. UPS reports some unknown numbers as 4xx with codes of its own.
 async fn read<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
-    let status = response.status();
-    let wait = retry_after(&response);
-    let lost = |message: String| match (repeatable, status.is_success()) {
-        (Repeatable::No, true) => CarrierError::Unknown { carrier: SLUG, message },
-        _ => CarrierError::Unavailable { carrier: SLUG, message, retry_after: None },
+    let fault = |body: &[u8]| {
+        serde_json::from_slice::<UpsErrorBody>(body)
+            .ok()
+            .and_then(|b| b.response.errors.into_vec().into_iter().next())
+            .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
     };
-    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
-    if status.is_success() && repeatable == Repeatable::No {
-        return serde_json::from_slice(&body)
-            .map_err(|e| lost(format!("unreadable {what} answer after UPS accepted it: {e}")));
-    }
-    if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")));
-    }
-    let err = serde_json::from_slice::<UpsErrorBody>(&body)
-        .ok()
-        .and_then(|b| b.response.errors.into_vec().into_iter().next())
-        .unwrap_or(UpsError {
-            code: format!("HTTP_{}", status.as_u16()),
-            message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-        });
-    Err(match status.as_u16() {
-        401 | 403 => CarrierError::Auth { carrier: SLUG, message: format!("{}: {}", err.code, err.message) },
-        404 => CarrierError::NotFound { carrier: SLUG, what: what.to_owned() },
-        429 | 500..=599 => CarrierError::Unavailable {
-            carrier: SLUG,
-            message: format!("{}: {}", err.code, err.message),
-            retry_after: wait,
-        },
-        _ if NOT_FOUND_CODES.contains(&err.code.as_str()) => {
+    read_answer(SLUG, response, what, repeatable, fault).await.map_err(|e| match e {
+        CarrierError::Rejected { code, .. } if NOT_FOUND_CODES.contains(&code.as_str()) => {
             CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
         }
-        _ => CarrierError::Rejected { carrier: SLUG, code: err.code, message: err.message, field: None },
+        other => other,
     })
 }
 
