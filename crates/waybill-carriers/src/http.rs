@@ -60,14 +60,14 @@ pub struct CarrierFault {
 
 /// Reads a carrier's answer: a 2xx body as `T`; an error status as the matching
 /// [`CarrierError`] kind, keeping the carrier's code and message that `fault` reads from the
-/// body. For a request that is not `repeatable`, an answer lost or unreadable after the
+/// status and body. For a request that is not `repeatable`, an answer lost or unreadable after the
 /// carrier accepted it is `Unknown`: the carrier acted, so it must be reconciled, not re-sent.
 pub async fn read_answer<T: DeserializeOwned>(
     carrier: &'static str,
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
-    fault: impl FnOnce(&[u8]) -> Option<CarrierFault>,
+    fault: impl FnOnce(u16, &[u8]) -> Option<CarrierFault>,
 ) -> Result<T, CarrierError> {
     let status = response.status();
     let wait = retry_after(&response);
@@ -82,7 +82,7 @@ pub async fn read_answer<T: DeserializeOwned>(
             Repeatable::Yes => CarrierError::Protocol { carrier, message: format!("unexpected {what} answer: {e}") },
         });
     }
-    let fault = fault(&body).unwrap_or_else(|| CarrierFault {
+    let fault = fault(status.as_u16(), &body).unwrap_or_else(|| CarrierFault {
         code: format!("HTTP_{}", status.as_u16()),
         message: String::from_utf8_lossy(&body).chars().take(200).collect(),
         field: None,

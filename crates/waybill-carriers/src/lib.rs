@@ -6,7 +6,10 @@
 //! what it returns. Mapping tables (service codes, status codes, failure reasons) live as data
 //! at the top of each module, so a reader can check them against the carrier's documents.
 
+pub mod delhivery;
+pub mod dhl_express;
 mod error;
+pub mod fedex;
 mod http;
 mod model;
 pub mod sandbox;
@@ -67,8 +70,13 @@ pub struct Carriers {
 impl Carriers {
     /// All adapters, sharing one HTTP client (one connection pool).
     pub fn new(http: reqwest::Client) -> Self {
-        let all: Vec<Arc<dyn Carrier>> =
-            vec![Arc::new(sandbox::Sandbox::new(http.clone())), Arc::new(ups::Ups::new(http.clone()))];
+        let all: Vec<Arc<dyn Carrier>> = vec![
+            Arc::new(sandbox::Sandbox::new(http.clone())),
+            Arc::new(ups::Ups::new(http.clone())),
+            Arc::new(fedex::Fedex::new(http.clone())),
+            Arc::new(dhl_express::DhlExpress::new(http.clone())),
+            Arc::new(delhivery::Delhivery::new(http)),
+        ];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }
 

@@ -230,7 +230,7 @@ async fn read<T: for<'de> Deserialize<'de>>(
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, |body| {
+    read_answer(SLUG, response, what, repeatable, |_, body| {
         serde_json::from_slice::<SimErrorBody>(body).ok().map(|b| CarrierFault {
             code: b.error.code,
             message: b.error.message,

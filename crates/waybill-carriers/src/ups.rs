@@ -360,7 +360,7 @@ async fn read<T: for<'de> Deserialize<'de>>(
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
-    let fault = |body: &[u8]| {
+    let fault = |_: u16, body: &[u8]| {
         serde_json::from_slice::<UpsErrorBody>(body)
             .ok()
             .and_then(|b| b.response.errors.into_vec().into_iter().next())
