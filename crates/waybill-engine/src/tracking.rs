@@ -106,15 +106,17 @@ impl Engine {
 
     /// Where this account's carrier pushes scans, and the secret it signs them with.
     pub(crate) fn push_target(&self, account: &CarrierAccount, secrets: &AccountSecrets) -> PushTarget {
-        PushTarget {
-            url: format!(
-                "{}/v1/hooks/carriers/{}/{}",
-                self.config().public_url.trim_end_matches('/'),
-                account.carrier,
-                account.id
-            ),
-            secret: secrets.push_secret.clone(),
-        }
+        PushTarget { url: self.push_url(account), secret: secrets.push_secret.clone() }
+    }
+
+    /// The URL this account's carrier pushes scans to.
+    pub fn push_url(&self, account: &CarrierAccount) -> String {
+        format!(
+            "{}/v1/hooks/carriers/{}/{}",
+            self.config().public_url.trim_end_matches('/'),
+            account.carrier,
+            account.id
+        )
     }
 
     /// Asks the carrier to push this shipment's scans to us.

@@ -231,17 +231,25 @@ pub struct CarrierAccountView {
     pub mode: Mode,
     pub description: Option<String>,
     pub base_url: Option<String>,
+    /// Where this carrier pushes scans. For carriers whose webhooks are set up once per account
+    /// (e.g. Delhivery), give them this URL and `push_secret`.
+    pub push_url: String,
+    /// The secret pushes are signed (or authorized) with. Shown once, in the creation answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_secret: Option<String>,
     pub created_at: String,
 }
 
-impl From<CarrierAccount> for CarrierAccountView {
-    fn from(a: CarrierAccount) -> Self {
+impl CarrierAccountView {
+    pub fn new(a: CarrierAccount, push_url: String, push_secret: Option<String>) -> Self {
         Self {
             id: a.id,
             carrier: a.carrier,
             mode: a.mode,
             description: a.description,
             base_url: a.base_url,
+            push_url,
+            push_secret,
             created_at: time(a.created_at),
         }
     }

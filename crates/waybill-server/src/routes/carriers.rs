@@ -37,7 +37,9 @@ pub async fn create_account(
         credentials: body.credentials,
     };
     let account = state.engine.create_carrier_account(&me.tenant_id, input).await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+    let secrets = state.engine.store().account_secrets(&me.tenant_id, &account.id).await?;
+    let push_url = state.engine.push_url(&account);
+    Ok((StatusCode::CREATED, Json(CarrierAccountView::new(account, push_url, Some(secrets.push_secret)))))
 }
 
 /// List the tenant's carrier accounts (without credentials).
@@ -48,7 +50,17 @@ pub async fn list_accounts(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<List<CarrierAccountView>>> {
     let page = state.engine.store().list_carrier_accounts(&me.tenant_id, q.after.as_deref(), q.limit()?).await?;
-    Ok(Json(List { data: page.items.into_iter().map(Into::into).collect(), next_after: page.next_after }))
+    Ok(Json(List {
+        data: page
+            .items
+            .into_iter()
+            .map(|a| {
+                let url = state.engine.push_url(&a);
+                CarrierAccountView::new(a, url, None)
+            })
+            .collect(),
+        next_after: page.next_after,
+    }))
 }
 
 /// Ask a carrier account for prices and transit times.

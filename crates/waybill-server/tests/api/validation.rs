@@ -179,6 +179,12 @@ async fn carrier_accounts_check_credentials_and_never_show_them() {
     assert_eq!(status, StatusCode::CREATED);
     let (_, list) = h.get("/v1/carrier-accounts").await;
     assert!(!list.to_string().contains("s3cret-value") && !account.to_string().contains("s3cret-value"));
+    let push_url = format!("{}/v1/hooks/carriers/sandbox/{}", h.api, account["id"].as_str().unwrap());
+    assert_eq!(account["push_url"], push_url.as_str());
+    assert_eq!(account["push_secret"].as_str().map(str::len), Some(40), "the push secret is shown once, on creation");
+    let listed = list["data"].as_array().unwrap().iter().find(|a| a["id"] == account["id"]).unwrap();
+    assert_eq!(listed["push_url"], push_url.as_str());
+    assert!(listed.get("push_secret").is_none(), "never shown again: {listed}");
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 
     let (status, carriers) = h.get("/v1/carriers").await;
