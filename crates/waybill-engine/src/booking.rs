@@ -291,6 +291,19 @@ impl Engine {
             return Ok(());
         }
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        if !carrier.info().capabilities.find_booking {
+            tracing::warn!(shipment = %id, carrier = %account.carrier, "booking outcome unknown and the carrier cannot be asked");
+            let error = BookingError {
+                code: "NEEDS_ATTENTION".into(),
+                message: format!(
+                    "{} did not answer this booking and offers no way to look it up: check with the carrier \
+                     (reference {id}) before booking again",
+                    account.carrier
+                ),
+            };
+            self.store().record_booking_needs_attention(tenant, id, error).await?;
+            return Ok(());
+        }
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.find_booking(&ctx, id.as_str()).await? {
             Some(booking) => {

@@ -391,6 +391,32 @@ impl Store {
         Ok(shipment)
     }
 
+    /// Leaves a booking whose outcome cannot be settled automatically as `unknown`, with the
+    /// reason for a person to read. Does nothing to a booking already settled.
+    pub async fn record_booking_needs_attention(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+        error: BookingError,
+    ) -> Result<()> {
+        self.pool
+            .execute(
+                "UPDATE shipments SET booking_state = $1, error = $2, updated_at = $3 \
+                 WHERE id = $4 AND tenant_id = $5 AND booking_state IN ($6, $7)",
+                args![
+                    BookingState::Unknown.as_str(),
+                    json(&error),
+                    now_ms(),
+                    id.as_str(),
+                    tenant.as_str(),
+                    BookingState::Pending.as_str(),
+                    BookingState::Unknown.as_str()
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment> {
         let row: ShipmentRow = self
             .pool

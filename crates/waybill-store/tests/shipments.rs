@@ -99,6 +99,32 @@ async fn a_refused_booking_is_failed_and_stays_failed_unless_booked() {
 }
 
 #[tokio::test]
+async fn an_unsettled_booking_is_left_unknown_with_a_reason_but_a_settled_one_is_kept() {
+    for (label, store, _guard) in stores().await {
+        let l = label.as_str();
+        let a = store.create_tenant("acme").await.must(l).id;
+        let account = store.create_carrier_account(&a, new_account("cred")).await.must(l);
+        let id = ShipmentId::generate();
+        store.create_pending_shipment(&a, new_shipment(&id, &account.id, None), watchdog(&id)).await.must(l);
+        let error = BookingError { code: "NEEDS_ATTENTION".into(), message: "check with the carrier".into() };
+        store.record_booking_needs_attention(&a, &id, error.clone()).await.must(l);
+        let unknown = store.shipment(&a, &id).await.must(l);
+        assert_eq!((unknown.booking_state, unknown.error), (BookingState::Unknown, Some(error.clone())), "[{l}]");
+
+        let settled = ShipmentId::generate();
+        store.create_pending_shipment(&a, new_shipment(&settled, &account.id, None), watchdog(&settled)).await.must(l);
+        store.record_booking(&a, &settled, booked("1Z1"), &watchdog_key(&settled), vec![]).await.must(l);
+        store.record_booking_needs_attention(&a, &settled, error).await.must(l);
+        let kept = store.shipment(&a, &settled).await.must(l);
+        assert_eq!(
+            (kept.booking_state, kept.error),
+            (BookingState::Booked, None),
+            "[{l}] a booked shipment is not touched"
+        );
+    }
+}
+
+#[tokio::test]
 async fn scans_are_deduplicated_ordered_and_move_shipment_and_order_forward() {
     for (label, store, _guard) in stores().await {
         let l = label.as_str();
