@@ -6,14 +6,18 @@
 //! what it returns. Mapping tables (service codes, status codes, failure reasons) live as data
 //! at the top of each module, so a reader can check them against the carrier's documents.
 
+pub mod aramex;
 pub mod delhivery;
 pub mod dhl_express;
 mod error;
 pub mod fedex;
 mod http;
+pub mod mng_kargo;
 mod model;
 pub mod sandbox;
 pub mod ups;
+pub mod usps;
+pub mod yurtici_kargo;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,7 +79,11 @@ impl Carriers {
             Arc::new(ups::Ups::new(http.clone())),
             Arc::new(fedex::Fedex::new(http.clone())),
             Arc::new(dhl_express::DhlExpress::new(http.clone())),
-            Arc::new(delhivery::Delhivery::new(http)),
+            Arc::new(usps::Usps::new(http.clone())),
+            Arc::new(delhivery::Delhivery::new(http.clone())),
+            Arc::new(aramex::Aramex::new(http.clone())),
+            Arc::new(yurtici_kargo::YurticiKargo::new(http.clone())),
+            Arc::new(mng_kargo::MngKargo::new(http)),
         ];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }
