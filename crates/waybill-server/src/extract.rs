@@ -129,16 +129,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 mod tests {
     use super::*;
 
+    // Only the shape matters here; the fields are never read.
     #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
     struct Outer {
-        items: Vec<Inner>,
+        #[serde(rename = "items")]
+        _items: Vec<Inner>,
     }
     #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
     struct Inner {
-        sku: String,
-        quantity: u32,
+        #[serde(rename = "sku")]
+        _sku: String,
+        #[serde(rename = "quantity")]
+        _quantity: u32,
     }
 
     fn pointers(body: &str) -> Vec<String> {
