@@ -696,20 +696,6 @@ impl Carrier for Aramex {
         };
         Ok(results.value.into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // Aramex offers no documented push; scans are pulled with `track`.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("Aramex pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

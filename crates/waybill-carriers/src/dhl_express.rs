@@ -622,20 +622,6 @@ impl Carrier for DhlExpress {
         };
         Ok(shipment.events.into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // MyDHL API has no push subscription; scans are pulled instead.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("DHL Express pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

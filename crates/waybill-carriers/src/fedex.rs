@@ -886,20 +886,6 @@ impl Carrier for Fedex {
         }
         Ok(result.scan_events.into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // FedEx webhooks are a separate product; scans are pulled instead.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("FedEx pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

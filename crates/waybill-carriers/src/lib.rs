@@ -53,16 +53,22 @@ pub trait Carrier: Send + Sync {
     /// Every scan the carrier has for this tracking number, in the carrier's order.
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError>;
 
-    /// Asks the carrier to push this shipment's scans to `target`.
+    /// Asks the carrier to push this shipment's scans to `target`. Carriers without pushes
+    /// (`capabilities.push` false) keep this default: their scans are pulled.
     async fn subscribe(
         &self,
-        account: &Account<'_>,
-        tracking_number: &str,
-        target: &PushTarget,
-    ) -> Result<(), CarrierError>;
+        _account: &Account<'_>,
+        _tracking_number: &str,
+        _target: &PushTarget,
+    ) -> Result<(), CarrierError> {
+        Ok(())
+    }
 
-    /// Checks a pushed request's signature with `secret` and reads its scans.
-    fn parse_push(&self, secret: &str, push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError>;
+    /// Checks a pushed request's signature with `secret` and reads its scans. Carriers without
+    /// pushes keep this default, which refuses every push.
+    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
+        Err(PushError::Malformed(format!("{} pushes are not supported yet", self.info().name)))
+    }
 }
 
 /// Every adapter this build knows, by slug.

@@ -801,20 +801,6 @@ impl Carrier for MngKargo {
         let answer: Value = read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         Ok(movements(answer).into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // MNG pushes are not supported yet; scans are pulled instead.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("MNG Kargo pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

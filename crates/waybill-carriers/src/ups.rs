@@ -848,20 +848,6 @@ impl Carrier for Ups {
         };
         Ok(package.activity.into_vec().into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // UPS Track Alert is a separate subscription product; scans are pulled instead.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("UPS pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

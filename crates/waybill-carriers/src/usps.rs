@@ -942,20 +942,6 @@ impl Carrier for Usps {
         let answer: Answer = read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         Ok(answer.tracking_events.into_iter().filter_map(scan_from).collect())
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // USPS tracking subscriptions are not used yet; scans are pulled instead.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("USPS pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]

@@ -740,20 +740,6 @@ impl Carrier for YurticiKargo {
             raw: Value::Object(shared),
         }])
     }
-
-    async fn subscribe(
-        &self,
-        _account: &Account<'_>,
-        _tracking_number: &str,
-        _target: &PushTarget,
-    ) -> Result<(), CarrierError> {
-        // This service pushes nothing; tracking is pulled with queryShipment.
-        Ok(())
-    }
-
-    fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
-        Err(PushError::Malformed("Yurtiçi Kargo pushes are not supported yet".into()))
-    }
 }
 
 #[cfg(test)]
