@@ -26,9 +26,7 @@
 //! failed delivery (`DE`) is read from `exceptionDescription` phrases ([`DELIVERY_EXCEPTION_HINTS`]);
 //! anything else is `other`.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -40,6 +38,7 @@ use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
+use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "fedex";
@@ -176,19 +175,10 @@ pub fn delivery_exception_reason(description: &str) -> NdrReason {
     DELIVERY_EXCEPTION_HINTS.iter().find(|(hint, _)| d.contains(hint)).map(|(_, r)| *r).unwrap_or(NdrReason::Other)
 }
 
-#[derive(Clone)]
-struct Token {
-    access_token: String,
-    expires_at: Instant,
-}
-
-/// One account's token; the async lock around it is what makes token fetches single-flight.
-type TokenSlot = Arc<tokio::sync::Mutex<Option<Token>>>;
-
 pub struct Fedex {
     http: reqwest::Client,
     info: CarrierInfo,
-    tokens: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
+    tokens: TokenCache,
 }
 
 impl Fedex {
@@ -228,7 +218,7 @@ impl Fedex {
             live_base_url: Some("https://apis.fedex.com"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: tokio::sync::Mutex::new(HashMap::new()) }
+        Self { http, info, tokens: TokenCache::default() }
     }
 
     /// The cache key: the account, and the client id so changed credentials fetch a new token.
@@ -236,33 +226,15 @@ impl Fedex {
         format!("{}|{}|{}", account.id, credential(account, "client_id"), account.base_url)
     }
 
-    async fn slot(&self, account: &Account<'_>) -> TokenSlot {
-        self.tokens.lock().await.entry(Self::token_key(account)).or_default().clone()
-    }
-
     /// A valid token for the account: the cached one, or one fetched while holding the account's
     /// lock so concurrent callers wait for the same fetch.
     async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() + TOKEN_MARGIN < t.expires_at
-        {
-            return Ok(t.access_token.clone());
-        }
-        let token = self.fetch_token(account).await?;
-        let access_token = token.access_token.clone();
-        *cached = Some(token);
-        Ok(access_token)
+        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
     }
 
     /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
     async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.access_token == stale) {
-            *cached = None;
-        }
+        self.tokens.forget(&Self::token_key(account), stale).await
     }
 
     async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {

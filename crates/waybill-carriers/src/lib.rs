@@ -15,6 +15,7 @@ mod http;
 pub mod mng_kargo;
 mod model;
 pub mod sandbox;
+mod tokens;
 pub mod ups;
 pub mod usps;
 pub mod yurtici_kargo;

@@ -41,8 +41,6 @@
 //! (`subscribe` does nothing, `parse_push` refuses every push), refresh-token use (a new JWT is
 //! fetched instead).
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
@@ -53,6 +51,7 @@ use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
+use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "mng_kargo";
@@ -188,19 +187,10 @@ pub fn failure_reason(text: &str) -> NdrReason {
     DELIVERY_FAILURE_REASONS.iter().find(|(p, _)| t.contains(&fold(p))).map(|(_, r)| *r).unwrap_or(NdrReason::Other)
 }
 
-#[derive(Clone)]
-struct Token {
-    jwt: String,
-    expires_at: Instant,
-}
-
-/// One account's token; the async lock around it makes token fetches single-flight.
-type TokenSlot = Arc<tokio::sync::Mutex<Option<Token>>>;
-
 pub struct MngKargo {
     http: reqwest::Client,
     info: CarrierInfo,
-    tokens: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
+    tokens: TokenCache,
 }
 
 impl MngKargo {
@@ -245,7 +235,7 @@ impl MngKargo {
             live_base_url: Some("https://api.mngkargo.com.tr"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: tokio::sync::Mutex::new(HashMap::new()) }
+        Self { http, info, tokens: TokenCache::default() }
     }
 
     /// The cache key: the account, its client id and customer number, and the host.
@@ -259,32 +249,14 @@ impl MngKargo {
         )
     }
 
-    async fn slot(&self, account: &Account<'_>) -> TokenSlot {
-        self.tokens.lock().await.entry(Self::token_key(account)).or_default().clone()
-    }
-
     /// A valid JWT: the cached one, or one fetched while holding the account's lock.
     async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() + TOKEN_MARGIN < t.expires_at
-        {
-            return Ok(t.jwt.clone());
-        }
-        let token = self.fetch_token(account).await?;
-        let jwt = token.jwt.clone();
-        *cached = Some(token);
-        Ok(jwt)
+        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
     }
 
     /// Forgets `stale` if it is still the cached JWT.
     async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.jwt == stale) {
-            *cached = None;
-        }
+        self.tokens.forget(&Self::token_key(account), stale).await
     }
 
     async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
@@ -312,7 +284,7 @@ impl MngKargo {
                 tracing::warn!(carrier = SLUG, expire = ?answer.jwt_expire_date, "unreadable jwtExpireDate; trusting the JWT for 55 minutes");
                 DEFAULT_TOKEN_LIFETIME
             });
-        Ok(Token { jwt: answer.jwt, expires_at: Instant::now() + lifetime })
+        Ok(Token { access_token: answer.jwt, expires_at: Instant::now() + lifetime })
     }
 
     fn app_headers(&self, req: reqwest::RequestBuilder, account: &Account<'_>) -> reqwest::RequestBuilder {

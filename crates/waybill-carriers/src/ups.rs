@@ -17,9 +17,7 @@
 //! refused before any call). Pushes are not supported yet: UPS Track Alert needs a separate
 //! subscription product, so `subscribe` does nothing and `parse_push` refuses every push.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -31,6 +29,7 @@ use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
+use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "ups";
@@ -127,19 +126,10 @@ pub fn delivery_attempt_reason(description: &str) -> Option<NdrReason> {
         .or_else(|| d.contains(DELIVERY_ATTEMPT_WORD).then_some(NdrReason::Other))
 }
 
-#[derive(Clone)]
-struct Token {
-    access_token: String,
-    expires_at: Instant,
-}
-
-/// One account's token; the async lock around it is what makes token fetches single-flight.
-type TokenSlot = Arc<tokio::sync::Mutex<Option<Token>>>;
-
 pub struct Ups {
     http: reqwest::Client,
     info: CarrierInfo,
-    tokens: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
+    tokens: TokenCache,
 }
 
 impl Ups {
@@ -179,7 +169,7 @@ impl Ups {
             live_base_url: Some("https://onlinetools.ups.com"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: tokio::sync::Mutex::new(HashMap::new()) }
+        Self { http, info, tokens: TokenCache::default() }
     }
 
     /// The cache key: the account, and the client id so changed credentials fetch a new token.
@@ -187,33 +177,15 @@ impl Ups {
         format!("{}|{}|{}", account.id, credential(account, "client_id"), account.base_url)
     }
 
-    async fn slot(&self, account: &Account<'_>) -> TokenSlot {
-        self.tokens.lock().await.entry(Self::token_key(account)).or_default().clone()
-    }
-
     /// A valid token for the account: the cached one, or one fetched while holding the
     /// account's lock so concurrent callers wait for the same fetch.
     async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() + TOKEN_MARGIN < t.expires_at
-        {
-            return Ok(t.access_token.clone());
-        }
-        let token = self.fetch_token(account).await?;
-        let access_token = token.access_token.clone();
-        *cached = Some(token);
-        Ok(access_token)
+        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
     }
 
     /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
     async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        let slot = self.slot(account).await;
-        let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.access_token == stale) {
-            *cached = None;
-        }
+        self.tokens.forget(&Self::token_key(account), stale).await
     }
 
     async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {

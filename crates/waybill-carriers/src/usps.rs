@@ -35,9 +35,8 @@
 //! from memory of Publication 199 and is UNVERIFIED against the publication itself; unknown codes
 //! are kept, logged and read as `in_transit`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -49,6 +48,7 @@ use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 use crate::http::{CarrierFault, Repeatable, read_answer, send};
 use crate::model::*;
+use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "usps";
@@ -160,15 +160,6 @@ pub fn failure_reason(code: &str) -> NdrReason {
     FAILURE_REASONS.iter().find(|(c, _)| *c == code).map(|(_, r)| *r).unwrap_or(NdrReason::Other)
 }
 
-#[derive(Clone)]
-struct Token {
-    value: String,
-    expires_at: Instant,
-}
-
-/// One account's token; the async lock around it is what makes fetches single-flight.
-type TokenSlot = Arc<tokio::sync::Mutex<Option<Token>>>;
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     OAuth,
@@ -178,8 +169,8 @@ enum Kind {
 pub struct Usps {
     http: reqwest::Client,
     info: CarrierInfo,
-    tokens: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
-    payments: tokio::sync::Mutex<HashMap<String, TokenSlot>>,
+    tokens: TokenCache,
+    payments: TokenCache,
 }
 
 impl Usps {
@@ -210,12 +201,7 @@ impl Usps {
             live_base_url: Some("https://apis.usps.com"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self {
-            http,
-            info,
-            tokens: tokio::sync::Mutex::new(HashMap::new()),
-            payments: tokio::sync::Mutex::new(HashMap::new()),
-        }
+        Self { http, info, tokens: TokenCache::default(), payments: TokenCache::default() }
     }
 
     /// The cache key: the account, and the client id so changed credentials fetch a new token.
@@ -229,51 +215,26 @@ impl Usps {
         )
     }
 
-    async fn slot(&self, account: &Account<'_>, kind: Kind) -> TokenSlot {
-        let map = match kind {
+    fn cache(&self, kind: Kind) -> &TokenCache {
+        match kind {
             Kind::OAuth => &self.tokens,
             Kind::Payment => &self.payments,
-        };
-        map.lock().await.entry(Self::token_key(account)).or_default().clone()
+        }
     }
 
-    /// A valid OAuth token: the cached one, or one fetched while holding the account's lock.
+    /// A valid OAuth token (single flight per account).
     async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        let slot = self.slot(account, Kind::OAuth).await;
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() + TOKEN_MARGIN < t.expires_at
-        {
-            return Ok(t.value.clone());
-        }
-        let token = self.fetch_token(account).await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
     }
 
-    /// A valid payment authorization token, fetched once per account (single flight).
+    /// A valid payment authorization token (single flight per account).
     async fn payment_token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        let slot = self.slot(account, Kind::Payment).await;
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() + TOKEN_MARGIN < t.expires_at
-        {
-            return Ok(t.value.clone());
-        }
-        let token = self.fetch_payment_token(account).await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.payments.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_payment_token(account)).await
     }
 
     /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
     async fn drop_token(&self, account: &Account<'_>, kind: Kind, stale: &str) {
-        let slot = self.slot(account, kind).await;
-        let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.value == stale) {
-            *cached = None;
-        }
+        self.cache(kind).forget(&Self::token_key(account), stale).await
     }
 
     async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
@@ -294,7 +255,7 @@ impl Usps {
             _ => None,
         }
         .ok_or_else(|| protocol("token expires_in is not a whole number"))?;
-        Ok(Token { value: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
+        Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
     }
 
     async fn fetch_payment_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
@@ -319,7 +280,7 @@ impl Usps {
         let build = move || http.post(&target).json(&body);
         let answer: PaymentAnswer =
             read(self.call(account, build, Repeatable::Yes).await?, "payment authorization", Repeatable::Yes).await?;
-        Ok(Token { value: answer.payment_authorization_token, expires_at: Instant::now() + PAYMENT_TOKEN_TTL })
+        Ok(Token { access_token: answer.payment_authorization_token, expires_at: Instant::now() + PAYMENT_TOKEN_TTL })
     }
 
     /// Sends an API call with a bearer token; on a 401 drops the token and sends it once more.
