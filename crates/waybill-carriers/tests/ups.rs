@@ -22,6 +22,8 @@
 //! - Error bodies (inline below) follow the `Response`/`ErrorResponse`/`Error` schema of `Tracking.yaml`
 //!   (`{"response":{"errors":[{"code","message"}]}}`); their codes and messages are illustrative.
 
+mod support;
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -473,64 +475,11 @@ async fn booking_failures_are_sorted_by_what_the_caller_may_do() {
 /// A raw HTTP/1.1 server: answers the token request, then answers the booking with headers and
 /// half its body and closes the connection (hyper refuses to send such an answer itself).
 async fn start_cutting_server() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    // Read one request: headers, then Content-Length bytes of body.
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + length {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buf.drain(..head_end + length);
-                    if head.contains("/security/v1/oauth/token") {
-                        let body = r#"{"access_token":"tok-raw","expires_in":"14399"}"#;
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if socket.write_all(answer.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    } else {
-                        let body = fixture("ship_zpl.json");
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-                            body.len(),
-                            &body[..body.len() / 2]
-                        );
-                        let _ = socket.write_all(answer.as_bytes()).await;
-                        let _ = socket.shutdown().await;
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
+    support::start_cutting_server(
+        Some(("/security/v1/oauth/token", r#"{"access_token":"tok-raw","expires_in":"14399"}"#)),
+        fixture("ship_zpl.json"),
+    )
+    .await
 }
 
 #[tokio::test]
