@@ -214,6 +214,10 @@ impl Aramex {
                 push: false,
                 find_booking: false,
                 cash_on_delivery: true,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

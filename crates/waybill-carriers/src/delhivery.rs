@@ -155,6 +155,10 @@ impl Delhivery {
                 push: true,
                 find_booking: true,
                 cash_on_delivery: true,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

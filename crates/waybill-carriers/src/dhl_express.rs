@@ -162,6 +162,10 @@ impl DhlExpress {
                 push: false,
                 find_booking: false,
                 cash_on_delivery: false,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -19,6 +19,9 @@ pub enum CarrierError {
     /// The shipment or tracking number is not known to the carrier.
     #[error("{carrier} does not know {what}")]
     NotFound { carrier: &'static str, what: String },
+    /// The carrier (or this adapter) does not offer the operation.
+    #[error("{carrier} does not offer {operation}")]
+    Unsupported { carrier: &'static str, operation: &'static str },
     /// The carrier answered with something that does not follow its own API.
     #[error("{carrier} sent an answer Waybill cannot read: {message}")]
     Protocol { carrier: &'static str, message: String },

@@ -194,6 +194,10 @@ impl Fedex {
                 push: false,
                 find_booking: true,
                 cash_on_delivery: false,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -54,6 +54,31 @@ pub trait Carrier: Send + Sync {
     /// Every scan the carrier has for this tracking number, in the carrier's order.
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError>;
 
+    /// Checks an address with the carrier (`capabilities.address_validation`).
+    async fn validate_address(
+        &self,
+        _account: &Account<'_>,
+        _address: &waybill_core::Address,
+    ) -> Result<AddressCheck, CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "address validation" })
+    }
+
+    /// Asks the carrier to send a courier for parcels (`capabilities.pickup`). Not idempotent
+    /// at the carrier: a repeat books a second pickup.
+    async fn schedule_pickup(&self, _account: &Account<'_>, _request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "pickups" })
+    }
+
+    /// What the carrier offers at a postcode (`capabilities.serviceability`).
+    async fn serviceability(
+        &self,
+        _account: &Account<'_>,
+        _country: &str,
+        _postal_code: &str,
+    ) -> Result<Serviceability, CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "serviceability checks" })
+    }
+
     /// Asks the carrier to push this shipment's scans to `target`. Carriers without pushes
     /// (`capabilities.push` false) keep this default: their scans are pulled.
     async fn subscribe(

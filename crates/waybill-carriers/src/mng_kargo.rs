@@ -206,6 +206,10 @@ impl MngKargo {
                 push: false,
                 find_booking: true,
                 cash_on_delivery: true,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

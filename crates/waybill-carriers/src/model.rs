@@ -1,6 +1,6 @@
 //! The data that crosses the [`crate::Carrier`] trait, in Waybill's words.
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use serde::Serialize;
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::{Address, FieldError, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
@@ -51,6 +51,14 @@ pub struct Capabilities {
     /// A booking can be looked up by our reference, so lost answers can be reconciled.
     pub find_booking: bool,
     pub cash_on_delivery: bool,
+    /// The carrier checks and corrects addresses ([`crate::Carrier::validate_address`]).
+    pub address_validation: bool,
+    /// A courier can be asked to collect parcels ([`crate::Carrier::schedule_pickup`]).
+    pub pickup: bool,
+    /// The carrier says which postcodes it serves ([`crate::Carrier::serviceability`]).
+    pub serviceability: bool,
+    /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).
+    pub returns: bool,
 }
 
 /// The credential fields an account of this carrier needs.
@@ -120,6 +128,9 @@ pub struct BookingRequest {
     pub cod: Option<Money>,
     /// Test-mode journey for carriers that can simulate one (`options.simulate`).
     pub simulate: Option<String>,
+    /// A return from the customer (`ship_from`) to the merchant (`ship_to`), for carriers that
+    /// book returns apart from outbound shipments (`capabilities.returns`).
+    pub is_return: bool,
 }
 
 /// What the carrier answered to a booking.
@@ -199,4 +210,89 @@ pub enum PushError {
     BadSignature(String),
     #[error("the push body cannot be read: {0}")]
     Malformed(String),
+}
+
+/// How sure the carrier is that an address can be delivered to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AddressVerdict {
+    /// The carrier knows the address as given (possibly with small corrections in `candidates`).
+    Valid,
+    /// Several addresses match; the merchant should pick one of `candidates`.
+    Ambiguous,
+    /// The carrier does not know the address.
+    Invalid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AddressClass {
+    Residential,
+    Commercial,
+    Unknown,
+}
+
+/// A carrier's verdict on an address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddressCheck {
+    pub verdict: AddressVerdict,
+    pub classification: AddressClass,
+    /// The carrier's corrected or suggested addresses, best first. Fields the carrier does not
+    /// return (name, phone) are copied from the address asked about.
+    pub candidates: Vec<waybill_core::Address>,
+    /// The carrier's own remarks, kept as it wrote them.
+    pub messages: Vec<String>,
+}
+
+/// A request for a courier to collect parcels.
+#[derive(Debug, Clone)]
+pub struct PickupRequest {
+    /// Our pickup id: carriers that keep a reference get this one.
+    pub reference: String,
+    pub address: waybill_core::Address,
+    pub date: NaiveDate,
+    /// Local time at the pickup address from which parcels are ready.
+    pub ready_time: NaiveTime,
+    /// Local time by which the courier must have come.
+    pub close_time: NaiveTime,
+    pub parcels: Vec<Parcel>,
+    /// Tracking numbers of the booked shipments to collect, where the carrier wants them.
+    pub tracking_numbers: Vec<String>,
+    /// The carrier service the parcels travel with, where the carrier asks for it.
+    pub service: Option<String>,
+    pub instructions: Option<String>,
+}
+
+/// A pickup the carrier confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pickup {
+    /// The carrier's confirmation (PRN, dispatch confirmation number, pickup id…).
+    pub confirmation_number: String,
+    /// The day the carrier will come, when it says (it may move the requested day).
+    pub date: Option<NaiveDate>,
+    pub charge: Option<Money>,
+    /// The carrier's own remark, e.g. the servicing location.
+    pub note: Option<String>,
+}
+
+/// What a carrier offers at one postcode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Serviceability {
+    pub postal_code: String,
+    /// The carrier delivers here.
+    pub delivery: bool,
+    /// Prepaid parcels can be delivered here.
+    pub prepaid: bool,
+    /// Cash can be collected on delivery here.
+    pub cash_on_delivery: bool,
+    /// Parcels can be collected (picked up or returned) here.
+    pub pickup: bool,
+    /// Where the carrier places the postcode (district, city, state), when it says.
+    pub place: Option<String>,
+    /// The carrier's remark, e.g. an embargo.
+    pub remark: Option<String>,
 }

@@ -79,6 +79,10 @@ impl Sandbox {
                 push: true,
                 find_booking: true,
                 cash_on_delivery: true,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![CredentialField {

@@ -145,6 +145,10 @@ impl Ups {
                 push: false,
                 find_booking: true,
                 cash_on_delivery: false,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

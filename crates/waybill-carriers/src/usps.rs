@@ -187,6 +187,10 @@ impl Usps {
                 push: false,
                 find_booking: false,
                 cash_on_delivery: false,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

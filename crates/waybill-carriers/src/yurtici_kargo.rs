@@ -525,6 +525,10 @@ impl YurticiKargo {
                 push: false,
                 find_booking: true,
                 cash_on_delivery: true,
+                address_validation: false,
+                pickup: false,
+                serviceability: false,
+                returns: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -263,6 +263,7 @@ fn booking_request(reference: &str) -> BookingRequest {
         parcels: vec![route.parcels[0], Parcel { weight_g: 2000, dimensions_mm: None }],
         cod: None,
         simulate: None,
+        is_return: false,
     }
 }
 

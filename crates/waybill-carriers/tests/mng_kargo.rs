@@ -250,6 +250,7 @@ fn booking_request(reference: &str) -> BookingRequest {
         ],
         cod: Some(Money::new("249.90".parse::<Decimal>().unwrap(), "TRY".parse().unwrap())),
         simulate: None,
+        is_return: false,
     }
 }
 

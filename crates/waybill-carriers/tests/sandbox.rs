@@ -136,6 +136,7 @@ fn booking_request(reference: &str, scenario: Option<&str>) -> BookingRequest {
         parcels: route.parcels,
         cod: None,
         simulate: scenario.map(Into::into),
+        is_return: false,
     }
 }
 

@@ -303,6 +303,7 @@ fn booking_request(reference: &str) -> BookingRequest {
         parcels: route.parcels,
         cod: None,
         simulate: None,
+        is_return: false,
     }
 }
 

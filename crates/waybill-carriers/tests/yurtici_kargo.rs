@@ -240,6 +240,7 @@ fn booking_request(reference: &str) -> BookingRequest {
         ],
         cod: None,
         simulate: None,
+        is_return: false,
     }
 }
 

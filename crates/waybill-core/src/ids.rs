@@ -85,6 +85,7 @@ prefixed_id!(/** One carrier scan. */ TrackingEventId, "trk");
 prefixed_id!(/** A tenant's credentials for one carrier. */ CarrierAccountId, "car");
 prefixed_id!(/** An API key (its public id; the secret is never stored). */ ApiKeyId, "key");
 prefixed_id!(/** A durable background job. */ JobId, "job");
+prefixed_id!(/** A courier pickup booked with a carrier. */ PickupId, "pku");
 
 #[cfg(test)]
 mod tests {

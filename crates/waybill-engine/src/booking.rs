@@ -34,6 +34,8 @@ pub struct BookInput {
     pub parcels: Vec<Parcel>,
     pub cod: Option<Money>,
     pub simulate: Option<String>,
+    /// A return from the customer (`ship_from`) to the merchant (`ship_to`).
+    pub is_return: bool,
     pub reference: Option<String>,
 }
 
@@ -216,6 +218,7 @@ impl Engine {
             parcels: input.parcels.clone(),
             cod: input.cod,
             simulate: input.simulate.clone(),
+            is_return: input.is_return,
         };
         let watchdog = NewJob {
             run_at: now_ms() + self.config().booking_watchdog.as_millis() as i64,
@@ -232,6 +235,7 @@ impl Engine {
             parcels: input.parcels,
             cod: input.cod,
             simulate: input.simulate,
+            is_return: input.is_return,
             reference: input.reference,
         };
         self.store().create_pending_shipment(tenant, pending, watchdog).await?;

@@ -6,8 +6,10 @@
 
 mod booking;
 mod error;
+mod generic;
 mod jobs;
 pub mod labels;
+mod operations;
 mod tracking;
 
 use std::collections::HashMap;

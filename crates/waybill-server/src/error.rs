@@ -104,6 +104,9 @@ impl ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "carrier_credentials_refused", e.to_string())
             }
             CarrierError::NotFound { .. } => Self::new(StatusCode::CONFLICT, "carrier_not_found", e.to_string()),
+            CarrierError::Unsupported { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "carrier_unsupported", e.to_string())
+            }
             CarrierError::Protocol { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "carrier_protocol_error", e.to_string())
             }

@@ -71,6 +71,8 @@ pub fn router(engine: Engine) -> Router {
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))
         .routes(routes!(routes::ops::metrics))
+        .merge(routes::operations::routes())
+        .merge(routes::generic::routes())
         .with_state(state)
         .split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))

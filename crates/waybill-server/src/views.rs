@@ -91,6 +91,10 @@ pub struct ShipmentCreate {
     /// Printed on the label; defaults to the order's external id.
     #[serde(default)]
     pub reference: Option<String>,
+    /// A customer return: `ship_from` is the customer and `ship_to` the merchant. Carriers
+    /// with a return product (`capabilities.returns`) book it through that product.
+    #[serde(default)]
+    pub is_return: bool,
     #[serde(default)]
     pub options: ShipmentOptions,
 }
@@ -153,6 +157,7 @@ pub struct ShipmentView {
     /// Estimated delivery date (`YYYY-MM-DD`).
     pub edd: Option<String>,
     pub cod: Option<Money>,
+    pub is_return: bool,
     pub reference: Option<String>,
     pub ship_from: Address,
     pub ship_to: Address,
@@ -184,6 +189,7 @@ impl ShipmentView {
             charge: s.charge,
             edd: s.edd.map(|d| d.to_string()),
             cod: s.cod,
+            is_return: s.is_return,
             reference: s.reference,
             ship_from: s.ship_from,
             ship_to: s.ship_to,

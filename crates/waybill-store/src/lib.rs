@@ -6,9 +6,11 @@
 
 mod accounts;
 pub mod db;
+mod generic;
 mod idempotency;
 mod jobs;
 mod orders;
+mod pickups;
 mod records;
 mod seal;
 mod shipments;

@@ -132,6 +132,8 @@ pub struct Shipment {
     pub edd: Option<NaiveDate>,
     pub routing: Option<Routing>,
     pub simulate: Option<String>,
+    /// A return from the customer to the merchant.
+    pub is_return: bool,
     /// The merchant's reference printed on the label (the order's external id by default).
     pub reference: Option<String>,
     pub error: Option<BookingError>,
@@ -151,6 +153,7 @@ pub struct NewShipment {
     pub parcels: Vec<Parcel>,
     pub cod: Option<Money>,
     pub simulate: Option<String>,
+    pub is_return: bool,
     pub reference: Option<String>,
 }
 

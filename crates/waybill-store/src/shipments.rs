@@ -73,6 +73,7 @@ struct ShipmentRow {
     edd: Option<String>,
     routing: Option<String>,
     simulate: Option<String>,
+    is_return: i64,
     reference: Option<String>,
     error: Option<String>,
     created_at: i64,
@@ -83,7 +84,7 @@ macro_rules! shipment_columns {
     () => {
         "id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, last_scan_at, \
          ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, routing, simulate, \
-         reference, error, created_at, updated_at"
+         is_return, reference, error, created_at, updated_at"
     };
 }
 
@@ -131,6 +132,7 @@ impl ShipmentRow {
             tracking_number: self.tracking_number,
             carrier_shipment_id: self.carrier_shipment_id,
             simulate: self.simulate,
+            is_return: self.is_return != 0,
             reference: self.reference,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -251,6 +253,7 @@ impl Store {
             edd: None,
             routing: None,
             simulate: new.simulate,
+            is_return: new.is_return,
             reference: new.reference,
             error: None,
             created_at: now,
@@ -259,8 +262,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         tx.execute(
             "INSERT INTO shipments (id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
-             ship_from, ship_to, parcels, cod, simulate, reference, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             args![
                 shipment.id.as_str(),
                 tenant.as_str(),
@@ -276,6 +279,7 @@ impl Store {
                 json(&shipment.parcels),
                 shipment.cod.as_ref().map(json),
                 shipment.simulate.clone(),
+                i64::from(shipment.is_return),
                 shipment.reference.clone(),
                 now,
                 now

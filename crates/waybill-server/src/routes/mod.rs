@@ -1,7 +1,9 @@
 //! The API's routes, one module per resource.
 
 pub mod carriers;
+pub mod generic;
 pub mod hooks;
+pub mod operations;
 pub mod ops;
 pub mod orders;
 pub mod shipments;

@@ -101,6 +101,7 @@ async fn book_input(
         parcels,
         cod,
         simulate: body.options.simulate,
+        is_return: body.is_return,
         reference: body.reference.or_else(|| order.map(|o| o.external_id)),
     })
 }

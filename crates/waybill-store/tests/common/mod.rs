@@ -221,6 +221,7 @@ pub fn new_shipment(id: &ShipmentId, account: &CarrierAccountId, order: Option<&
         parcels: vec![serde_json::from_value(json!({ "weight_g": 1200 })).expect("parcel")],
         cod: None,
         simulate: None,
+        is_return: false,
         reference: Some("REF-1".to_owned()),
     }
 }
