@@ -69,18 +69,33 @@ pub async fn read_answer<T: DeserializeOwned>(
     repeatable: Repeatable,
     fault: impl FnOnce(u16, &[u8]) -> Option<CarrierFault>,
 ) -> Result<T, CarrierError> {
+    let body = read_body(carrier, response, what, repeatable, fault).await?;
+    let parsed = serde_json::from_slice(&body)
+        .map_err(|e| CarrierError::Protocol { carrier, message: format!("unexpected {what} answer: {e}") });
+    parsed.map_err(|e| after_accept(repeatable, e))
+}
+
+/// Like [`read_answer`], but hands back a 2xx body unread, for adapters whose answers are
+/// read by their own public `parse_…_answer` functions. Pass what those return through
+/// [`after_accept`].
+pub async fn read_body(
+    carrier: &'static str,
+    response: reqwest::Response,
+    what: &str,
+    repeatable: Repeatable,
+    fault: impl FnOnce(u16, &[u8]) -> Option<CarrierFault>,
+) -> Result<Vec<u8>, CarrierError> {
     let status = response.status();
     let wait = retry_after(&response);
-    let lost = |message: String| match (repeatable, status.is_success()) {
-        (Repeatable::No, true) => CarrierError::Unknown { carrier, message },
-        _ => CarrierError::Unavailable { carrier, message, retry_after: None },
-    };
-    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
+    let body = response.bytes().await.map_err(|e| {
+        let message = format!("the {what} answer was cut off: {e}");
+        match (repeatable, status.is_success()) {
+            (Repeatable::No, true) => CarrierError::Unknown { carrier, message },
+            _ => CarrierError::Unavailable { carrier, message, retry_after: None },
+        }
+    })?;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| match repeatable {
-            Repeatable::No => lost(format!("unreadable {what} answer after {carrier} accepted it: {e}")),
-            Repeatable::Yes => CarrierError::Protocol { carrier, message: format!("unexpected {what} answer: {e}") },
-        });
+        return Ok(body.to_vec());
     }
     let fault = fault(status.as_u16(), &body).unwrap_or_else(|| CarrierFault {
         code: format!("HTTP_{}", status.as_u16()),
@@ -97,4 +112,16 @@ pub async fn read_answer<T: DeserializeOwned>(
         },
         _ => CarrierError::Rejected { carrier, code: fault.code, message: fault.message, field: fault.field },
     })
+}
+
+/// What an unreadable 2xx answer means: for a request that is not `repeatable` the carrier
+/// acted, so a [`CarrierError::Protocol`] becomes `Unknown` (reconcile, never re-send).
+pub fn after_accept(repeatable: Repeatable, error: CarrierError) -> CarrierError {
+    match (repeatable, error) {
+        (Repeatable::No, CarrierError::Protocol { carrier, message }) => CarrierError::Unknown {
+            carrier,
+            message: format!("unreadable answer after {carrier} accepted it: {message}"),
+        },
+        (_, other) => other,
+    }
 }
