@@ -36,25 +36,40 @@ impl ClaimedJob {
     }
 }
 
+const INSERT_ONE: &str = "INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, $8) ON CONFLICT (unique_key) DO NOTHING";
+
+/// Two rows in one statement: a booking queues two jobs, and on SQLite every statement is a
+/// round trip to the database thread.
+const INSERT_TWO: &str = "INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, $8), ($9, $10, $11, $12, $13, $14, 0, $15, 'queued', $16, $16) \
+     ON CONFLICT (unique_key) DO NOTHING";
+
+fn job_args(tenant: Option<&TenantId>, job: NewJob, now: i64) -> Vec<crate::db::Value> {
+    args![
+        JobId::generate().as_str(),
+        tenant.map(|t| t.as_str()),
+        job.kind,
+        job.payload.to_string(),
+        job.unique_key,
+        job.run_at,
+        i64::from(job.max_attempts),
+        now
+    ]
+}
+
 pub(crate) async fn insert_jobs(tx: &mut Tx, tenant: Option<&TenantId>, jobs: Vec<NewJob>) -> Result<()> {
     let now = now_ms();
-    for job in jobs {
-        tx.execute(
-            "INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, $9) ON CONFLICT (unique_key) DO NOTHING",
-            args![
-                JobId::generate().as_str(),
-                tenant.map(|t| t.as_str()),
-                job.kind,
-                job.payload.to_string(),
-                job.unique_key,
-                job.run_at,
-                i64::from(job.max_attempts),
-                now,
-                now
-            ],
-        )
-        .await?;
+    let mut jobs = jobs.into_iter();
+    while let Some(first) = jobs.next() {
+        match jobs.next() {
+            Some(second) => {
+                let mut a = job_args(tenant, first, now);
+                a.extend(job_args(tenant, second, now));
+                tx.execute(INSERT_TWO, a).await?
+            }
+            None => tx.execute(INSERT_ONE, job_args(tenant, first, now)).await?,
+        };
     }
     Ok(())
 }
