@@ -9,6 +9,10 @@
 //! list:
 //!
 //! - Shipping Services API: `POST /ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreateShipments`;
+//! - Shipping Services API, pickups: `POST /ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreatePickup`
+//!   (field names of the same manual's `CreatePickup` request and `PickupCreationResponse`:
+//!   `Pickup {PickupAddress, PickupContact, PickupLocation, PickupDate, ReadyTime, LastPickupTime,
+//!   ClosingTime, Reference1, PickupItems[], Status "Ready"}` → `ProcessedPickup {ID, GUID}`);
 //! - Rate Calculator API: `POST /ShippingAPI.V2/RateCalculator/Service_1_0.svc/json/CalculateRate`;
 //! - Shipments Tracking API: `POST /ShippingAPI.V2/Tracking/Service_1_0.svc/json/TrackShipments`.
 //!
@@ -38,7 +42,7 @@
 //! - `cancel`: the shipping JSON face has no public cancel operation (`Rejected "UNSUPPORTED"`).
 //! - Pushes: Aramex offers no documented webhook; `subscribe` does nothing and `parse_push`
 //!   refuses every body as malformed.
-//! - Pickups (CreatePickup), PrintLabel, customs/ItemDetails for dutiable `EXP` shipments,
+//! - Cancelling pickups (CancelPickup), PrintLabel, customs/ItemDetails for dutiable `EXP` shipments,
 //!   insurance and other Aramex `Services` codes than `CODS`.
 //!
 //! Tracking: Aramex publishes no stable, complete `UpdateCode` list (the tracking manual's list
@@ -48,15 +52,25 @@
 //! marked UNVERIFIED. A code not in the table is
 //! read by its description ([`DESCRIPTION_HINTS`]), and failing that kept, logged and read as
 //! `in_transit`. Times are WCF JSON dates `/Date(<ms since epoch><±hhmm>)/`; the offset is kept.
+//!
+//! Pickups: one `PickupItems` entry sums the parcels (pieces, total weight) under the request's
+//! service, which Aramex needs (`ProductGroup`/`ProductType`); `NumberOfShipments` is the number of
+//! tracking numbers given (at least 1). Waybill knows the ready and closing times as local times at
+//! the pickup address but not its zone, so they are sent as WCF dates of that wall-clock time with
+//! no offset, as Aramex's own samples send them. The confirmation is `ProcessedPickup.ID` (the
+//! number Aramex quotes), its `GUID` kept in the note.
+//!
+//! Every answer is read by a pure `parse_…_answer` function (fuzzed in
+//! `fuzz/fuzz_targets/aramex_answers.rs`); the HTTP path calls the same functions.
 
 use base64::Engine as _;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -65,6 +79,7 @@ const SLUG: &str = "aramex";
 pub const CREATE_PATH: &str = "/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreateShipments";
 pub const RATE_PATH: &str = "/ShippingAPI.V2/RateCalculator/Service_1_0.svc/json/CalculateRate";
 pub const TRACK_PATH: &str = "/ShippingAPI.V2/Tracking/Service_1_0.svc/json/TrackShipments";
+pub const PICKUP_PATH: &str = "/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreatePickup";
 
 /// `ClientInfo.Version` and `ClientInfo.Source` as the Aramex documents give them.
 const API_VERSION: &str = "v1.0";
@@ -215,7 +230,7 @@ impl Aramex {
                 find_booking: false,
                 cash_on_delivery: true,
                 address_validation: false,
-                pickup: false,
+                pickup: true,
                 serviceability: false,
                 returns: false,
             },
@@ -242,44 +257,28 @@ impl Aramex {
         Self { http, info }
     }
 
-    /// POSTs `body` (with `ClientInfo` added) and reads the answer, refusals at HTTP 200 included.
-    async fn call<T: for<'de> Deserialize<'de>>(
+    /// POSTs `body` (with `ClientInfo` added) and hands back the answer body; refusals sent with
+    /// HTTP 200 are read by the `parse_…_answer` functions.
+    async fn call(
         &self,
         account: &Account<'_>,
         path: &str,
         mut body: Value,
         what: &str,
         repeatable: Repeatable,
-    ) -> Result<(Value, T), CarrierError> {
+    ) -> Result<Vec<u8>, CarrierError> {
         body["ClientInfo"] = client_info(account);
         let req = self
             .http
             .post(format!("{}{path}", account.base_url.trim_end_matches('/')))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body);
-        let raw: Value = read_answer(SLUG, send(SLUG, req, repeatable).await?, what, repeatable, |_, body| {
+        read_body(SLUG, send(SLUG, req, repeatable).await?, what, repeatable, |_, body| {
             let answer: Answer = serde_json::from_slice(body).ok()?;
             let first = answer.notifications.into_iter().next()?;
             Some(CarrierFault { code: first.code, message: first.message, field: None })
         })
-        .await?;
-        let answer: Answer = serde_json::from_value(raw.clone()).map_err(|e| lost(what, repeatable, e))?;
-        if answer.has_errors {
-            // CreateShipments may put its reasons on the shipments rather than the answer.
-            let mut notifications = answer.notifications;
-            if notifications.is_empty() {
-                notifications = raw["Shipments"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| serde_json::from_value::<Answer>(s.clone()).ok())
-                    .flat_map(|s| s.notifications)
-                    .collect();
-            }
-            return Err(refusal(&notifications, what));
-        }
-        let parsed = serde_json::from_value(raw.clone()).map_err(|e| lost(what, repeatable, e))?;
-        Ok((raw, parsed))
+        .await
     }
 }
 
@@ -308,15 +307,26 @@ fn rejected(code: &str, message: impl Into<String>, field: Option<&str>) -> Carr
     CarrierError::Rejected { carrier: SLUG, code: code.into(), message: message.into(), field: field.map(Into::into) }
 }
 
-/// An answer that does not read: after a booking Aramex may have acted, so it is `Unknown`.
-fn lost(what: &str, repeatable: Repeatable, e: serde_json::Error) -> CarrierError {
-    match repeatable {
-        Repeatable::No => CarrierError::Unknown {
-            carrier: SLUG,
-            message: format!("unreadable {what} answer after Aramex accepted it: {e}"),
-        },
-        Repeatable::Yes => protocol(format!("unexpected {what} answer: {e}")),
+/// Reads an Aramex answer as `T` once its `HasErrors` is false; a refusal keeps Aramex's
+/// notifications (CreateShipments may put them on its shipments rather than the answer).
+fn envelope<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    let unexpected = |e: serde_json::Error| protocol(format!("unexpected {what} answer: {e}"));
+    let raw: Value = serde_json::from_slice(body).map_err(unexpected)?;
+    let answer: Answer = serde_json::from_value(raw.clone()).map_err(unexpected)?;
+    if answer.has_errors {
+        let mut notifications = answer.notifications;
+        if notifications.is_empty() {
+            notifications = raw["Shipments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| serde_json::from_value::<Answer>(s.clone()).ok())
+                .flat_map(|s| s.notifications)
+                .collect();
+        }
+        return Err(refusal(&notifications, what));
     }
+    serde_json::from_value(raw).map_err(unexpected)
 }
 
 /// Aramex's notifications as one refusal: the first code, every message.
@@ -589,6 +599,69 @@ fn scan_from(raw: Value) -> Option<Scan> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers: pure, so they can be fuzzed; the HTTP path calls them.
+// ---------------------------------------------------------------------------------------------
+
+/// A CalculateRate answer: its `TotalAmount`, or Aramex's refusal.
+pub fn parse_rate_answer(body: &[u8]) -> Result<Money, CarrierError> {
+    let answer: RateAnswer = envelope(body, "rate")?;
+    answer
+        .total_amount
+        .as_ref()
+        .and_then(Amount::to_money)
+        .ok_or_else(|| protocol("rate answer without a readable TotalAmount"))
+}
+
+/// A CreateShipments answer as a booking, with the PDF label when Aramex sent the file.
+pub fn parse_create_answer(body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+    booking_from(envelope(body, "shipment")?, service)
+}
+
+/// A TrackShipments answer: the updates of `tracking_number`, in Aramex's order.
+pub fn parse_track_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+    let what = format!("tracking number {tracking_number}");
+    let answer: TrackAnswer = envelope(body, &what)?;
+    let Some(results) = answer.tracking_results.into_iter().find(|r| r.key.trim() == tracking_number) else {
+        if !answer.non_existing_waybills.is_empty() {
+            tracing::info!(carrier = SLUG, waybills = ?answer.non_existing_waybills, "Aramex does not know these");
+        }
+        return Err(CarrierError::NotFound { carrier: SLUG, what });
+    };
+    Ok(results.value.into_iter().filter_map(scan_from).collect())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupAnswer {
+    processed_pickup: Option<ProcessedPickup>,
+}
+
+#[derive(Deserialize)]
+struct ProcessedPickup {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+    #[serde(rename = "GUID")]
+    guid: Option<String>,
+}
+
+/// A CreatePickup answer: `ProcessedPickup.ID` (else its `GUID`) confirms; `HasErrors` with
+/// `Notifications` is Aramex's refusal, code and message kept.
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    let answer: PickupAnswer = envelope(body, "pickup")?;
+    let pickup = answer.processed_pickup.ok_or_else(|| protocol("a pickup answer without ProcessedPickup"))?;
+    let id = pickup.id.filter(|id| !id.trim().is_empty());
+    let guid = pickup.guid.filter(|g| !g.trim().is_empty());
+    let confirmation_number =
+        id.or(guid.clone()).ok_or_else(|| protocol("a processed pickup without an ID or GUID"))?;
+    Ok(Pickup { confirmation_number, date: None, charge: None, note: guid.map(|g| format!("GUID {g}")) })
+}
+
+/// A local wall-clock time as a WCF date without an offset (see the module notes on pickups).
+fn wcf_local(date: NaiveDate, time: NaiveTime) -> String {
+    format!("/Date({})/", date.and_time(time).and_utc().timestamp_millis())
+}
+
 #[async_trait::async_trait]
 impl Carrier for Aramex {
     fn info(&self) -> &CarrierInfo {
@@ -606,15 +679,9 @@ impl Carrier for Aramex {
                 "ShipmentDetails": details(&request.parcels, group, product),
                 "Transaction": {"Reference1": ""},
             });
-            match self.call::<RateAnswer>(account, RATE_PATH, body, "rate", Repeatable::Yes).await {
-                Ok((_, answer)) => {
-                    let charge = answer
-                        .total_amount
-                        .as_ref()
-                        .and_then(Amount::to_money)
-                        .ok_or_else(|| protocol("rate answer without a readable TotalAmount"))?;
-                    rates.push(Rate { service: (*code).to_owned(), charge, transit_days: None });
-                }
+            let answer = self.call(account, RATE_PATH, body, "rate", Repeatable::Yes).await;
+            match answer.and_then(|body| parse_rate_answer(&body)) {
+                Ok(charge) => rates.push(Rate { service: (*code).to_owned(), charge, transit_days: None }),
                 // A product Aramex does not offer on this route is left out.
                 Err(e @ CarrierError::Rejected { .. }) => {
                     tracing::info!(carrier = SLUG, service = code, error = %e, "Aramex gave no rate");
@@ -665,8 +732,8 @@ impl Carrier for Aramex {
             }],
             "Transaction": {"Reference1": request.reference},
         });
-        let (_, answer): (_, CreateAnswer) = self.call(account, CREATE_PATH, body, "shipment", Repeatable::No).await?;
-        booking_from(answer, &request.service)
+        let body = self.call(account, CREATE_PATH, body, "shipment", Repeatable::No).await?;
+        parse_create_answer(&body, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, _account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
@@ -691,14 +758,58 @@ impl Carrier for Aramex {
             "GetLastTrackingUpdateOnly": false,
             "Transaction": {"Reference1": ""},
         });
-        let (_, answer): (_, TrackAnswer) = self.call(account, TRACK_PATH, body, &what, Repeatable::Yes).await?;
-        let Some(results) = answer.tracking_results.into_iter().find(|r| r.key.trim() == tracking_number) else {
-            if !answer.non_existing_waybills.is_empty() {
-                tracing::info!(carrier = SLUG, waybills = ?answer.non_existing_waybills, "Aramex does not know these");
-            }
-            return Err(CarrierError::NotFound { carrier: SLUG, what });
+        let body = self.call(account, TRACK_PATH, body, &what, Repeatable::Yes).await?;
+        parse_track_answer(&body, tracking_number)
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let Some((_, _, group, product)) = request.service.as_deref().and_then(service) else {
+            let known = SERVICES.iter().map(|(c, ..)| *c).collect::<Vec<_>>().join(", ");
+            return Err(rejected(
+                "SERVICE_REQUIRED",
+                format!("an Aramex pickup names the service its parcels travel with ({known})"),
+                Some("/service"),
+            ));
         };
-        Ok(results.value.into_iter().filter_map(scan_from).collect())
+        if request.parcels.is_empty() {
+            return Err(rejected("NO_PARCELS", "a pickup needs at least one parcel", Some("/parcels")));
+        }
+        let grams: u64 = request.parcels.iter().map(|p| p.weight_g).sum();
+        let closing = wcf_local(request.date, request.close_time);
+        let body = json!({
+            "Pickup": {
+                "PickupAddress": party_address(&request.address),
+                "PickupContact": contact(&request.address),
+                "PickupLocation": request.instructions.as_deref().unwrap_or("Reception"),
+                "PickupDate": wcf_local(request.date, request.ready_time),
+                "ReadyTime": wcf_local(request.date, request.ready_time),
+                "LastPickupTime": closing,
+                "ClosingTime": closing,
+                "Comments": request.instructions.as_deref().unwrap_or_default(),
+                "Reference1": request.reference,
+                "Reference2": "",
+                "Vehicle": "",
+                "Shipments": null,
+                "PickupItems": [{
+                    "ProductGroup": group,
+                    "ProductType": product,
+                    "NumberOfShipments": request.tracking_numbers.len().max(1),
+                    "PackageType": "Box",
+                    "Payment": "P",
+                    "ShipmentWeight": {"Value": number(kg(grams)), "Unit": "KG"},
+                    "NumberOfPieces": request.parcels.len(),
+                    "Comments": "",
+                }],
+                "Status": "Ready",
+                "ExistingShipments": null,
+                "Branch": "",
+                "RouteCode": "",
+            },
+            "Transaction": {"Reference1": request.reference},
+        });
+        // A repeat books a second pickup, so a lost answer is unknown, not retried.
+        let body = self.call(account, PICKUP_PATH, body, "pickup", Repeatable::No).await?;
+        parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
     }
 }
 

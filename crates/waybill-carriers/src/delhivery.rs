@@ -17,12 +17,28 @@
 //! "packages": [{"status": "Fail", "remarks": [...]}]}`); those are read and become
 //! [`CarrierError::Rejected`] with Delhivery's remarks kept.
 //!
+//! Added later, from the same documentation site: `pincode-serviceability-api`
+//! (`GET /c/api/pin-codes/json/?filter_codes=<pin>`, read from `delivery_codes[].postal_code`:
+//! `pre_paid`, `cash`, `pickup`, `repl` as `Y`/`N`, `remarks` such as `Embargo`, `district`,
+//! `state_code`), `packing-slip-api` (`GET /api/p/packing_slip?wbns=<waybill>`, read from
+//! `packages[]`: `sort_code`, `origin`, `destination`, `pin`) and `pickup-request-creation-api`
+//! (`POST /fm/request/new/`, JSON `{pickup_time "HH:MM:SS", pickup_date "YYYY-MM-DD",
+//! pickup_location, expected_package_count}`, answered with `pickup_id`). The readme pages we could
+//! reach show request fields but few complete answers; the answer fields were cross-checked with
+//! the OpenAPI description in the `open-logistics` crate (0.3.0, `delhivery/models`).
+//!
+//! After a booking the packing slip is read for Delhivery's routing (sort code, origin and
+//! destination centres, pin), which Waybill prints on its own label. A packing slip that cannot be
+//! had does not fail the booking: it is logged, and the create answer's `sort_code` (if any) is
+//! the only routing kept. Pickups go to the warehouse named by the `pickup_location` credential.
+//!
+//! Every answer is read by a pure `parse_…_answer` function (fuzzed in
+//! `fuzz/fuzz_targets/delhivery_answers.rs`); the HTTP path calls the same functions.
+//!
 //! Not implemented: multi-piece shipments (they need pre-fetched waybills per box; a booking of
-//! more than one parcel is refused before any call), reverse pickups, the pincode
-//! serviceability API (Delhivery refuses unserviceable pins at creation), and the packing slip
-//! API (Waybill renders the label itself from the routing data). Rates use the invoice API's
-//! documented parameters with the parcels' actual weight as `cgm`; Delhivery's answer is an
-//! estimate by its own account.
+//! more than one parcel is refused before any call) and reverse pickups (`capabilities.returns`
+//! false). Rates use the invoice API's documented parameters with the parcels' actual weight as
+//! `cgm`; Delhivery's answer is an estimate by its own account.
 //!
 //! Pushes: Delhivery posts scans to a URL agreed with its team for the whole client account,
 //! with whatever authorization header the client asks for. Waybill asks for
@@ -37,7 +53,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -47,6 +63,9 @@ const CREATE_PATH: &str = "/api/cmu/create.json";
 const EDIT_PATH: &str = "/api/p/edit";
 const TRACK_PATH: &str = "/api/v1/packages/json/";
 const CHARGES_PATH: &str = "/api/kinko/v1/invoice/charges/.json";
+const SERVICEABILITY_PATH: &str = "/c/api/pin-codes/json/";
+const PACKING_SLIP_PATH: &str = "/api/p/packing_slip";
+const PICKUP_PATH: &str = "/fm/request/new/";
 
 /// Delhivery gives times without an offset; they are India Standard Time.
 const IST_OFFSET_SECS: i32 = 5 * 3600 + 30 * 60;
@@ -156,8 +175,8 @@ impl Delhivery {
                 find_booking: true,
                 cash_on_delivery: true,
                 address_validation: false,
-                pickup: false,
-                serviceability: false,
+                pickup: true,
+                serviceability: true,
                 returns: false,
             },
             credentials: CredentialSchema {
@@ -188,31 +207,16 @@ impl Delhivery {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
-    /// The shipments the tracking API answers for a query (`waybill` or `ref_ids`), raw and read;
-    /// empty when Delhivery knows none.
-    async fn shipments(
+    /// GETs `path` with `query` (a call that changes nothing) and hands back the answer body.
+    async fn get(
         &self,
         account: &Account<'_>,
-        query: (&str, &str),
+        path: &str,
+        query: &[(&str, &str)],
         what: &str,
-    ) -> Result<Vec<(Value, TrackShipment)>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(rename = "ShipmentData", default)]
-            shipment_data: Vec<Value>,
-        }
-        let req = self.request(account, reqwest::Method::GET, TRACK_PATH).query(&[query]);
-        let answer: Answer = read(send(SLUG, req, Repeatable::Yes).await?, what, Repeatable::Yes).await?;
-        answer
-            .shipment_data
-            .into_iter()
-            .filter_map(|mut d| d.get_mut("Shipment").map(Value::take))
-            .map(|raw| {
-                let parsed = serde_json::from_value::<TrackShipment>(raw.clone())
-                    .map_err(|e| protocol(format!("unexpected {what} answer: {e}")))?;
-                Ok((raw, parsed))
-            })
-            .collect()
+    ) -> Result<Vec<u8>, CarrierError> {
+        let req = self.request(account, reqwest::Method::GET, path).query(query);
+        answer(send(SLUG, req, Repeatable::Yes).await?, what, Repeatable::Yes).await
     }
 }
 
@@ -232,22 +236,26 @@ fn rejected(code: &str, message: impl Into<String>, field: Option<&str>) -> Carr
 fn carrier_message(body: &Value) -> Option<String> {
     ["rmk", "error", "message", "detail", "remark", "Error"].iter().find_map(|k| match body.get(*k) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        // The pickup API nests it: `{"error": {"message": …}}`.
+        Some(nested @ Value::Object(_)) => carrier_message(nested),
         _ => None,
     })
 }
 
-/// Reads a Delhivery answer; error bodies carry a remark (`rmk`, `error`, …) that is kept. Its
-/// refusals sent with HTTP 200 are read by the callers, which know each answer's shape.
-async fn read<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-    what: &str,
-    repeatable: Repeatable,
-) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, |status, body| {
-        let message = serde_json::from_slice::<Value>(body).ok().as_ref().and_then(carrier_message)?;
-        Some(CarrierFault { code: format!("HTTP_{status}"), message, field: None })
-    })
-    .await
+/// Delhivery's error body as a fault: its remark (`rmk`, `error`, …) is kept.
+fn fault(status: u16, body: &[u8]) -> Option<CarrierFault> {
+    let message = serde_json::from_slice::<Value>(body).ok().as_ref().and_then(carrier_message)?;
+    Some(CarrierFault { code: format!("HTTP_{status}"), message, field: None })
+}
+
+/// A Delhivery answer body; refusals sent with HTTP 200 are read by the `parse_…_answer`
+/// functions, which know each answer's shape.
+async fn answer(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
+    read_body(SLUG, response, what, repeatable, fault).await
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +478,209 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers: pure, so they can be fuzzed; the HTTP path calls them.
+// ---------------------------------------------------------------------------------------------
+
+/// The create answer (`order-creation-api`) as a booking; refusals sent with HTTP 200 are
+/// [`CarrierError::Rejected`] with Delhivery's remarks. The routing is the answer's `sort_code`.
+pub fn parse_create_answer(body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+    booking_from(json_body(body, "shipment")?, service)
+}
+
+/// The cancel answer (`cancel-order-api`): `status` true, or a refusal with Delhivery's remark.
+pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    let answer: Value = json_body(body, "cancel")?;
+    let ok = match answer.get("status") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("success"),
+        _ => answer.get("error").is_none_or(|e| e.is_null() || e == &Value::Bool(false)),
+    };
+    if ok {
+        return Ok(());
+    }
+    let message = carrier_message(&answer).unwrap_or_else(|| "Delhivery did not cancel the shipment".into());
+    Err(rejected("CANCEL_FAILED", message, None))
+}
+
+/// The shipments a tracking answer lists (empty when Delhivery knows none).
+fn shipments(body: &[u8], what: &str) -> Result<Vec<TrackShipment>, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "ShipmentData", default)]
+        shipment_data: Vec<Value>,
+    }
+    let answer: Answer = json_body(body, what)?;
+    answer
+        .shipment_data
+        .into_iter()
+        .filter_map(|mut d| d.get_mut("Shipment").map(Value::take))
+        .map(|raw| serde_json::from_value(raw).map_err(|e| protocol(format!("unexpected {what} answer: {e}"))))
+        .collect()
+}
+
+/// The tracking answer (`?waybill=`): the scans of `tracking_number`, in Delhivery's order.
+pub fn parse_track_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+    let what = format!("tracking number {tracking_number}");
+    let found = shipments(body, &what)?;
+    let Some(index) = found
+        .iter()
+        .position(|s| text(&s.awb).as_deref() == Some(tracking_number))
+        .or((!found.is_empty()).then_some(0))
+    else {
+        return Err(CarrierError::NotFound { carrier: SLUG, what });
+    };
+    let Some(shipment) = found.into_iter().nth(index) else {
+        return Err(CarrierError::NotFound { carrier: SLUG, what });
+    };
+    if shipment.scans.is_empty() {
+        // No scan list: the current status is the only scan there is.
+        return Ok(shipment.status.and_then(|s| scan_from(s, None)).into_iter().collect());
+    }
+    Ok(shipment
+        .scans
+        .into_iter()
+        .filter_map(|mut s| s.get_mut("ScanDetail").map(Value::take))
+        .filter_map(|detail| scan_from(detail, None))
+        .collect())
+}
+
+/// The tracking answer to a `?ref_ids=` query: the booking made with `reference`, if any.
+pub fn parse_find_answer(body: &[u8], reference: &str) -> Result<Option<Booking>, CarrierError> {
+    let found = shipments(body, &format!("reference {reference}"))?;
+    let Some(shipment) = found.into_iter().find(|s| text(&s.reference_no).is_none_or(|r| r == reference)) else {
+        return Ok(None);
+    };
+    let Some(waybill) = text(&shipment.awb).filter(|w| !w.is_empty()) else { return Ok(None) };
+    let edd = shipment
+        .expected_delivery_date
+        .or(shipment.promised_delivery_date)
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+    Ok(Some(Booking {
+        carrier_shipment_id: waybill.clone(),
+        tracking_number: waybill,
+        service: String::new(),
+        charge: None,
+        edd,
+        routing: None,
+        documents: vec![],
+    }))
+}
+
+/// The invoice charges answer: the first row's `total_amount`, or a refusal with Delhivery's words.
+pub fn parse_charges_answer(body: &[u8]) -> Result<Money, CarrierError> {
+    let answer: Value = json_body(body, "shipping charges")?;
+    let Some(first) = answer.as_array().and_then(|a| a.first()) else {
+        let message = carrier_message(&answer).unwrap_or_else(|| answer.to_string().chars().take(200).collect());
+        return Err(rejected("CHARGES_FAILED", message, None));
+    };
+    first
+        .get("total_amount")
+        .and_then(money_from)
+        .ok_or_else(|| protocol("shipping charges answer without a readable total_amount"))
+}
+
+/// A `Y`/`N` flag of the pincode answer (a JSON boolean is read too).
+fn flag(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("y") || s.trim().eq_ignore_ascii_case("true"),
+        Some(Value::Bool(b)) => *b,
+        _ => false,
+    }
+}
+
+fn field_text(v: &Value, key: &str) -> Option<String> {
+    text(&v.get(key).cloned()).filter(|s| !s.is_empty())
+}
+
+/// The pincode serviceability answer for `postal_code`. No `delivery_codes` entry means Delhivery
+/// does not serve the pin; an embargoed pin (`remarks` "Embargo") is served by nothing for now.
+pub fn parse_serviceability_answer(body: &[u8], postal_code: &str) -> Result<Serviceability, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        delivery_codes: Vec<Value>,
+    }
+    let answer: Answer = json_body(body, "pincode serviceability")?;
+    let codes: Vec<&Value> = answer.delivery_codes.iter().filter_map(|c| c.get("postal_code")).collect();
+    let code =
+        codes.iter().find(|c| field_text(c, "pin").as_deref() == Some(postal_code.trim())).or(codes.first()).copied();
+    let Some(code) = code else {
+        return Ok(Serviceability {
+            postal_code: postal_code.to_owned(),
+            delivery: false,
+            prepaid: false,
+            cash_on_delivery: false,
+            pickup: false,
+            place: None,
+            remark: None,
+        });
+    };
+    let remark = field_text(code, "remarks");
+    let open = !remark.as_deref().is_some_and(|r| r.to_lowercase().contains("embargo"));
+    let prepaid = open && flag(code.get("pre_paid"));
+    let cash_on_delivery = open && flag(code.get("cash"));
+    let place = [field_text(code, "district").or_else(|| field_text(code, "city")), field_text(code, "state_code")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Serviceability {
+        postal_code: postal_code.to_owned(),
+        delivery: prepaid || cash_on_delivery,
+        prepaid,
+        cash_on_delivery,
+        pickup: open && (flag(code.get("pickup")) || flag(code.get("repl"))),
+        place: (!place.is_empty()).then_some(place),
+        remark,
+    })
+}
+
+/// The packing slip answer for `waybill` as the routing Waybill prints: `sort_code`, the origin
+/// and destination centres, and the destination `pin` as the route.
+pub fn parse_packing_slip_answer(body: &[u8], waybill: &str) -> Result<Routing, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        packages: Vec<Value>,
+    }
+    let answer: Answer = json_body(body, "packing slip")?;
+    let slip = answer
+        .packages
+        .iter()
+        .find(|p| field_text(p, "wbn").as_deref() == Some(waybill))
+        .or(answer.packages.first())
+        .ok_or_else(|| CarrierError::NotFound { carrier: SLUG, what: format!("a packing slip for {waybill}") })?;
+    let sort_code = field_text(slip, "sort_code").ok_or_else(|| protocol("a packing slip without a sort_code"))?;
+    Ok(Routing {
+        origin_hub: field_text(slip, "origin").unwrap_or_default(),
+        destination_hub: field_text(slip, "destination").unwrap_or_default(),
+        sort_code,
+        route: field_text(slip, "pin").unwrap_or_default(),
+    })
+}
+
+/// The pickup request answer: `pickup_id` is the confirmation; an answer without one carries
+/// Delhivery's refusal (`error`, `message`, `rmk`), sent with HTTP 200 at times.
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    let answer: Value = json_body(body, "pickup")?;
+    if let Some(id) = field_text(&answer, "pickup_id") {
+        let date =
+            field_text(&answer, "pickup_date").and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+        return Ok(Pickup {
+            confirmation_number: id,
+            date,
+            charge: None,
+            note: field_text(&answer, "incoming_center_name"),
+        });
+    }
+    let code = answer.get("error").and_then(|e| field_text(e, "code")).unwrap_or_else(|| "PICKUP_FAILED".into());
+    match carrier_message(&answer) {
+        Some(message) => Err(rejected(&code, message, None)),
+        None => Err(protocol("a pickup answer without pickup_id or a reason")),
+    }
+}
+
 #[async_trait::async_trait]
 impl Carrier for Delhivery {
     fn info(&self) -> &CarrierInfo {
@@ -477,27 +688,18 @@ impl Carrier for Delhivery {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        let grams: u64 = request.parcels.iter().map(|p| p.weight_g).sum();
+        let grams = request.parcels.iter().map(|p| p.weight_g).sum::<u64>().to_string();
         let mut rates = Vec::new();
         for (code, _, _, md) in SERVICES {
-            let req = self.request(account, reqwest::Method::GET, CHARGES_PATH).query(&[
+            let query = [
                 ("md", *md),
                 ("ss", "Delivered"),
                 ("d_pin", request.ship_to.postal_code.as_str()),
                 ("o_pin", request.ship_from.postal_code.as_str()),
-                ("cgm", grams.to_string().as_str()),
-            ]);
-            let answer: Value =
-                read(send(SLUG, req, Repeatable::Yes).await?, "shipping charges", Repeatable::Yes).await?;
-            let Some(first) = answer.as_array().and_then(|a| a.first()) else {
-                let message =
-                    carrier_message(&answer).unwrap_or_else(|| answer.to_string().chars().take(200).collect());
-                return Err(rejected("CHARGES_FAILED", message, None));
-            };
-            let charge = first
-                .get("total_amount")
-                .and_then(money_from)
-                .ok_or_else(|| protocol("shipping charges answer without a readable total_amount"))?;
+                ("cgm", grams.as_str()),
+            ];
+            let body = self.get(account, CHARGES_PATH, &query, "shipping charges").await?;
+            let charge = parse_charges_answer(&body)?;
             rates.push(Rate { service: (*code).to_owned(), charge, transit_days: None });
         }
         Ok(rates)
@@ -537,34 +739,27 @@ impl Carrier for Delhivery {
         let req = self
             .request(account, reqwest::Method::POST, CREATE_PATH)
             .form(&[("format", "json"), ("data", data.to_string().as_str())]);
-        let answer: CreateAnswer = read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
-        booking_from(answer, &request.service)
+        let body = answer(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        let mut booking = parse_create_answer(&body, &request.service).map_err(|e| after_accept(Repeatable::No, e))?;
+        let waybill = booking.tracking_number.clone();
+        let slip = self.get(account, PACKING_SLIP_PATH, &[("wbns", waybill.as_str())], "packing slip").await;
+        match slip.and_then(|body| parse_packing_slip_answer(&body, &waybill)) {
+            Ok(routing) => booking.routing = Some(routing),
+            // The shipment exists at Delhivery: a missing slip only costs the label its routing.
+            Err(e) => {
+                tracing::warn!(carrier = SLUG, waybill, error = %e, "no packing slip; booked without its routing")
+            }
+        }
+        Ok(booking)
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
-        let found = match self.shipments(account, ("ref_ids", reference), &format!("reference {reference}")).await {
-            Ok(found) => found,
-            Err(CarrierError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let Some((_, shipment)) = found.into_iter().find(|(_, s)| text(&s.reference_no).is_none_or(|r| r == reference))
-        else {
-            return Ok(None);
-        };
-        let Some(waybill) = text(&shipment.awb).filter(|w| !w.is_empty()) else { return Ok(None) };
-        let edd = shipment
-            .expected_delivery_date
-            .or(shipment.promised_delivery_date)
-            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
-        Ok(Some(Booking {
-            carrier_shipment_id: waybill.clone(),
-            tracking_number: waybill,
-            service: String::new(),
-            charge: None,
-            edd,
-            routing: None,
-            documents: vec![],
-        }))
+        let what = format!("reference {reference}");
+        match self.get(account, TRACK_PATH, &[("ref_ids", reference)], &what).await {
+            Ok(body) => parse_find_answer(&body, reference),
+            Err(CarrierError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
@@ -573,41 +768,46 @@ impl Carrier for Delhivery {
             .request(account, reqwest::Method::POST, EDIT_PATH)
             .json(&json!({"waybill": waybill, "cancellation": "true"}));
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
-        let answer: Value =
-            read(send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes).await?;
-        let ok = match answer.get("status") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("success"),
-            _ => answer.get("error").is_none_or(|e| e.is_null() || e == &Value::Bool(false)),
-        };
-        if ok {
-            return Ok(());
-        }
-        let message = carrier_message(&answer).unwrap_or_else(|| "Delhivery did not cancel the shipment".into());
-        Err(rejected("CANCEL_FAILED", message, None))
+        let body =
+            answer(send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes).await?;
+        parse_cancel_answer(&body)
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
         let what = format!("tracking number {tracking_number}");
-        let found = self.shipments(account, ("waybill", tracking_number), &what).await?;
-        let Some(index) = found
-            .iter()
-            .position(|(_, s)| text(&s.awb).as_deref() == Some(tracking_number))
-            .or((!found.is_empty()).then_some(0))
-        else {
-            return Err(CarrierError::NotFound { carrier: SLUG, what });
-        };
-        let (_, shipment) = found.into_iter().nth(index).expect("index is in range");
-        if shipment.scans.is_empty() {
-            // No scan list: the current status is the only scan there is.
-            return Ok(shipment.status.and_then(|s| scan_from(s, None)).into_iter().collect());
+        let body = self.get(account, TRACK_PATH, &[("waybill", tracking_number)], &what).await?;
+        parse_track_answer(&body, tracking_number)
+    }
+
+    async fn serviceability(
+        &self,
+        account: &Account<'_>,
+        country: &str,
+        postal_code: &str,
+    ) -> Result<Serviceability, CarrierError> {
+        if !country.trim().eq_ignore_ascii_case("IN") {
+            return Err(rejected(
+                "DOMESTIC_ONLY",
+                format!("Delhivery serves Indian pin codes, not `{country}`"),
+                Some("/country"),
+            ));
         }
-        Ok(shipment
-            .scans
-            .into_iter()
-            .filter_map(|mut s| s.get_mut("ScanDetail").map(Value::take))
-            .filter_map(|detail| scan_from(detail, None))
-            .collect())
+        let pin = postal_code.trim();
+        let body = self.get(account, SERVICEABILITY_PATH, &[("filter_codes", pin)], &format!("pin code {pin}")).await?;
+        parse_serviceability_answer(&body, pin)
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let count = request.parcels.len().max(request.tracking_numbers.len()).max(1);
+        let req = self.request(account, reqwest::Method::POST, PICKUP_PATH).json(&json!({
+            "pickup_time": request.ready_time.format("%H:%M:%S").to_string(),
+            "pickup_date": request.date.format("%Y-%m-%d").to_string(),
+            "pickup_location": credential(account, "pickup_location"),
+            "expected_package_count": count,
+        }));
+        // A repeat books a second pickup, so a lost answer is unknown, not retried.
+        let body = answer(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn subscribe(

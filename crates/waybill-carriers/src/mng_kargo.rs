@@ -21,6 +21,14 @@
 //! - Cancel: `PUT /mngapi/api/standardcmdapi/cancelorder/{referenceId}`.
 //! - Track: `GET /mngapi/api/standardqueryapi/trackshipment/{referenceId}` (a movement list).
 //! - Find booking: `GET /mngapi/api/standardqueryapi/getshipment/{referenceId}`.
+//! - Return (`BookingRequest::is_return`): `POST /mngapi/api/standardcmdapi/createReturnOrder`
+//!   (Standard Command API 1.0, "createReturnOrder"), then `createbarcode` as for an outbound
+//!   order. MNG's portal page was not reachable from the reference corpora either; the body
+//!   `{order, orderPieceList, shipper}` (the `order` and pieces as for `createOrder`, the customer who
+//!   sends the parcel back as `shipper`, in the recipient's field layout) and the answer
+//!   `[{orderInvoiceId, orderInvoiceDetailId, shipperBranchCode}]` follow public clients of the same
+//!   endpoint found by code search. A return has no `recipient`: MNG delivers it to the account's
+//!   own registered address, so `ship_to` is not sent.
 //!
 //! Auth: the JWT is cached per account and replaced [`TOKEN_MARGIN`] before `jwtExpireDate`
 //! (Turkey time); concurrent calls share one fetch (a per-account async lock is held while
@@ -37,7 +45,11 @@
 //! `cityName` is the address's `state` (il) when given, else its `city`; `districtName` (ilçe) is
 //! the `city` when a `state` is given.
 //!
-//! Not implemented: rates (`rates: false`), return orders (`createReturnOrder`), pushes
+//! Every answer is read by a pure `parse_…_answer` function (fuzzed in
+//! `fuzz/fuzz_targets/mng_kargo_answers.rs`); the HTTP path calls the same functions. An MNG
+//! error object sent with HTTP 200 is a refusal like one sent with an error status.
+//!
+//! Not implemented: rates (`rates: false`), pushes
 //! (`subscribe` does nothing, `parse_push` refuses every push), refresh-token use (a new JWT is
 //! fetched instead).
 
@@ -45,11 +57,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
@@ -58,6 +69,7 @@ const SLUG: &str = "mng_kargo";
 
 const TOKEN_PATH: &str = "/mngapi/api/token";
 const CREATE_ORDER_PATH: &str = "/mngapi/api/standardcmdapi/createOrder";
+const CREATE_RETURN_ORDER_PATH: &str = "/mngapi/api/standardcmdapi/createReturnOrder";
 const CREATE_BARCODE_PATH: &str = "/mngapi/api/barcodecmdapi/createbarcode";
 const CANCEL_ORDER_PATH: &str = "/mngapi/api/standardcmdapi/cancelorder/";
 const TRACK_PATH: &str = "/mngapi/api/standardqueryapi/trackshipment/";
@@ -209,7 +221,7 @@ impl MngKargo {
                 address_validation: false,
                 pickup: false,
                 serviceability: false,
-                returns: false,
+                returns: true,
             },
             credentials: CredentialSchema {
                 fields: vec![
@@ -264,28 +276,18 @@ impl MngKargo {
     }
 
     async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct TokenAnswer {
-            jwt: String,
-            jwt_expire_date: Option<String>,
-        }
         let req = self.app_headers(self.http.post(url(account, TOKEN_PATH)), account).json(&json!({
             "customerNumber": credential(account, "customer_number"),
             "password": credential(account, "password"),
             "identityType": 1,
         }));
-        let answer: TokenAnswer = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
-        if answer.jwt.trim().is_empty() {
-            return Err(protocol("the token answer has an empty jwt"));
-        }
+        let body = answer(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
+        let answer = parse_token_answer(&body)?;
         let lifetime = answer
-            .jwt_expire_date
-            .as_deref()
-            .and_then(parse_time)
+            .expires_at
             .and_then(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
             .unwrap_or_else(|| {
-                tracing::warn!(carrier = SLUG, expire = ?answer.jwt_expire_date, "unreadable jwtExpireDate; trusting the JWT for 55 minutes");
+                tracing::warn!(carrier = SLUG, "no readable jwtExpireDate; trusting the JWT for 55 minutes");
                 DEFAULT_TOKEN_LIFETIME
             });
         Ok(Token { access_token: answer.jwt, expires_at: Instant::now() + lifetime })
@@ -342,22 +344,8 @@ impl MngKargo {
     ) -> Result<(Option<String>, Vec<CarrierDocument>), CarrierError> {
         let build = self.request(account, reqwest::Method::POST, CREATE_BARCODE_PATH, Some(body));
         // Barcodes are made for an order that already exists; asking again is harmless.
-        let answer: Value = read(self.call(account, build, Repeatable::Yes).await?, "barcode", Repeatable::Yes).await?;
-        let answer = first(answer);
-        let shipment_id = answer.get("shipmentId").and_then(text);
-        let documents: Vec<CarrierDocument> = answer
-            .get("barcodes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|b| b.get("value").or_else(|| b.get("zpl")).and_then(Value::as_str))
-            .filter(|zpl| !zpl.trim().is_empty())
-            .map(|zpl| CarrierDocument { format: "zpl", bytes: zpl.as_bytes().to_vec() })
-            .collect();
-        if documents.is_empty() {
-            return Err(protocol("the barcode answer has no barcodes[].value"));
-        }
-        Ok((shipment_id, documents))
+        let body = answer(self.call(account, build, Repeatable::Yes).await?, "barcode", Repeatable::Yes).await?;
+        parse_barcode_answer(&body)
     }
 }
 
@@ -423,12 +411,10 @@ fn fault(_status: u16, body: &[u8]) -> Option<CarrierFault> {
     Some(CarrierFault { code, message, field: None })
 }
 
-async fn read<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-    what: &str,
-    repeatable: Repeatable,
-) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, fault).await
+/// An MNG answer body; error objects sent with HTTP 200 are found by the `parse_…_answer`
+/// functions.
+async fn answer(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
+    read_body(SLUG, response, what, repeatable, fault).await
 }
 
 /// MNG times: with an offset (RFC 3339), or without one in Turkey time, as
@@ -632,6 +618,115 @@ fn scan_from(raw: Value) -> Option<Scan> {
     Some(Scan { event_id, code, status, reason_code, ndr_reason, description, location, occurred_at: at, raw })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers: pure, so they can be fuzzed; the HTTP path calls them.
+// ---------------------------------------------------------------------------------------------
+
+/// An answer as JSON, unless it carries MNG's error object (sent with HTTP 200 at times): then
+/// the refusal, with MNG's code and message.
+fn json_answer(body: &[u8], what: &str) -> Result<Value, CarrierError> {
+    if let Some(f) = fault(200, body) {
+        return Err(CarrierError::Rejected { carrier: SLUG, code: f.code, message: f.message, field: None });
+    }
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
+}
+
+/// An identity answer: the JWT and, when readable, when it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedToken {
+    pub jwt: String,
+    pub expires_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The identity (`token`) answer: `jwt` and `jwtExpireDate`.
+pub fn parse_token_answer(body: &[u8]) -> Result<IssuedToken, CarrierError> {
+    let answer = json_answer(body, "token")?;
+    let jwt = answer
+        .get("jwt")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| protocol("the token answer has no jwt"))?;
+    let expires_at = answer.get("jwtExpireDate").and_then(Value::as_str).and_then(parse_time);
+    Ok(IssuedToken { jwt: jwt.to_owned(), expires_at })
+}
+
+/// An order answer (`createOrder` or `createReturnOrder`, `[{orderInvoiceId, …, referenceId}]`):
+/// accepted unless it carries MNG's error; another `referenceId` echoed back is logged.
+fn order_accepted(body: &[u8], reference: &str, what: &str) -> Result<(), CarrierError> {
+    let created = first(json_answer(body, what)?);
+    if let Some(echo) = created.get("referenceId").and_then(text)
+        && echo != reference
+    {
+        tracing::warn!(carrier = SLUG, sent = reference, echo = %echo, "MNG echoed another referenceId");
+    }
+    Ok(())
+}
+
+/// The `createOrder` answer for the order made with `reference`.
+pub fn parse_create_answer(body: &[u8], reference: &str) -> Result<(), CarrierError> {
+    order_accepted(body, reference, "order")
+}
+
+/// The `createReturnOrder` answer for the return made with `reference`.
+pub fn parse_return_answer(body: &[u8], reference: &str) -> Result<(), CarrierError> {
+    order_accepted(body, reference, "return order")
+}
+
+/// The `createbarcode` answer: MNG's `shipmentId` and one ZPL label per piece.
+pub fn parse_barcode_answer(body: &[u8]) -> Result<(Option<String>, Vec<CarrierDocument>), CarrierError> {
+    let answer = first(json_answer(body, "barcode")?);
+    let shipment_id = answer.get("shipmentId").and_then(text);
+    let documents: Vec<CarrierDocument> = answer
+        .get("barcodes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.get("value").or_else(|| b.get("zpl")).and_then(Value::as_str))
+        .filter(|zpl| !zpl.trim().is_empty())
+        .map(|zpl| CarrierDocument { format: "zpl", bytes: zpl.as_bytes().to_vec() })
+        .collect();
+    if documents.is_empty() {
+        return Err(protocol("the barcode answer has no barcodes[].value"));
+    }
+    Ok((shipment_id, documents))
+}
+
+/// The `cancelorder` answer: an empty body or a short confirmation, unless it carries MNG's error.
+pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match fault(200, body) {
+        Some(f) => Err(CarrierError::Rejected { carrier: SLUG, code: f.code, message: f.message, field: None }),
+        None => Ok(()),
+    }
+}
+
+/// The `trackshipment` answer: every movement with a readable time, in MNG's order.
+pub fn parse_track_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
+    Ok(movements(json_answer(body, "tracking")?).into_iter().filter_map(scan_from).collect())
+}
+
+/// The `getshipment` answer: the booking made with `reference`, if MNG has one.
+pub fn parse_find_answer(body: &[u8], reference: &str) -> Result<Option<Booking>, CarrierError> {
+    let found = first(json_answer(body, "shipment")?);
+    if found.is_null() || found.as_object().is_some_and(|o| o.is_empty()) {
+        return Ok(None);
+    }
+    let shipment_id =
+        found.get("shipment").and_then(|s| s.get("shipmentId")).or_else(|| found.get("shipmentId")).and_then(text);
+    Ok(Some(Booking {
+        tracking_number: reference.to_owned(),
+        carrier_shipment_id: shipment_id.unwrap_or_else(|| reference.to_owned()),
+        service: SERVICES[0].0.to_owned(),
+        charge: None,
+        edd: None,
+        routing: None,
+        documents: vec![],
+    }))
+}
+
 #[async_trait::async_trait]
 impl Carrier for MngKargo {
     fn info(&self) -> &CarrierInfo {
@@ -665,7 +760,7 @@ impl Carrier for MngKargo {
         let is_cod = u8::from(cod.is_some());
         let cod_amount = cod.unwrap_or_default().to_string().parse::<f64>().unwrap_or(0.0);
         let pieces = pieces(reference, &request.parcels);
-        let body = json!({
+        let mut body = json!({
             "order": {
                 "referenceId": reference,
                 "barcode": reference,
@@ -686,16 +781,18 @@ impl Carrier for MngKargo {
                 "pudoId": "",
             },
             "orderPieceList": pieces,
-            "recipient": recipient(&request.ship_to),
         });
-        let build = self.request(account, reqwest::Method::POST, CREATE_ORDER_PATH, Some(body));
-        let created: Value = read(self.call(account, build, Repeatable::No).await?, "order", Repeatable::No).await?;
-        let created = first(created);
-        if let Some(echo) = created.get("referenceId").and_then(text)
-            && echo != reference
-        {
-            tracing::warn!(carrier = SLUG, sent = reference, echo = %echo, "MNG echoed another referenceId");
-        }
+        // A return names the customer sending it back as `shipper`; MNG delivers it to the account.
+        let (path, what, parse): (_, _, fn(&[u8], &str) -> Result<(), CarrierError>) = if request.is_return {
+            body["shipper"] = recipient(&request.ship_from);
+            (CREATE_RETURN_ORDER_PATH, "return order", parse_return_answer)
+        } else {
+            body["recipient"] = recipient(&request.ship_to);
+            (CREATE_ORDER_PATH, "order", parse_create_answer)
+        };
+        let build = self.request(account, reqwest::Method::POST, path, Some(body));
+        let created = answer(self.call(account, build, Repeatable::No).await?, what, Repeatable::No).await?;
+        parse(&created, reference).map_err(|e| after_accept(Repeatable::No, e))?;
 
         let barcode = json!({
             "referenceId": reference,
@@ -734,48 +831,28 @@ impl Carrier for MngKargo {
         let path = format!("{GET_SHIPMENT_PATH}{}", segment(reference));
         let build = self.request(account, reqwest::Method::GET, &path, None);
         let what = format!("reference {reference}");
-        let answer: Value = match read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await
-        {
-            Ok(a) => a,
-            Err(CarrierError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let found = first(answer);
-        if found.is_null() || found.as_object().is_some_and(|o| o.is_empty()) {
-            return Ok(None);
+        match answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await {
+            Ok(body) => parse_find_answer(&body, reference),
+            Err(CarrierError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
-        let shipment_id =
-            found.get("shipment").and_then(|s| s.get("shipmentId")).or_else(|| found.get("shipmentId")).and_then(text);
-        Ok(Some(Booking {
-            tracking_number: reference.to_owned(),
-            carrier_shipment_id: shipment_id.unwrap_or_else(|| reference.to_owned()),
-            service: SERVICES[0].0.to_owned(),
-            charge: None,
-            edd: None,
-            routing: None,
-            documents: vec![],
-        }))
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
         let path = format!("{CANCEL_ORDER_PATH}{}", segment(booking.tracking_number));
         let build = self.request(account, reqwest::Method::PUT, &path, None);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
-        let response = self.call(account, build, Repeatable::Yes).await?;
-        if response.status().is_success() {
-            // MNG answers an empty body or a short confirmation; nothing in it is needed.
-            return Ok(());
-        }
         let what = format!("order {}", booking.tracking_number);
-        read::<Value>(response, &what, Repeatable::Yes).await.map(|_| ())
+        let body = answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_cancel_answer(&body)
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
         let path = format!("{TRACK_PATH}{}", segment(tracking_number));
         let build = self.request(account, reqwest::Method::GET, &path, None);
         let what = format!("tracking number {tracking_number}");
-        let answer: Value = read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
-        Ok(movements(answer).into_iter().filter_map(scan_from).collect())
+        let body = answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_track_answer(&body)
     }
 }
 

@@ -21,6 +21,10 @@
 //!   `SH003`, `SH005` follow public integrations (see the module doc of `src/aramex.rs`); `SH999`
 //!   and `SH888` are invented to exercise the unknown-code and description fallbacks; times are
 //!   WCF dates with `+0400`/`+0300` offsets.
+//! - `pickup_success_synthetic.json`, `pickup_refused_synthetic.json`: CreatePickup answers built
+//!   on the Shipping Services API's `PickupCreationResponse` (`Transaction`, `Notifications`,
+//!   `HasErrors`, `ProcessedPickup {ID, GUID, Reference1, ProcessedShipments}`); the ID, GUID and
+//!   `ERR28` with its message are illustrative.
 
 mod support;
 
@@ -33,12 +37,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::aramex::{Aramex, CREATE_PATH, RATE_PATH, TRACK_PATH};
+use waybill_carriers::aramex::{self, Aramex, CREATE_PATH, PICKUP_PATH, RATE_PATH, TRACK_PATH};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    Account, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget,
+    RateRequest, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -562,4 +567,149 @@ async fn info_and_pushes() {
     assert!(server.arx.calls().is_empty());
     let pushed = carrier.parse_push("s", &PushRequest { headers: &[], body: b"{}" });
     assert!(matches!(&pushed, Err(PushError::Malformed(m)) if m.contains("not supported yet")), "{pushed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pickups
+// ---------------------------------------------------------------------------------------------
+
+fn pickup_request() -> PickupRequest {
+    let mut address = address("Acme Store", "Dubai", "AE", "00000");
+    address.company = Some("Acme LLC".into());
+    PickupRequest {
+        reference: "pck_01".into(),
+        address,
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+        ready_time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        close_time: chrono::NaiveTime::from_hms_opt(17, 30, 0).unwrap(),
+        parcels: vec![Parcel { weight_g: 1500, dimensions_mm: None }, Parcel { weight_g: 750, dimensions_mm: None }],
+        tracking_numbers: vec!["44221012345".into()],
+        service: Some("EXP:PPX".into()),
+        instructions: None,
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_sends_the_documented_fields_and_reads_the_processed_pickup() {
+    let server = start().await;
+    server.arx.on(PICKUP_PATH, vec![(200, fixture("pickup_success_synthetic.json"))]);
+    let carrier = aramex();
+    assert!(carrier.info().capabilities.pickup);
+    let pickup = carrier.schedule_pickup(&TestAccount::on(&server).account(), &pickup_request()).await.expect("pickup");
+    assert_eq!(pickup.confirmation_number, "H3091847");
+    assert_eq!(pickup.note.as_deref(), Some("GUID 5f2c9a1e-7b7d-4c1e-9a53-2f6b1d0c8e42"));
+
+    let call = &server.arx.calls()[0];
+    assert_eq!(call.path, PICKUP_PATH);
+    assert_client_info(call);
+    let p = &call.json()["Pickup"];
+    assert_eq!(p["PickupAddress"]["Line1"], "12 Sheikh Zayed Road");
+    assert_eq!(p["PickupAddress"]["City"], "Dubai");
+    assert_eq!(p["PickupAddress"]["CountryCode"], "AE");
+    assert_eq!(p["PickupContact"]["PersonName"], "Acme Store");
+    assert_eq!(p["PickupContact"]["CompanyName"], "Acme LLC");
+    assert_eq!(p["PickupContact"]["PhoneNumber1"], "+971 50 123 4567");
+    // 2026-11-24 10:00 and 17:30 as WCF dates.
+    assert_eq!(p["PickupDate"], "/Date(1795514400000)/");
+    assert_eq!(p["ReadyTime"], "/Date(1795514400000)/");
+    assert_eq!(p["LastPickupTime"], "/Date(1795541400000)/");
+    assert_eq!(p["ClosingTime"], "/Date(1795541400000)/");
+    assert_eq!(p["Reference1"], "pck_01");
+    assert_eq!(p["Status"], "Ready");
+    let item = &p["PickupItems"][0];
+    assert_eq!(p["PickupItems"].as_array().map(Vec::len), Some(1));
+    assert_eq!((item["ProductGroup"].clone(), item["ProductType"].clone()), (json!("EXP"), json!("PPX")));
+    assert_eq!(item["NumberOfPieces"], 2);
+    assert_eq!(item["NumberOfShipments"], 1);
+    assert_eq!(item["ShipmentWeight"], json!({"Value": 2.25, "Unit": "KG"}));
+}
+
+#[tokio::test]
+async fn pickup_refusals_keep_aramex_notifications() {
+    let server = start().await;
+    server.arx.on(
+        PICKUP_PATH,
+        vec![
+            (200, fixture("pickup_refused_synthetic.json")),
+            (
+                400,
+                json!({"HasErrors": true, "Notifications": [{"Code": "REQ39", "Message": "Invalid ClientInfo"}]})
+                    .to_string(),
+            ),
+            (200, json!({"HasErrors": false, "ProcessedPickup": null}).to_string()),
+        ],
+    );
+    let carrier = aramex();
+    let account = TestAccount::on(&server);
+    let (code, message) = rejected(carrier.schedule_pickup(&account.account(), &pickup_request()).await);
+    assert_eq!(code, "ERR28");
+    assert!(message.contains("Pickup Date should be greater than or equal to today's date"), "{message}");
+    let (code, message) = rejected(carrier.schedule_pickup(&account.account(), &pickup_request()).await);
+    assert_eq!((code.as_str(), message.as_str()), ("REQ39", "Invalid ClientInfo"));
+    let lost = carrier.schedule_pickup(&account.account(), &pickup_request()).await;
+    assert!(matches!(lost, Err(CarrierError::Unknown { carrier: "aramex", .. })), "{lost:?}");
+
+    let mut no_service = pickup_request();
+    no_service.service = None;
+    let (code, _) = rejected(carrier.schedule_pickup(&account.account(), &no_service).await);
+    assert_eq!(code, "SERVICE_REQUIRED");
+    assert_eq!(server.arx.calls().len(), 3, "a pickup without a service is refused without a call");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+fn parse_everything(body: &[u8]) {
+    let _ = aramex::parse_create_answer(body, "EXP:PPX");
+    let _ = aramex::parse_rate_answer(body);
+    let _ = aramex::parse_track_answer(body, "44221012345");
+    let _ = aramex::parse_pickup_answer(body);
+}
+
+const ANSWER_FIXTURES: &[&str] = &[
+    "create_success_synthetic.json",
+    "create_failure_synthetic.json",
+    "rate_synthetic.json",
+    "rate_refused_synthetic.json",
+    "track_synthetic.json",
+    "pickup_success_synthetic.json",
+    "pickup_refused_synthetic.json",
+];
+
+#[test]
+fn the_parsers_read_their_fixtures_and_refuse_garble() {
+    let pickup = aramex::parse_pickup_answer(fixture("pickup_success_synthetic.json").as_bytes());
+    assert_eq!(pickup.expect("a pickup").confirmation_number, "H3091847");
+    let refused = aramex::parse_pickup_answer(fixture("pickup_refused_synthetic.json").as_bytes());
+    assert!(matches!(&refused, Err(CarrierError::Rejected { code, .. }) if code == "ERR28"), "{refused:?}");
+    for garbled in [&b"<html>"[..], b"", b"[1,2]", b"{\"HasErrors\": \"no\"}"] {
+        let read = aramex::parse_rate_answer(garbled);
+        assert!(matches!(read, Err(CarrierError::Protocol { carrier: "aramex", .. })), "{read:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_answers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        parse_everything(&body);
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic(
+        which in 0..ANSWER_FIXTURES.len(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixture(ANSWER_FIXTURES[which]).into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_everything(&body);
+        let keep = cut.index(body.len() + 1);
+        parse_everything(&body[..keep]);
+    }
 }

@@ -25,6 +25,18 @@
 //!   https://delhivery-express-api-doc.readme.io/reference/invoice-shipping-charge-api (an array whose
 //!   `total_amount` is the estimate); the other `charge_*` keys and all amounts are illustrative.
 //! - Cancel answers (inline below) are SYNTHETIC (`status`, `remark`, `waybill`).
+//! - `pincode_serviceable_synthetic.json`, `pincode_embargo_synthetic.json`: SYNTHETIC, built on
+//!   https://delhivery-express-api-doc.readme.io/reference/pincode-serviceability-api
+//!   (`delivery_codes[].postal_code.{pin, district, state_code, pre_paid, cash, pickup, repl,
+//!   remarks}`, cross-checked with the `open-logistics` 0.3.0 crate's Delhivery OpenAPI models);
+//!   places and the embargoed pin are illustrative.
+//! - `packing_slip_synthetic.json`: SYNTHETIC, built on
+//!   https://delhivery-express-api-doc.readme.io/reference/packing-slip-api (`packages_found`,
+//!   `packages[].{wbn, oid, sort_code, pin, destination, origin}`); centre names are illustrative.
+//! - `pickup_success_synthetic.json`, `pickup_refused_synthetic.json`: SYNTHETIC, built on
+//!   https://delhivery-express-api-doc.readme.io/reference/pickup-request-creation-api and the
+//!   `open-logistics` 0.3.0 `DelhiveryPickupRequestResponse` (`pickup_id`, `pickup_date`,
+//!   `incoming_center_name`; a refusal as `{"pr_exist", "error": {code, message}}`); values are ours.
 
 mod support;
 
@@ -37,12 +49,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::delhivery::Delhivery;
+use waybill_carriers::delhivery::{self, Delhivery};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    Account, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget,
+    RateRequest, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -237,6 +250,9 @@ fn rejected<T: std::fmt::Debug>(result: Result<T, CarrierError>) -> (String, Str
 
 const CREATE: &str = "/api/cmu/create.json";
 const TRACK: &str = "/api/v1/packages/json/";
+const PACKING_SLIP: &str = "/api/p/packing_slip";
+const PINCODES: &str = "/c/api/pin-codes/json/";
+const PICKUP: &str = "/fm/request/new/";
 
 // ---------------------------------------------------------------------------------------------
 // Book
@@ -600,4 +616,227 @@ async fn info_and_pushes() {
     assert!(matches!(missing, Err(PushError::BadSignature(_))), "{missing:?}");
     let garbled = carrier.parse_push("s3cret", &PushRequest { headers: &headers, body: b"{\"Shipment\":" });
     assert!(matches!(garbled, Err(PushError::Malformed(_))), "{garbled:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing slip, serviceability and pickups
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_booking_reads_the_packing_slip_into_the_routing() {
+    let server = start().await;
+    server.dlv.on(Method::POST, CREATE, vec![(200, fixture("create_success_synthetic.json"))]);
+    server.dlv.on(Method::GET, PACKING_SLIP, vec![(200, fixture("packing_slip_synthetic.json"))]);
+    let booking = delhivery().book(&TestAccount::on(&server).account(), &booking_request("shp_01REF")).await;
+    let routing = booking.expect("booked").routing.expect("routing from the packing slip");
+    assert_eq!(routing.sort_code, "DEL/DLE/FWD");
+    assert_eq!(routing.destination_hub, "Delhi_DLEIndustrialArea_D (Delhi)");
+    assert_eq!(routing.origin_hub, "Bengaluru_Bomsndra_HB (Karnataka)");
+    assert_eq!(routing.route, "110020");
+
+    let calls = server.dlv.calls();
+    assert_eq!(calls.len(), 2);
+    let slip = &calls[1];
+    assert_eq!((slip.method.clone(), slip.path.as_str()), (Method::GET, PACKING_SLIP));
+    assert_eq!(slip.query("wbns"), Some("1490810000123"));
+    assert_eq!(slip.headers["authorization"], "Token tok-123");
+}
+
+#[tokio::test]
+async fn a_packing_slip_failure_does_not_fail_the_booking() {
+    let server = start().await;
+    server.dlv.on(Method::POST, CREATE, vec![(200, fixture("create_success_synthetic.json"))]);
+    server.dlv.on(
+        Method::GET,
+        PACKING_SLIP,
+        vec![
+            (500, json!({"error": "internal"}).to_string()),
+            (200, json!({"packages_found": 0, "packages": []}).to_string()),
+        ],
+    );
+    let carrier = delhivery();
+    let account = TestAccount::on(&server);
+    for _ in 0..2 {
+        let booking = carrier.book(&account.account(), &booking_request("shp_01REF")).await.expect("booked");
+        assert_eq!(booking.tracking_number, "1490810000123");
+        // Only the create answer's own sort code is left.
+        let routing = booking.routing.expect("the create answer's sort code");
+        assert_eq!((routing.sort_code.as_str(), routing.destination_hub.as_str()), ("DEL/DLE", ""));
+    }
+    assert_eq!(server.dlv.calls().iter().filter(|c| c.path == CREATE).count(), 2, "the booking was not re-sent");
+}
+
+#[tokio::test]
+async fn serviceability_reads_the_pincode_flags() {
+    let server = start().await;
+    server.dlv.on(
+        Method::GET,
+        PINCODES,
+        vec![
+            (200, fixture("pincode_serviceable_synthetic.json")),
+            (200, fixture("pincode_embargo_synthetic.json")),
+            (200, json!({"delivery_codes": []}).to_string()),
+            (401, json!({"detail": "Invalid token."}).to_string()),
+        ],
+    );
+    let carrier = delhivery();
+    assert!(carrier.info().capabilities.serviceability);
+    let account = TestAccount::on(&server);
+
+    let served = carrier.serviceability(&account.account(), "IN", "110020").await.expect("answered");
+    assert!(served.delivery && served.prepaid && served.cash_on_delivery && served.pickup);
+    assert_eq!(served.postal_code, "110020");
+    assert_eq!(served.place.as_deref(), Some("South Delhi, DL"));
+    assert_eq!(served.remark, None);
+    let call = &server.dlv.calls()[0];
+    assert_eq!(call.query("filter_codes"), Some("110020"));
+    assert_eq!(call.headers["authorization"], "Token tok-123");
+
+    let embargo = carrier.serviceability(&account.account(), "IN", "744301").await.expect("answered");
+    assert!(!embargo.delivery && !embargo.prepaid && !embargo.cash_on_delivery && !embargo.pickup);
+    assert_eq!(embargo.remark.as_deref(), Some("Embargo"));
+    assert_eq!(embargo.place.as_deref(), Some("Car Nicobar, AN"));
+
+    let none = carrier.serviceability(&account.account(), "IN", "999999").await.expect("answered");
+    assert!(!none.delivery && !none.pickup && none.place.is_none());
+
+    let auth = carrier.serviceability(&account.account(), "IN", "110020").await;
+    assert!(
+        matches!(&auth, Err(CarrierError::Auth { message, .. }) if message.ends_with("Invalid token.")),
+        "{auth:?}"
+    );
+
+    let abroad = rejected(carrier.serviceability(&account.account(), "AE", "00000").await);
+    assert_eq!(abroad.0, "DOMESTIC_ONLY");
+    assert_eq!(server.dlv.calls().len(), 4, "a foreign postcode is refused without a call");
+}
+
+fn pickup_request() -> PickupRequest {
+    PickupRequest {
+        reference: "pck_01".into(),
+        address: address("Acme Store", "Bengaluru", "Karnataka", "560068"),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+        ready_time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        close_time: chrono::NaiveTime::from_hms_opt(18, 30, 0).unwrap(),
+        parcels: vec![Parcel { weight_g: 500, dimensions_mm: None }; 3],
+        tracking_numbers: vec!["1490810000123".into()],
+        service: None,
+        instructions: None,
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_sends_the_documented_fields_and_reads_the_pickup_id() {
+    let server = start().await;
+    server.dlv.on(Method::POST, PICKUP, vec![(200, fixture("pickup_success_synthetic.json"))]);
+    let carrier = delhivery();
+    assert!(carrier.info().capabilities.pickup);
+    let pickup = carrier.schedule_pickup(&TestAccount::on(&server).account(), &pickup_request()).await.expect("pickup");
+    assert_eq!(pickup.confirmation_number, "10492781");
+    assert_eq!(pickup.date, chrono::NaiveDate::from_ymd_opt(2026, 11, 24));
+    assert_eq!(pickup.note.as_deref(), Some("Bengaluru_Bomsndra_HB (Karnataka)"));
+
+    let call = &server.dlv.calls()[0];
+    assert_eq!(call.method, Method::POST);
+    assert_eq!(call.headers["authorization"], "Token tok-123");
+    assert_eq!(call.headers["content-type"], "application/json");
+    assert_eq!(
+        call.json(),
+        json!({
+            "pickup_time": "11:00:00",
+            "pickup_date": "2026-11-24",
+            "pickup_location": "ACME WH",
+            "expected_package_count": 3,
+        })
+    );
+}
+
+#[tokio::test]
+async fn pickup_refusals_keep_delhivery_code_and_message() {
+    let server = start().await;
+    server.dlv.on(
+        Method::POST,
+        PICKUP,
+        vec![
+            (200, fixture("pickup_refused_synthetic.json")),
+            (400, json!({"error": {"message": "pickup_location is invalid"}}).to_string()),
+            (200, json!({"pickup_date": "2026-11-24"}).to_string()),
+        ],
+    );
+    let carrier = delhivery();
+    let account = TestAccount::on(&server);
+    let (code, message, _) = rejected(carrier.schedule_pickup(&account.account(), &pickup_request()).await);
+    assert_eq!(code, "PR_EXIST");
+    assert_eq!(message, "Pickup request already exists for this warehouse on 2026-11-24");
+    let (code, message, _) = rejected(carrier.schedule_pickup(&account.account(), &pickup_request()).await);
+    assert_eq!((code.as_str(), message.as_str()), ("HTTP_400", "pickup_location is invalid"));
+    // Accepted but unreadable: a pickup may exist, so it is unknown rather than retried.
+    let lost = carrier.schedule_pickup(&account.account(), &pickup_request()).await;
+    assert!(matches!(lost, Err(CarrierError::Unknown { carrier: "delhivery", .. })), "{lost:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+/// Every answer parser on `body`: each must return a value or a typed error.
+fn parse_everything(body: &[u8]) {
+    let _ = delhivery::parse_create_answer(body, "surface");
+    let _ = delhivery::parse_cancel_answer(body);
+    let _ = delhivery::parse_track_answer(body, "1490810000123");
+    let _ = delhivery::parse_find_answer(body, "shp_01REF");
+    let _ = delhivery::parse_charges_answer(body);
+    let _ = delhivery::parse_serviceability_answer(body, "110020");
+    let _ = delhivery::parse_packing_slip_answer(body, "1490810000123");
+    let _ = delhivery::parse_pickup_answer(body);
+}
+
+const ANSWER_FIXTURES: &[&str] = &[
+    "create_success_synthetic.json",
+    "create_failure_synthetic.json",
+    "track_ndr_synthetic.json",
+    "track_rto_synthetic.json",
+    "track_in_transit_derived.json",
+    "charges_synthetic.json",
+    "pincode_serviceable_synthetic.json",
+    "pincode_embargo_synthetic.json",
+    "packing_slip_synthetic.json",
+    "pickup_success_synthetic.json",
+    "pickup_refused_synthetic.json",
+];
+
+#[test]
+fn the_parsers_read_their_fixtures() {
+    let booking = delhivery::parse_create_answer(fixture("create_success_synthetic.json").as_bytes(), "surface");
+    assert_eq!(booking.expect("a booking").tracking_number, "1490810000123");
+    let routing =
+        delhivery::parse_packing_slip_answer(fixture("packing_slip_synthetic.json").as_bytes(), "1490810000123");
+    assert_eq!(routing.expect("routing").sort_code, "DEL/DLE/FWD");
+    let garbled = delhivery::parse_serviceability_answer(b"{\"delivery_codes\": 7}", "110020");
+    assert!(matches!(garbled, Err(CarrierError::Protocol { carrier: "delhivery", .. })), "{garbled:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_answers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        parse_everything(&body);
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic(
+        which in 0..ANSWER_FIXTURES.len(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixture(ANSWER_FIXTURES[which]).into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_everything(&body);
+        let keep = cut.index(body.len() + 1);
+        parse_everything(&body[..keep]);
+    }
 }

@@ -18,6 +18,9 @@
 //!   `eventDateTime` in Turkey time without an offset, `location`, `reason`); the descriptions are
 //!   those MNG shows on its tracking pages, the places, times and reasons are ours; event 6 is a
 //!   description the adapter's table does not know.
+//! - `create_return_order_synthetic.json`: a Standard Command `createReturnOrder` answer, the same
+//!   shape public clients of that endpoint read (`[{orderInvoiceId, orderInvoiceDetailId,
+//!   shipperBranchCode, referenceId}]`); values are ours.
 //! - Error bodies (inline below) follow `{"error": {"code", "message", "description"}}`; the codes
 //!   are illustrative.
 
@@ -35,9 +38,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{DateTime, FixedOffset};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::mng_kargo::MngKargo;
+use waybill_carriers::mng_kargo::{self, MngKargo};
 use waybill_carriers::{
     Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, http_client,
 };
@@ -53,6 +57,7 @@ fn fixture(name: &str) -> String {
 const TOKEN: &str = "/mngapi/api/token";
 const CREATE_ORDER: &str = "/mngapi/api/standardcmdapi/createOrder";
 const CREATE_BARCODE: &str = "/mngapi/api/barcodecmdapi/createbarcode";
+const CREATE_RETURN_ORDER: &str = "/mngapi/api/standardcmdapi/createReturnOrder";
 
 // ---------------------------------------------------------------------------------------------
 // The fake MNG
@@ -602,4 +607,175 @@ async fn pushes_are_not_supported_yet() {
     carrier.subscribe(&account.account(), "WB-0001", &target).await.expect("no-op");
     let push = PushRequest { headers: &[], body: b"{}" };
     assert!(matches!(carrier.parse_push("s", &push), Err(PushError::Malformed(m)) if m.contains("not supported yet")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Returns
+// ---------------------------------------------------------------------------------------------
+
+/// A return: the customer sends the parcel back to the merchant, without cash on delivery.
+fn return_request(reference: &str) -> BookingRequest {
+    let mut request = booking_request(reference);
+    request.ship_from = recipient();
+    request.ship_to = sender();
+    request.parcels.truncate(1);
+    request.cod = None;
+    request.is_return = true;
+    request
+}
+
+#[tokio::test]
+async fn a_return_books_through_create_return_order_then_the_barcode() {
+    let server = start().await;
+    server.mng.on(Method::POST, CREATE_RETURN_ORDER, vec![ok(fixture("create_return_order_synthetic.json"))]);
+    server.mng.on(Method::POST, CREATE_BARCODE, vec![ok(fixture("create_barcode_synthetic.json"))]);
+    let carrier = mng();
+    assert!(carrier.info().capabilities.returns);
+    let account = TestAccount::on(&server);
+    let booking = carrier.book(&account.account(), &return_request("RT-0001")).await.expect("return booked");
+    assert_eq!(booking.tracking_number, "RT-0001");
+    assert_eq!(booking.carrier_shipment_id, "614118757013");
+    assert!(!booking.documents.is_empty() && booking.documents.iter().all(|d| d.format == "zpl"));
+
+    let calls = server.mng.calls();
+    let paths: Vec<_> = calls.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, [CREATE_RETURN_ORDER, CREATE_BARCODE], "never createOrder");
+    calls.iter().for_each(|c| assert_headers(c, "jwt-1"));
+    let sent = calls[0].json();
+    let order = &sent["order"];
+    assert_eq!(order["referenceId"], "RT-0001");
+    assert_eq!(order["barcode"], "RT-0001");
+    assert_eq!(order["isCOD"], 0);
+    assert_eq!(order["shipmentServiceType"], 1);
+    for key in ["packagingType", "paymentType", "deliveryType"] {
+        assert!(order[key].is_number(), "{key}");
+    }
+    assert_eq!(sent["orderPieceList"].as_array().map(Vec::len), Some(1));
+    // The customer who sends it back is the shipper; MNG delivers to the account itself.
+    let shipper = &sent["shipper"];
+    assert_eq!(shipper["fullName"], "Ayşe Yılmaz");
+    assert_eq!(shipper["cityName"], "İstanbul");
+    assert_eq!(shipper["districtName"], "Kadıköy");
+    assert_eq!(shipper["mobilePhoneNumber"], "5321234567");
+    assert!(sent.get("recipient").is_none());
+    assert_eq!(calls[1].json()["referenceId"], "RT-0001");
+}
+
+#[tokio::test]
+async fn return_refusals_keep_mng_code_and_message_even_with_http_200() {
+    let server = start().await;
+    server.mng.on(
+        Method::POST,
+        CREATE_RETURN_ORDER,
+        vec![
+            ok(error_body("30042", "İADE SİPARİŞİ OLUŞTURULAMADI", "referenceId daha önce kullanılmış").to_string()),
+            Answer(400, error_body("10011", "GEÇERSİZ İSTEK", "shipper.cityName boş olamaz").to_string()),
+            ok("[{\"orderInvoiceId\": ".into()),
+        ],
+    );
+    let carrier = mng();
+    let account = TestAccount::on(&server);
+    let refused = carrier.book(&account.account(), &return_request("RT-0002")).await;
+    assert!(
+        matches!(&refused, Err(CarrierError::Rejected { code, message, .. })
+            if code == "30042" && message == "İADE SİPARİŞİ OLUŞTURULAMADI: referenceId daha önce kullanılmış"),
+        "{refused:?}"
+    );
+    let refused = carrier.book(&account.account(), &return_request("RT-0002")).await;
+    assert!(
+        matches!(&refused, Err(CarrierError::Rejected { code, message, .. })
+            if code == "10011" && message.contains("shipper.cityName")),
+        "{refused:?}"
+    );
+    let garbled = carrier.book(&account.account(), &return_request("RT-0002")).await;
+    assert!(matches!(garbled, Err(CarrierError::Unknown { carrier: "mng_kargo", .. })), "{garbled:?}");
+    assert!(server.mng.calls().iter().all(|c| c.path == CREATE_RETURN_ORDER), "no barcode after a failed return");
+}
+
+#[tokio::test]
+async fn an_error_sent_with_http_200_on_create_order_or_cancel_is_a_refusal() {
+    let server = start().await;
+    server.mng.on(
+        Method::POST,
+        CREATE_ORDER,
+        vec![ok(error_body("20002", "SİPARİŞ HATASI", "alıcı eksik").to_string())],
+    );
+    server.mng.on(
+        Method::PUT,
+        "/mngapi/api/standardcmdapi/cancelorder/WB-0009",
+        vec![ok(json!({"error": {"Code": "40001", "Message": "GÖNDERİ ÇIKIŞ YAPMIŞ"}}).to_string())],
+    );
+    let carrier = mng();
+    let account = TestAccount::on(&server);
+    let refused = carrier.book(&account.account(), &booking_request("WB-0009")).await;
+    assert!(matches!(&refused, Err(CarrierError::Rejected { code, .. }) if code == "20002"), "{refused:?}");
+    let booked = BookedRef { tracking_number: "WB-0009", carrier_shipment_id: "WB-0009" };
+    let refused = carrier.cancel(&account.account(), &booked).await;
+    assert!(
+        matches!(&refused, Err(CarrierError::Rejected { code, message, .. }) if code == "40001" && message == "GÖNDERİ ÇIKIŞ YAPMIŞ"),
+        "{refused:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+fn parse_everything(body: &[u8]) {
+    let _ = mng_kargo::parse_token_answer(body);
+    let _ = mng_kargo::parse_create_answer(body, "WB-0001");
+    let _ = mng_kargo::parse_return_answer(body, "RT-0001");
+    let _ = mng_kargo::parse_barcode_answer(body);
+    let _ = mng_kargo::parse_cancel_answer(body);
+    let _ = mng_kargo::parse_track_answer(body);
+    let _ = mng_kargo::parse_find_answer(body, "WB-0001");
+}
+
+const ANSWER_FIXTURES: &[&str] = &[
+    "create_order_synthetic.json",
+    "create_return_order_synthetic.json",
+    "create_barcode_synthetic.json",
+    "get_shipment_synthetic.json",
+    "track_synthetic.json",
+];
+
+#[test]
+fn the_parsers_read_their_fixtures_and_refuse_garble() {
+    let (shipment_id, labels) =
+        mng_kargo::parse_barcode_answer(fixture("create_barcode_synthetic.json").as_bytes()).expect("labels");
+    assert_eq!((shipment_id.as_deref(), labels.len()), (Some("614118757013"), 2));
+    mng_kargo::parse_return_answer(fixture("create_return_order_synthetic.json").as_bytes(), "RT-0001").expect("read");
+    let token =
+        mng_kargo::parse_token_answer(br#"{"jwt": "j", "jwtExpireDate": "21.11.2026 10:15:00"}"#).expect("read");
+    assert_eq!(token.expires_at, Some(at("2026-11-21T10:15:00+03:00")));
+    for garbled in [&b"<html>"[..], b"", b"{\"jwt\": 5}"] {
+        let read = mng_kargo::parse_token_answer(garbled);
+        assert!(matches!(read, Err(CarrierError::Protocol { carrier: "mng_kargo", .. })), "{read:?}");
+    }
+    mng_kargo::parse_cancel_answer(b"").expect("an empty cancel answer is a confirmation");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_answers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        parse_everything(&body);
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic(
+        which in 0..ANSWER_FIXTURES.len(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixture(ANSWER_FIXTURES[which]).into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_everything(&body);
+        let keep = cut.index(body.len() + 1);
+        parse_everything(&body[..keep]);
+    }
 }
