@@ -2,8 +2,12 @@
 //! "DHL Express APIs (MyDHL API)" version 2.7.0 (x-release-date 2022-10-16), as published on
 //! <https://developer.dhl.com/api-reference/dhl-express-mydhl> and stored in
 //! `Korbeil/dhl-express-php-api` @ `3e7f488a` (`resources/dpdhl-express-api-2.7.0-swagger.yaml`).
-//! Calls used: `POST /rates` (multi-piece rating), `POST /shipments` (create shipment and label)
-//! and `GET /shipments/{shipmentTrackingNumber}/tracking`.
+//! Calls used: `POST /rates` (multi-piece rating), `POST /shipments` (create shipment and label),
+//! `GET /shipments/{shipmentTrackingNumber}/tracking`, `POST /pickups` (`plannedPickupDateAndTime`,
+//! `closeTime`, `location`, `accounts`, `customerDetails.shipperDetails`, `shipmentDetails[]` →
+//! `dispatchConfirmationNumbers`, `readyByTime`, `nextPickupDate`) and `GET /address-validate`
+//! (`type=delivery`, `countryCode`, `postalCode`, `cityName` → the `address[]` DHL serves there: it
+//! says whether DHL delivers to the place, never whether the street exists or what kind it is).
 //!
 //! Auth is HTTP Basic with the API key and secret DHL issues for the account (`api_key`,
 //! `api_secret`); every request names the shipper account (`account_number`). Errors come as
@@ -23,8 +27,8 @@
 //!   needs a person to check MyDHL before booking again.
 //! - `cancel` (`capabilities.cancel = false`): MyDHL has no void for shipments (a shipment that is
 //!   never picked up is not billed); it returns `Rejected { code: "UNSUPPORTED" }`.
-//! - Cash on delivery (refused before any call), pickups (`pickup.isRequested = false`; `POST
-//!   /pickups` is not called), customs data (no declared value or export declaration is sent, so
+//! - Cash on delivery (refused before any call), a courier booked with the shipment
+//!   (`pickup.isRequested = false`; pickups are booked on their own with `schedule_pickup`), customs data (no declared value or export declaration is sent, so
 //!   DHL refuses dutiable international shipments with its own message), pushes (`subscribe` does
 //!   nothing, `parse_push` refuses every push).
 
@@ -38,7 +42,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -46,6 +50,8 @@ const SLUG: &str = "dhl_express";
 
 const RATES_PATH: &str = "/rates";
 const SHIPMENTS_PATH: &str = "/shipments";
+const PICKUPS_PATH: &str = "/pickups";
+const ADDRESS_PATH: &str = "/address-validate";
 
 /// DHL global product code → name (the `productCode` of `/rates` and `/shipments`). The codes are
 /// Waybill's service codes for this carrier; which ones an account may use depends on its lanes
@@ -162,8 +168,8 @@ impl DhlExpress {
                 push: false,
                 find_booking: false,
                 cash_on_delivery: false,
-                address_validation: false,
-                pickup: false,
+                address_validation: true,
+                pickup: true,
                 serviceability: false,
                 returns: false,
             },
@@ -249,14 +255,10 @@ impl DhlError {
     }
 }
 
-/// Reads a MyDHL answer; its error bodies are RFC 7807 problems whose `detail` starts with
-/// DHL's numeric code, which is kept with the whole detail.
-async fn read<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-    what: &str,
-    repeatable: Repeatable,
-) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, |status, body| {
+/// A MyDHL 2xx body, unread, for the `parse_…_answer` functions. Error bodies are RFC 7807
+/// problems whose `detail` starts with DHL's numeric code, which is kept with the whole detail.
+async fn answer_body(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
+    read_body(SLUG, response, what, repeatable, |status, body| {
         let (code, message) = serde_json::from_slice::<DhlError>(body).ok()?.code_and_message(status, body);
         Some(CarrierFault { code, message, field: None })
     })
@@ -404,11 +406,8 @@ struct EstimatedDelivery {
 
 fn booking_from(answer: ShipmentAnswer, service: &str) -> Result<Booking, CarrierError> {
     let Some(tracking_number) = answer.shipment_tracking_number.filter(|n| !n.trim().is_empty()) else {
-        // DHL said it created something but gave no number: the outcome is not known to us.
-        return Err(CarrierError::Unknown {
-            carrier: SLUG,
-            message: "the shipment answer has no shipmentTrackingNumber".into(),
-        });
+        // DHL said it created something but gave no number (the HTTP path reads this as unknown).
+        return Err(protocol("the shipment answer has no shipmentTrackingNumber"));
     };
     let mut documents = Vec::new();
     for doc in &answer.documents {
@@ -517,6 +516,175 @@ fn same_number(v: &Option<Value>, n: &str) -> bool {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers (public so they can be fuzzed; the HTTP paths below call them)
+// ---------------------------------------------------------------------------------------------
+
+fn json<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
+}
+
+/// Reads a `POST /rates` answer: each product with a price, in the billing currency when given.
+pub fn parse_rates_answer(body: &[u8]) -> Result<Vec<Rate>, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        products: Vec<RateProduct>,
+    }
+    let answer: Answer = json(body, "rates")?;
+    let mut rates = Vec::new();
+    for product in answer.products {
+        let Some(service) = product.product_code else { continue };
+        let Some(charge) = charge_from(&product.total_price)? else {
+            tracing::warn!(carrier = SLUG, product = %service, "DHL product without a price; not offered");
+            continue;
+        };
+        let transit_days = product.delivery_capabilities.and_then(|d| d.total_transit_days).and_then(|v| {
+            v.as_u64().and_then(|n| u32::try_from(n).ok()).or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        });
+        rates.push(Rate { service, charge, transit_days });
+    }
+    Ok(rates)
+}
+
+/// Reads a `POST /shipments` answer; `service` is the product asked for.
+pub fn parse_shipment_answer(body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+    booking_from(json(body, "shipment")?, service)
+}
+
+/// Reads a tracking answer: the events of `tracking_number`'s shipment (or the first), in DHL's order.
+pub fn parse_tracking_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+    let answer: TrackingAnswer = json(body, "tracking")?;
+    let mut shipments = answer.shipments;
+    let index = shipments.iter().position(|s| same_number(&s.shipment_tracking_number, tracking_number));
+    let Some(shipment) = index.or((!shipments.is_empty()).then_some(0)).map(|i| shipments.swap_remove(i)) else {
+        return Err(CarrierError::NotFound { carrier: SLUG, what: format!("tracking number {tracking_number}") });
+    };
+    Ok(shipment.events.into_iter().filter_map(scan_from).collect())
+}
+
+/// Reads a `POST /pickups` answer: the first `dispatchConfirmationNumbers` entry is the
+/// confirmation; the day is `nextPickupDate` when DHL moved the pickup; `readyByTime` and
+/// `warnings` make the note.
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        #[serde(default)]
+        dispatch_confirmation_numbers: Vec<Value>,
+        ready_by_time: Option<String>,
+        next_pickup_date: Option<String>,
+        #[serde(default)]
+        warnings: Vec<Value>,
+    }
+    let answer: Answer = json(body, "pickup")?;
+    let confirmation_number = match answer.dispatch_confirmation_numbers.first() {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(protocol("the pickup answer has no dispatchConfirmationNumbers")),
+    };
+    let date = answer.next_pickup_date.as_deref().and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let mut note: Vec<String> = Vec::new();
+    if let Some(ready) = answer.ready_by_time.filter(|t| !t.trim().is_empty()) {
+        note.push(format!("ready by {}", ready.trim()));
+    }
+    note.extend(answer.warnings.iter().map(|w| w.as_str().map(str::to_owned).unwrap_or_else(|| w.to_string())));
+    note.retain(|n| !n.trim().is_empty());
+    Ok(Pickup { confirmation_number, date, charge: None, note: (!note.is_empty()).then(|| note.join("; ")) })
+}
+
+/// An address with nothing known, for reading an answer without the address asked about.
+fn unknown_address() -> Address {
+    Address {
+        name: String::new(),
+        company: None,
+        phone: None,
+        email: None,
+        street1: String::new(),
+        street2: None,
+        city: String::new(),
+        state: None,
+        postal_code: String::new(),
+        country: String::new(),
+    }
+}
+
+/// Reads a `GET /address-validate` answer (`asked`, when given, fills what DHL does not return). DHL only says whether it serves the
+/// city/postcode: a listed place is `valid` (each listed place a candidate, the street kept as
+/// asked), none is `invalid`; it never classifies, so the class is `unknown`.
+pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
+    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        address: Vec<Place>,
+        #[serde(default)]
+        warnings: Vec<Value>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Place {
+        country_code: Option<String>,
+        postal_code: Option<String>,
+        city_name: Option<String>,
+    }
+    let answer: Answer = json(body, "address")?;
+    let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let candidates: Vec<Address> = answer
+        .address
+        .into_iter()
+        .map(|p| Address {
+            city: text(p.city_name).unwrap_or_else(|| asked.city.clone()),
+            postal_code: text(p.postal_code).unwrap_or_else(|| asked.postal_code.clone()),
+            country: text(p.country_code).unwrap_or_else(|| asked.country.clone()),
+            ..asked.clone()
+        })
+        .collect();
+    let messages = answer
+        .warnings
+        .iter()
+        .map(|w| w.as_str().map(str::to_owned).unwrap_or_else(|| w.to_string()))
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    let verdict = if candidates.is_empty() { AddressVerdict::Invalid } else { AddressVerdict::Valid };
+    Ok(AddressCheck { verdict, classification: AddressClass::Unknown, candidates, messages })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pickup request
+// ---------------------------------------------------------------------------------------------
+
+/// The product a pickup's parcels travel with when the request names none.
+const DEFAULT_PICKUP_PRODUCT: &str = "P";
+
+/// `plannedPickupDateAndTime`: the ready time, local to the pickup address. Waybill does not know
+/// the address's zone, so it is sent as `GMT+00:00` like the shipments' planned time.
+fn planned_pickup(request: &PickupRequest) -> String {
+    request.date.and_time(request.ready_time).format("%Y-%m-%dT%H:%M:%SGMT+00:00").to_string()
+}
+
+fn pickup_body(account_number: &str, request: &PickupRequest) -> Value {
+    let accounts = json!([{"typeCode": "shipper", "number": account_number}]);
+    let mut body = json!({
+        "plannedPickupDateAndTime": planned_pickup(request),
+        "closeTime": request.close_time.format("%H:%M").to_string(),
+        "location": "reception",
+        "accounts": accounts,
+        "customerDetails": {"shipperDetails": party(&request.address)},
+        "shipmentDetails": [{
+            "productCode": request.service.as_deref().unwrap_or(DEFAULT_PICKUP_PRODUCT),
+            "accounts": accounts,
+            "isCustomsDeclarable": false,
+            "unitOfMeasurement": "metric",
+            "packages": packages(&request.parcels),
+        }],
+    });
+    if let Some(remark) = request.instructions.as_deref().filter(|s| !s.trim().is_empty()) {
+        body["remark"] = json!(remark);
+    }
+    body
+}
+
 #[async_trait::async_trait]
 impl Carrier for DhlExpress {
     fn info(&self) -> &CarrierInfo {
@@ -524,11 +692,6 @@ impl Carrier for DhlExpress {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            products: Vec<RateProduct>,
-        }
         let body = json!({
             "customerDetails": {
                 "shipperDetails": postal_address(&request.ship_from),
@@ -541,22 +704,8 @@ impl Carrier for DhlExpress {
             "packages": packages(&request.parcels),
         });
         let req = self.request(account, reqwest::Method::POST, RATES_PATH).json(&body);
-        let answer: Answer = read(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
-        let mut rates = Vec::new();
-        for product in answer.products {
-            let Some(service) = product.product_code else { continue };
-            let Some(charge) = charge_from(&product.total_price)? else {
-                tracing::warn!(carrier = SLUG, product = %service, "DHL product without a price; not offered");
-                continue;
-            };
-            let transit_days = product.delivery_capabilities.and_then(|d| d.total_transit_days).and_then(|v| {
-                v.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            });
-            rates.push(Rate { service, charge, transit_days });
-        }
-        Ok(rates)
+        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+        parse_rates_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
@@ -591,8 +740,8 @@ impl Carrier for DhlExpress {
             },
         });
         let req = self.request(account, reqwest::Method::POST, SHIPMENTS_PATH).json(&body);
-        let answer: ShipmentAnswer = read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
-        booking_from(answer, &request.service)
+        let answer = answer_body(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        parse_shipment_answer(&answer, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, _account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
@@ -613,18 +762,29 @@ impl Carrier for DhlExpress {
         let req = self
             .request(account, reqwest::Method::GET, &path)
             .query(&[("trackingView", "all-checkpoints"), ("levelOfDetail", "shipment")]);
-        let answer: TrackingAnswer = read(
-            send(SLUG, req, Repeatable::Yes).await?,
-            &format!("tracking number {tracking_number}"),
-            Repeatable::Yes,
-        )
-        .await?;
-        let mut shipments = answer.shipments;
-        let index = shipments.iter().position(|s| same_number(&s.shipment_tracking_number, tracking_number));
-        let Some(shipment) = index.or((!shipments.is_empty()).then_some(0)).map(|i| shipments.swap_remove(i)) else {
-            return Err(CarrierError::NotFound { carrier: SLUG, what: format!("tracking number {tracking_number}") });
-        };
-        Ok(shipment.events.into_iter().filter_map(scan_from).collect())
+        let what = format!("tracking number {tracking_number}");
+        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_tracking_answer(&answer, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn validate_address(&self, account: &Account<'_>, asked: &Address) -> Result<AddressCheck, CarrierError> {
+        let query = [
+            ("type", "delivery"),
+            ("countryCode", asked.country.as_str()),
+            ("postalCode", asked.postal_code.as_str()),
+            ("cityName", asked.city.as_str()),
+        ];
+        let req = self.request(account, reqwest::Method::GET, ADDRESS_PATH).query(&query);
+        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let body = pickup_body(credential(account, "account_number"), request);
+        let req = self.request(account, reqwest::Method::POST, PICKUPS_PATH).json(&body);
+        // A repeat books a second courier: a lost answer is `Unknown`, never re-sent.
+        let answer = answer_body(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        parse_pickup_answer(&answer).map_err(|e| after_accept(Repeatable::No, e))
     }
 }
 

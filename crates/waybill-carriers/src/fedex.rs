@@ -5,7 +5,14 @@
 //! (Rate API 1.0.0, commit `913658b5`: `POST /rate/v1/rates/quotes`) and
 //! `tracking-basic-integrated-visibility-.json` ("Basic Integrated Visibility", formerly Track API
 //! 1.0.0, commit `913658b5`: `POST /track/v1/trackingnumbers`, `POST /track/v1/referencenumbers`,
-//! and the error shape `{"transactionId", "errors": [{"code", "message"}]}`), plus FedEx's
+//! and the error shape `{"transactionId", "errors": [{"code", "message"}]}`),
+//! `address-validation.json` (Address Validation API 1.0.0, commit `435518c0`:
+//! `POST /address/v1/addresses/resolve`, `addressesToValidate[].address` → `output.resolvedAddresses[]`
+//! with `classification` and `attributes`, `output.alerts[]`) and `pickup-request.json` (Pickup Request
+//! API 1.0.0, commit `f906abf5`: `POST /pickup/v1/pickups` with `associatedAccountNumber`, `carrierCode`
+//! and `originDetail` (`pickupLocation`, `readyDateTimestamp` and `customerCloseTime` local to the
+//! pickup, no zone), `totalWeight` in LB and `packageCount` → `output.pickupConfirmationCode`,
+//! `location`), plus FedEx's
 //! API Authorization page (`POST /oauth/token`, form `grant_type=client_credentials`,
 //! `client_id`, `client_secret` → `access_token`, `expires_in` in seconds).
 //!
@@ -36,7 +43,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_answer, read_body, send};
 use crate::model::*;
 use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
@@ -49,6 +56,8 @@ const SHIP_PATH: &str = "/ship/v1/shipments";
 const CANCEL_PATH: &str = "/ship/v1/shipments/cancel";
 const TRACK_PATH: &str = "/track/v1/trackingnumbers";
 const TRACK_REFERENCE_PATH: &str = "/track/v1/referencenumbers";
+const ADDRESS_PATH: &str = "/address/v1/addresses/resolve";
+const PICKUP_PATH: &str = "/pickup/v1/pickups";
 
 /// A cached token is replaced this long before FedEx says it expires.
 pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -194,8 +203,8 @@ impl Fedex {
                 push: false,
                 find_booking: true,
                 cash_on_delivery: false,
-                address_validation: false,
-                pickup: false,
+                address_validation: true,
+                pickup: true,
                 serviceability: false,
                 returns: false,
             },
@@ -349,27 +358,41 @@ struct FedexError {
     message: String,
 }
 
-/// Reads a FedEx answer through [`read_answer`]: 2xx bodies as `T`, `{"errors":[…]}` bodies as the
-/// matching error kind with FedEx's first code and message kept (a "not found" code is
-/// `NotFound`). For a request that is not `repeatable`, an answer lost or garbled after FedEx
-/// accepted it is `Unknown`: reconcile, do not re-send.
+/// FedEx's first `{"errors":[…]}` entry, kept as the carrier's code and message.
+fn fault(_: u16, body: &[u8]) -> Option<CarrierFault> {
+    serde_json::from_slice::<FedexErrorBody>(body)
+        .ok()
+        .and_then(|b| b.errors.into_iter().next())
+        .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
+}
+
+/// A refusal whose code means "no such number" is `NotFound`.
+fn not_found(e: CarrierError, what: &str) -> CarrierError {
+    match e {
+        CarrierError::Rejected { code, .. } if NOT_FOUND_CODES.contains(&code.as_str()) => {
+            CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
+        }
+        other => other,
+    }
+}
+
+/// Reads a FedEx answer through [`read_answer`] (the token answer, which has no public parser).
 async fn read<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
-    let fault = |_: u16, body: &[u8]| {
-        serde_json::from_slice::<FedexErrorBody>(body)
-            .ok()
-            .and_then(|b| b.errors.into_iter().next())
-            .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
-    };
-    read_answer(SLUG, response, what, repeatable, fault).await.map_err(|e| match e {
-        CarrierError::Rejected { code, .. } if NOT_FOUND_CODES.contains(&code.as_str()) => {
-            CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
-        }
-        other => other,
-    })
+    read_answer(SLUG, response, what, repeatable, fault).await.map_err(|e| not_found(e, what))
+}
+
+/// A FedEx 2xx body, unread, for the `parse_…_answer` functions; error statuses become the
+/// matching error kind with FedEx's first code and message kept (a "not found" code is `NotFound`).
+async fn answer_body(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
+    read_body(SLUG, response, what, repeatable, fault).await.map_err(|e| not_found(e, what))
+}
+
+fn json<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,6 +678,375 @@ fn track_results(answer: TrackAnswer) -> Vec<(Option<String>, TrackResult)> {
         .collect()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers (public so they can be fuzzed; the HTTP paths below call them)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct RateAnswer {
+    output: RateOutput,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateOutput {
+    #[serde(default)]
+    rate_reply_details: Vec<RateReplyDetail>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateReplyDetail {
+    service_type: String,
+    #[serde(default)]
+    rated_shipment_details: Vec<Value>,
+    operational_detail: Option<Value>,
+    commit: Option<Value>,
+}
+
+/// Reads a Rate API answer (`output.rateReplyDetails[]`): the account (negotiated) rate of each
+/// service when FedEx gives one, else its first rate.
+pub fn parse_rate_answer(body: &[u8]) -> Result<Vec<Rate>, CarrierError> {
+    let answer: RateAnswer = json(body, "rates")?;
+    answer
+        .output
+        .rate_reply_details
+        .into_iter()
+        .filter_map(|r| {
+            let rated = r
+                .rated_shipment_details
+                .iter()
+                .find(|d| d.get("rateType").and_then(Value::as_str) == Some("ACCOUNT"))
+                .or(r.rated_shipment_details.first())?;
+            let currency = rated
+                .get("currency")
+                .or_else(|| rated.pointer("/shipmentRateDetail/currency"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let amount = rated.get("totalNetCharge").cloned().unwrap_or(Value::Null);
+            let transit_days = r
+                .operational_detail
+                .as_ref()
+                .and_then(|o| o.get("transitTime"))
+                .or_else(|| r.commit.as_ref().and_then(|c| c.get("transitDays")).and_then(|t| t.get("description")))
+                .and_then(Value::as_str)
+                .and_then(|t| TRANSIT_TIMES.iter().find(|(w, _)| *w == t).map(|(_, d)| *d));
+            Some(money(&amount, &currency).map(|charge| Rate { service: r.service_type, charge, transit_days }))
+        })
+        .collect()
+}
+
+/// Reads a Ship API answer: the first transaction shipment, its charge and its label documents.
+/// `service` is what was asked for, used when FedEx does not echo `serviceType`.
+pub fn parse_ship_answer(body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+    let answer: ShipAnswer = json(body, "shipment")?;
+    booking_from(answer.output, service)
+}
+
+/// Reads a cancel answer: `cancelledShipment: false` is FedEx refusing in a 200, kept with the
+/// first alert's code and message.
+pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        output: CancelOutput,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CancelOutput {
+        cancelled_shipment: Option<bool>,
+        message: Option<String>,
+        #[serde(default)]
+        alerts: Vec<FedexError>,
+    }
+    let answer: Answer = json(body, "cancel")?;
+    if answer.output.cancelled_shipment == Some(false) {
+        let alert = answer.output.alerts.into_iter().next();
+        return Err(CarrierError::Rejected {
+            carrier: SLUG,
+            code: alert.as_ref().map(|a| a.code.clone()).unwrap_or_else(|| "CANCEL_REFUSED".into()),
+            message: alert
+                .map(|a| a.message)
+                .or(answer.output.message)
+                .unwrap_or_else(|| "FedEx did not cancel the shipment".into()),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a track-by-number answer: the scans of `tracking_number`'s result (or the first result),
+/// in FedEx's order. A result carrying a "not found" error is `NotFound`, any other error `Rejected`.
+pub fn parse_track_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+    let what = format!("tracking number {tracking_number}");
+    let results = track_results(json(body, "tracking")?);
+    let i = results
+        .iter()
+        .position(|(n, r)| {
+            n.as_deref() == Some(tracking_number)
+                || r.tracking_number_info.as_ref().and_then(|i| i.tracking_number.as_deref()) == Some(tracking_number)
+        })
+        .or((!results.is_empty()).then_some(0));
+    let Some((_, result)) = i.and_then(|i| results.into_iter().nth(i)) else {
+        return Err(CarrierError::NotFound { carrier: SLUG, what });
+    };
+    if let Some(e) = result.error {
+        return Err(if NOT_FOUND_CODES.contains(&e.code.as_str()) {
+            CarrierError::NotFound { carrier: SLUG, what }
+        } else {
+            CarrierError::Rejected { carrier: SLUG, code: e.code, message: e.message, field: None }
+        });
+    }
+    Ok(result.scan_events.into_iter().filter_map(scan_from).collect())
+}
+
+/// Reads a track-by-reference answer: the first result without an error is the booking.
+pub fn parse_reference_answer(body: &[u8]) -> Result<Option<Booking>, CarrierError> {
+    let found = track_results(json(body, "reference search")?).into_iter().find_map(|(number, r)| {
+        if let Some(e) = &r.error {
+            tracing::info!(carrier = SLUG, code = %e.code, "FedEx reference search result with an error");
+            return None;
+        }
+        let tracking = r.tracking_number_info.and_then(|i| non_empty(i.tracking_number)).or(non_empty(number))?;
+        Some((tracking, r.service_detail.and_then(|s| s.kind)))
+    });
+    Ok(found.map(|(tracking_number, service)| Booking {
+        carrier_shipment_id: tracking_number.clone(),
+        tracking_number,
+        service: service.unwrap_or_default(),
+        charge: None,
+        edd: None,
+        routing: None,
+        documents: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+struct AddressAnswer {
+    output: AddressOutput,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressOutput {
+    #[serde(default)]
+    resolved_addresses: Vec<ResolvedAddress>,
+    #[serde(default)]
+    alerts: Vec<FedexError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResolvedAddress {
+    #[serde(default)]
+    street_lines_token: Vec<Value>,
+    city: Option<String>,
+    state_or_province_code: Option<String>,
+    postal_code: Option<String>,
+    parsed_postal_code: Option<ParsedPostalCode>,
+    country_code: Option<String>,
+    classification: Option<String>,
+    #[serde(default)]
+    customer_message: Vec<Value>,
+    #[serde(default)]
+    attributes: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParsedPostalCode {
+    base: Option<String>,
+    add_on: Option<String>,
+}
+
+impl ResolvedAddress {
+    /// An attribute as a flag: the document types them as booleans, live answers send `"true"`.
+    fn flag(&self, name: &str) -> Option<bool> {
+        match self.attributes.get(name)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(Value::as_str)
+    }
+
+    fn candidate(&self, asked: &Address) -> Address {
+        let lines: Vec<String> = self
+            .street_lines_token
+            .iter()
+            .filter_map(|l| l.as_str().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned))
+            .collect();
+        let postal_code = non_empty(self.postal_code.clone()).or_else(|| {
+            let p = self.parsed_postal_code.as_ref()?;
+            let base = non_empty(p.base.clone())?;
+            Some(match non_empty(p.add_on.clone()) {
+                Some(add_on) => format!("{base}-{add_on}"),
+                None => base,
+            })
+        });
+        Address {
+            street1: lines.first().cloned().unwrap_or_else(|| asked.street1.clone()),
+            street2: if lines.is_empty() { asked.street2.clone() } else { lines.get(1).cloned() },
+            city: non_empty(self.city.clone()).unwrap_or_else(|| asked.city.clone()),
+            state: non_empty(self.state_or_province_code.clone()).or_else(|| asked.state.clone()),
+            postal_code: postal_code.unwrap_or_else(|| asked.postal_code.clone()),
+            country: non_empty(self.country_code.clone()).unwrap_or_else(|| asked.country.clone()),
+            ..asked.clone()
+        }
+    }
+}
+
+/// An address with nothing known, for reading an answer without the address asked about.
+fn unknown_address() -> Address {
+    Address {
+        name: String::new(),
+        company: None,
+        phone: None,
+        email: None,
+        street1: String::new(),
+        street2: None,
+        city: String::new(),
+        state: None,
+        postal_code: String::new(),
+        country: String::new(),
+    }
+}
+
+/// Reads an Address Validation answer; `asked`, when given, fills what FedEx does not return. The verdict comes from the first resolved
+/// address's `attributes`: several matches (`MultipleMatches`, or several resolved addresses) or a
+/// missing/invalid suite is `ambiguous`; `Resolved` (or `AddressType` `STANDARDIZED`) is `valid`;
+/// anything else `invalid`. A country FedEx does not validate (`CountrySupported` false) is
+/// `Unsupported`: FedEx has no opinion on it. `classification` BUSINESS/RESIDENTIAL is
+/// commercial/residential, MIXED and UNKNOWN are unknown. Messages are the answer's `alerts` and
+/// the address's `customerMessage`s.
+pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
+    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    let answer: AddressAnswer = json(body, "address validation")?;
+    let output = answer.output;
+    let mut messages: Vec<String> = output
+        .alerts
+        .iter()
+        .map(|a| if a.message.trim().is_empty() { a.code.clone() } else { a.message.clone() })
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    let Some(first) = output.resolved_addresses.first() else {
+        return Ok(AddressCheck {
+            verdict: AddressVerdict::Invalid,
+            classification: AddressClass::Unknown,
+            candidates: vec![],
+            messages,
+        });
+    };
+    if first.flag("CountrySupported") == Some(false) {
+        return Err(CarrierError::Unsupported { carrier: SLUG, operation: "address validation in this country" });
+    }
+    for m in output.resolved_addresses.iter().flat_map(|r| &r.customer_message) {
+        let text = match m {
+            Value::String(s) => s.clone(),
+            other => other
+                .get("message")
+                .or_else(|| other.get("code"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| other.to_string()),
+        };
+        if !text.trim().is_empty() && !messages.contains(&text) {
+            messages.push(text);
+        }
+    }
+    let resolved = first.flag("Resolved") == Some(true) || first.text("AddressType") == Some("STANDARDIZED");
+    let several = output.resolved_addresses.len() > 1 || first.flag("MultipleMatches") == Some(true);
+    let suite = first.flag("SuiteRequiredButMissing") == Some(true) || first.flag("InvalidSuiteNumber") == Some(true);
+    let verdict = match (resolved, several || suite) {
+        (true, true) => AddressVerdict::Ambiguous,
+        (true, false) => AddressVerdict::Valid,
+        (false, _) if several => AddressVerdict::Ambiguous,
+        (false, _) => AddressVerdict::Invalid,
+    };
+    let classification = match first.classification.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        Some("BUSINESS") => AddressClass::Commercial,
+        Some("RESIDENTIAL") => AddressClass::Residential,
+        _ => AddressClass::Unknown,
+    };
+    let candidates = output.resolved_addresses.iter().map(|r| r.candidate(asked)).collect();
+    Ok(AddressCheck { verdict, classification, candidates, messages })
+}
+
+/// Reads a Create Pickup answer: `output.pickupConfirmationCode` is the confirmation and
+/// `output.location` (the servicing FedEx location) the note. FedEx does not say the day.
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        output: PickupOutput,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PickupOutput {
+        pickup_confirmation_code: Option<Value>,
+        location: Option<String>,
+    }
+    let answer: Answer = json(body, "pickup")?;
+    let confirmation_number = match answer.output.pickup_confirmation_code {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(protocol("the pickup answer has no pickupConfirmationCode")),
+    };
+    Ok(Pickup { confirmation_number, date: None, charge: None, note: non_empty(answer.output.location) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pickup request
+// ---------------------------------------------------------------------------------------------
+
+/// Services that travel with FedEx Ground (`carrierCode` FDXG); the rest are Express (FDXE).
+const GROUND_SERVICES: &[&str] = &["FEDEX_GROUND", "GROUND_HOME_DELIVERY"];
+
+/// FedEx limits `remarks` to 60 characters.
+const REMARKS_MAX: usize = 60;
+
+/// The operating company for a pickup: the request's service (a FedEx service type, or `FDXE` /
+/// `FDXG` itself); Express when none is given.
+fn carrier_code(service: Option<&str>) -> &'static str {
+    match service {
+        Some(s) if s.eq_ignore_ascii_case("FDXG") || GROUND_SERVICES.contains(&s) => "FDXG",
+        _ => "FDXE",
+    }
+}
+
+/// Pounds with one decimal, rounded up (the document gives the pickup's total weight in LB).
+pub fn pounds(weight_g: u64) -> Decimal {
+    let lb = Decimal::from(weight_g) / Decimal::new(45_359_237, 5);
+    lb.round_dp_with_strategy(1, RoundingStrategy::AwayFromZero).max(Decimal::new(1, 1)).normalize()
+}
+
+fn pickup_body(account_number: &str, request: &PickupRequest) -> Value {
+    let total_g: u64 = request.parcels.iter().map(|p| p.weight_g).fold(0, u64::saturating_add);
+    let weight: f64 = pounds(total_g).to_string().parse().unwrap_or(0.1);
+    let ready = request.date.and_time(request.ready_time);
+    let mut body = json!({
+        "associatedAccountNumber": {"value": account_number},
+        "originDetail": {
+            "pickupLocation": party(&request.address),
+            "readyDateTimestamp": ready.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "customerCloseTime": request.close_time.format("%H:%M:%S").to_string(),
+            "packageLocation": "NONE",
+        },
+        "carrierCode": carrier_code(request.service.as_deref()),
+        "totalWeight": {"units": "LB", "value": weight},
+        "packageCount": request.parcels.len().max(1),
+    });
+    if let Some(remarks) = request.instructions.as_deref().filter(|s| !s.trim().is_empty()) {
+        body["remarks"] = json!(remarks.chars().take(REMARKS_MAX).collect::<String>());
+    }
+    if let Some(number) = request.tracking_numbers.first() {
+        body["trackingNumber"] = json!(number);
+    }
+    body
+}
+
 #[async_trait::async_trait]
 impl Carrier for Fedex {
     fn info(&self) -> &CarrierInfo {
@@ -662,25 +1054,6 @@ impl Carrier for Fedex {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            output: RateOutput,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RateOutput {
-            #[serde(default)]
-            rate_reply_details: Vec<RateReplyDetail>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RateReplyDetail {
-            service_type: String,
-            #[serde(default)]
-            rated_shipment_details: Vec<Value>,
-            operational_detail: Option<Value>,
-            commit: Option<Value>,
-        }
         let account_number = credential(account, "account_number");
         let body = json!({
             "accountNumber": {"value": account_number},
@@ -693,35 +1066,8 @@ impl Carrier for Fedex {
             },
         });
         let build = self.json_request(account, reqwest::Method::POST, RATE_PATH, body);
-        let answer: Answer = read(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
-        answer
-            .output
-            .rate_reply_details
-            .into_iter()
-            .filter_map(|r| {
-                // The account (negotiated) rate when FedEx gives one, else the first.
-                let rated = r
-                    .rated_shipment_details
-                    .iter()
-                    .find(|d| d.get("rateType").and_then(Value::as_str) == Some("ACCOUNT"))
-                    .or(r.rated_shipment_details.first())?;
-                let currency = rated
-                    .get("currency")
-                    .or_else(|| rated.pointer("/shipmentRateDetail/currency"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let amount = rated.get("totalNetCharge").cloned().unwrap_or(Value::Null);
-                let transit_days = r
-                    .operational_detail
-                    .as_ref()
-                    .and_then(|o| o.get("transitTime"))
-                    .or_else(|| r.commit.as_ref().and_then(|c| c.get("transitDays")).and_then(|t| t.get("description")))
-                    .and_then(Value::as_str)
-                    .and_then(|t| TRANSIT_TIMES.iter().find(|(w, _)| *w == t).map(|(_, d)| *d));
-                Some(money(&amount, &currency).map(|charge| Rate { service: r.service_type, charge, transit_days }))
-            })
-            .collect()
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+        parse_rate_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
@@ -754,9 +1100,8 @@ impl Carrier for Fedex {
             },
         });
         let build = self.json_request(account, reqwest::Method::POST, SHIP_PATH, body);
-        let answer: ShipAnswer =
-            read(self.call(account, build, Repeatable::No).await?, "shipment", Repeatable::No).await?;
-        booking_from(answer.output, &request.service)
+        let answer = answer_body(self.call(account, build, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        parse_ship_answer(&answer, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
@@ -770,44 +1115,16 @@ impl Carrier for Fedex {
         });
         let build = self.json_request(account, reqwest::Method::POST, TRACK_REFERENCE_PATH, body);
         let what = format!("reference {reference}");
-        let answer: TrackAnswer =
-            match read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await {
-                Ok(a) => a,
-                Err(CarrierError::NotFound { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-        let found = track_results(answer).into_iter().find_map(|(number, r)| {
-            if let Some(e) = &r.error {
-                tracing::info!(carrier = SLUG, code = %e.code, "FedEx reference search result with an error");
-                return None;
-            }
-            let tracking = r.tracking_number_info.and_then(|i| non_empty(i.tracking_number)).or(non_empty(number))?;
-            Some((tracking, r.service_detail.and_then(|s| s.kind)))
-        });
-        Ok(found.map(|(tracking_number, service)| Booking {
-            carrier_shipment_id: tracking_number.clone(),
-            tracking_number,
-            service: service.unwrap_or_default(),
-            charge: None,
-            edd: None,
-            routing: None,
-            documents: vec![],
-        }))
+        let answer = match answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await
+        {
+            Ok(a) => a,
+            Err(CarrierError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        parse_reference_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            output: CancelOutput,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct CancelOutput {
-            cancelled_shipment: Option<bool>,
-            message: Option<String>,
-            #[serde(default)]
-            alerts: Vec<FedexError>,
-        }
         let body = json!({
             "accountNumber": {"value": credential(account, "account_number")},
             "deletionControl": "DELETE_ALL_PACKAGES",
@@ -816,20 +1133,8 @@ impl Carrier for Fedex {
         let build = self.json_request(account, reqwest::Method::PUT, CANCEL_PATH, body);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
         let what = format!("shipment {}", booking.tracking_number);
-        let answer: Answer = read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
-        if answer.output.cancelled_shipment == Some(false) {
-            let alert = answer.output.alerts.into_iter().next();
-            return Err(CarrierError::Rejected {
-                carrier: SLUG,
-                code: alert.as_ref().map(|a| a.code.clone()).unwrap_or_else(|| "CANCEL_REFUSED".into()),
-                message: alert
-                    .map(|a| a.message)
-                    .or(answer.output.message)
-                    .unwrap_or_else(|| "FedEx did not cancel the shipment".into()),
-                field: None,
-            });
-        }
-        Ok(())
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_cancel_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
@@ -839,28 +1144,23 @@ impl Carrier for Fedex {
         });
         let build = self.json_request(account, reqwest::Method::POST, TRACK_PATH, body);
         let what = format!("tracking number {tracking_number}");
-        let answer: TrackAnswer =
-            read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
-        let results = track_results(answer);
-        let i = results
-            .iter()
-            .position(|(n, r)| {
-                n.as_deref() == Some(tracking_number)
-                    || r.tracking_number_info.as_ref().and_then(|i| i.tracking_number.as_deref())
-                        == Some(tracking_number)
-            })
-            .or((!results.is_empty()).then_some(0));
-        let Some((_, result)) = i.and_then(|i| results.into_iter().nth(i)) else {
-            return Err(CarrierError::NotFound { carrier: SLUG, what });
-        };
-        if let Some(e) = result.error {
-            return Err(if NOT_FOUND_CODES.contains(&e.code.as_str()) {
-                CarrierError::NotFound { carrier: SLUG, what }
-            } else {
-                CarrierError::Rejected { carrier: SLUG, code: e.code, message: e.message, field: None }
-            });
-        }
-        Ok(result.scan_events.into_iter().filter_map(scan_from).collect())
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_track_answer(&answer, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn validate_address(&self, account: &Account<'_>, asked: &Address) -> Result<AddressCheck, CarrierError> {
+        let body = json!({"addressesToValidate": [{"address": address(asked)}]});
+        let build = self.json_request(account, reqwest::Method::POST, ADDRESS_PATH, body);
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let body = pickup_body(credential(account, "account_number"), request);
+        let build = self.json_request(account, reqwest::Method::POST, PICKUP_PATH, body);
+        // A repeat books a second courier: a lost answer is `Unknown`, never re-sent.
+        let answer = answer_body(self.call(account, build, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        parse_pickup_answer(&answer).map_err(|e| after_accept(Repeatable::No, e))
     }
 }
 

@@ -6,8 +6,11 @@
 //! `PAYER` and `LABEL_OWNER` roles → `paymentAuthorizationToken`), Domestic Labels 3.0
 //! (`POST /labels/v3/label` with the `X-Payment-Authorization-Token` header, answered as
 //! `multipart/mixed`: a JSON metadata part and the label image; `DELETE /labels/v3/label/{n}`),
-//! Domestic Prices 3.0 (`POST /prices/v3/total-rates/search`) and Tracking 3.0
-//! (`GET /tracking/v3/tracking/{n}?expand=DETAIL`). Error bodies follow the v3 shape
+//! Domestic Prices 3.0 (`POST /prices/v3/total-rates/search`), Tracking 3.0
+//! (`GET /tracking/v3/tracking/{n}?expand=DETAIL`) and Addresses 3.0 (`GET /addresses/v3/address` with
+//! `streetAddress`, `secondaryAddress`, `city`, `state`, `ZIPCode` → `address`, `additionalInfo`
+//! `DPVConfirmation`/`business`, `corrections[]`, `warnings[]`, read from the Addresses 3.0 OpenAPI
+//! models as generated in `rana/usps-addresses-sdk`; US addresses only, others refused before any call). Error bodies follow the v3 shape
 //! `{"apiVersion", "error": {"code", "message", "errors": [{"code", "title", "detail", "source"}]}}`.
 //! The Prices and Tracking answer shapes (`rateOptions[].totalBasePrice`/`rates[].mailClass`,
 //! `trackingEvents[]`) are read from the USPS developer portal's OpenAPI documents as quoted by
@@ -46,7 +49,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_answer, read_body, send};
 use crate::model::*;
 use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
@@ -58,6 +61,7 @@ const PAYMENT_PATH: &str = "/payments/v3/payment-authorization";
 const RATES_PATH: &str = "/prices/v3/total-rates/search";
 const LABEL_PATH: &str = "/labels/v3/label";
 const TRACK_PATH: &str = "/tracking/v3/tracking";
+const ADDRESS_PATH: &str = "/addresses/v3/address";
 
 /// The header a label call carries the payment authorization token in.
 const PAYMENT_HEADER: &str = "X-Payment-Authorization-Token";
@@ -187,7 +191,7 @@ impl Usps {
                 push: false,
                 find_booking: false,
                 cash_on_delivery: false,
-                address_validation: false,
+                address_validation: true,
                 pickup: false,
                 serviceability: false,
                 returns: false,
@@ -341,10 +345,6 @@ fn protocol(message: impl Into<String>) -> CarrierError {
     CarrierError::Protocol { carrier: SLUG, message: message.into() }
 }
 
-fn lost(message: impl Into<String>) -> CarrierError {
-    CarrierError::Unknown { carrier: SLUG, message: message.into() }
-}
-
 /// Refuses anything but a US-to-US shipment, before any call.
 fn domestic_only(from: &Address, to: &Address) -> Result<(), CarrierError> {
     for (a, pointer) in [(from, "/ship_from/country"), (to, "/ship_to/country")] {
@@ -426,13 +426,24 @@ fn fault(_: u16, body: &[u8]) -> Option<CarrierFault> {
     Some(CarrierFault { code, message, field })
 }
 
-/// Reads a USPS JSON answer through [`read_answer`] with USPS's error body.
+/// Reads a USPS JSON answer through [`read_answer`] with USPS's error body (the OAuth and payment
+/// answers, which have no public parser).
 async fn read<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
 ) -> Result<T, CarrierError> {
     read_answer(SLUG, response, what, repeatable, fault).await
+}
+
+/// A USPS 2xx body, unread, for the `parse_…_answer` functions; error statuses keep USPS's code
+/// and message.
+async fn answer_body(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
+    read_body(SLUG, response, what, repeatable, fault).await
+}
+
+fn json<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,41 +612,45 @@ fn label_bytes(body: &[u8]) -> Vec<u8> {
 }
 
 /// Reads a label answer: `multipart/mixed` (or `form-data`) with the metadata and label parts, or a
-/// JSON answer with `labelMetadata` and a base64 `labelImage`. USPS has made the label when it
-/// answers 2xx, so anything unreadable after that is `Unknown`.
-fn booking_from(content_type: &str, body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+/// JSON answer with `labelMetadata` and a base64 `labelImage`. `content_type` is the answer's
+/// header and `service` the mail class asked for. USPS has made the label when it answers 2xx, so
+/// the HTTP path turns what this cannot read into `Unknown`.
+pub fn parse_label_answer(content_type: &str, body: &[u8], service: &str) -> Result<Booking, CarrierError> {
     let (metadata, label): (Value, Vec<u8>) = if content_type.to_ascii_lowercase().starts_with("multipart/") {
-        let boundary = boundary(content_type).ok_or_else(|| lost("the label answer has no multipart boundary"))?;
+        let boundary = boundary(content_type).ok_or_else(|| protocol("the label answer has no multipart boundary"))?;
         let parts =
-            multipart(body, &boundary).ok_or_else(|| lost("the label answer was cut off (no closing boundary)"))?;
+            multipart(body, &boundary).ok_or_else(|| protocol("the label answer was cut off (no closing boundary)"))?;
         let meta = parts
             .iter()
             .find(|p| p.name() == Some("labelMetadata"))
             .or_else(|| parts.iter().find(|p| p.is_json()))
-            .ok_or_else(|| lost("the label answer has no labelMetadata part"))?;
+            .ok_or_else(|| protocol("the label answer has no labelMetadata part"))?;
         let image = parts
             .iter()
             .find(|p| p.name() == Some("labelImage"))
             .or_else(|| parts.iter().find(|p| !p.is_json() && p.name() != Some("receiptImage")))
-            .ok_or_else(|| lost("the label answer has no label image part"))?;
-        let metadata = serde_json::from_slice(meta.body).map_err(|e| lost(format!("unreadable labelMetadata: {e}")))?;
+            .ok_or_else(|| protocol("the label answer has no label image part"))?;
+        let metadata =
+            serde_json::from_slice(meta.body).map_err(|e| protocol(format!("unreadable labelMetadata: {e}")))?;
         (metadata, label_bytes(image.body))
     } else {
-        let v: Value = serde_json::from_slice(body).map_err(|e| lost(format!("unreadable label answer: {e}")))?;
-        let image =
-            v.get("labelImage").and_then(Value::as_str).ok_or_else(|| lost("the label answer has no labelImage"))?;
+        let v: Value = serde_json::from_slice(body).map_err(|e| protocol(format!("unreadable label answer: {e}")))?;
+        let image = v
+            .get("labelImage")
+            .and_then(Value::as_str)
+            .ok_or_else(|| protocol("the label answer has no labelImage"))?;
         (v.get("labelMetadata").cloned().unwrap_or(Value::Null), label_bytes(image.as_bytes()))
     };
     let meta: LabelMetadata =
-        serde_json::from_value(metadata).map_err(|e| lost(format!("unreadable labelMetadata: {e}")))?;
+        serde_json::from_value(metadata).map_err(|e| protocol(format!("unreadable labelMetadata: {e}")))?;
     let tracking_number = meta
         .tracking_number
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| lost("the label answer has no trackingNumber"))?;
+        .ok_or_else(|| protocol("the label answer has no trackingNumber"))?;
     if label.is_empty() {
-        return Err(lost("the label answer has an empty label image"));
+        return Err(protocol("the label answer has an empty label image"));
     }
-    let charge = meta.postage.as_ref().map(usd).transpose().map_err(|e| lost(e.to_string()))?;
+    let charge = meta.postage.as_ref().map(usd).transpose()?;
     let edd = meta
         .commitment
         .and_then(|c| c.schedule_delivery_date)
@@ -687,7 +702,12 @@ fn offset(s: &str) -> Option<FixedOffset> {
         _ => (1, s),
     };
     let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    FixedOffset::east_opt(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+    let (h, m) = (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?);
+    // Anything past a day is no offset (and would overflow the seconds).
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// The event time: an RFC 3339 timestamp as given; a local time without offset takes `GMTOffset`
@@ -735,6 +755,183 @@ fn scan_from(raw: Value) -> Option<Scan> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers (public so they can be fuzzed; the HTTP paths below call them)
+// ---------------------------------------------------------------------------------------------
+
+/// Reads one Domestic Prices search answer (`rateOptions[]`): the cheapest price of each mail
+/// class, in mail class order.
+pub fn parse_rates_answer(body: &[u8]) -> Result<Vec<Rate>, CarrierError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        #[serde(default)]
+        rate_options: Vec<RateOption>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RateOption {
+        total_price: Option<Value>,
+        total_base_price: Option<Value>,
+        #[serde(default)]
+        rates: Vec<Value>,
+    }
+    let answer: Answer = json(body, "rates")?;
+    let mut cheapest: BTreeMap<String, Decimal> = BTreeMap::new();
+    for option in answer.rate_options {
+        let Some(class) = option.rates.iter().find_map(|r| r.get("mailClass").and_then(Value::as_str)) else {
+            continue;
+        };
+        let Some(price) = option.total_price.as_ref().or(option.total_base_price.as_ref()) else { continue };
+        let price = decimal(price).ok_or_else(|| protocol(format!("price `{price}` is not a decimal")))?;
+        let e = cheapest.entry(class.to_owned()).or_insert(price);
+        *e = (*e).min(price);
+    }
+    cheapest
+        .into_iter()
+        .map(|(service, amount)| Ok(Rate { service, charge: usd(&json!(amount.to_string()))?, transit_days: None }))
+        .collect()
+}
+
+/// Reads a label cancel answer: a `status` that says rejected or denied is USPS refusing in a 2xx.
+pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    let answer: Value = json(body, "cancel")?;
+    let status = answer.get("status").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+    if status.contains("REJECT") || status.contains("DENIED") {
+        return Err(CarrierError::Rejected {
+            carrier: SLUG,
+            code: status,
+            message: answer
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("USPS did not cancel the label")
+                .to_owned(),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a Tracking 3.0 answer: every `trackingEvents[]` entry with a readable time, in USPS's order.
+pub fn parse_tracking_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        #[serde(default)]
+        tracking_events: Vec<Value>,
+    }
+    let answer: Answer = json(body, "tracking")?;
+    Ok(answer.tracking_events.into_iter().filter_map(scan_from).collect())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressAnswer {
+    firm: Option<String>,
+    address: Option<StandardAddress>,
+    additional_info: Option<AdditionalInfo>,
+    #[serde(default)]
+    corrections: Vec<AddressNote>,
+    #[serde(default)]
+    warnings: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StandardAddress {
+    street_address: Option<String>,
+    secondary_address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    #[serde(rename = "ZIPCode")]
+    zip_code: Option<String>,
+    #[serde(rename = "ZIPPlus4")]
+    zip_plus4: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AdditionalInfo {
+    #[serde(rename = "DPVConfirmation")]
+    dpv_confirmation: Option<String>,
+    business: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AddressNote {
+    code: Option<Value>,
+    text: Option<String>,
+}
+
+/// USPS `DPVConfirmation` → verdict: Y confirmed; D (secondary missing) and S (secondary not
+/// confirmed) leave the unit open, so the merchant must pick; N (or none) is not deliverable.
+const DPV_VERDICTS: &[(&str, AddressVerdict)] = &[
+    ("Y", AddressVerdict::Valid),
+    ("D", AddressVerdict::Ambiguous),
+    ("S", AddressVerdict::Ambiguous),
+    ("N", AddressVerdict::Invalid),
+];
+
+/// An address with nothing known, for reading an answer without the address asked about.
+fn unknown_address() -> Address {
+    Address {
+        name: String::new(),
+        company: None,
+        phone: None,
+        email: None,
+        street1: String::new(),
+        street2: None,
+        city: String::new(),
+        state: None,
+        postal_code: String::new(),
+        country: String::new(),
+    }
+}
+
+/// Reads an Addresses 3.0 answer (`asked`, when given, fills what USPS does not return): the standardized address is the one candidate,
+/// `additionalInfo.DPVConfirmation` the verdict ([`DPV_VERDICTS`]), `business` Y/N the
+/// classification, and `corrections[].text` and `warnings[]` the messages.
+pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
+    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    let answer: AddressAnswer = json(body, "address")?;
+    let info = answer.additional_info;
+    let dpv = info.as_ref().and_then(|i| i.dpv_confirmation.as_deref()).map(str::trim).unwrap_or_default();
+    let verdict = DPV_VERDICTS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(dpv))
+        .map(|(_, v)| *v)
+        .unwrap_or(AddressVerdict::Invalid);
+    let classification = match info.as_ref().and_then(|i| i.business.as_deref()).map(str::trim) {
+        Some(b) if b.eq_ignore_ascii_case("Y") => AddressClass::Commercial,
+        Some(b) if b.eq_ignore_ascii_case("N") => AddressClass::Residential,
+        _ => AddressClass::Unknown,
+    };
+    let mut messages: Vec<String> =
+        answer.corrections.iter().filter_map(|c| non_empty(c.text.clone()).or_else(|| code_text(&c.code))).collect();
+    messages.extend(answer.warnings.iter().map(|w| w.as_str().map(str::to_owned).unwrap_or_else(|| w.to_string())));
+    messages.retain(|m| !m.trim().is_empty());
+    let candidates = answer
+        .address
+        .map(|a| {
+            let zip5 = non_empty(a.zip_code).unwrap_or_else(|| asked.postal_code.clone());
+            Address {
+                company: non_empty(answer.firm).or_else(|| asked.company.clone()),
+                street1: non_empty(a.street_address).unwrap_or_else(|| asked.street1.clone()),
+                street2: non_empty(a.secondary_address),
+                city: non_empty(a.city).unwrap_or_else(|| asked.city.clone()),
+                state: non_empty(a.state).or_else(|| asked.state.clone()),
+                postal_code: match non_empty(a.zip_plus4) {
+                    Some(plus4) => format!("{zip5}-{plus4}"),
+                    None => zip5,
+                },
+                country: "US".into(),
+                ..asked.clone()
+            }
+        })
+        .into_iter()
+        .collect();
+    Ok(AddressCheck { verdict, classification, candidates, messages })
+}
+
 #[async_trait::async_trait]
 impl Carrier for Usps {
     fn info(&self) -> &CarrierInfo {
@@ -742,20 +939,6 @@ impl Carrier for Usps {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Answer {
-            #[serde(default)]
-            rate_options: Vec<RateOption>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RateOption {
-            total_price: Option<Value>,
-            total_base_price: Option<Value>,
-            #[serde(default)]
-            rates: Vec<Value>,
-        }
         domestic_only(&request.ship_from, &request.ship_to)?;
         // One search per parcel; a service is offered when every parcel can go by it.
         let mut totals: BTreeMap<String, (Decimal, usize)> = BTreeMap::new();
@@ -774,22 +957,12 @@ impl Carrier for Usps {
             let http = self.http.clone();
             let target = url(account, RATES_PATH);
             let build = move || http.post(&target).json(&body);
-            let answer: Answer =
-                read(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
-            // The cheapest option per mail class for this parcel.
-            let mut cheapest: BTreeMap<String, Decimal> = BTreeMap::new();
-            for option in answer.rate_options {
-                let Some(class) = option.rates.iter().find_map(|r| r.get("mailClass").and_then(Value::as_str)) else {
-                    continue;
-                };
-                let Some(price) = option.total_price.as_ref().or(option.total_base_price.as_ref()) else { continue };
-                let price = decimal(price).ok_or_else(|| protocol(format!("price `{price}` is not a decimal")))?;
-                let e = cheapest.entry(class.to_owned()).or_insert(price);
-                *e = (*e).min(price);
-            }
-            for (class, price) in cheapest {
-                let e = totals.entry(class).or_insert((Decimal::ZERO, 0));
-                e.0 += price;
+            let answer =
+                answer_body(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+            let cheapest = parse_rates_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))?;
+            for rate in cheapest {
+                let e = totals.entry(rate.service).or_insert((Decimal::ZERO, 0));
+                e.0 += rate.charge.amount;
                 e.1 += 1;
             }
         }
@@ -844,20 +1017,14 @@ impl Carrier for Usps {
         let target = url(account, LABEL_PATH);
         let build = move || http.post(&target).json(&body);
         let response = self.paid_call(account, build, Repeatable::No).await?;
-        if !response.status().is_success() {
-            return Err(read::<Value>(response, "label", Repeatable::No)
-                .await
-                .err()
-                .unwrap_or_else(|| protocol("unexpected answer")));
-        }
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let body = response.bytes().await.map_err(|e| lost(format!("the label answer was cut off: {e}")))?;
-        booking_from(&content_type, &body, &request.service)
+        let body = answer_body(response, "label", Repeatable::No).await?;
+        parse_label_answer(&content_type, &body, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, _account: &Account<'_>, _reference: &str) -> Result<Option<Booking>, CarrierError> {
@@ -875,37 +1042,45 @@ impl Carrier for Usps {
         let build = move || http.delete(&target);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
         let what = format!("label {}", booking.tracking_number);
-        let answer: Value =
-            read(self.paid_call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
-        let status = answer.get("status").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-        if status.contains("REJECT") || status.contains("DENIED") {
-            return Err(CarrierError::Rejected {
-                carrier: SLUG,
-                code: status,
-                message: answer
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("USPS did not cancel the label")
-                    .to_owned(),
-                field: None,
-            });
-        }
-        Ok(())
+        let answer =
+            answer_body(self.paid_call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_cancel_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Answer {
-            #[serde(default)]
-            tracking_events: Vec<Value>,
-        }
         let http = self.http.clone();
         let target = format!("{}/{tracking_number}", url(account, TRACK_PATH));
         let build = move || http.get(&target).query(&[("expand", "DETAIL")]);
         let what = format!("tracking number {tracking_number}");
-        let answer: Answer = read(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
-        Ok(answer.tracking_events.into_iter().filter_map(scan_from).collect())
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_tracking_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn validate_address(&self, account: &Account<'_>, asked: &Address) -> Result<AddressCheck, CarrierError> {
+        if !asked.country.eq_ignore_ascii_case("US") {
+            return Err(CarrierError::Rejected {
+                carrier: SLUG,
+                code: "NOT_DOMESTIC".into(),
+                message: format!("USPS validates US addresses only, not addresses in {}", asked.country),
+                field: Some("/country".into()),
+            });
+        }
+        let mut query = vec![("streetAddress", asked.street1.clone()), ("city", asked.city.clone())];
+        if let Some(secondary) = asked.street2.as_deref().filter(|s| !s.trim().is_empty()) {
+            query.push(("secondaryAddress", secondary.to_owned()));
+        }
+        if let Some(state) = asked.state.as_deref().filter(|s| !s.trim().is_empty()) {
+            query.push(("state", state.to_owned()));
+        }
+        let zip5 = zip(asked);
+        if !zip5.is_empty() {
+            query.push(("ZIPCode", zip5));
+        }
+        let http = self.http.clone();
+        let target = url(account, ADDRESS_PATH);
+        let build = move || http.get(&target).query(&query);
+        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 }
 

@@ -19,6 +19,11 @@
 //! - `tracking_synthetic.json`: `supermodelIoLogisticsExpressTrackingResponse` (`shipments[].events[]`
 //!   with `date`, `time`, `GMTOffset`, `typeCode`, `description`, `serviceArea[]`), with DHL Express
 //!   checkpoint codes PU, PL, DF, AF, AR, WC, NH, CA, OK.
+//! - `pickup_synthetic.json`: `supermodelIoLogisticsExpressPickupResponse` of the same document
+//!   (`dispatchConfirmationNumbers[]`, `readyByTime`, `nextPickupDate`, `warnings[]`); number, times
+//!   and warning text are ours.
+//! - `address_validate_synthetic.json`: `supermodelIoLogisticsExpressAddressValidateResponse`
+//!   (`address[]` with `countryCode`, `postalCode`, `cityName`, `countyName`, `serviceArea`); values ours.
 //! - Error bodies (inline below) are the documented examples of `supermodelIoLogisticsExpressErrorResponse`
 //!   in the same document (400 "7008: …" on `/shipments`, 500 "999: Process failure …").
 
@@ -33,13 +38,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::dhl_express::DhlExpress;
+use waybill_carriers::dhl_express::{self, DhlExpress};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
+    PushRequest, PushTarget, RateRequest, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -515,4 +521,171 @@ async fn info_and_pushes() {
         carrier.parse_push("s", &push),
         Err(PushError::Malformed("DHL Express pushes are not supported yet".into()))
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pickups and address checks
+// ---------------------------------------------------------------------------------------------
+
+fn pickup_request() -> PickupRequest {
+    PickupRequest {
+        reference: "pck_01".into(),
+        address: rate_request().ship_from,
+        date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        ready_time: NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+        close_time: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        parcels: rate_request().parcels,
+        tracking_numbers: vec!["1234567890".into()],
+        service: Some("P".into()),
+        instructions: Some("Ring at the loading dock".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_sends_the_required_fields_and_returns_the_confirmation() {
+    let server = start().await;
+    server.dhl.on(Method::POST, "/mydhlapi/test/pickups", vec![(201, fixture("pickup_synthetic.json"))]);
+    let account = TestAccount::on(&server);
+    let pickup = dhl().schedule_pickup(&account.account(), &pickup_request()).await.expect("pickup");
+    assert_eq!(pickup.confirmation_number, "PRG201220123456");
+    assert_eq!(pickup.date, NaiveDate::from_ymd_opt(2026, 11, 24), "DHL moved the day");
+    let note = pickup.note.expect("note");
+    assert!(note.contains("ready by 10:00") && note.contains("next working day"), "{note}");
+
+    let call = &server.dhl.calls()[0];
+    assert_eq!((call.method.clone(), call.path.as_str()), (Method::POST, "/mydhlapi/test/pickups"));
+    assert!(call.headers.get("authorization").unwrap().to_str().unwrap().starts_with("Basic "));
+    let body = call.json();
+    // Required by `supermodelIoLogisticsExpressPickupRequest`: plannedPickupDateAndTime, accounts,
+    // customerDetails.shipperDetails, shipmentDetails[] (with unitOfMeasurement, isCustomsDeclarable, packages).
+    assert_eq!(body["plannedPickupDateAndTime"], "2026-11-23T09:30:00GMT+00:00");
+    assert_eq!(body["closeTime"], "17:00");
+    assert_eq!(body["location"], "reception");
+    assert_eq!(body["accounts"], json!([{"typeCode": "shipper", "number": "123456789"}]));
+    let shipper = &body["customerDetails"]["shipperDetails"];
+    assert_eq!(shipper["postalAddress"]["postalCode"], "SL3 0BB");
+    assert_eq!(shipper["postalAddress"]["countryCode"], "GB");
+    assert_eq!(shipper["contactInformation"]["fullName"], "Acme Store");
+    let details = &body["shipmentDetails"][0];
+    assert_eq!(details["productCode"], "P");
+    assert_eq!(details["accounts"][0]["number"], "123456789");
+    assert_eq!(details["unitOfMeasurement"], "metric");
+    assert_eq!(details["isCustomsDeclarable"], false);
+    assert_eq!(details["packages"], json!([{"weight": 1.25, "dimensions": {"length": 30, "width": 20, "height": 11}}]));
+    assert_eq!(body["remark"], "Ring at the loading dock");
+}
+
+#[tokio::test]
+async fn pickup_refusals_keep_dhls_code_and_a_garbled_answer_is_unknown() {
+    let server = start().await;
+    let detail = "410928: Pickup is not available for the requested date";
+    server.dhl.on(
+        Method::POST,
+        "/mydhlapi/test/pickups",
+        vec![
+            (400, problem("/expressapi/pickups", "Bad request", detail, 400)),
+            (201, r#"{"dispatchConfirmationNumbers": [], "warnings": []}"#.into()),
+            (201, fixture("pickup_synthetic.json")[..40].to_owned()),
+        ],
+    );
+    let account = TestAccount::on(&server);
+    let (carrier, request) = (dhl(), pickup_request());
+    let (code, message) = rejected(carrier.schedule_pickup(&account.account(), &request).await);
+    assert_eq!((code.as_str(), message.as_str()), ("410928", detail));
+    for _ in 0..2 {
+        let lost = carrier.schedule_pickup(&account.account(), &request).await;
+        assert!(matches!(lost, Err(CarrierError::Unknown { carrier: "dhl_express", .. })), "{lost:?}");
+    }
+}
+
+#[tokio::test]
+async fn address_validation_says_only_whether_dhl_serves_the_place() {
+    let server = start().await;
+    server.dhl.on(
+        Method::GET,
+        "/mydhlapi/test/address-validate",
+        vec![
+            (200, fixture("address_validate_synthetic.json")),
+            (200, r#"{"warnings": ["No service area found"], "address": []}"#.into()),
+        ],
+    );
+    let account = TestAccount::on(&server);
+    let asked = rate_request().ship_to;
+    let check = dhl().validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(check.verdict, AddressVerdict::Valid);
+    assert_eq!(check.classification, AddressClass::Unknown, "DHL never classifies");
+    assert_eq!(check.candidates.len(), 1);
+    assert_eq!(check.candidates[0].city, "PRAHA");
+    assert_eq!(check.candidates[0].street1, asked.street1, "the street is kept as asked");
+    let call = &server.dhl.calls()[0];
+    assert_eq!(call.method, Method::GET);
+    for pair in ["type=delivery", "countryCode=CZ", "postalCode=14800", "cityName=Prague"] {
+        assert!(call.query.split('&').any(|p| p == pair), "{pair} in {}", call.query);
+    }
+
+    let none = dhl().validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(none.verdict, AddressVerdict::Invalid);
+    assert!(none.candidates.is_empty());
+    assert_eq!(none.messages, vec!["No service area found".to_owned()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+/// Feeds `body` to every parser; each must answer Ok or a typed error.
+fn parse_all(body: &[u8]) {
+    let asked = rate_request().ship_to;
+    let _ = dhl_express::parse_rates_answer(body);
+    let _ = dhl_express::parse_shipment_answer(body, "P");
+    let _ = dhl_express::parse_tracking_answer(body, "1234567890");
+    let _ = dhl_express::parse_pickup_answer(body);
+    let _ = dhl_express::parse_address_answer(body, Some(&asked));
+    let _ = dhl_express::parse_address_answer(body, None);
+}
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let names = [
+        "rates_synthetic.json",
+        "shipment_synthetic.json",
+        "tracking_synthetic.json",
+        "pickup_synthetic.json",
+        "address_validate_synthetic.json",
+    ];
+    names.iter().map(|f| fixture(f).into_bytes()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_survive_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        parse_all(&body);
+    }
+
+    #[test]
+    fn parsers_survive_mutated_fixtures(
+        which in 0usize..5,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixtures().swap_remove(which);
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_all(&body);
+        body.truncate(cut.index(body.len() + 1));
+        parse_all(&body);
+    }
+}
+
+#[test]
+fn the_parsers_read_their_fixtures() {
+    let rates = dhl_express::parse_rates_answer(fixture("rates_synthetic.json").as_bytes()).expect("rates");
+    assert!(!rates.is_empty());
+    let pickup = dhl_express::parse_pickup_answer(fixture("pickup_synthetic.json").as_bytes()).expect("pickup");
+    assert_eq!(pickup.confirmation_number, "PRG201220123456");
+    let malformed = dhl_express::parse_pickup_answer(b"{\"dispatchConfirmationNumbers\": 7}");
+    assert!(matches!(malformed, Err(CarrierError::Protocol { carrier: "dhl_express", .. })), "{malformed:?}");
 }

@@ -24,6 +24,14 @@
 //! - `track_reference_synthetic.json`, `track_reference_notfound_synthetic.json`: the same document's
 //!   reference-number answer, and a track result carrying an `error` object (`TRACKING.REFERENCENUMBER.NOTFOUND`
 //!   follows the document's `TRACKING.TRACKINGNUMBER.NOTFOUND` example).
+//! - `address_resolve_synthetic.json`: `AdvcResponseVO` of `address-validation.json` (Address Validation
+//!   API 1.0.0, commit `435518c0`): `output.resolvedAddresses[]` (`streetLinesToken`, `city`,
+//!   `parsedPostalCode`, `classification`, `attributes`) and `output.alerts[]`; the address, tokens and
+//!   attribute names are the document's examples (attribute values as strings, the way live answers
+//!   send them), the alert is the document's `Alert` example.
+//! - `pickup_create_synthetic.json`: `PudcResponseVO_CreatePickup` of `pickup-request.json` (Pickup
+//!   Request API 1.0.0, commit `f906abf5`): `output.pickupConfirmationCode`, `message`, `location`,
+//!   `alerts[]`; the values are ours.
 //! - Error bodies (inline below) follow the documents' `ErrorResponseVO` (`{"transactionId", "errors":
 //!   [{"code", "message"}]}`); `NOT.AUTHORIZED.ERROR` and `SERVICE.UNAVAILABLE.ERROR` are the documents'
 //!   own examples, the 400 codes are illustrative.
@@ -41,13 +49,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::fedex::Fedex;
+use waybill_carriers::fedex::{self, Fedex};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
+    PushRequest, PushTarget, RateRequest, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -700,4 +709,232 @@ async fn info_and_pushes() {
     assert!(server.fedex.calls().is_empty() && server.fedex.token_fetches.load(Ordering::SeqCst) == 0);
     let push = PushRequest { headers: &[], body: b"{}" };
     assert_eq!(carrier.parse_push("s", &push), Err(PushError::Malformed("FedEx pushes are not supported yet".into())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address validation and pickups
+// ---------------------------------------------------------------------------------------------
+
+const ADDRESS: &str = "/address/v1/addresses/resolve";
+const PICKUP: &str = "/pickup/v1/pickups";
+
+fn irving() -> Address {
+    Address {
+        street1: "7372 Parkridge Blvd".into(),
+        street2: Some("Apt 286".into()),
+        ..address("Jane Doe", "Irving", "TX", "75063")
+    }
+}
+
+#[tokio::test]
+async fn address_validation_sends_the_address_and_reads_the_verdict() {
+    let server = start().await;
+    let mut missing_suite: Value = serde_json::from_str(&fixture("address_resolve_synthetic.json")).unwrap();
+    missing_suite["output"]["resolvedAddresses"][0]["attributes"]["SuiteRequiredButMissing"] = json!("true");
+    missing_suite["output"]["resolvedAddresses"][0]["classification"] = json!("RESIDENTIAL");
+    let unresolved = json!({"output": {"resolvedAddresses": [{
+        "streetLinesToken": ["1 NOWHERE RD"], "city": "IRVING", "countryCode": "US", "classification": "UNKNOWN",
+        "attributes": {"Resolved": "false", "AddressType": "NORMALIZED", "CountrySupported": "true"}
+    }]}});
+    server.fedex.on(
+        Method::POST,
+        ADDRESS,
+        vec![ok(fixture("address_resolve_synthetic.json")), ok(missing_suite.to_string()), ok(unresolved.to_string())],
+    );
+    let carrier = fedex();
+    let account = TestAccount::on(&server);
+    let asked = irving();
+    let check = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(check.verdict, AddressVerdict::Valid);
+    assert_eq!(check.classification, AddressClass::Commercial, "BUSINESS");
+    assert_eq!(check.messages, vec!["Recipient Postal-City Mismatch.".to_owned()], "alerts are kept");
+    let best = &check.candidates[0];
+    assert_eq!(best.street1, "7372 PARKRIDGE BLVD");
+    assert_eq!(best.street2.as_deref(), Some("APT 286"));
+    assert_eq!((best.city.as_str(), best.state.as_deref()), ("IRVING", Some("TX")));
+    assert_eq!(best.postal_code, "75063-8659");
+    assert_eq!((best.name.as_str(), best.phone.as_deref()), ("Jane Doe", asked.phone.as_deref()), "copied from asked");
+
+    let call = &server.fedex.calls()[0];
+    assert_eq!(call.method, Method::POST);
+    assert!(call.headers.get("authorization").unwrap().to_str().unwrap().starts_with("Bearer tok-"));
+    // Required by the document: addressesToValidate[].address with streetLines, city, postalCode.
+    let sent = &call.json()["addressesToValidate"][0]["address"];
+    assert_eq!(sent["streetLines"], json!(["7372 Parkridge Blvd", "Apt 286"]));
+    assert_eq!((sent["city"].as_str(), sent["postalCode"].as_str()), (Some("Irving"), Some("75063")));
+    assert_eq!((sent["stateOrProvinceCode"].as_str(), sent["countryCode"].as_str()), (Some("TX"), Some("US")));
+
+    let suite = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(suite.verdict, AddressVerdict::Ambiguous, "a suite is missing");
+    assert_eq!(suite.classification, AddressClass::Residential);
+
+    let unknown = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!((unknown.verdict, unknown.classification), (AddressVerdict::Invalid, AddressClass::Unknown));
+}
+
+#[tokio::test]
+async fn address_refusals_keep_fedex_code_and_unsupported_countries_say_so() {
+    let server = start().await;
+    let unsupported = json!({"output": {"resolvedAddresses": [{
+        "streetLinesToken": ["Adam-von-Trott-Strasse 1"], "city": "Berlin", "countryCode": "DE",
+        "attributes": {"CountrySupported": "false", "AddressType": "RAW"}
+    }]}});
+    server.fedex.on(
+        Method::POST,
+        ADDRESS,
+        vec![
+            Answer::Json(
+                400,
+                error_body("STANDARDIZED.ADDRESS.NOTFOUND", "Standardized address is not found.").to_string(),
+            ),
+            ok(unsupported.to_string()),
+        ],
+    );
+    let carrier = fedex();
+    let account = TestAccount::on(&server);
+    let (code, message) = rejected_code(carrier.validate_address(&account.account(), &irving()).await);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("STANDARDIZED.ADDRESS.NOTFOUND", "Standardized address is not found.")
+    );
+    let de = carrier.validate_address(&account.account(), &irving()).await;
+    assert!(matches!(de, Err(CarrierError::Unsupported { carrier: "fedex", .. })), "{de:?}");
+}
+
+fn pickup_request(service: Option<&str>) -> PickupRequest {
+    PickupRequest {
+        reference: "pck_01".into(),
+        address: address("Acme Store", "Timonium", "MD", "21093"),
+        date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        ready_time: NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+        close_time: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        parcels: booking_request("x").parcels,
+        tracking_numbers: vec!["794953535000".into()],
+        service: service.map(str::to_owned),
+        instructions: Some("Please ring bell at loading dock. Parcels are behind the blue door on the left.".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_sends_the_required_fields_and_returns_the_confirmation() {
+    let server = start().await;
+    server.fedex.on(Method::POST, PICKUP, vec![ok(fixture("pickup_create_synthetic.json"))]);
+    let carrier = fedex();
+    let account = TestAccount::on(&server);
+    let pickup = carrier.schedule_pickup(&account.account(), &pickup_request(Some("FEDEX_GROUND"))).await.unwrap();
+    assert_eq!(pickup.confirmation_number, "NQAA97");
+    assert_eq!(pickup.note.as_deref(), Some("NQAA"), "the servicing location");
+    assert_eq!(pickup.date, None, "FedEx does not say the day");
+
+    let express = carrier.schedule_pickup(&account.account(), &pickup_request(None)).await.unwrap();
+    assert_eq!(express.confirmation_number, "NQAA97");
+
+    let calls = server.fedex.calls();
+    let body = calls[0].json();
+    // Required by `Full_Schema_Create_Pickup`: associatedAccountNumber, carrierCode, originDetail
+    // (with pickupLocation, readyDateTimestamp, customerCloseTime).
+    assert_eq!(body["associatedAccountNumber"], json!({"value": "740561073"}));
+    assert_eq!(body["carrierCode"], "FDXG", "ground parcels go with FedEx Ground");
+    let origin = &body["originDetail"];
+    assert_eq!(origin["readyDateTimestamp"], "2026-11-23T09:30:00");
+    assert_eq!(origin["customerCloseTime"], "17:00:00");
+    assert_eq!(origin["pickupLocation"]["contact"]["personName"], "Acme Store");
+    assert_eq!(origin["pickupLocation"]["address"]["postalCode"], "21093");
+    assert_eq!(body["packageCount"], 2);
+    assert_eq!(body["totalWeight"], json!({"units": "LB", "value": 7.2}), "3.25 kg rounded up");
+    assert_eq!(body["trackingNumber"], "794953535000");
+    assert_eq!(body["remarks"].as_str().unwrap().chars().count(), 60, "FedEx takes 60 characters");
+    assert_eq!(calls[1].json()["carrierCode"], "FDXE");
+}
+
+#[tokio::test]
+async fn pickup_refusals_keep_fedex_code_and_a_lost_confirmation_is_unknown() {
+    let server = start().await;
+    server.fedex.on(
+        Method::POST,
+        PICKUP,
+        vec![
+            Answer::Json(
+                400,
+                error_body("PICKUP.REQUESTED.PREVIOUS.DAY", "Cannot schedule a pickup requested for a previous day.")
+                    .to_string(),
+            ),
+            ok(r#"{"output": {"message": "no code"}}"#.into()),
+            ok(fixture("pickup_create_synthetic.json")[..120].to_owned()),
+        ],
+    );
+    let carrier = fedex();
+    let account = TestAccount::on(&server);
+    let request = pickup_request(None);
+    let (code, message) = rejected_code(carrier.schedule_pickup(&account.account(), &request).await);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("PICKUP.REQUESTED.PREVIOUS.DAY", "Cannot schedule a pickup requested for a previous day.")
+    );
+    for _ in 0..2 {
+        let lost = carrier.schedule_pickup(&account.account(), &request).await;
+        assert!(matches!(lost, Err(CarrierError::Unknown { carrier: "fedex", .. })), "{lost:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+fn parse_all(body: &[u8]) {
+    let asked = irving();
+    let _ = fedex::parse_rate_answer(body);
+    let _ = fedex::parse_ship_answer(body, "FEDEX_GROUND");
+    let _ = fedex::parse_cancel_answer(body);
+    let _ = fedex::parse_track_answer(body, "794953535000");
+    let _ = fedex::parse_reference_answer(body);
+    let _ = fedex::parse_address_answer(body, Some(&asked));
+    let _ = fedex::parse_address_answer(body, None);
+    let _ = fedex::parse_pickup_answer(body);
+}
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let names = [
+        "rate_synthetic.json",
+        "ship_zpl_synthetic.json",
+        "track_synthetic.json",
+        "track_reference_synthetic.json",
+        "track_reference_notfound_synthetic.json",
+        "address_resolve_synthetic.json",
+        "pickup_create_synthetic.json",
+    ];
+    names.iter().map(|f| fixture(f).into_bytes()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_survive_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        parse_all(&body);
+    }
+
+    #[test]
+    fn parsers_survive_mutated_fixtures(
+        which in 0usize..7,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixtures().swap_remove(which);
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_all(&body);
+        body.truncate(cut.index(body.len() + 1));
+        parse_all(&body);
+    }
+}
+
+#[test]
+fn not_json_is_a_protocol_error() {
+    let pickup = fedex::parse_pickup_answer(b"<html>");
+    assert!(matches!(pickup, Err(CarrierError::Protocol { carrier: "fedex", .. })), "{pickup:?}");
+    let check = fedex::parse_address_answer(b"", None);
+    assert!(matches!(check, Err(CarrierError::Protocol { carrier: "fedex", .. })), "{check:?}");
 }

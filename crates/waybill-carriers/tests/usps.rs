@@ -19,6 +19,11 @@
 //!   `eventType`, `eventCode`, `eventTimestamp`, `GMTOffset`, `eventCity/State/ZIPCode`), shaped after
 //!   the tracking-v3r2 OpenAPI field list quoted in the shared taxonomy file; codes, places and
 //!   times are ours.
+//! - `address_synthetic.json`: Addresses 3.0 `GET /addresses/v3/address` answer (`firm`, `address`
+//!   with `streetAddress`/`secondaryAddress`/`city`/`state`/`ZIPCode`/`ZIPPlus4`, `additionalInfo` with
+//!   `DPVConfirmation` and `business`, `corrections[]`, `matches[]`, `warnings[]`), following the
+//!   Addresses 3.0 OpenAPI models as generated in `rana/usps-addresses-sdk` (`docs/AddressAdditionalInfo.md`);
+//!   the address and texts are ours.
 //! - Error bodies (inline below) follow the v3 error shape `{"apiVersion", "error": {"code",
 //!   "message", "errors": [{"status", "code", "title", "detail", "source"}]}}`; the codes are
 //!   illustrative.
@@ -36,12 +41,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset};
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use waybill_carriers::usps::Usps;
+use waybill_carriers::usps::{self, Usps};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest,
+    PushTarget, RateRequest, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -765,4 +771,130 @@ async fn info_and_pushes() {
     assert!(server.usps.calls().is_empty() && server.usps.token_fetches.load(Ordering::SeqCst) == 0);
     let push = PushRequest { headers: &[], body: b"{}" };
     assert_eq!(carrier.parse_push("s", &push), Err(PushError::Malformed("USPS pushes are not supported yet".into())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address validation
+// ---------------------------------------------------------------------------------------------
+
+const ADDRESS: &str = "/addresses/v3/address";
+
+fn georgetown() -> Address {
+    Address { street1: "3120 M St NW".into(), street2: None, ..address("Jane Doe", "Washington", "DC", "20007") }
+}
+
+#[tokio::test]
+async fn address_validation_sends_the_query_and_reads_the_dpv_verdict() {
+    let server = start().await;
+    let mut secondary_missing: Value = serde_json::from_str(&fixture("address_synthetic.json")).unwrap();
+    secondary_missing["additionalInfo"]["DPVConfirmation"] = json!("D");
+    secondary_missing["additionalInfo"]["business"] = json!("N");
+    let mut not_confirmed = secondary_missing.clone();
+    not_confirmed["additionalInfo"]["DPVConfirmation"] = json!("N");
+    server.usps.on(
+        Method::GET,
+        ADDRESS,
+        vec![ok(fixture("address_synthetic.json")), ok(secondary_missing.to_string()), ok(not_confirmed.to_string())],
+    );
+    let carrier = usps();
+    let account = TestAccount::on(&server);
+    let asked = georgetown();
+    let check = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(check.verdict, AddressVerdict::Valid, "DPV Y");
+    assert_eq!(check.classification, AddressClass::Commercial, "business Y");
+    assert_eq!(check.messages, vec!["The address was standardized; the street suffix was corrected.".to_owned()]);
+    let best = &check.candidates[0];
+    assert_eq!((best.street1.as_str(), best.street2.as_deref()), ("3120 M ST NW", None));
+    assert_eq!((best.city.as_str(), best.state.as_deref()), ("WASHINGTON", Some("DC")));
+    assert_eq!((best.postal_code.as_str(), best.country.as_str()), ("20007-3704", "US"));
+    assert_eq!((best.name.as_str(), best.phone.as_deref()), ("Jane Doe", asked.phone.as_deref()), "copied from asked");
+
+    let call = &server.usps.calls()[0];
+    assert_eq!((call.method.clone(), call.path.as_str()), (Method::GET, ADDRESS));
+    assert!(call.headers.get("authorization").unwrap().to_str().unwrap().starts_with("Bearer tok-"));
+    let query = call.query.clone().unwrap_or_default();
+    // Required by Addresses 3.0: streetAddress and state, with city or ZIPCode.
+    for pair in ["streetAddress=3120+M+St+NW", "city=Washington", "state=DC", "ZIPCode=20007"] {
+        assert!(query.split('&').any(|p| p == pair), "{pair} in {query}");
+    }
+
+    let unit = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!((unit.verdict, unit.classification), (AddressVerdict::Ambiguous, AddressClass::Residential));
+    let bad = carrier.validate_address(&account.account(), &asked).await.expect("check");
+    assert_eq!(bad.verdict, AddressVerdict::Invalid, "DPV N");
+}
+
+#[tokio::test]
+async fn address_refusals_keep_usps_code_and_foreign_addresses_are_refused_without_a_call() {
+    let server = start().await;
+    let refusal = error_body("400", "Address Not Found.", "010005", "Address Not Found.");
+    server.usps.on(Method::GET, ADDRESS, vec![Answer::Json(400, refusal.to_string())]);
+    let carrier = usps();
+    let account = TestAccount::on(&server);
+    let (code, message, _) = rejected(carrier.validate_address(&account.account(), &georgetown()).await);
+    assert_eq!((code.as_str(), message.as_str()), ("010005", "Address Not Found."));
+
+    let calls = server.usps.calls().len();
+    let mut berlin = georgetown();
+    berlin.country = "DE".into();
+    let (code, _, field) = rejected(carrier.validate_address(&account.account(), &berlin).await);
+    assert_eq!((code.as_str(), field.as_deref()), ("NOT_DOMESTIC", Some("/country")));
+    assert_eq!(server.usps.calls().len(), calls, "no call for a foreign address");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer parsers never panic
+// ---------------------------------------------------------------------------------------------
+
+fn parse_all(body: &[u8]) {
+    let asked = georgetown();
+    let multipart = format!("multipart/mixed; boundary={BOUNDARY}");
+    let _ = usps::parse_rates_answer(body);
+    let _ = usps::parse_label_answer("application/json", body, "USPS_GROUND_ADVANTAGE");
+    let _ = usps::parse_label_answer(&multipart, body, "USPS_GROUND_ADVANTAGE");
+    let _ = usps::parse_cancel_answer(body);
+    let _ = usps::parse_tracking_answer(body);
+    let _ = usps::parse_address_answer(body, Some(&asked));
+    let _ = usps::parse_address_answer(body, None);
+}
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let names = ["rates_synthetic.json", "tracking_synthetic.json", "address_synthetic.json"];
+    let mut all: Vec<Vec<u8>> = names.iter().map(|f| fixture(f).into_bytes()).collect();
+    all.push(label_answer().into_bytes());
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_survive_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        parse_all(&body);
+    }
+
+    #[test]
+    fn parsers_survive_mutated_fixtures(
+        which in 0usize..4,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut body = fixtures().swap_remove(which);
+        for (at, byte) in edits {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        parse_all(&body);
+        body.truncate(cut.index(body.len() + 1));
+        parse_all(&body);
+    }
+}
+
+#[test]
+fn an_offset_past_a_day_is_ignored_not_a_panic() {
+    let body = json!({"trackingEvents": [{
+        "eventCode": "10", "eventTimestamp": "2026-11-20T10:00:00", "GMTOffset": "+99999999:00"
+    }]});
+    let scans = usps::parse_tracking_answer(body.to_string().as_bytes()).expect("scans");
+    assert_eq!(scans[0].occurred_at.offset().local_minus_utc(), 0, "read as UTC wall time");
 }
