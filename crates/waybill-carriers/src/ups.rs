@@ -1,8 +1,15 @@
 //! `ups`: UPS over its REST APIs, following the official UPS OpenAPI documents
-//! (`UPS-API/api-documentation` @ `e6f36df4`): `OAuthClientCredentials.yaml` (token),
-//! `Rating.yaml` (`/api/rating/v2409/Shop`), `Shipping.yaml` (`/api/shipments/v2409/ship` and
-//! `/api/shipments/v2409/void/cancel/{id}`) and `Tracking.yaml` (`/api/track/v1/details/{n}` and
-//! `/api/track/v1/reference/details/{ref}`).
+//! (`UPS-API/api-documentation` @ `e6f36df4`), one per call:
+//!
+//! | call | document | endpoint |
+//! |---|---|---|
+//! | token | `OAuthClientCredentials.yaml` | `POST /security/v1/oauth/token` |
+//! | rate | `Rating.yaml` | `POST /api/rating/v2409/Shop` |
+//! | book, cancel | `Shipping.yaml` | `POST /api/shipments/v2409/ship`, `DELETE /api/shipments/v2409/void/cancel/{id}` |
+//! | track, find_booking | `Tracking.yaml` | `GET /api/track/v1/details/{n}`, `GET /api/track/v1/reference/details/{ref}` |
+//! | validate_address | `AddressValidation.yaml` | `POST /api/addressvalidation/v2/3` (validation and classification) |
+//! | schedule_pickup | `Pickup.yaml` | `POST /api/pickupcreation/v2409/pickup` |
+//! | subscribe, parse_push | `UPSTrackAlert.yaml` | `POST /api/track/v1/subscription/standard/package`, then UPS's `TrackingEvent` pushes |
 //!
 //! Auth is OAuth2 client credentials (HTTP Basic `client_id:client_secret`). Tokens are cached
 //! per account and refreshed [`TOKEN_MARGIN`] before they expire; concurrent calls share one
@@ -10,12 +17,23 @@
 //! cached token and the call is sent once more with a fresh one.
 //!
 //! UPS answers a single item as an object and several as an array (`RatedShipment`,
-//! `PackageResults`, …): every such field is read through [`OneOrMany`].
+//! `PackageResults`, `Candidate`, `AddressLine`, …): every such field is read through [`OneOrMany`].
+//! Every answer is read by a pure `parse_…_answer` function (fuzzed), which the HTTP path calls.
 //!
 //! Labels are requested as ZPL (4x6) and returned as a `zpl` document; Waybill renders PDF and
 //! PNG itself. Cash on delivery is not implemented (`cash_on_delivery: false`; a COD booking is
-//! refused before any call). Pushes are not supported yet: UPS Track Alert needs a separate
-//! subscription product, so `subscribe` does nothing and `parse_push` refuses every push.
+//! refused before any call).
+//!
+//! Address validation (UPS XAV) covers the US and Puerto Rico only; other countries are refused
+//! before any call.
+//!
+//! Pushes: Track Alert v2 dropped the subscription's `destination` and moved webhook
+//! credentials to the developer portal, while v1 "remains supported". Waybill subscribes on v1
+//! (`destination.url`, `credentialType`, `credential` as in the v1 file, `UPSTrackAlert.yaml` @
+//! `1265e981`), because v1 lets each subscription carry its own secret: UPS echoes it in the
+//! `credential` header of every push, and `parse_push` compares it with the target's secret in
+//! constant time. Each subscription lasts 14 days (UPSTrackAlert.yaml), so
+//! long journeys are still pulled by `track`.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -25,9 +43,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
@@ -41,6 +60,24 @@ const VOID_PATH: &str = "/api/shipments/v2409/void/cancel";
 const TRACK_PATH: &str = "/api/track/v1/details";
 const TRACK_REFERENCE_PATH: &str = "/api/track/v1/reference/details";
 const TOKEN_PATH: &str = "/security/v1/oauth/token";
+/// Request option 3: validation and classification together.
+const ADDRESS_PATH: &str = "/api/addressvalidation/v2/3";
+const PICKUP_PATH: &str = "/api/pickupcreation/v2409/pickup";
+const SUBSCRIBE_PATH: &str = "/api/track/v1/subscription/standard/package";
+
+/// UPS XAV validates street addresses in these countries only (AddressValidation.yaml).
+const ADDRESS_COUNTRIES: &[&str] = &["US", "PR"];
+
+/// Pickup `ServiceCode` when the request names no service: UPS Ground (Pickup.yaml appendix
+/// codes are the shipping service codes padded to three digits).
+const DEFAULT_PICKUP_SERVICE: &str = "03";
+
+/// Track Alert pushes echo the subscription's credential in this header (v1 `TrackingEvent`).
+const PUSH_CREDENTIAL_HEADER: &str = "credential";
+
+/// Push `activityStatus.code` values that say more than their type: `OT` comes with type `I`
+/// but is the out-for-delivery scan (UPSTrackAlert.yaml example "Out for delivery message").
+const PUSH_CODES: &[(&str, TrackingStatus)] = &[("OT", TrackingStatus::OutForDelivery)];
 
 /// A cached token is replaced this long before UPS says it expires.
 pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -142,11 +179,11 @@ impl Ups {
                 rates: true,
                 cancel: true,
                 track: true,
-                push: false,
+                push: true,
                 find_booking: true,
                 cash_on_delivery: false,
-                address_validation: false,
-                pickup: false,
+                address_validation: true,
+                pickup: true,
                 serviceability: false,
                 returns: false,
             },
@@ -203,7 +240,8 @@ impl Ups {
             .post(url(account, TOKEN_PATH))
             .basic_auth(credential(account, "client_id"), Some(credential(account, "client_secret")))
             .form(&[("grant_type", "client_credentials")]);
-        let answer: TokenAnswer = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
+        let body = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
+        let answer: TokenAnswer = json(&body, "token")?;
         let secs = answer.expires_in.as_u64().ok_or_else(|| protocol("token expires_in is not a whole number"))?;
         Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
     }
@@ -329,25 +367,25 @@ struct UpsError {
     message: String,
 }
 
-/// Reads a UPS answer; its error bodies are `{"response":{"errors":[{"code","message"}]}}` and
-/// the first error is kept. UPS reports some unknown numbers as 4xx with codes of its own.
-async fn read<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-    what: &str,
-    repeatable: Repeatable,
-) -> Result<T, CarrierError> {
+/// Reads a UPS answer's body; its error bodies are `{"response":{"errors":[{"code","message"}]}}`
+/// and the first error is kept. UPS reports some unknown numbers as 4xx with codes of its own.
+async fn read(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
     let fault = |_: u16, body: &[u8]| {
         serde_json::from_slice::<UpsErrorBody>(body)
             .ok()
             .and_then(|b| b.response.errors.into_vec().into_iter().next())
             .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
     };
-    read_answer(SLUG, response, what, repeatable, fault).await.map_err(|e| match e {
+    read_body(SLUG, response, what, repeatable, fault).await.map_err(|e| match e {
         CarrierError::Rejected { code, .. } if NOT_FOUND_CODES.contains(&code.as_str()) => {
             CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
         }
         other => other,
     })
+}
+
+fn json<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,26 +430,35 @@ pub fn kgs(weight_g: u64) -> String {
     kg.normalize().to_string()
 }
 
-/// Centimetres with one decimal (exact: Waybill keeps whole millimetres).
+/// Centimetres with one decimal (exact: Waybill keeps whole millimetres). Rating allows this.
 fn cm(mm: u64) -> String {
     (Decimal::from(mm) / Decimal::from(10)).normalize().to_string()
 }
 
-/// `packaging_key` is `PackagingType` in Rating and `Packaging` in Shipping.
-fn packages(parcels: &[Parcel], packaging_key: &str, reference: Option<&str>) -> Vec<Value> {
+/// Whole centimetres, rounded up: Shipping.yaml allows 3 characters per dimension.
+fn whole_cm(mm: u64) -> String {
+    mm.div_ceil(10).to_string()
+}
+
+/// `packaging_key` is `PackagingType` in Rating and `Packaging` in Shipping; `length` writes a
+/// dimension as that document allows.
+fn packages(parcels: &[Parcel], packaging_key: &str, length: fn(u64) -> String, reference: Option<&str>) -> Vec<Value> {
     parcels
         .iter()
         .map(|p| {
             let mut v = json!({
                 packaging_key: {"Code": "02", "Description": "Customer Supplied Package"},
-                "PackageWeight": {"UnitOfMeasurement": {"Code": "KGS"}, "Weight": kgs(p.weight_g)},
+                "PackageWeight": {
+                    "UnitOfMeasurement": {"Code": "KGS", "Description": "Kilograms"},
+                    "Weight": kgs(p.weight_g),
+                },
             });
             if let Some(d) = p.dimensions_mm {
                 v["Dimensions"] = json!({
-                    "UnitOfMeasurement": {"Code": "CM"},
-                    "Length": cm(d.length),
-                    "Width": cm(d.width),
-                    "Height": cm(d.height),
+                    "UnitOfMeasurement": {"Code": "CM", "Description": "Centimeters"},
+                    "Length": length(d.length),
+                    "Width": length(d.width),
+                    "Height": length(d.height),
                 });
             }
             if let Some(r) = reference {
@@ -665,6 +712,543 @@ fn scan_from(raw: Value) -> Option<Scan> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Answer parsers: pure, public, fuzzed; the HTTP path calls them
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RateAnswer {
+    rate_response: RateResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RateResponse {
+    #[serde(default)]
+    rated_shipment: OneOrMany<RatedShipment>,
+}
+
+/// Reads a Rating `Shop` answer (`RateResponse.RatedShipment`, one object or an array).
+pub fn parse_rate_answer(body: &[u8]) -> Result<Vec<Rate>, CarrierError> {
+    let answer: RateAnswer = json(body, "rates")?;
+    answer
+        .rate_response
+        .rated_shipment
+        .into_vec()
+        .into_iter()
+        .map(|r| {
+            Ok(Rate {
+                charge: r.total_charges.to_money()?,
+                transit_days: r
+                    .guaranteed_delivery
+                    .and_then(|g| g.business_days_in_transit)
+                    .and_then(|d| d.trim().parse().ok()),
+                service: r.service.code,
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShipAnswer {
+    shipment_response: ShipmentResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShipmentResponse {
+    shipment_results: ShipmentResults,
+}
+
+/// Reads a Shipping `ship` answer booked with `service`.
+pub fn parse_booking_answer(body: &[u8], service: &str) -> Result<Booking, CarrierError> {
+    let answer: ShipAnswer = json(body, "shipment")?;
+    booking_from(answer.shipment_response.shipment_results, service)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VoidAnswer {
+    void_shipment_response: VoidShipmentResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VoidShipmentResponse {
+    summary_result: VoidSummary,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VoidSummary {
+    status: CodeDescription,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CodeDescription {
+    code: String,
+    description: Option<String>,
+}
+
+/// Reads a Shipping `void` answer: `SummaryResult.Status.Code` 1 is voided; any other status is
+/// UPS refusing, with its code kept.
+pub fn parse_void_answer(body: &[u8]) -> Result<(), CarrierError> {
+    let answer: VoidAnswer = json(body, "void")?;
+    let status = answer.void_shipment_response.summary_result.status;
+    if status.code.trim() == "1" {
+        return Ok(());
+    }
+    Err(CarrierError::Rejected {
+        carrier: SLUG,
+        code: status.code,
+        message: status.description.unwrap_or_else(|| "the shipment was not voided".into()),
+        field: None,
+    })
+}
+
+/// Reads a Tracking `details` answer: the activities of the package numbered `tracking_number`
+/// (or of the first package when none carries that number).
+pub fn parse_track_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
+    let answer: TrackApiResponse = json(body, "tracking")?;
+    let packages: Vec<TrackPackage> =
+        answer.track_response.shipment.into_vec().into_iter().flat_map(|s| s.package.into_vec()).collect();
+    let Some(package) = packages
+        .iter()
+        .position(|p| p.tracking_number.as_deref() == Some(tracking_number))
+        .or((!packages.is_empty()).then_some(0))
+        .and_then(|i| packages.into_iter().nth(i))
+    else {
+        return Err(CarrierError::NotFound { carrier: SLUG, what: format!("tracking number {tracking_number}") });
+    };
+    Ok(package.activity.into_vec().into_iter().filter_map(scan_from).collect())
+}
+
+/// Reads a Tracking `reference/details` answer: the booking found by our reference, if any.
+pub fn parse_reference_answer(body: &[u8]) -> Result<Option<Booking>, CarrierError> {
+    let answer: TrackApiResponse = json(body, "reference")?;
+    let found = answer.track_response.shipment.into_vec().into_iter().find_map(|s| {
+        let inquiry = s.inquiry_number;
+        s.package.into_vec().into_iter().next().map(|p| (inquiry, p))
+    });
+    let Some((inquiry, package)) = found else { return Ok(None) };
+    let Some(tracking_number) = package.tracking_number.or(inquiry) else { return Ok(None) };
+    let edd = package
+        .delivery_date
+        .into_vec()
+        .into_iter()
+        .find(|d| matches!(d.kind.as_deref(), Some("SDD" | "RDD")))
+        .and_then(|d| d.date.as_deref().and_then(parse_date));
+    Ok(Some(Booking {
+        carrier_shipment_id: tracking_number.clone(),
+        tracking_number,
+        service: package.service.and_then(|s| s.code).unwrap_or_default(),
+        charge: None,
+        edd,
+        routing: None,
+        documents: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+struct XavAnswer {
+    #[serde(rename = "XAVResponse")]
+    xav_response: XavResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XavResponse {
+    response: Option<ResponseAlerts>,
+    valid_address_indicator: Option<Value>,
+    ambiguous_address_indicator: Option<Value>,
+    no_candidates_indicator: Option<Value>,
+    address_classification: Option<CodeDescription>,
+    #[serde(default)]
+    candidate: OneOrMany<XavCandidate>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResponseAlerts {
+    #[serde(default)]
+    alert: OneOrMany<Alert>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Alert {
+    code: Option<String>,
+    description: Option<String>,
+}
+
+impl ResponseAlerts {
+    fn messages(self) -> Vec<String> {
+        self.alert
+            .into_vec()
+            .into_iter()
+            .filter_map(|a| match (a.code, a.description) {
+                (Some(c), Some(d)) => Some(format!("{c}: {d}")),
+                (c, d) => d.or(c),
+            })
+            .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XavCandidate {
+    address_classification: Option<CodeDescription>,
+    address_key_format: XavAddress,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XavAddress {
+    #[serde(default)]
+    address_line: OneOrMany<String>,
+    political_division2: Option<String>,
+    political_division1: Option<String>,
+    postcode_primary_low: Option<String>,
+    postcode_extended_low: Option<String>,
+    country_code: Option<String>,
+}
+
+/// `AddressClassification.Code`: 0 unclassified, 1 commercial, 2 residential.
+fn address_class(code: &str) -> AddressClass {
+    match code.trim() {
+        "1" => AddressClass::Commercial,
+        "2" => AddressClass::Residential,
+        _ => AddressClass::Unknown,
+    }
+}
+
+/// Reads an Address Validation answer to a check of `asked`. Candidates keep `asked`'s name,
+/// company, phone and email, which UPS does not return.
+pub fn parse_address_answer(body: &[u8], asked: &Address) -> Result<AddressCheck, CarrierError> {
+    let answer: XavAnswer = json(body, "address validation")?;
+    let xav = answer.xav_response;
+    let verdict = if xav.valid_address_indicator.is_some() {
+        AddressVerdict::Valid
+    } else if xav.ambiguous_address_indicator.is_some() {
+        AddressVerdict::Ambiguous
+    } else if xav.no_candidates_indicator.is_some() {
+        AddressVerdict::Invalid
+    } else {
+        return Err(protocol("the address validation answer has no Valid/Ambiguous/NoCandidates indicator"));
+    };
+    let candidates = xav.candidate.into_vec();
+    let classification = xav
+        .address_classification
+        .as_ref()
+        .or_else(|| candidates.first().and_then(|c| c.address_classification.as_ref()))
+        .map_or(AddressClass::Unknown, |c| address_class(&c.code));
+    let candidates = candidates
+        .into_iter()
+        .map(|c| {
+            let a = c.address_key_format;
+            let mut lines = a.address_line.into_vec().into_iter().filter(|l| !l.trim().is_empty());
+            let street1 = lines.next().unwrap_or_default();
+            let rest: Vec<String> = lines.collect();
+            let postal_code = match (a.postcode_primary_low, a.postcode_extended_low) {
+                (Some(p), Some(e)) if !e.trim().is_empty() => format!("{p}-{e}"),
+                (p, _) => p.unwrap_or_default(),
+            };
+            Address {
+                name: asked.name.clone(),
+                company: asked.company.clone(),
+                phone: asked.phone.clone(),
+                email: asked.email.clone(),
+                street1,
+                street2: (!rest.is_empty()).then(|| rest.join(", ")),
+                city: a.political_division2.unwrap_or_default(),
+                state: a.political_division1,
+                postal_code,
+                country: a.country_code.unwrap_or_else(|| asked.country.clone()),
+            }
+        })
+        .collect();
+    let messages = xav.response.map(ResponseAlerts::messages).unwrap_or_default();
+    Ok(AddressCheck { verdict, classification, candidates, messages })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupAnswer {
+    pickup_creation_response: PickupCreationResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupCreationResponse {
+    response: Option<ResponseAlerts>,
+    #[serde(rename = "PRN")]
+    prn: Option<String>,
+    rate_result: Option<PickupRateResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupRateResult {
+    currency_code: Option<String>,
+    grand_total_of_all_charge: Option<String>,
+}
+
+/// Reads a Pickup Creation answer: the PRN (pickup request number) confirms it. The charge is
+/// kept only when UPS rated the pickup with a readable amount (Waybill asks for no rating).
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    let answer: PickupAnswer = json(body, "pickup")?;
+    let created = answer.pickup_creation_response;
+    let confirmation_number = created
+        .prn
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| protocol("the pickup answer has no PRN"))?;
+    let charge = created.rate_result.and_then(|r| {
+        let amount = Decimal::from_str(r.grand_total_of_all_charge?.trim()).ok()?;
+        Some(Money::new(amount, r.currency_code?.trim().parse().ok()?))
+    });
+    let note = created.response.map(ResponseAlerts::messages).filter(|m| !m.is_empty()).map(|m| m.join("; "));
+    Ok(Pickup { confirmation_number, date: None, charge, note })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionAnswer {
+    #[serde(default)]
+    valid_tracking_numbers: Vec<String>,
+    #[serde(default)]
+    invalid_tracking_numbers: Vec<String>,
+}
+
+/// Reads a Track Alert subscription answer for `tracking_number`: subscribed when UPS lists it
+/// as valid; refused when it lists it as invalid.
+pub fn parse_subscription_answer(body: &[u8], tracking_number: &str) -> Result<(), CarrierError> {
+    let answer: SubscriptionAnswer = json(body, "subscription")?;
+    let listed = |list: &[String]| list.iter().any(|n| n.trim() == tracking_number);
+    if listed(&answer.invalid_tracking_numbers) {
+        return Err(CarrierError::Rejected {
+            carrier: SLUG,
+            code: "INVALID_TRACKING_NUMBER".into(),
+            message: format!("UPS refused to subscribe {tracking_number}"),
+            field: None,
+        });
+    }
+    if listed(&answer.valid_tracking_numbers) {
+        return Ok(());
+    }
+    Err(protocol(format!("the subscription answer does not mention {tracking_number}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TrackingEvent {
+    tracking_number: String,
+    activity_status: PushStatus,
+    local_activity_date: Option<String>,
+    local_activity_time: Option<String>,
+    gmt_activity_date: Option<String>,
+    gmt_activity_time: Option<String>,
+    activity_location: Option<PushLocation>,
+}
+
+#[derive(Deserialize)]
+struct PushStatus {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PushLocation {
+    city: Option<String>,
+    state_province: Option<String>,
+    country: Option<String>,
+}
+
+fn date_time(date: Option<&str>, time: Option<&str>) -> Option<NaiveDateTime> {
+    Some(NaiveDateTime::new(parse_date(date?)?, parse_time(time?)?))
+}
+
+/// When a pushed event happened: the GMT date/time is the instant, shown in the offset that the
+/// local date/time differ from it by (UPS sends no offset of its own); GMT alone is shown in
+/// UTC; local alone gets `+00:00`, as in pulled scans.
+fn push_occurred_at(e: &TrackingEvent) -> Option<DateTime<FixedOffset>> {
+    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    let local = date_time(e.local_activity_date.as_deref(), e.local_activity_time.as_deref());
+    let Some(gmt) = date_time(e.gmt_activity_date.as_deref(), e.gmt_activity_time.as_deref()) else {
+        return utc.from_local_datetime(&local?).single();
+    };
+    let offset = local
+        .and_then(|l| i32::try_from((l - gmt).num_minutes()).ok())
+        .and_then(|m| m.checked_mul(60))
+        .and_then(FixedOffset::east_opt)
+        .unwrap_or(utc);
+    Some(utc.from_utc_datetime(&gmt).with_timezone(&offset))
+}
+
+/// Reads a Track Alert push body (`TrackingEventRequest`): one event, one scan. The credential
+/// is checked by [`Carrier::parse_push`] before this runs.
+pub fn parse_push_body(body: &[u8]) -> Result<Vec<PushedScan>, PushError> {
+    let raw: Value = serde_json::from_slice(body).map_err(|e| PushError::Malformed(e.to_string()))?;
+    let event: TrackingEvent =
+        serde_json::from_value(raw.clone()).map_err(|e| PushError::Malformed(format!("not a tracking event: {e}")))?;
+    let tracking_number = event.tracking_number.trim().to_owned();
+    if tracking_number.is_empty() {
+        return Err(PushError::Malformed("the tracking event has no tracking number".into()));
+    }
+    let occurred_at = push_occurred_at(&event)
+        .ok_or_else(|| PushError::Malformed("the tracking event has no readable time".into()))?;
+    let code = event.activity_status.kind.clone().unwrap_or_default();
+    let reason_code = event.activity_status.code.clone().filter(|c| !c.trim().is_empty());
+    let description = event.activity_status.description.clone().unwrap_or_default();
+    let by_code = reason_code.as_deref().and_then(|c| PUSH_CODES.iter().find(|(k, _)| *k == c)).map(|(_, s)| *s);
+    let mut status = by_code.or_else(|| status_for(&code)).unwrap_or_else(|| {
+        tracing::warn!(carrier = SLUG, code = %code, "unknown UPS status type in a push, read as in_transit");
+        UNKNOWN_CODE_STATUS
+    });
+    let mut ndr_reason = None;
+    if status == TrackingStatus::Exception
+        && let Some(reason) = delivery_attempt_reason(&description)
+    {
+        status = TrackingStatus::DeliveryFailed;
+        ndr_reason = Some(reason);
+    }
+    let location = event.activity_location.map(|l| {
+        [l.city, l.state_province, l.country]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let scan = Scan {
+        event_id: None,
+        code,
+        status,
+        reason_code,
+        ndr_reason,
+        description,
+        location: location.filter(|l| !l.is_empty()),
+        occurred_at,
+        raw,
+    };
+    Ok(vec![PushedScan { tracking_number, scan }])
+}
+
+/// Whether `given` is `expected`, in time that does not depend on where they differ: both are
+/// hashed first, so neither the content nor the length of the secret leaks.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(expected.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies for address validation, pickups and subscriptions
+// ---------------------------------------------------------------------------------------------
+
+/// At most `max` characters of `s`, trimmed (UPS fields have documented maximum lengths).
+fn clip(s: &str, max: usize) -> String {
+    s.trim().chars().take(max).collect::<String>().trim_end().to_owned()
+}
+
+/// Sets `key` to `value` clipped to `max`, unless it is empty (UPS fields have `minLength: 1`).
+fn set_text(v: &mut Value, key: &str, value: Option<&str>, max: usize) {
+    if let Some(text) = value.map(|t| clip(t, max)).filter(|t| !t.is_empty()) {
+        v[key] = json!(text);
+    }
+}
+
+fn address_request(a: &Address) -> Value {
+    let lines: Vec<String> =
+        [Some(a.street1.as_str()), a.street2.as_deref()].into_iter().flatten().map(|l| clip(l, 100)).collect();
+    let (primary, extended) = a.postal_code.trim().split_once('-').unwrap_or((a.postal_code.trim(), ""));
+    let mut key = json!({"AddressLine": lines, "CountryCode": a.country.to_uppercase()});
+    set_text(&mut key, "ConsigneeName", Some(a.company.as_deref().unwrap_or(&a.name)), 40);
+    set_text(&mut key, "AttentionName", Some(&a.name), 40);
+    set_text(&mut key, "PoliticalDivision2", Some(&a.city), 30);
+    set_text(&mut key, "PoliticalDivision1", a.state.as_deref(), 30);
+    set_text(&mut key, "PostcodePrimaryLow", Some(primary), 10);
+    set_text(&mut key, "PostcodeExtendedLow", Some(extended), 10);
+    json!({"XAVRequest": {"AddressKeyFormat": key}})
+}
+
+fn pickup_request(request: &PickupRequest, account_number: &str) -> Result<Value, CarrierError> {
+    let refuse = |code: &str, message: &str, field: &str| CarrierError::Rejected {
+        carrier: SLUG,
+        code: code.into(),
+        message: message.into(),
+        field: Some(field.into()),
+    };
+    let a = &request.address;
+    let phone =
+        a.phone.as_deref().filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+            refuse("PHONE_REQUIRED", "UPS needs a phone number at the pickup address", "/address/phone")
+        })?;
+    let quantity = request.parcels.len();
+    if !(1..=999).contains(&quantity) {
+        return Err(refuse("PARCEL_COUNT", "a UPS pickup is for 1 to 999 parcels", "/parcels"));
+    }
+    let service = request.service.as_deref().unwrap_or(DEFAULT_PICKUP_SERVICE);
+    let street = [Some(a.street1.as_str()), a.street2.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let mut address = json!({
+        "AddressLine": [clip(&street, 73)],
+        "City": clip(&a.city, 50),
+        "CountryCode": a.country.to_uppercase(),
+        // UPS's default is commercial; an address without a company is someone's home.
+        "ResidentialIndicator": if a.company.is_some() { "N" } else { "Y" },
+        "Phone": {"Number": clip(phone, 25)},
+    });
+    set_text(&mut address, "CompanyName", Some(a.company.as_deref().unwrap_or(&a.name)), 27);
+    set_text(&mut address, "ContactName", Some(&a.name), 22);
+    set_text(&mut address, "StateProvince", a.state.as_deref(), 50);
+    set_text(&mut address, "PostalCode", Some(&a.postal_code), 8);
+    let total_g: u64 = request.parcels.iter().map(|p| p.weight_g).sum();
+    let mut body = json!({
+        "Request": {"TransactionReference": {"CustomerContext": clip(&request.reference, 512)}},
+        "RatePickupIndicator": "N",
+        "Shipper": {"Account": {"AccountNumber": account_number, "AccountCountryCode": a.country.to_uppercase()}},
+        "PickupDateInfo": {
+            "PickupDate": request.date.format("%Y%m%d").to_string(),
+            "ReadyTime": request.ready_time.format("%H%M").to_string(),
+            "CloseTime": request.close_time.format("%H%M").to_string(),
+        },
+        "PickupAddress": address,
+        // The pickup address is given in full rather than taken from the account's profile.
+        "AlternateAddressIndicator": "Y",
+        "PickupPiece": [{
+            "ServiceCode": format!("{service:0>3}"),
+            "Quantity": quantity.to_string(),
+            "DestinationCountryCode": a.country.to_uppercase(),
+            "ContainerCode": "01",
+        }],
+        "TotalWeight": {"Weight": kgs(total_g), "UnitOfMeasurement": "KGS"},
+        "PaymentMethod": "01",
+    });
+    set_text(&mut body, "ReferenceNumber", Some(&request.reference), 35);
+    set_text(&mut body, "SpecialInstruction", request.instructions.as_deref(), 57);
+    // TrackingData holds 1Z numbers (18 characters); others are not UPS's to collect.
+    let tracking: Vec<Value> =
+        request.tracking_numbers.iter().filter(|n| n.len() == 18).map(|n| json!({"TrackingNumber": n})).collect();
+    if !tracking.is_empty() {
+        body["TrackingData"] = json!(tracking);
+    }
+    Ok(json!({"PickupCreationRequest": body}))
+}
+
+fn subscription_request(tracking_number: &str, target: &PushTarget) -> Value {
+    json!({
+        "locale": "en_US",
+        "countryCode": "US",
+        "trackingNumberList": [tracking_number],
+        "destination": {"url": target.url, "credentialType": "Bearer", "credential": target.secret},
+    })
+}
+
 #[async_trait::async_trait]
 impl Carrier for Ups {
     fn info(&self) -> &CarrierInfo {
@@ -672,61 +1256,25 @@ impl Carrier for Ups {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Answer {
-            rate_response: RateResponse,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct RateResponse {
-            #[serde(default)]
-            rated_shipment: OneOrMany<RatedShipment>,
-        }
         let account_number = credential(account, "account_number");
         let body = json!({"RateRequest": {
-            "Request": {"TransactionReference": {"CustomerContext": "waybill"}},
+            "Request": {"RequestOption": "Shop", "TransactionReference": {"CustomerContext": "waybill"}},
             "Shipment": {
                 "Shipper": shipper(&request.ship_from, account_number),
                 "ShipTo": party(&request.ship_to),
                 "ShipFrom": party(&request.ship_from),
                 "PaymentDetails": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": account_number}}]},
                 "NumOfPieces": request.parcels.len().to_string(),
-                "Package": packages(&request.parcels, "PackagingType", None),
+                "Package": packages(&request.parcels, "PackagingType", cm, None),
             },
         }});
         let url = url(account, RATING_PATH);
         let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::Yes).await?;
-        let answer: Answer = read(response, "rates", Repeatable::Yes).await?;
-        answer
-            .rate_response
-            .rated_shipment
-            .into_vec()
-            .into_iter()
-            .map(|r| {
-                Ok(Rate {
-                    charge: r.total_charges.to_money()?,
-                    transit_days: r
-                        .guaranteed_delivery
-                        .and_then(|g| g.business_days_in_transit)
-                        .and_then(|d| d.trim().parse().ok()),
-                    service: r.service.code,
-                })
-            })
-            .collect()
+        let body = read(response, "rates", Repeatable::Yes).await?;
+        parse_rate_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Answer {
-            shipment_response: ShipmentResponse,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct ShipmentResponse {
-            shipment_results: ShipmentResults,
-        }
         if request.cod.is_some() {
             return Err(CarrierError::Rejected {
                 carrier: SLUG,
@@ -748,9 +1296,9 @@ impl Carrier for Ups {
                 "Shipper": shipper(&request.ship_from, account_number),
                 "ShipTo": party(&request.ship_to),
                 "ShipFrom": party(&request.ship_from),
-                "PaymentInformation": {"ShipmentCharge": {"Type": "01", "BillShipper": {"AccountNumber": account_number}}},
+                "PaymentInformation": {"ShipmentCharge": [{"Type": "01", "BillShipper": {"AccountNumber": account_number}}]},
                 "Service": {"Code": request.service, "Description": service_name(&request.service).unwrap_or_default()},
-                "Package": packages(&request.parcels, "Packaging", package_reference),
+                "Package": packages(&request.parcels, "Packaging", whole_cm, package_reference),
             },
             "LabelSpecification": {
                 "LabelImageFormat": {"Code": "ZPL", "Description": "ZPL"},
@@ -762,39 +1310,19 @@ impl Carrier for Ups {
         }
         let url = url(account, SHIP_PATH);
         let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::No).await?;
-        let answer: Answer = read(response, "shipment", Repeatable::No).await?;
-        booking_from(answer.shipment_response.shipment_results, &request.service)
+        let body = read(response, "shipment", Repeatable::No).await?;
+        parse_booking_answer(&body, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
         let build = self.track_request(account, format!("{TRACK_REFERENCE_PATH}/{reference}"));
         let response = self.call(account, build, Repeatable::Yes).await?;
-        let answer: TrackApiResponse = match read(response, &format!("reference {reference}"), Repeatable::Yes).await {
-            Ok(a) => a,
+        let body = match read(response, &format!("reference {reference}"), Repeatable::Yes).await {
+            Ok(body) => body,
             Err(CarrierError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let found = answer.track_response.shipment.into_vec().into_iter().find_map(|s| {
-            let inquiry = s.inquiry_number;
-            s.package.into_vec().into_iter().next().map(|p| (inquiry, p))
-        });
-        let Some((inquiry, package)) = found else { return Ok(None) };
-        let Some(tracking_number) = package.tracking_number.or(inquiry) else { return Ok(None) };
-        let edd = package
-            .delivery_date
-            .into_vec()
-            .into_iter()
-            .find(|d| matches!(d.kind.as_deref(), Some("SDD" | "RDD")))
-            .and_then(|d| d.date.as_deref().and_then(parse_date));
-        Ok(Some(Booking {
-            carrier_shipment_id: tracking_number.clone(),
-            tracking_number,
-            service: package.service.and_then(|s| s.code).unwrap_or_default(),
-            charge: None,
-            edd,
-            routing: None,
-            documents: vec![],
-        }))
+        parse_reference_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
@@ -803,26 +1331,69 @@ impl Carrier for Ups {
         let url = url(account, &format!("{VOID_PATH}/{id}"));
         // Voiding twice does no harm (the second is refused), so a timeout may be retried.
         let response = self.call(account, |_| self.http.delete(&url), Repeatable::Yes).await?;
-        read::<Value>(response, &format!("shipment {id}"), Repeatable::Yes).await?;
-        Ok(())
+        let body = read(response, &format!("shipment {id}"), Repeatable::Yes).await?;
+        parse_void_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
         let build = self.track_request(account, format!("{TRACK_PATH}/{tracking_number}"));
         let response = self.call(account, build, Repeatable::Yes).await?;
-        let answer: TrackApiResponse =
-            read(response, &format!("tracking number {tracking_number}"), Repeatable::Yes).await?;
-        let packages: Vec<TrackPackage> =
-            answer.track_response.shipment.into_vec().into_iter().flat_map(|s| s.package.into_vec()).collect();
-        let Some(package) = packages
-            .iter()
-            .position(|p| p.tracking_number.as_deref() == Some(tracking_number))
-            .or((!packages.is_empty()).then_some(0))
-            .and_then(|i| packages.into_iter().nth(i))
-        else {
-            return Err(CarrierError::NotFound { carrier: SLUG, what: format!("tracking number {tracking_number}") });
+        let body = read(response, &format!("tracking number {tracking_number}"), Repeatable::Yes).await?;
+        parse_track_answer(&body, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn validate_address(&self, account: &Account<'_>, address: &Address) -> Result<AddressCheck, CarrierError> {
+        if !ADDRESS_COUNTRIES.iter().any(|c| address.country.trim().eq_ignore_ascii_case(c)) {
+            return Err(CarrierError::Rejected {
+                carrier: SLUG,
+                code: "UNSUPPORTED_COUNTRY".into(),
+                message: format!("UPS validates addresses in the US and Puerto Rico only, not `{}`", address.country),
+                field: Some("/country".into()),
+            });
+        }
+        let body = address_request(address);
+        let url = url(account, ADDRESS_PATH);
+        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::Yes).await?;
+        let body = read(response, "address validation", Repeatable::Yes).await?;
+        parse_address_answer(&body, address).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let body = pickup_request(request, credential(account, "account_number"))?;
+        let url = url(account, PICKUP_PATH);
+        let build = |_: &str| {
+            self.http.post(&url).header("transId", trans_id()).header("transactionSrc", "waybill").json(&body)
         };
-        Ok(package.activity.into_vec().into_iter().filter_map(scan_from).collect())
+        let response = self.call(account, build, Repeatable::No).await?;
+        let body = read(response, "pickup", Repeatable::No).await?;
+        parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
+    }
+
+    /// Subscribing again only renews the subscription, so the call may be repeated.
+    async fn subscribe(
+        &self,
+        account: &Account<'_>,
+        tracking_number: &str,
+        target: &PushTarget,
+    ) -> Result<(), CarrierError> {
+        let body = subscription_request(tracking_number, target);
+        let url = url(account, SUBSCRIBE_PATH);
+        let build = |_: &str| {
+            self.http.post(&url).header("transId", trans_id()).header("transactionSrc", "waybill").json(&body)
+        };
+        let response = self.call(account, build, Repeatable::Yes).await?;
+        let body = read(response, "subscription", Repeatable::Yes).await?;
+        parse_subscription_answer(&body, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    fn parse_push(&self, secret: &str, push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
+        let Some(given) = push.header(PUSH_CREDENTIAL_HEADER) else {
+            return Err(PushError::BadSignature(format!("no `{PUSH_CREDENTIAL_HEADER}` header")));
+        };
+        if secret.is_empty() || !same_secret(given.trim(), secret) {
+            return Err(PushError::BadSignature(format!("the `{PUSH_CREDENTIAL_HEADER}` header does not match")));
+        }
+        parse_push_body(push.body)
     }
 }
 
@@ -837,6 +1408,7 @@ mod tests {
         assert_eq!(kgs(2000), "2");
         assert_eq!(kgs(10), "0.1");
         assert_eq!(cm(305), "30.5");
+        assert_eq!((whole_cm(305), whole_cm(300)), ("31".to_owned(), "30".to_owned()));
     }
 
     #[test]

@@ -39,6 +39,7 @@ const TOKEN_PATH: &str = "/security/v1/oauth/token";
 const SHIP_PATH: &str = "/api/shipments/v2409/ship";
 const VOID_PREFIX: &str = "/api/shipments/v2409/void/cancel/";
 const TRACK_PREFIX: &str = "/api/track/v1/details/";
+const SUBSCRIBE_PATH: &str = "/api/track/v1/subscription/standard/package";
 
 const ACCOUNT_NUMBER: &str = "A1B2C3";
 
@@ -123,7 +124,7 @@ async fn answer(
         path: path.clone(),
         query: uri.query().map(str::to_owned),
         headers: headers.clone(),
-        body,
+        body: body.clone(),
         at: Instant::now(),
     });
     let bearer_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer tok-1");
@@ -145,6 +146,11 @@ async fn answer(
         (200, voided.to_string())
     } else if method == Method::GET && path.starts_with(TRACK_PREFIX) {
         (200, TRACK_DETAILS.to_owned())
+    } else if method == Method::POST && path == SUBSCRIBE_PATH {
+        // UPSTrackAlert.yaml `SubscriptionResponse`: every number asked for is valid.
+        let asked: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let numbers = asked["trackingNumberList"].clone();
+        (200, json!({"validTrackingNumbers": numbers, "invalidTrackingNumbers": []}).to_string())
     } else {
         (404, error_body("151044", &format!("no route for {method} {path}")).to_string())
     };
@@ -307,8 +313,20 @@ async fn ups_booking_through_the_api() {
     // A second fetch serves the same bytes: labels never change once printed.
     assert!(h.get_bytes(&format!("/v1/shipments/{id}/label?format=zpl")).await.2 == expected);
 
-    // What UPS saw: one token fetch and one ship request, nothing else.
-    let requests = ups.requests();
+    // What UPS saw besides the Track Alert subscription the worker sends in the background:
+    // one token fetch and one ship request.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let subscription = loop {
+        if let Some(r) = ups.matching(Method::POST, SUBSCRIBE_PATH).pop() {
+            break r.json();
+        }
+        assert!(Instant::now() < deadline, "the worker never subscribed the shipment to Track Alert");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(subscription["trackingNumberList"], json!([TRACKING_NUMBER]), "{subscription}");
+    let destination = subscription["destination"]["url"].as_str().unwrap_or_default();
+    assert!(destination.ends_with(&format!("/v1/hooks/carriers/ups/{account_id}")), "{subscription}");
+    let requests: Vec<_> = ups.requests().into_iter().filter(|r| r.path != SUBSCRIBE_PATH).collect();
     let summary: Vec<_> = requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
     assert_eq!(summary, [format!("POST {TOKEN_PATH}"), format!("POST {SHIP_PATH}")]);
     let token = &requests[0];
@@ -319,7 +337,7 @@ async fn ups_booking_through_the_api() {
     let body = ship.json();
     let s = &body["ShipmentRequest"]["Shipment"];
     assert_eq!(s["Shipper"]["ShipperNumber"], ACCOUNT_NUMBER, "{body}");
-    assert_eq!(s["PaymentInformation"]["ShipmentCharge"]["BillShipper"]["AccountNumber"], ACCOUNT_NUMBER);
+    assert_eq!(s["PaymentInformation"]["ShipmentCharge"][0]["BillShipper"]["AccountNumber"], ACCOUNT_NUMBER);
     assert_eq!(s["Service"]["Code"], "03");
     assert_eq!(s["ShipTo"]["Address"]["StateProvinceCode"], "GA");
     assert_eq!(s["ShipTo"]["Address"]["PostalCode"], "30005");
