@@ -13,39 +13,52 @@
 //! Operations: `createShipment` (book), `cancelShipment` (cancel), `queryShipment` with `keyType`
 //! 0 (cargo key) for find_booking and, with `addHistoricalData` true, for tracking.
 //!
-//! Model: a booking is "data sending": our reference is the `cargoKey` (and `invoiceKey`) the
-//! merchant owns; it is printed as the label barcode, which Waybill renders itself (no carrier
+//! Model: a booking is "data sending": the `cargoKey` (and `invoiceKey`) the merchant owns comes
+//! from our reference; it is printed as the label barcode, which Waybill renders itself (no carrier
 //! documents, no routing). Yurtiçi assigns its own `docId` only when the branch scans the parcel;
 //! it is kept in each scan's raw data. Tracking number and carrier shipment id are the cargo key.
+//!
+//! Cargo key length: Yurtiçi's guide is not public, but two independent public clients of this
+//! service cap `cargoKey` and `invoiceKey` at 20 characters (a TypeScript client's
+//! `createYKShipment`: "cargoKey max 20 karakter", cutting both keys to 20; another derives its
+//! "idempotent cargoKey (20 chars max)"). Our shipment ids (`shp_` + ULID) are 30, and cutting
+//! them would keep the ULID's time part and collide within a millisecond, so [`cargo_key`] sends
+//! a reference that fits unchanged and otherwise a 20-character digest of it; find_booking derives
+//! the same key from the reference, and cancel and track use the key the booking returned.
+//!
 //! `cityName` is the province (the address's `state`, else its `city`) and `townName` the
 //! district (the address's `city` when a `state` is given). Cash on delivery is sent as cash
-//! (`ttCollectionType` 0) in TRY with `ttDocumentId` = our reference; card collection is not
+//! (`ttCollectionType` 0) in TRY with `ttDocumentId` = the cargo key; card collection is not
 //! offered. `desi` is Σ L×W×H cm / 3000 (parcels with dimensions), `kg` the total weight.
 //!
 //! Errors: Yurtiçi answers refusals with HTTP 200 and `outFlag` ≠ 0 and/or a detail `errCode` ≠ 0:
 //! those are [`CarrierError::Rejected`] keeping `errCode` (else `OUT_FLAG_<n>`) and the messages.
 //! Two codes are read differently: 60020 (the cargo key exists already) on `createShipment` is
-//! [`CarrierError::Unknown`] — the key is our shipment id, so an earlier attempt went through and
+//! [`CarrierError::Unknown`] — the key comes from our shipment id, so an earlier attempt went through and
 //! must be reconciled with find_booking; 80859 (cargo key not found) is "no booking" for
 //! find_booking and [`CarrierError::NotFound`] for track. SOAP Faults (any status): a `Client`
 //! fault code is `Rejected` keeping the fault code; any other (`Server`, …) is `Unavailable`
 //! (with `Retry-After`) for calls that may be repeated, and `Unknown` for `createShipment`, since
 //! the server may have stored the order before failing. HTTP 401/403 → Auth, 404 → NotFound,
 //! 429/5xx without a Fault → Unavailable. An answer cut off or unreadable after
-//! `createShipment` was sent is `Unknown`.
+//! `createShipment` was sent is `Unknown`. Answers are read by the pure `parse_…_answer`
+//! functions (malformed → [`CarrierError::Protocol`]), which the HTTP path uses as they are.
 //!
 //! Not implemented: rates (this API offers none: `Rejected` `UNSUPPORTED`), pushes (Yurtiçi
 //! offers none on this service), card COD and installments (`dcSelectedCredit`), returns codes
 //! (`saveReturnShipmentCode`), multiple orders per call. The status tables below are partly
 //! UNVERIFIED (marked): Yurtiçi's full event list is not public.
 
+use std::time::Duration;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use quick_xml::escape::escape;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use waybill_core::{NdrReason, TrackingStatus};
 
-use crate::http::{Repeatable, retry_after, send};
+use crate::http::{Repeatable, after_accept, read_body, retry_after, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -61,6 +74,31 @@ const ERR_CARGO_KEY_NOT_FOUND: &str = "80859";
 const ERR_CARGO_KEY_EXISTS: &str = "60020";
 
 const SERVICES: &[(&str, &str)] = &[("standard", "Yurtiçi Kargo Standart")];
+
+/// The longest `cargoKey` / `invoiceKey` Yurtiçi takes (see the module doc).
+pub const CARGO_KEY_MAX: usize = 20;
+
+/// The `cargoKey` (and `invoiceKey`) for the booking with our `reference`: the reference itself
+/// when it fits (at most [`CARGO_KEY_MAX`] ASCII letters, digits, `_` or `-`), else the first 100
+/// bits of its SHA-256 as 20 Crockford base32 characters. The same reference always gives the same
+/// key, and a key gives itself, so booking, find_booking, cancel and track agree.
+pub fn cargo_key(reference: &str) -> String {
+    let fits = !reference.is_empty()
+        && reference.len() <= CARGO_KEY_MAX
+        && reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if fits {
+        return reference.to_owned();
+    }
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let digest = Sha256::digest(reference.as_bytes());
+    (0..CARGO_KEY_MAX)
+        .map(|i| {
+            let bit = i * 5;
+            let pair = u16::from_be_bytes([digest[bit / 8], digest[bit / 8 + 1]]);
+            CROCKFORD[usize::from((pair >> (11 - bit % 8)) & 0x1f)] as char
+        })
+        .collect()
+}
 
 /// `operationStatus` of a queried shipment → status. NOP, IND, DLV follow the public clients and
 /// the brief; ISR, ISC, CNL, BI are UNVERIFIED readings of Yurtiçi's guide.
@@ -254,11 +292,14 @@ pub fn parse_xml(xml: &str) -> Option<Node> {
 }
 
 /// A SOAP Fault's code (prefix stripped) and string, if the document is one.
-pub fn soap_fault(root: &Node) -> Option<(String, String)> {
+pub fn soap_fault(root: &Node) -> Option<SoapFault> {
     let fault = root.find("Fault")?;
     let code = fault.text_of("faultcode");
     let code = code.rsplit(':').next().unwrap_or_default().to_owned();
-    Some((if code.is_empty() { "Server".into() } else { code }, fault.text_of("faultstring")))
+    Some(SoapFault {
+        code: if code.is_empty() { "Server".into() } else { code },
+        message: fault.text_of("faultstring"),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +335,7 @@ fn phone(raw: &str) -> String {
     raw.chars().filter(char::is_ascii_digit).collect()
 }
 
-fn order_fields(request: &BookingRequest) -> String {
+fn order_fields(request: &BookingRequest, cargo_key: &str) -> String {
     let to = &request.ship_to;
     let mut address = vec![to.street1.as_str()];
     address.extend(to.street2.as_deref());
@@ -312,8 +353,8 @@ fn order_fields(request: &BookingRequest) -> String {
         })
         .sum();
     let mut o = String::from("<ShippingOrderVO>");
-    element(&mut o, "cargoKey", &request.reference);
-    element(&mut o, "invoiceKey", &request.reference);
+    element(&mut o, "cargoKey", cargo_key);
+    element(&mut o, "invoiceKey", cargo_key);
     element(&mut o, "receiverCustName", &to.name);
     element(&mut o, "receiverAddress", &address.join(" "));
     element(&mut o, "receiverPhone1", &phone(to.phone.as_deref().unwrap_or_default()));
@@ -326,7 +367,7 @@ fn order_fields(request: &BookingRequest) -> String {
         element(&mut o, "emailAddress", email);
     }
     if let Some(cod) = &request.cod {
-        element(&mut o, "ttDocumentId", &request.reference);
+        element(&mut o, "ttDocumentId", cargo_key);
         element(&mut o, "ttCollectionType", "0");
         element(&mut o, "ttDocumentSaveType", "0");
         element(&mut o, "ttInvoiceAmount", &cod.amount.round_dp(2).to_string());
@@ -357,45 +398,28 @@ fn rejected(code: &str, message: impl Into<String>, field: Option<&str>) -> Carr
 // Answers
 // ---------------------------------------------------------------------------------------------
 
-/// Reads a SOAP answer into its tree, sorting HTTP and SOAP failures into [`CarrierError`] kinds
-/// (see the module doc).
-async fn read_soap(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Node, CarrierError> {
-    let status = response.status();
-    let wait = retry_after(&response);
-    let lost = |message: String| match (repeatable, status.is_success()) {
-        (Repeatable::No, true) => CarrierError::Unknown { carrier: SLUG, message },
-        _ => CarrierError::Unavailable { carrier: SLUG, message, retry_after: None },
-    };
-    let body = response.bytes().await.map_err(|e| lost(format!("the {what} answer was cut off: {e}")))?;
-    let root = std::str::from_utf8(&body).ok().and_then(parse_xml);
-    if let Some((code, message)) = root.as_ref().and_then(soap_fault) {
-        return Err(fault_error(code, message, status.as_u16(), wait, repeatable));
-    }
-    let status_error = |code: String, message: String| match status.as_u16() {
-        401 | 403 => CarrierError::Auth { carrier: SLUG, message: format!("{code}: {message}") },
-        404 => CarrierError::NotFound { carrier: SLUG, what: what.to_owned() },
-        429 | 500..=599 => {
-            CarrierError::Unavailable { carrier: SLUG, message: format!("{code}: {message}"), retry_after: wait }
-        }
-        _ => rejected(&code, message, None),
-    };
-    if !status.is_success() {
-        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        return Err(status_error(format!("HTTP_{}", status.as_u16()), text));
-    }
-    root.ok_or_else(|| match repeatable {
-        Repeatable::No => lost(format!("unreadable {what} answer after Yurtiçi Kargo received it")),
-        Repeatable::Yes => CarrierError::Protocol { carrier: SLUG, message: format!("unreadable {what} answer") },
-    })
+/// A SOAP Fault's code (prefix stripped) and string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapFault {
+    pub code: String,
+    pub message: String,
 }
 
-fn fault_error(
-    code: String,
-    message: String,
-    status: u16,
-    wait: Option<std::time::Duration>,
-    repeatable: Repeatable,
-) -> CarrierError {
+fn read_xml(body: &[u8], what: &str) -> Result<Node, CarrierError> {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(parse_xml)
+        .ok_or_else(|| CarrierError::Protocol { carrier: SLUG, message: format!("unreadable {what} answer") })
+}
+
+/// The SOAP Fault an answer carries, if it is one; `Protocol` when the body is not XML.
+pub fn parse_fault_answer(body: &[u8]) -> Result<Option<SoapFault>, CarrierError> {
+    Ok(soap_fault(&read_xml(body, "SOAP")?))
+}
+
+/// A fault as the error it means (see the module doc): `status` and `wait` are the HTTP answer's.
+fn fault_error(fault: SoapFault, status: u16, wait: Option<Duration>, repeatable: Repeatable) -> CarrierError {
+    let SoapFault { code, message } = fault;
     if matches!(status, 401 | 403) {
         return CarrierError::Auth { carrier: SLUG, message: format!("{code}: {message}") };
     }
@@ -410,6 +434,68 @@ fn fault_error(
             retry_after: wait,
         },
     }
+}
+
+/// A 2xx answer's tree; a fault in it is the error it means.
+fn answer_root(body: &[u8], what: &str, repeatable: Repeatable) -> Result<Node, CarrierError> {
+    let root = read_xml(body, what)?;
+    match soap_fault(&root) {
+        Some(fault) => Err(fault_error(fault, 200, None, repeatable)),
+        None => Ok(root),
+    }
+}
+
+/// The detail for `cargo_key` among the `tag` elements of `result`, else the first one.
+fn detail_for<'a>(result: &'a Node, tag: &str, cargo_key: &str) -> Option<&'a Node> {
+    let mut details = Vec::new();
+    result.find_all(tag, &mut details);
+    details.iter().copied().find(|d| d.text_of("cargoKey") == cargo_key).or(details.first().copied())
+}
+
+/// Reads a `createShipment` answer for the order sent with `cargo_key`: `Ok` when Yurtiçi took it.
+/// 60020 (the key exists already) is `Unknown`: an earlier attempt went through.
+pub fn parse_create_answer(body: &[u8], cargo_key: &str) -> Result<(), CarrierError> {
+    let root = answer_root(body, "createShipment", Repeatable::No)?;
+    let result = root.find("ShippingOrderResultVO").ok_or_else(|| CarrierError::Protocol {
+        carrier: SLUG,
+        message: "createShipment answer without ShippingOrderResultVO".into(),
+    })?;
+    match refusal(result, detail_for(result, "shippingOrderDetailVO", cargo_key)) {
+        None => Ok(()),
+        Some((code, message)) if code == ERR_CARGO_KEY_EXISTS => Err(CarrierError::Unknown {
+            carrier: SLUG,
+            message: format!("cargo key {cargo_key} exists already ({code}: {message}); reconcile"),
+        }),
+        Some((code, message)) => Err(rejected(&code, message, None)),
+    }
+}
+
+/// Reads a `cancelShipment` answer for `cargo_key`: `Ok` when Yurtiçi cancelled it.
+pub fn parse_cancel_answer(body: &[u8], cargo_key: &str) -> Result<(), CarrierError> {
+    let root = answer_root(body, "cancelShipment", Repeatable::Yes)?;
+    let result = root.find("ShippingOrderResultVO").ok_or_else(|| CarrierError::Protocol {
+        carrier: SLUG,
+        message: "cancelShipment answer without ShippingOrderResultVO".into(),
+    })?;
+    match refusal(result, detail_for(result, "shippingCancelDetailVO", cargo_key)) {
+        None => Ok(()),
+        Some((code, message)) => Err(rejected(&code, message, None)),
+    }
+}
+
+/// Reads a `queryShipment` answer for `cargo_key`: its scans, or `None` when Yurtiçi does not know
+/// the key (80859, or no detail at all).
+pub fn parse_query_answer(body: &[u8], cargo_key: &str) -> Result<Option<Vec<Scan>>, CarrierError> {
+    let root = answer_root(body, "queryShipment", Repeatable::Yes)?;
+    let result = root.find("ShippingDeliveryVO").ok_or_else(|| CarrierError::Protocol {
+        carrier: SLUG,
+        message: "queryShipment answer without ShippingDeliveryVO".into(),
+    })?;
+    let detail = detail_for(result, "shippingDeliveryDetailVO", cargo_key);
+    if let Some((code, message)) = refusal(result, detail) {
+        return if code == ERR_CARGO_KEY_NOT_FOUND { Ok(None) } else { Err(rejected(&code, message, None)) };
+    }
+    Ok(detail.map(|d| scans_of(d, cargo_key)))
 }
 
 fn is_ok(code: &str) -> bool {
@@ -441,23 +527,6 @@ fn refusal(result: &Node, detail: Option<&Node>) -> Option<(String, String)> {
     let message =
         if messages.is_empty() { "Yurtiçi Kargo refused the request".to_owned() } else { messages.join(": ") };
     Some((code, message))
-}
-
-/// The `ShippingDeliveryVO` of a `queryShipment` answer and its detail for `cargo_key`.
-struct Queried<'a> {
-    result: &'a Node,
-    detail: Option<&'a Node>,
-}
-
-fn queried<'a>(root: &'a Node, cargo_key: &str) -> Result<Queried<'a>, CarrierError> {
-    let result = root.find("ShippingDeliveryVO").ok_or_else(|| CarrierError::Protocol {
-        carrier: SLUG,
-        message: "queryShipment answer without ShippingDeliveryVO".into(),
-    })?;
-    let mut details = Vec::new();
-    result.find_all("shippingDeliveryDetailVO", &mut details);
-    let detail = details.iter().copied().find(|d| d.text_of("cargoKey") == cargo_key).or(details.first().copied());
-    Ok(Queried { result, detail })
 }
 
 /// Maps one `invDocCargoVOArray` event; `None` only without a readable date.
@@ -507,6 +576,65 @@ fn scan_from(event: &Node, shared: &Map<String, Value>) -> Option<Scan> {
     })
 }
 
+/// The scans of a queried shipment: its history, else its current state when that has a time.
+fn scans_of(detail: &Node, cargo_key: &str) -> Vec<Scan> {
+    let item = detail.find("shippingDeliveryItemDetailVO");
+    let mut shared = Map::new();
+    shared.insert("cargoKey".into(), Value::String(cargo_key.to_owned()));
+    shared.insert("operationStatus".into(), Value::String(detail.text_of("operationStatus")));
+    if let Some(item) = item {
+        for k in ["docId", "trackingUrl"] {
+            let v = item.text_of(k);
+            if !v.is_empty() {
+                shared.insert(k.into(), Value::String(v));
+            }
+        }
+    }
+    let mut events = Vec::new();
+    if let Some(item) = item {
+        item.find_all("invDocCargoVOArray", &mut events);
+    }
+    if !events.is_empty() {
+        return events.into_iter().filter_map(|e| scan_from(e, &shared)).collect();
+    }
+    // No history: the shipment's current state is the only scan, when it has a time.
+    let op = detail.text_of("operationStatus");
+    let when = item.and_then(|i| parse_time(&i.text_of("documentDate"), &i.text_of("documentTime")));
+    let (Some(at), false) = (when, op.is_empty()) else { return vec![] };
+    let status = operation_status_for(&op).unwrap_or_else(|| {
+        tracing::warn!(carrier = SLUG, code = %op, "unknown Yurtiçi Kargo operationStatus, read as in_transit");
+        UNKNOWN_CODE_STATUS
+    });
+    let description = [detail.text_of("cargoEventExplanation"), detail.text_of("operationMessage"), op.clone()]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    vec![Scan {
+        event_id: None,
+        code: op,
+        status,
+        reason_code: None,
+        ndr_reason: None,
+        description,
+        location: None,
+        occurred_at: at,
+        raw: Value::Object(shared),
+    }]
+}
+
+/// A booking as Yurtiçi knows it: the cargo key is its tracking number and its id.
+fn booked(key: String) -> Booking {
+    Booking {
+        tracking_number: key.clone(),
+        carrier_shipment_id: key,
+        service: SERVICES[0].0.to_owned(),
+        charge: None,
+        edd: None,
+        routing: None,
+        documents: vec![],
+    }
+}
+
 pub struct YurticiKargo {
     http: reqwest::Client,
     info: CarrierInfo,
@@ -551,6 +679,8 @@ impl YurticiKargo {
         Self { http, info }
     }
 
+    /// Sends one SOAP call; hands back a 2xx body unread. A SOAP Fault under an error status is
+    /// read as the fault it is, not as the status.
     async fn call(
         &self,
         account: &Account<'_>,
@@ -558,19 +688,38 @@ impl YurticiKargo {
         envelope: String,
         what: &str,
         repeatable: Repeatable,
-    ) -> Result<Node, CarrierError> {
+    ) -> Result<Vec<u8>, CarrierError> {
         let req = self
             .http
             .post(format!("{}{SOAP_PATH}", account.base_url.trim_end_matches('/')))
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", format!("\"{NAMESPACE}/{operation}\""))
             .body(envelope);
-        read_soap(send(SLUG, req, repeatable).await?, what, repeatable).await
+        let response = send(SLUG, req, repeatable).await?;
+        let status = response.status().as_u16();
+        let wait = retry_after(&response);
+        let mut fault = None;
+        let read = read_body(SLUG, response, what, repeatable, |_, body| {
+            fault = parse_fault_answer(body).ok().flatten();
+            None
+        })
+        .await;
+        match (read, fault) {
+            (Err(_), Some(fault)) => Err(fault_error(fault, status, wait, repeatable)),
+            (read, _) => read,
+        }
     }
 
-    async fn query(&self, account: &Account<'_>, cargo_key: &str, history: bool) -> Result<Node, CarrierError> {
+    /// The scans Yurtiçi has for `cargo_key` (`None`: it does not know the key).
+    async fn query(
+        &self,
+        account: &Account<'_>,
+        cargo_key: &str,
+        history: bool,
+    ) -> Result<Option<Vec<Scan>>, CarrierError> {
         let env = envelope("queryShipment", account, "wsLanguage", &query_fields(cargo_key, history));
-        self.call(account, "queryShipment", env, &format!("cargo key {cargo_key}"), Repeatable::Yes).await
+        let body = self.call(account, "queryShipment", env, &format!("cargo key {cargo_key}"), Repeatable::Yes).await?;
+        parse_query_answer(&body, cargo_key)
     }
 }
 
@@ -612,60 +761,20 @@ impl Carrier for YurticiKargo {
         if request.ship_to.phone.as_deref().map(phone).is_none_or(|p| p.is_empty()) {
             return Err(rejected("PHONE_REQUIRED", "Yurtiçi Kargo needs the receiver's phone", Some("/ship_to/phone")));
         }
-        let env = envelope("createShipment", account, "userLanguage", &order_fields(request));
-        let root = self.call(account, "createShipment", env, "createShipment", Repeatable::No).await?;
-        let Some(result) = root.find("ShippingOrderResultVO") else {
-            return Err(CarrierError::Unknown {
-                carrier: SLUG,
-                message: "createShipment answer without ShippingOrderResultVO".into(),
-            });
-        };
-        let mut details = Vec::new();
-        result.find_all("shippingOrderDetailVO", &mut details);
-        let detail =
-            details.iter().copied().find(|d| d.text_of("cargoKey") == request.reference).or(details.first().copied());
-        if let Some((code, message)) = refusal(result, detail) {
-            if code == ERR_CARGO_KEY_EXISTS {
-                return Err(CarrierError::Unknown {
-                    carrier: SLUG,
-                    message: format!("cargo key {} exists already ({code}: {message}); reconcile", request.reference),
-                });
-            }
-            return Err(rejected(&code, message, None));
-        }
-        Ok(Booking {
-            tracking_number: request.reference.clone(),
-            carrier_shipment_id: request.reference.clone(),
-            service: request.service.clone(),
-            charge: None,
-            edd: None,
-            routing: None,
-            documents: vec![],
-        })
+        let key = cargo_key(&request.reference);
+        let env = envelope("createShipment", account, "userLanguage", &order_fields(request, &key));
+        let body = self.call(account, "createShipment", env, "createShipment", Repeatable::No).await?;
+        parse_create_answer(&body, &key).map_err(|e| after_accept(Repeatable::No, e))?;
+        Ok(booked(key))
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
-        let root = match self.query(account, reference, false).await {
-            Ok(root) => root,
-            Err(CarrierError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let q = queried(&root, reference)?;
-        if let Some((code, message)) = refusal(q.result, q.detail) {
-            return if code == ERR_CARGO_KEY_NOT_FOUND { Ok(None) } else { Err(rejected(&code, message, None)) };
+        let key = cargo_key(reference);
+        match self.query(account, &key, false).await {
+            Ok(found) => Ok(found.map(|_| booked(key))),
+            Err(CarrierError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
-        if q.detail.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Booking {
-            tracking_number: reference.to_owned(),
-            carrier_shipment_id: reference.to_owned(),
-            service: SERVICES[0].0.to_owned(),
-            charge: None,
-            edd: None,
-            routing: None,
-            documents: vec![],
-        }))
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
@@ -674,75 +783,14 @@ impl Carrier for YurticiKargo {
         element(&mut fields, "cargoKeys", key);
         let env = envelope("cancelShipment", account, "userLanguage", &fields);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
-        let root = self.call(account, "cancelShipment", env, &format!("cargo key {key}"), Repeatable::Yes).await?;
-        let result = root.find("ShippingOrderResultVO").ok_or_else(|| CarrierError::Protocol {
-            carrier: SLUG,
-            message: "cancelShipment answer without ShippingOrderResultVO".into(),
-        })?;
-        let mut details = Vec::new();
-        result.find_all("shippingCancelDetailVO", &mut details);
-        let detail = details.iter().copied().find(|d| d.text_of("cargoKey") == key).or(details.first().copied());
-        match refusal(result, detail) {
-            None => Ok(()),
-            Some((code, message)) => Err(rejected(&code, message, None)),
-        }
+        let body = self.call(account, "cancelShipment", env, &format!("cargo key {key}"), Repeatable::Yes).await?;
+        parse_cancel_answer(&body, key)
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
-        let root = self.query(account, tracking_number, true).await?;
-        let q = queried(&root, tracking_number)?;
-        if let Some((code, message)) = refusal(q.result, q.detail) {
-            return Err(if code == ERR_CARGO_KEY_NOT_FOUND {
-                CarrierError::NotFound { carrier: SLUG, what: format!("cargo key {tracking_number}") }
-            } else {
-                rejected(&code, message, None)
-            });
-        }
-        let Some(detail) = q.detail else {
-            return Err(CarrierError::NotFound { carrier: SLUG, what: format!("cargo key {tracking_number}") });
-        };
-        let item = detail.find("shippingDeliveryItemDetailVO");
-        let mut shared = Map::new();
-        shared.insert("cargoKey".into(), Value::String(tracking_number.to_owned()));
-        shared.insert("operationStatus".into(), Value::String(detail.text_of("operationStatus")));
-        if let Some(item) = item {
-            for k in ["docId", "trackingUrl"] {
-                let v = item.text_of(k);
-                if !v.is_empty() {
-                    shared.insert(k.into(), Value::String(v));
-                }
-            }
-        }
-        let mut events = Vec::new();
-        if let Some(item) = item {
-            item.find_all("invDocCargoVOArray", &mut events);
-        }
-        if !events.is_empty() {
-            return Ok(events.into_iter().filter_map(|e| scan_from(e, &shared)).collect());
-        }
-        // No history: the shipment's current state is the only scan, when it has a time.
-        let op = detail.text_of("operationStatus");
-        let when = item.and_then(|i| parse_time(&i.text_of("documentDate"), &i.text_of("documentTime")));
-        let (Some(at), false) = (when, op.is_empty()) else { return Ok(vec![]) };
-        let status = operation_status_for(&op).unwrap_or_else(|| {
-            tracing::warn!(carrier = SLUG, code = %op, "unknown Yurtiçi Kargo operationStatus, read as in_transit");
-            UNKNOWN_CODE_STATUS
-        });
-        let description = [detail.text_of("cargoEventExplanation"), detail.text_of("operationMessage"), op.clone()]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .unwrap_or_default();
-        Ok(vec![Scan {
-            event_id: None,
-            code: op,
-            status,
-            reason_code: None,
-            ndr_reason: None,
-            description,
-            location: None,
-            occurred_at: at,
-            raw: Value::Object(shared),
-        }])
+        self.query(account, tracking_number, true)
+            .await?
+            .ok_or_else(|| CarrierError::NotFound { carrier: SLUG, what: format!("cargo key {tracking_number}") })
     }
 }
 

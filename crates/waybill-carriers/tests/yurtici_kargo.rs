@@ -29,7 +29,10 @@ use axum::response::Response;
 use chrono::{DateTime, FixedOffset};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use waybill_carriers::yurtici_kargo::{Node, YurticiKargo, parse_xml, soap_fault};
+use waybill_carriers::yurtici_kargo::{
+    CARGO_KEY_MAX, Node, SoapFault, YurticiKargo, cargo_key, parse_cancel_answer, parse_create_answer,
+    parse_fault_answer, parse_query_answer, parse_xml, soap_fault,
+};
 use waybill_carriers::{
     Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
     http_client,
@@ -546,26 +549,188 @@ async fn tracking_an_unknown_cargo_key_is_not_found_and_an_unprocessed_one_has_n
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cargo keys
+// ---------------------------------------------------------------------------------------------
+
+/// A shipment id as Waybill makes them: `shp_` + a lower-case ULID, 30 characters.
+const SHIPMENT_ID: &str = "shp_01hq3k5v8xw2c9m4n7p0r6t1ya";
+
+#[test]
+fn a_shipment_id_is_too_long_for_a_cargo_key_and_gets_a_stable_short_one() {
+    assert_eq!(SHIPMENT_ID.len(), 30);
+    let key = cargo_key(SHIPMENT_ID);
+    assert_eq!(key.len(), CARGO_KEY_MAX);
+    assert!(key.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()), "{key}");
+    assert_eq!(cargo_key(SHIPMENT_ID), key, "the same reference gives the same key");
+    assert_eq!(cargo_key(&key), key, "a key is its own key");
+    // Ids made in the same millisecond differ only at the end; their keys differ too.
+    assert_ne!(cargo_key("shp_01hq3k5v8xw2c9m4n7p0r6t1yb"), key);
+    assert_eq!(cargo_key("shp_01REF"), "shp_01REF", "a reference that fits is sent as it is");
+    assert_eq!(cargo_key("ABCDEFGHIJ0123456789"), "ABCDEFGHIJ0123456789");
+    assert_eq!(cargo_key("ABCDEFGHIJ01234567890").len(), CARGO_KEY_MAX);
+    assert_ne!(cargo_key("sipariş 1"), "sipariş 1", "only ASCII letters, digits, _ and - pass as they are");
+}
+
+#[tokio::test]
+async fn a_long_reference_is_booked_found_tracked_and_cancelled_by_its_short_key() {
+    let server = start().await;
+    server.yk.on("createShipment", vec![(200, fixture("create_success_synthetic.xml"))]);
+    server.yk.on("queryShipment", vec![(200, fixture("query_nop_synthetic.xml"))]);
+    server.yk.on("cancelShipment", vec![(200, fixture("cancel_ok_synthetic.xml"))]);
+    let account = TestAccount::at(&server.url);
+    let key = cargo_key(SHIPMENT_ID);
+    let mut request = booking_request(SHIPMENT_ID);
+    request.cod = Some(try_money("100"));
+    let booking = yurtici().book(&account.account(), &request).await.expect("booked");
+    assert_eq!((booking.tracking_number.as_str(), booking.carrier_shipment_id.as_str()), (key.as_str(), key.as_str()));
+    let found = yurtici().find_booking(&account.account(), SHIPMENT_ID).await.expect("answered").expect("found");
+    assert_eq!(found, booking);
+    yurtici().track(&account.account(), &booking.tracking_number).await.expect("tracked");
+    let booked = BookedRef { tracking_number: &key, carrier_shipment_id: &key };
+    yurtici().cancel(&account.account(), &booked).await.expect("cancelled");
+
+    let calls = server.yk.calls();
+    let ops: Vec<_> = calls.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(ops, ["createShipment", "queryShipment", "queryShipment", "cancelShipment"]);
+    let order = calls[0].order();
+    assert_eq!(order.text_of("cargoKey"), key);
+    assert_eq!(order.text_of("invoiceKey"), key);
+    assert_eq!(order.text_of("ttDocumentId"), key);
+    assert!(order.text_of("description").contains(SHIPMENT_ID), "the full id stays readable for the branch");
+    assert_eq!(calls[1].field("keys"), key);
+    assert_eq!(calls[2].field("keys"), key);
+    assert_eq!(calls[3].field("cargoKeys"), key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The answer parsers, pure
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_parsers_read_the_fixtures() {
+    let bytes = |name: &str| fixture(name).into_bytes();
+    assert_eq!(parse_create_answer(&bytes("create_success_synthetic.xml"), "shp_01REF"), Ok(()));
+    let (code, _, _) = rejected(parse_create_answer(&bytes("create_refused_synthetic.xml"), "shp_01REF"));
+    assert_eq!(code, "82516");
+    let exists = parse_create_answer(&bytes("create_exists_synthetic.xml"), "shp_01REF");
+    assert!(matches!(exists, Err(CarrierError::Unknown { .. })), "{exists:?}");
+    let fault = parse_create_answer(&bytes("fault_server_synthetic.xml"), "shp_01REF");
+    assert!(matches!(fault, Err(CarrierError::Unknown { .. })), "{fault:?}");
+    let (code, _, _) = rejected(parse_create_answer(&bytes("fault_client_synthetic.xml"), "shp_01REF"));
+    assert_eq!(code, "Client");
+
+    assert_eq!(parse_cancel_answer(&bytes("cancel_ok_synthetic.xml"), "shp_01REF"), Ok(()));
+    let (code, _, _) = rejected(parse_cancel_answer(&bytes("cancel_refused_synthetic.xml"), "shp_01REF"));
+    assert_eq!(code, "82547");
+
+    let scans = parse_query_answer(&bytes("query_history_synthetic.xml"), "shp_01REF").unwrap().expect("known");
+    assert_eq!(scans.len(), 6);
+    assert_eq!(parse_query_answer(&bytes("query_nop_synthetic.xml"), "shp_01REF"), Ok(Some(vec![])));
+    assert_eq!(parse_query_answer(&bytes("query_not_found_synthetic.xml"), "shp_NOPE"), Ok(None));
+    let fault = parse_query_answer(&bytes("fault_server_synthetic.xml"), "shp_01REF");
+    assert!(matches!(fault, Err(CarrierError::Unavailable { .. })), "{fault:?}");
+
+    let fault = parse_fault_answer(&bytes("fault_client_synthetic.xml")).unwrap().expect("a fault");
+    assert_eq!(fault.code, "Client");
+    assert!(fault.message.contains("Unmarshalling Error"));
+    assert_eq!(parse_fault_answer(&bytes("cancel_ok_synthetic.xml")), Ok(None));
+
+    for garbage in [&b"<html><body>gateway"[..], b"\xff\xfe<a/>", b"", b"<a><b></a>"] {
+        for result in [
+            parse_create_answer(garbage, "k").map(|_| ()),
+            parse_cancel_answer(garbage, "k"),
+            parse_query_answer(garbage, "k").map(|_| ()),
+            parse_fault_answer(garbage).map(|_| ()),
+        ] {
+            assert!(matches!(result, Err(CarrierError::Protocol { .. })), "{garbage:?}: {result:?}");
+        }
+    }
+    // Well-formed XML that is not the answer asked for.
+    let other = bytes("query_nop_synthetic.xml");
+    assert!(matches!(parse_create_answer(&other, "k"), Err(CarrierError::Protocol { .. })));
+    assert!(matches!(parse_cancel_answer(&other, "k"), Err(CarrierError::Protocol { .. })));
+    assert!(matches!(parse_query_answer(&bytes("cancel_ok_synthetic.xml"), "k"), Err(CarrierError::Protocol { .. })));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The answer reader never panics
 // ---------------------------------------------------------------------------------------------
 
+const ANSWER_FIXTURES: &[&str] = &[
+    "create_success_synthetic.xml",
+    "create_refused_synthetic.xml",
+    "create_exists_synthetic.xml",
+    "fault_client_synthetic.xml",
+    "fault_server_synthetic.xml",
+    "cancel_ok_synthetic.xml",
+    "cancel_refused_synthetic.xml",
+    "query_history_synthetic.xml",
+    "query_nop_synthetic.xml",
+    "query_not_found_synthetic.xml",
+];
+
+/// Every parser on `body`: each answers `Ok` or a typed error; none panics. Unreadable answers are
+/// `Protocol`, never a refusal.
+fn every_parser_answers(body: &[u8]) {
+    let readable = std::str::from_utf8(body).ok().and_then(parse_xml).is_some();
+    let results = [
+        parse_create_answer(body, "shp_01REF").map(|_| ()),
+        parse_cancel_answer(body, "shp_01REF"),
+        parse_query_answer(body, "shp_01REF").map(|_| ()),
+        parse_fault_answer(body).map(|_| ()),
+    ];
+    for result in results {
+        if !readable {
+            assert!(matches!(result, Err(CarrierError::Protocol { .. })), "{result:?}");
+        }
+    }
+}
+
 proptest! {
     #[test]
-    fn the_soap_answer_reader_never_panics(input in ".*") {
-        if let Some(root) = parse_xml(&input) {
-            let _ = soap_fault(&root);
+    fn the_parsers_never_panic_on_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        every_parser_answers(&body);
+    }
+
+    #[test]
+    fn the_parsers_never_panic_on_arbitrary_text(input in ".*") {
+        every_parser_answers(input.as_bytes());
+    }
+
+    #[test]
+    fn the_parsers_never_panic_on_mangled_answers(
+        which in 0..ANSWER_FIXTURES.len(),
+        cut in 0usize..2000,
+        drop in 0usize..64,
+        junk in "[<>&;#a-zA-Z0-9:/ =\"'İış]{0,40}",
+    ) {
+        let answer = fixture(ANSWER_FIXTURES[which]).into_bytes();
+        let cut = cut.min(answer.len());
+        let rest = (cut + drop).min(answer.len());
+        let mangled = [&answer[..cut], junk.as_bytes(), &answer[rest..]].concat();
+        every_parser_answers(&mangled);
+    }
+
+    #[test]
+    fn a_fault_is_read_whatever_it_says(code in "[a-zA-Z:]{0,20}", text in "[^<&]{0,60}") {
+        let body = format!(
+            "<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body><s:Fault>\
+             <faultcode>{code}</faultcode><faultstring>{text}</faultstring></s:Fault></s:Body></s:Envelope>"
+        );
+        let fault: SoapFault = parse_fault_answer(body.as_bytes()).unwrap().expect("a fault");
+        prop_assert!(!fault.code.is_empty() && !fault.code.contains(':'));
+        prop_assert_eq!(fault.message, text.trim());
+        let created = parse_create_answer(body.as_bytes(), "k");
+        if fault.code.eq_ignore_ascii_case("Client") {
+            prop_assert!(matches!(created, Err(CarrierError::Rejected { .. })), "{:?}", created);
+        } else {
+            prop_assert!(matches!(created, Err(CarrierError::Unknown { .. })), "{:?}", created);
         }
     }
 
     #[test]
-    fn the_soap_answer_reader_never_panics_on_mangled_answers(cut in 0usize..2000, junk in "[<>&;#a-zA-Z0-9:/ =\"']{0,40}") {
-        let answer = fixture("query_history_synthetic.xml");
-        let mut cut = cut.min(answer.len());
-        while !answer.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let mangled = format!("{}{junk}{}", &answer[..cut], &answer[cut..]);
-        if let Some(root) = parse_xml(&mangled) {
+    fn the_xml_reader_never_panics(input in ".*") {
+        if let Some(root) = parse_xml(&input) {
             let _ = soap_fault(&root);
         }
     }
