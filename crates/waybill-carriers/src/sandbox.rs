@@ -7,14 +7,14 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
-use crate::http::{CarrierFault, Repeatable, read_answer, send};
+use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -79,9 +79,9 @@ impl Sandbox {
                 push: true,
                 find_booking: true,
                 cash_on_delivery: true,
-                address_validation: false,
-                pickup: false,
-                serviceability: false,
+                address_validation: true,
+                pickup: true,
+                serviceability: true,
                 returns: false,
             },
             credentials: CredentialSchema {
@@ -228,20 +228,188 @@ fn protocol(message: impl Into<String>) -> CarrierError {
     CarrierError::Protocol { carrier: SLUG, message: message.into() }
 }
 
-/// Reads a simulator answer; its error bodies are `{"error": {"code", "message", "field"}}`.
-async fn read<T: for<'de> Deserialize<'de>>(
+/// Reads a simulator answer with `parse`; its error bodies are `{"error": {"code", "message", "field"}}`.
+async fn read<T>(
     response: reqwest::Response,
     what: &str,
     repeatable: Repeatable,
+    parse: impl FnOnce(&[u8]) -> Result<T, CarrierError>,
 ) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, |_, body| {
+    let body = read_body(SLUG, response, what, repeatable, |_, body| {
         serde_json::from_slice::<SimErrorBody>(body).ok().map(|b| CarrierFault {
             code: b.error.code,
             message: b.error.message,
             field: b.error.field,
         })
     })
-    .await
+    .await?;
+    parse(&body).map_err(|e| after_accept(repeatable, e))
+}
+
+fn json_answer<'a, T: Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| protocol(format!("unexpected {what} answer: {e}")))
+}
+
+/// Reads the answer to `POST /api/v1/rates`.
+pub fn parse_rates_answer(body: &[u8]) -> Result<Vec<Rate>, CarrierError> {
+    #[derive(Deserialize)]
+    struct Rates {
+        rates: Vec<SimRate>,
+    }
+    #[derive(Deserialize)]
+    struct SimRate {
+        service: String,
+        charge: SimMoney,
+        transit_days: Option<u32>,
+    }
+    let rates: Rates = json_answer(body, "rates")?;
+    rates
+        .rates
+        .into_iter()
+        .map(|r| Ok(Rate { charge: r.charge.to_money()?, service: r.service, transit_days: r.transit_days }))
+        .collect()
+}
+
+/// Reads the answer to `POST /api/v1/shipments`.
+pub fn parse_booking_answer(body: &[u8]) -> Result<Booking, CarrierError> {
+    json_answer::<SimShipment>(body, "shipment")?.into_booking()
+}
+
+/// Reads the answer to `GET /api/v1/shipments?reference=`: the booking made under it, if any.
+pub fn parse_found_booking_answer(body: &[u8]) -> Result<Option<Booking>, CarrierError> {
+    #[derive(Deserialize)]
+    struct Found {
+        shipments: Vec<SimShipment>,
+    }
+    let found: Found = json_answer(body, "shipment search")?;
+    found.shipments.into_iter().next().map(SimShipment::into_booking).transpose()
+}
+
+/// Reads the answer to `POST /api/v1/shipments/{awb}/cancel`.
+pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Cancelled {
+        status_code: String,
+    }
+    let cancelled: Cancelled = json_answer(body, "cancel")?;
+    match cancelled.status_code.as_str() {
+        "CX" => Ok(()),
+        other => Err(protocol(format!("cancel answered with status `{other}` instead of CX"))),
+    }
+}
+
+/// Reads the answer to `GET /api/v1/tracking/{awb}`.
+pub fn parse_tracking_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
+    #[derive(Deserialize)]
+    struct Tracking {
+        events: Vec<SimEvent>,
+    }
+    let tracking: Tracking = json_answer(body, "tracking")?;
+    Ok(tracking.events.into_iter().map(scan_from).collect())
+}
+
+/// Reads the answer to `POST /api/v1/subscriptions`.
+pub fn parse_subscription_answer(body: &[u8]) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Subscribed {
+        #[serde(rename = "subscription_id")]
+        _subscription_id: String,
+    }
+    json_answer::<Subscribed>(body, "subscription").map(drop)
+}
+
+/// Reads the answer to `POST /api/v1/addresses/validate` about `asked`; the name, phone and
+/// email of every candidate come from `asked`, which the simulator echoes anyway.
+pub fn parse_address_answer(body: &[u8], asked: &Address) -> Result<AddressCheck, CarrierError> {
+    #[derive(Deserialize)]
+    struct Check {
+        verdict: String,
+        classification: String,
+        candidates: Vec<Candidate>,
+        messages: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    struct Candidate {
+        company: Option<String>,
+        street1: String,
+        street2: Option<String>,
+        city: String,
+        state: Option<String>,
+        postal_code: String,
+        country: String,
+    }
+    let check: Check = json_answer(body, "address check")?;
+    let verdict = match check.verdict.as_str() {
+        "valid" => AddressVerdict::Valid,
+        "ambiguous" => AddressVerdict::Ambiguous,
+        "invalid" => AddressVerdict::Invalid,
+        other => return Err(protocol(format!("unknown address verdict `{other}`"))),
+    };
+    let classification = match check.classification.as_str() {
+        "residential" => AddressClass::Residential,
+        "commercial" => AddressClass::Commercial,
+        _ => AddressClass::Unknown,
+    };
+    let candidates = check
+        .candidates
+        .into_iter()
+        .map(|c| Address {
+            company: c.company,
+            street1: c.street1,
+            street2: c.street2,
+            city: c.city,
+            state: c.state,
+            postal_code: c.postal_code,
+            country: c.country,
+            ..asked.clone()
+        })
+        .collect();
+    Ok(AddressCheck { verdict, classification, candidates, messages: check.messages })
+}
+
+/// Reads the answer to `GET /api/v1/serviceability`.
+pub fn parse_serviceability_answer(body: &[u8]) -> Result<Serviceability, CarrierError> {
+    #[derive(Deserialize)]
+    struct Coverage {
+        postal_code: String,
+        delivery: bool,
+        prepaid: bool,
+        cod: bool,
+        pickup: bool,
+        place: Option<String>,
+        remark: Option<String>,
+    }
+    let c: Coverage = json_answer(body, "serviceability")?;
+    Ok(Serviceability {
+        postal_code: c.postal_code,
+        delivery: c.delivery,
+        prepaid: c.prepaid,
+        cash_on_delivery: c.cod,
+        pickup: c.pickup,
+        place: c.place,
+        remark: c.remark,
+    })
+}
+
+/// Reads the answer to `POST /api/v1/pickups`.
+pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
+    #[derive(Deserialize)]
+    struct Booked {
+        confirmation_number: String,
+        date: Option<NaiveDate>,
+        charge: Option<SimMoney>,
+        note: Option<String>,
+    }
+    let booked: Booked = json_answer(body, "pickup")?;
+    if booked.confirmation_number.trim().is_empty() {
+        return Err(protocol("the pickup answer has an empty confirmation number"));
+    }
+    Ok(Pickup {
+        confirmation_number: booked.confirmation_number,
+        date: booked.date,
+        charge: booked.charge.as_ref().map(SimMoney::to_money).transpose()?,
+        note: booked.note,
+    })
 }
 
 fn scan_from(event: SimEvent) -> Scan {
@@ -275,28 +443,13 @@ impl Carrier for Sandbox {
     }
 
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Rates {
-            rates: Vec<SimRate>,
-        }
-        #[derive(Deserialize)]
-        struct SimRate {
-            service: String,
-            charge: SimMoney,
-            transit_days: Option<u32>,
-        }
         let body = serde_json::json!({
             "shipper": SimAddress::from(&request.ship_from),
             "consignee": SimAddress::from(&request.ship_to),
             "parcels": sim_parcels(&request.parcels),
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/rates").json(&body);
-        let rates: Rates = read(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
-        rates
-            .rates
-            .into_iter()
-            .map(|r| Ok(Rate { charge: r.charge.to_money()?, service: r.service, transit_days: r.transit_days }))
-            .collect()
+        read(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes, parse_rates_answer).await
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
@@ -314,46 +467,66 @@ impl Carrier for Sandbox {
             "scenario": scenario,
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/shipments").json(&body);
-        let shipment: SimShipment = read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
-        shipment.into_booking()
+        read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No, parse_booking_answer).await
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Found {
-            shipments: Vec<SimShipment>,
-        }
         let req = self.request(account, reqwest::Method::GET, "/api/v1/shipments").query(&[("reference", reference)]);
-        let found: Found = read(send(SLUG, req, Repeatable::Yes).await?, "shipment search", Repeatable::Yes).await?;
-        found.shipments.into_iter().next().map(SimShipment::into_booking).transpose()
+        read(send(SLUG, req, Repeatable::Yes).await?, "shipment search", Repeatable::Yes, parse_found_booking_answer)
+            .await
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
         let path = format!("/api/v1/shipments/{}/cancel", booking.tracking_number);
         // Cancelling twice is harmless at this carrier, so a timeout may be retried.
         let req = self.request(account, reqwest::Method::POST, &path);
-        read::<Value>(
-            send(SLUG, req, Repeatable::Yes).await?,
-            &format!("shipment {}", booking.tracking_number),
-            Repeatable::Yes,
-        )
-        .await?;
-        Ok(())
+        let what = format!("shipment {}", booking.tracking_number);
+        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_cancel_answer).await
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
-        #[derive(Deserialize)]
-        struct Tracking {
-            events: Vec<SimEvent>,
-        }
         let req = self.request(account, reqwest::Method::GET, &format!("/api/v1/tracking/{tracking_number}"));
-        let tracking: Tracking = read(
-            send(SLUG, req, Repeatable::Yes).await?,
-            &format!("tracking number {tracking_number}"),
-            Repeatable::Yes,
-        )
-        .await?;
-        Ok(tracking.events.into_iter().map(scan_from).collect())
+        let what = format!("tracking number {tracking_number}");
+        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_tracking_answer).await
+    }
+
+    async fn validate_address(&self, account: &Account<'_>, address: &Address) -> Result<AddressCheck, CarrierError> {
+        let body = serde_json::json!({ "address": SimAddress::from(address) });
+        let req = self.request(account, reqwest::Method::POST, "/api/v1/addresses/validate").json(&body);
+        read(send(SLUG, req, Repeatable::Yes).await?, "address check", Repeatable::Yes, |body| {
+            parse_address_answer(body, address)
+        })
+        .await
+    }
+
+    async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
+        let clock = |t: NaiveTime| t.format("%H:%M").to_string();
+        let body = serde_json::json!({
+            "reference": request.reference,
+            "address": SimAddress::from(&request.address),
+            "date": request.date.to_string(),
+            "ready_time": clock(request.ready_time),
+            "close_time": clock(request.close_time),
+            "parcels": sim_parcels(&request.parcels),
+            "awbs": request.tracking_numbers,
+            "instructions": request.instructions,
+        });
+        let req = self.request(account, reqwest::Method::POST, "/api/v1/pickups").json(&body);
+        // A repeat books a second courier: a lost answer is unknown, never retried.
+        read(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No, parse_pickup_answer).await
+    }
+
+    async fn serviceability(
+        &self,
+        account: &Account<'_>,
+        country: &str,
+        postal_code: &str,
+    ) -> Result<Serviceability, CarrierError> {
+        let req = self
+            .request(account, reqwest::Method::GET, "/api/v1/serviceability")
+            .query(&[("country", country), ("postal_code", postal_code)]);
+        let what = format!("postal code {postal_code}");
+        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_serviceability_answer).await
     }
 
     async fn subscribe(
@@ -364,13 +537,8 @@ impl Carrier for Sandbox {
     ) -> Result<(), CarrierError> {
         let body = serde_json::json!({"awb": tracking_number, "url": target.url, "secret": target.secret});
         let req = self.request(account, reqwest::Method::POST, "/api/v1/subscriptions").json(&body);
-        read::<Value>(
-            send(SLUG, req, Repeatable::Yes).await?,
-            &format!("tracking number {tracking_number}"),
-            Repeatable::Yes,
-        )
-        .await?;
-        Ok(())
+        let what = format!("tracking number {tracking_number}");
+        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_subscription_answer).await
     }
 
     fn parse_push(&self, secret: &str, push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {

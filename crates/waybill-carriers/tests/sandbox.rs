@@ -18,9 +18,13 @@ use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
+use waybill_carriers::sandbox::{
+    parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_pickup_answer,
+    parse_rates_answer, parse_serviceability_answer, parse_subscription_answer, parse_tracking_answer,
+};
 use waybill_carriers::{
-    Account, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers, PushError, PushRequest, PushTarget,
-    RateRequest, Scan, http_client,
+    Account, AddressClass, AddressVerdict, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers,
+    PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan, http_client,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -723,6 +727,7 @@ fn info_describes_the_sandbox() {
     assert_eq!(services, ["express", "standard", "economy"]);
     let c = &info.capabilities;
     assert!(c.rates && c.cancel && c.track && c.push && c.find_booking && c.cash_on_delivery);
+    assert!(c.address_validation && c.serviceability && c.pickup);
     assert!(info.carrier_label_formats.is_empty());
 }
 
@@ -781,5 +786,106 @@ async fn a_booking_answer_cut_off_after_201_is_unknown() {
     match sandbox().book(&acct.account(), &booking_request("cut", None)).await {
         Err(CarrierError::Unknown { .. }) => {}
         other => panic!("the carrier answered 201, so the booking may exist: expected Unknown, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses, serviceability and pickups
+// ---------------------------------------------------------------------------------------------
+
+fn pickup_request(reference: &str) -> PickupRequest {
+    PickupRequest {
+        reference: reference.into(),
+        address: address("Acme Store", "Istanbul", "34710"),
+        date: (chrono::Utc::now() + chrono::Duration::days(1)).date_naive(),
+        ready_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        close_time: chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        parcels: rate_request().parcels,
+        tracking_numbers: vec![],
+        service: None,
+        instructions: Some("loading dock".into()),
+    }
+}
+
+#[tokio::test]
+async fn addresses_and_postcodes_are_checked_with_the_simulator() {
+    let sim = start_sim(FAST_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let carrier = sandbox();
+
+    let valid = carrier.validate_address(&acct.account(), &address("Ayse", "istanbul", "34710")).await.expect("check");
+    assert_eq!((valid.verdict, valid.classification), (AddressVerdict::Valid, AddressClass::Residential));
+    assert_eq!((valid.candidates[0].city.as_str(), valid.candidates[0].name.as_str()), ("Istanbul", "Ayse"));
+    let mut company = address("Ayse", "Izmir", "34710");
+    company.company = Some("Acme".into());
+    let ambiguous = carrier.validate_address(&acct.account(), &company).await.expect("check");
+    assert_eq!((ambiguous.verdict, ambiguous.classification), (AddressVerdict::Ambiguous, AddressClass::Commercial));
+    assert_eq!(ambiguous.candidates.len(), 2);
+    let invalid = carrier.validate_address(&acct.account(), &address("Ayse", "Sivas", "58000")).await.expect("check");
+    assert_eq!(invalid.verdict, AddressVerdict::Invalid);
+
+    let served = carrier.serviceability(&acct.account(), "TR", "34710").await.expect("serviceability");
+    assert!(served.delivery && served.cash_on_delivery && served.pickup);
+    let no_cod = carrier.serviceability(&acct.account(), "TR", "06999").await.expect("serviceability");
+    assert!(no_cod.delivery && !no_cod.cash_on_delivery);
+    let none = carrier.serviceability(&acct.account(), "TR", "34999").await.expect("serviceability");
+    assert!(!none.delivery && !none.pickup && none.remark.is_some());
+}
+
+#[tokio::test]
+async fn a_pickup_is_confirmed_and_a_lost_answer_is_unknown() {
+    let sim = start_sim(FAST_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let pickup = sandbox().schedule_pickup(&acct.account(), &pickup_request("pku-1")).await.expect("pickup");
+    assert!(pickup.confirmation_number.starts_with("PRN"));
+    assert_eq!(pickup.charge.map(|c| c.amount), Some(Decimal::new(450, 2)));
+
+    let mut refused = pickup_request("pku-2");
+    refused.close_time = refused.ready_time;
+    let (code, field) = rejected(sandbox().schedule_pickup(&acct.account(), &refused).await);
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("close_time")));
+
+    sim.sim.set_faults(Faults { timeout_rate: 1.0, hang_ms: 2_000, ..Faults::default() });
+    match sandbox_with(impatient_client()).schedule_pickup(&acct.account(), &pickup_request("pku-3")).await {
+        Err(CarrierError::Unknown { .. }) => {}
+        other => panic!("a pickup may have been booked: expected Unknown, got {other:?}"),
+    }
+}
+
+#[test]
+fn answers_with_the_wrong_shape_are_protocol_errors() {
+    let asked = address("Ayse", "Istanbul", "34710");
+    let protocol = |r: Result<(), CarrierError>| assert!(matches!(r, Err(CarrierError::Protocol { .. })), "{r:?}");
+    protocol(parse_cancel_answer(br#"{"awb": "SIM1", "status_code": "DL"}"#));
+    protocol(parse_pickup_answer(br#"{"confirmation_number": " "}"#).map(drop));
+    protocol(
+        parse_address_answer(
+            br#"{"verdict": "maybe", "classification": "x", "candidates": [], "messages": []}"#,
+            &asked,
+        )
+        .map(drop),
+    );
+    protocol(
+        parse_rates_answer(br#"{"rates": [{"service": "x", "charge": {"amount": "1,5", "currency": "USD"}}]}"#)
+            .map(drop),
+    );
+    assert_eq!(parse_cancel_answer(br#"{"awb": "SIM1", "status_code": "CX"}"#), Ok(()));
+    assert_eq!(parse_found_booking_answer(br#"{"shipments": []}"#), Ok(None));
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_answer_bytes_read_as_a_value_or_a_typed_error(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+        let asked = address("Ayse", "Istanbul", "34710");
+        let typed = |e: &CarrierError| matches!(e, CarrierError::Protocol { carrier: "sandbox", .. });
+        proptest::prop_assert!(parse_rates_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_booking_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_found_booking_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_cancel_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_tracking_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_subscription_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_address_answer(&body, &asked).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_serviceability_answer(&body).err().is_none_or(|e| typed(&e)));
+        proptest::prop_assert!(parse_pickup_answer(&body).err().is_none_or(|e| typed(&e)));
     }
 }

@@ -10,20 +10,27 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use chrono::Utc;
+use chrono::{NaiveDate, NaiveTime, Utc};
 use serde_json::json;
 
 use crate::Inner;
+use crate::coverage;
 use crate::error::ApiError;
 use crate::faults::{self, Faults};
 use crate::geo;
-use crate::model::{self, Address, Money, Parcel, Shipment};
+use crate::model::{self, Address, Money, Parcel, Pickup, Shipment};
 use crate::rates::{self, Service};
 use crate::scenario::{self, Scenario};
 use crate::validate::{Obj, parse_body};
 
 /// Longest client reference accepted.
 const MAX_REFERENCE_CHARS: usize = 64;
+
+/// Longest pickup instructions accepted.
+const MAX_INSTRUCTIONS_CHARS: usize = 200;
+
+/// What a pickup costs, in cents of [`rates::CURRENCY`].
+const PICKUP_CENTS: u64 = 450;
 
 /// The caller's API key: the partition its data lives in.
 #[derive(Clone)]
@@ -37,6 +44,9 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/shipments/{awb}/cancel", post(cancel_shipment))
         .route("/api/v1/tracking/{awb}", get(track))
         .route("/api/v1/subscriptions", post(subscribe))
+        .route("/api/v1/addresses/validate", post(validate_address))
+        .route("/api/v1/serviceability", get(serviceability))
+        .route("/api/v1/pickups", post(schedule_pickup).get(find_pickups))
         .route_layer(middleware::from_fn(authenticate))
         // Added last so it runs first: faults strike before anything else.
         .route_layer(middleware::from_fn_with_state(inner.clone(), faults::inject));
@@ -304,6 +314,125 @@ async fn subscribe(
     inner.wake.notify_one();
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "subscription_id": id }))).into_response())
+}
+
+async fn validate_address(body: Bytes) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let address = address(&Obj::at(&body, "")?.req_obj("address")?)?;
+    Ok(Json(coverage::check_address(&address)).into_response())
+}
+
+async fn serviceability(Query(query): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    let field = |name: &str| {
+        query
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::validation(name, "is required"))
+    };
+    let country = field("country")?;
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::validation("country", "must be an ISO 3166-1 alpha-2 code in upper case"));
+    }
+    Ok(Json(coverage::coverage(country, field("postal_code")?)).into_response())
+}
+
+/// The earliest day that is still today somewhere (UTC−12): a pickup date
+/// before it has passed everywhere.
+fn earliest_pickup_day() -> NaiveDate {
+    (Utc::now() - chrono::Duration::hours(12)).date_naive()
+}
+
+fn clock_time(root: &Obj, key: &str) -> Result<NaiveTime, ApiError> {
+    NaiveTime::parse_from_str(root.req_str(key)?, "%H:%M")
+        .map_err(|_| ApiError::validation(root.path(key), "must be a time as HH:MM"))
+}
+
+async fn schedule_pickup(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let reference = root.req_str("reference")?;
+    if reference.chars().count() > MAX_REFERENCE_CHARS {
+        return Err(ApiError::validation("reference", format!("must be at most {MAX_REFERENCE_CHARS} characters")));
+    }
+    let address = address(&root.req_obj("address")?)?;
+    let date = NaiveDate::parse_from_str(root.req_str("date")?, "%Y-%m-%d")
+        .map_err(|_| ApiError::validation("date", "must be a date as YYYY-MM-DD"))?;
+    if date < earliest_pickup_day() {
+        return Err(ApiError::validation("date", "must not be in the past"));
+    }
+    let ready = clock_time(&root, "ready_time")?;
+    let close = clock_time(&root, "close_time")?;
+    if close <= ready {
+        return Err(ApiError::validation("close_time", "must be after ready_time"));
+    }
+    let parcels = match root.opt_array("parcels")? {
+        Some(items) if !items.is_empty() => parcels(&root)?,
+        _ => vec![],
+    };
+    let awbs = root
+        .opt_array("awbs")?
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str().map(str::to_owned).ok_or_else(|| ApiError::validation(format!("awbs[{i}]"), "must be a string"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if parcels.is_empty() && awbs.is_empty() {
+        return Err(ApiError::validation("parcels", "give at least one parcel or awb"));
+    }
+    let instructions = root.opt_str("instructions")?;
+    if instructions.is_some_and(|t| t.chars().count() > MAX_INSTRUCTIONS_CHARS) {
+        return Err(ApiError::validation(
+            "instructions",
+            format!("must be at most {MAX_INSTRUCTIONS_CHARS} characters"),
+        ));
+    }
+    if !coverage::coverage(&address.country, &address.postal_code).pickup {
+        return Err(ApiError::validation("address.postal_code", "no pickups at this postal code"));
+    }
+
+    let mut store = inner.store();
+    if let Some(i) = awbs.iter().position(|awb| store.shipment(&key, awb).is_none()) {
+        return Err(ApiError::validation(format!("awbs[{i}]"), format!("shipment {} not found", awbs[i])));
+    }
+    let hub = geo::hub_for(&address.country, &address.postal_code);
+    let pickup = Pickup {
+        pickup_id: format!("pk_{}", ulid::Ulid::new()),
+        confirmation_number: store.fresh_confirmation(),
+        reference: reference.to_owned(),
+        date,
+        ready_time: ready.format("%H:%M").to_string(),
+        close_time: close.format("%H:%M").to_string(),
+        parcels,
+        awbs,
+        instructions: instructions.map(str::to_owned),
+        charge: Money { amount: rates::format_cents(PICKUP_CENTS), currency: rates::CURRENCY.to_owned() },
+        note: format!("courier from {}", hub.location()),
+        created_at: Utc::now(),
+        address,
+    };
+    let pickup = store.schedule_pickup(&key, pickup)?;
+    Ok((StatusCode::CREATED, Json(pickup)).into_response())
+}
+
+async fn find_pickups(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let reference = query
+        .get("reference")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let store = inner.store();
+    let pickups: Vec<_> = store.pickups_by_reference(&key, reference).collect();
+    Ok(Json(json!({ "pickups": pickups })).into_response())
 }
 
 async fn get_faults(State(inner): State<Arc<Inner>>) -> Json<Faults> {

@@ -131,6 +131,24 @@ pub(crate) fn hub_for(country: &str, postal_code: &str) -> Hub {
     }
 }
 
+/// A city the network knows by the start of its postal codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub prefix: &'static str,
+    pub city: &'static str,
+}
+
+/// The cities of `country` that own a postal prefix.
+pub(crate) fn places(country: &str) -> impl Iterator<Item = Place> + '_ {
+    HUBS.iter().filter(move |h| h.0 == country && !h.1.is_empty()).map(|&(_, prefix, _, city)| Place { prefix, city })
+}
+
+/// The city owning `postal_code` in `country`, if the network knows one.
+pub(crate) fn place_for(country: &str, postal_code: &str) -> Option<Place> {
+    let postal = normalise_postal(postal_code);
+    places(country).find(|p| postal.starts_with(p.prefix))
+}
+
 /// Sort code `HUB-NN-L` for the destination hub and postal code.
 pub(crate) fn sort_code(destination: &Hub, postal_code: &str) -> String {
     let hash = fnv1a(&[&destination.country, &normalise_postal(postal_code)]);

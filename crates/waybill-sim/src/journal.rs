@@ -17,7 +17,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Shipment, Subscription};
+use crate::model::{Pickup, Shipment, Subscription};
 
 /// One state change.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,6 +42,11 @@ pub(crate) enum Record {
     PushDone {
         subscription_id: String,
         next_index: usize,
+    },
+    /// A courier pickup was booked.
+    PickupScheduled {
+        api_key: String,
+        pickup: Box<Pickup>,
     },
 }
 

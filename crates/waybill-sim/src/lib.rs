@@ -51,6 +51,10 @@
 //! | `POST /api/v1/shipments/{awb}/cancel` | `{"awb", "status_code": "CX"}` until pickup, then 409 `CANCEL_NOT_ALLOWED`; idempotent |
 //! | `GET /api/v1/tracking/{awb}` | `{"awb", "status_code", "events": [event]}`, oldest first |
 //! | `POST /api/v1/subscriptions` | `{"awb", "url", "secret"}` → 201 `{"subscription_id"}` (200 when the same awb + url replaces its secret) |
+//! | `POST /api/v1/addresses/validate` | `{"address"}` → `{"verdict", "classification", "candidates": [address], "messages"}` |
+//! | `GET /api/v1/serviceability?country=&postal_code=` | `{"country", "postal_code", "delivery", "prepaid", "cod", "pickup", "place", "remark"}` |
+//! | `POST /api/v1/pickups` | book a courier; 201 with `pickup_id`, `confirmation_number` (`PRN` + 8 digits), `reference`, `date`, `ready_time`, `close_time`, `charge`, `note`, … |
+//! | `GET /api/v1/pickups?reference=R` | `{"pickups": [pickup]}`: every pickup booked under `R` |
 //! | `GET`/`PUT /_sim/faults` | read / change [`Faults`] (no auth) |
 //! | `GET /_sim/health` | `{"status": "ok"}` |
 //!
@@ -87,6 +91,27 @@
 //! A cancelled shipment gets a `CX` scan at the moment of cancellation and no
 //! scans after it.
 //!
+//! ## Addresses, serviceability and pickups
+//!
+//! An address is `valid` when its postcode has the country's shape (known
+//! for TR, US, DE, FR, ES, IT, IN) and starts with the postal prefix of the
+//! city given (the hub table: `34` Istanbul, `06` Ankara, `1` New York, …;
+//! accents and case are ignored); `ambiguous` when the postcode is known but
+//! belongs to another city (candidates: the postcode's city, and the given
+//! city with its own prefix); `invalid` otherwise. It is `commercial` when a
+//! company is given, else `residential`.
+//!
+//! Every postcode is served except these, kept small so tests and demos can
+//! show both answers: no service at all at TR `34999`, TR `65000` and US
+//! `99950`; no cash on delivery at TR `06999`, TR `34998` and US `10999`.
+//!
+//! A pickup takes a `reference`, an `address`, a `date` (`YYYY-MM-DD`, not
+//! past), `ready_time` and `close_time` (`HH:MM`, close after ready),
+//! `parcels` and/or `awbs` (shipments of the same key), and optional
+//! `instructions`; it costs 4.50 USD. Booking a pickup is not idempotent: a
+//! repeat with the same reference books a second courier, as at most
+//! carriers.
+//!
 //! ## Webhooks
 //!
 //! After a subscription, every event of the AWB (past ones at once, future
@@ -108,11 +133,12 @@
 //! ## Persistence
 //!
 //! With [`SimConfig::state_file`], every state change (shipment booked,
-//! shipment cancelled, subscription set, webhook event done) is appended to a
+//! shipment cancelled, pickup booked, subscription set, webhook event done) is appended to a
 //! JSON-lines journal that is replayed on start; scans need no journal since
 //! they follow from the booking time and the scenario.
 
 mod api;
+mod coverage;
 mod error;
 mod faults;
 mod geo;

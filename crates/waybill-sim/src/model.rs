@@ -126,6 +126,27 @@ pub(crate) struct Subscription {
     pub secret: String,
 }
 
+/// A courier pickup, as stored and as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Pickup {
+    pub pickup_id: String,
+    /// `PRN` and 8 digits: what the courier's dispatcher asks for.
+    pub confirmation_number: String,
+    pub reference: String,
+    pub address: Address,
+    pub date: NaiveDate,
+    /// `HH:MM`, local time at the address.
+    pub ready_time: String,
+    pub close_time: String,
+    pub parcels: Vec<Parcel>,
+    pub awbs: Vec<String>,
+    pub instructions: Option<String>,
+    pub charge: Money,
+    /// Which hub sends the courier.
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The wall-clock instant `days` simulated days after `start`, when a
 /// simulated day lasts `day_seconds` real seconds.
 pub(crate) fn days_after(start: DateTime<Utc>, days: f64, day_seconds: f64) -> DateTime<Utc> {

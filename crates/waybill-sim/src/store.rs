@@ -12,7 +12,7 @@ use rand::Rng;
 
 use crate::error::ApiError;
 use crate::journal::{Journal, Record};
-use crate::model::{Shipment, Subscription};
+use crate::model::{Pickup, Shipment, Subscription};
 use crate::push::{self, Job, Queue};
 
 /// The shipments of one API key.
@@ -21,6 +21,9 @@ struct Tenant {
     shipments: HashMap<String, Shipment>,
     /// Client reference → AWB.
     references: HashMap<String, String>,
+    /// Pickups in the order they were booked. A repeated reference books
+    /// another pickup, as at a real carrier.
+    pickups: Vec<Pickup>,
 }
 
 /// A subscription and how far its deliveries got.
@@ -98,6 +101,9 @@ impl Store {
                     .ok_or_else(|| format!("subscription {subscription_id} is unknown"))?;
                 delivery.next_index = delivery.next_index.max(next_index);
             }
+            Record::PickupScheduled { api_key, pickup } => {
+                self.tenants.entry(api_key).or_default().pickups.push(*pickup);
+            }
         }
         Ok(())
     }
@@ -143,6 +149,22 @@ impl Store {
         let awb = shipment.awb.clone();
         self.commit(Record::ShipmentCreated { api_key: api_key.to_owned(), shipment: Box::new(shipment) })?;
         self.shipment(api_key, &awb).ok_or_else(|| ApiError::internal("booked shipment vanished"))
+    }
+
+    /// Books a courier pickup; never refused as a repeat.
+    pub fn schedule_pickup(&mut self, api_key: &str, pickup: Pickup) -> Result<Pickup, ApiError> {
+        self.commit(Record::PickupScheduled { api_key: api_key.to_owned(), pickup: Box::new(pickup.clone()) })?;
+        Ok(pickup)
+    }
+
+    /// Every pickup booked with `reference`, oldest first.
+    pub fn pickups_by_reference<'a>(&'a self, api_key: &str, reference: &'a str) -> impl Iterator<Item = &'a Pickup> {
+        self.tenants.get(api_key).into_iter().flat_map(|t| t.pickups.iter()).filter(move |p| p.reference == reference)
+    }
+
+    /// A new confirmation number: `PRN` and 8 random digits.
+    pub fn fresh_confirmation(&self) -> String {
+        format!("PRN{:08}", rand::rng().random_range(0..100_000_000u32))
     }
 
     /// Cancels a shipment that has not been picked up by `now`; cancelling

@@ -82,6 +82,15 @@ impl<'a> Obj<'a> {
         self.opt_obj(key)?.ok_or_else(|| ApiError::validation(self.path(key), "is required"))
     }
 
+    /// An optional array.
+    pub fn opt_array(&self, key: &str) -> Result<Option<&'a [Value]>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(_) => Err(ApiError::validation(self.path(key), "must be an array")),
+        }
+    }
+
     /// A required array.
     pub fn req_array(&self, key: &str) -> Result<&'a [Value], ApiError> {
         match self.get(key) {

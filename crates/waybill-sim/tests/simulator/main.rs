@@ -4,6 +4,7 @@
 mod common;
 mod faults;
 mod flows;
+mod operations;
 mod persistence;
 mod properties;
 mod validation;
