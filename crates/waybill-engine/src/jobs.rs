@@ -55,7 +55,15 @@ impl Worker {
     /// delays that job until its lease runs out.
     pub async fn run(self) {
         let permits = Arc::new(Semaphore::new(self.concurrency));
+        let sweep_every = (self.engine.config().booking_watchdog / 4).max(Duration::from_secs(1));
+        let mut next_sweep = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_sweep {
+                if let Err(e) = self.engine.sweep_pending_bookings().await {
+                    tracing::error!(error = %e, "cannot sweep pending bookings");
+                }
+                next_sweep = tokio::time::Instant::now() + sweep_every;
+            }
             let free = permits.available_permits().min(32) as u32;
             let claimed =
                 if free == 0 { Ok(vec![]) } else { self.engine.store().claim_jobs(&self.name, free, 120_000).await };

@@ -1,7 +1,7 @@
 //! Shipments, their label documents and their tracking events.
 //!
 //! A booking is written in three steps so no transaction stays open across the carrier call:
-//! the intent (a `pending` row and a watchdog job that reconciles it if this process dies),
+//! the intent (a `pending` row, which the engine's sweep reconciles if this process dies),
 //! the call (outside the store), then the outcome.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -222,14 +222,9 @@ async fn follow_order(tx: &mut Tx, shipment: &Shipment) -> Result<()> {
 }
 
 impl Store {
-    /// Records the intent to book, with a watchdog job that settles it should the outcome
-    /// never be recorded.
-    pub async fn create_pending_shipment(
-        &self,
-        tenant: &TenantId,
-        new: NewShipment,
-        watchdog: NewJob,
-    ) -> Result<Shipment> {
+    /// Records the intent to book. Should the outcome never be recorded (a crash mid-call),
+    /// [`Store::pending_bookings_before`] finds it for the engine's sweep to settle.
+    pub async fn create_pending_shipment(&self, tenant: &TenantId, new: NewShipment) -> Result<Shipment> {
         let now = now_ms();
         let shipment = Shipment {
             id: new.id,
@@ -259,8 +254,8 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.pool.begin().await?;
-        tx.execute(
+        self.pool
+            .execute(
             "INSERT INTO shipments (id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
              ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
@@ -286,20 +281,40 @@ impl Store {
             ],
         )
         .await?;
-        insert_jobs(&mut tx, Some(tenant), vec![watchdog]).await?;
-        tx.commit().await?;
         Ok(shipment)
     }
 
-    /// Records a booking the carrier confirmed, with the jobs it causes, and retires the
-    /// watchdog (`watchdog_key`). A shipment already booked (a reconcile won the race) is
-    /// returned unchanged.
+    /// Bookings still pending that were started before `cutoff` (epoch ms): their outcome was
+    /// never recorded, so the engine reconciles them. Oldest first, at most `limit`.
+    pub async fn pending_bookings_before(&self, cutoff: i64, limit: u32) -> Result<Vec<(TenantId, ShipmentId)>> {
+        #[derive(sqlx::FromRow)]
+        struct Pending {
+            id: String,
+            tenant_id: String,
+        }
+        let rows: Vec<Pending> = self
+            .pool
+            .fetch_all(
+                "SELECT id, tenant_id FROM shipments WHERE booking_state = 'pending' AND created_at < $1 \
+                 ORDER BY created_at LIMIT $2",
+                args![cutoff, i64::from(limit)],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| match (TenantId::parse(&r.tenant_id), ShipmentId::parse(&r.id)) {
+                (Some(t), Some(s)) => Ok((t, s)),
+                _ => Err(StoreError::Corrupt(format!("shipment {}", r.id))),
+            })
+            .collect()
+    }
+
+    /// Records a booking the carrier confirmed, with the jobs it causes. A shipment already
+    /// booked (a reconcile won the race) is returned unchanged.
     pub async fn record_booking(
         &self,
         tenant: &TenantId,
         id: &ShipmentId,
         booked: BookedFields,
-        watchdog_key: &str,
         jobs: Vec<NewJob>,
     ) -> Result<Shipment> {
         let mut tx = self.pool.begin().await?;
@@ -334,7 +349,6 @@ impl Store {
         };
         let shipment = row.into_record()?;
         follow_order(&mut tx, &shipment).await?;
-        tx.execute("DELETE FROM jobs WHERE unique_key = $1", args![watchdog_key]).await?;
         insert_jobs(&mut tx, Some(tenant), jobs).await?;
         tx.commit().await?;
         Ok(shipment)
@@ -346,7 +360,6 @@ impl Store {
         tenant: &TenantId,
         id: &ShipmentId,
         error: BookingError,
-        watchdog_key: &str,
     ) -> Result<Shipment> {
         let mut tx = self.pool.begin().await?;
         let mut shipment = lock_shipment(&mut tx, tenant, id).await?;
@@ -359,7 +372,6 @@ impl Store {
             args![BookingState::Failed.as_str(), json(&error), now, id.as_str(), tenant.as_str()],
         )
         .await?;
-        tx.execute("DELETE FROM jobs WHERE unique_key = $1", args![watchdog_key]).await?;
         tx.commit().await?;
         shipment.booking_state = BookingState::Failed;
         shipment.error = Some(error);

@@ -80,18 +80,12 @@ async fn one_tenants_records_are_invisible_to_another() {
             "[{l}] B scans A's shipment"
         );
         assert!(
-            matches!(
-                store.record_booking(&b, &shipment.id, booked("TRK-B"), &watchdog_key(&shipment.id), vec![]).await,
-                Err(StoreError::NotFound)
-            ),
+            matches!(store.record_booking(&b, &shipment.id, booked("TRK-B"), vec![]).await, Err(StoreError::NotFound)),
             "[{l}] B books A's shipment"
         );
         let error = BookingError { code: "X".into(), message: "no".into() };
         assert!(
-            matches!(
-                store.record_booking_failure(&b, &shipment.id, error, &watchdog_key(&shipment.id)).await,
-                Err(StoreError::NotFound)
-            ),
+            matches!(store.record_booking_failure(&b, &shipment.id, error).await, Err(StoreError::NotFound)),
             "[{l}] B fails A's booking"
         );
         assert!(

@@ -1,4 +1,4 @@
-//! Shipments: the three booking steps (intent with a watchdog job, the outcome, and the
+//! Shipments: the three booking steps (intent found by the pending sweep, the outcome, and the
 //! repeats a reconcile race produces), tracking scans (dedupe, out-of-order batches, late
 //! scans, the order following the shipment, follow-up jobs only on a change), and label
 //! documents (the first bytes stored win).
@@ -19,22 +19,23 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
         let order = store.create_order(&a, new_order("shopify", "1001")).await.must(l);
 
         let id = ShipmentId::generate();
-        let pending = store
-            .create_pending_shipment(&a, new_shipment(&id, &account.id, Some(&order.id)), watchdog(&id))
-            .await
-            .must(l);
+        let pending = store.create_pending_shipment(&a, new_shipment(&id, &account.id, Some(&order.id))).await.must(l);
         assert_eq!(pending.booking_state, BookingState::Pending, "[{l}] intent is pending");
         assert_eq!(pending.status, TrackingStatus::InfoReceived, "[{l}] intent status");
         assert_eq!(pending.tracking_number, None, "[{l}] no tracking number yet");
         assert_eq!(store.shipment(&a, &id).await.must(l), pending, "[{l}] the intent reads back as returned");
-        assert_eq!(store.queued_jobs().await.must(l), vec![("reconcile_booking".to_owned(), 1)], "[{l}] watchdog");
+        assert_eq!(
+            store.pending_bookings_before(now_ms() + 1, 10).await.must(l),
+            vec![(a.clone(), id.clone())],
+            "[{l}] the sweep finds the intent"
+        );
         assert_eq!(store.order(&a, &order.id).await.must(l).status, OrderStatus::Open, "[{l}] order not moved yet");
 
         let follow = vec![
             job("subscribe_tracking", Some(format!("subscribe:{id}")), now_ms()),
             job("track", Some(format!("track:{id}")), now_ms() + 60_000),
         ];
-        let shipment = store.record_booking(&a, &id, booked("TRK-1"), &watchdog_key(&id), follow).await.must(l);
+        let shipment = store.record_booking(&a, &id, booked("TRK-1"), follow).await.must(l);
         assert_eq!(shipment.booking_state, BookingState::Booked, "[{l}] booked");
         assert_eq!(shipment.tracking_number.as_deref(), Some("TRK-1"), "[{l}] tracking number");
         assert_eq!(shipment.carrier_shipment_id.as_deref(), Some("cs-TRK-1"), "[{l}] carrier shipment id");
@@ -51,14 +52,14 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
         assert_eq!(
             store.queued_jobs().await.must(l),
             vec![("subscribe_tracking".to_owned(), 1), ("track".to_owned(), 1)],
-            "[{l}] the watchdog is gone and the booking's jobs are queued"
+            "[{l}] the booking's jobs are queued"
         );
 
         // A repeat (a reconcile won the race) changes nothing and queues nothing.
         let mut again = booked("TRK-OTHER");
         again.service = "economy".to_owned();
         let extra = vec![job("should_not_queue", None, now_ms())];
-        let repeat = store.record_booking(&a, &id, again, &watchdog_key(&id), extra).await.must(l);
+        let repeat = store.record_booking(&a, &id, again, extra).await.must(l);
         assert_eq!(repeat, shipment, "[{l}] a second booking returns the first unchanged");
         assert_eq!(store.shipment(&a, &id).await.must(l), shipment, "[{l}] stored booking unchanged");
         assert!(
@@ -69,7 +70,7 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
 
         // A failure recorded after the booking does not un-book it.
         let error = BookingError { code: "TIMEOUT".into(), message: "late answer".into() };
-        let failed = store.record_booking_failure(&a, &id, error, &watchdog_key(&id)).await.must(l);
+        let failed = store.record_booking_failure(&a, &id, error).await.must(l);
         assert_eq!(failed, shipment, "[{l}] failure after booking returns the booking");
         assert_eq!(store.shipment(&a, &id).await.must(l), shipment, "[{l}] still booked");
         assert_eq!(store.order(&a, &order.id).await.must(l).status, OrderStatus::Shipped, "[{l}] order still shipped");
@@ -86,14 +87,17 @@ async fn a_refused_booking_is_failed_and_stays_failed_unless_booked() {
         let account = store.create_carrier_account(&a, new_account("cred")).await.must(l);
         let order = store.create_order(&a, new_order("shopify", "1001")).await.must(l);
         let id = ShipmentId::generate();
-        store.create_pending_shipment(&a, new_shipment(&id, &account.id, Some(&order.id)), watchdog(&id)).await.must(l);
+        store.create_pending_shipment(&a, new_shipment(&id, &account.id, Some(&order.id))).await.must(l);
 
         let error = BookingError { code: "BAD_POSTCODE".into(), message: "postcode not served".into() };
-        let failed = store.record_booking_failure(&a, &id, error.clone(), &watchdog_key(&id)).await.must(l);
+        let failed = store.record_booking_failure(&a, &id, error.clone()).await.must(l);
         assert_eq!(failed.booking_state, BookingState::Failed, "[{l}] failed");
         assert_eq!(failed.error, Some(error), "[{l}] the carrier's refusal is kept");
         assert_eq!(store.shipment(&a, &id).await.must(l), failed, "[{l}] the failure reads back as returned");
-        assert_eq!(queued(&store, "reconcile_booking").await, 0, "[{l}] the watchdog is retired");
+        assert!(
+            store.pending_bookings_before(now_ms() + 1, 10).await.must(l).is_empty(),
+            "[{l}] nothing left to sweep"
+        );
         assert_eq!(store.order(&a, &order.id).await.must(l).status, OrderStatus::Open, "[{l}] order stays open");
     }
 }
@@ -105,15 +109,15 @@ async fn an_unsettled_booking_is_left_unknown_with_a_reason_but_a_settled_one_is
         let a = store.create_tenant("acme").await.must(l).id;
         let account = store.create_carrier_account(&a, new_account("cred")).await.must(l);
         let id = ShipmentId::generate();
-        store.create_pending_shipment(&a, new_shipment(&id, &account.id, None), watchdog(&id)).await.must(l);
+        store.create_pending_shipment(&a, new_shipment(&id, &account.id, None)).await.must(l);
         let error = BookingError { code: "NEEDS_ATTENTION".into(), message: "check with the carrier".into() };
         store.record_booking_needs_attention(&a, &id, error.clone()).await.must(l);
         let unknown = store.shipment(&a, &id).await.must(l);
         assert_eq!((unknown.booking_state, unknown.error), (BookingState::Unknown, Some(error.clone())), "[{l}]");
 
         let settled = ShipmentId::generate();
-        store.create_pending_shipment(&a, new_shipment(&settled, &account.id, None), watchdog(&settled)).await.must(l);
-        store.record_booking(&a, &settled, booked("1Z1"), &watchdog_key(&settled), vec![]).await.must(l);
+        store.create_pending_shipment(&a, new_shipment(&settled, &account.id, None)).await.must(l);
+        store.record_booking(&a, &settled, booked("1Z1"), vec![]).await.must(l);
         store.record_booking_needs_attention(&a, &settled, error).await.must(l);
         let kept = store.shipment(&a, &settled).await.must(l);
         assert_eq!(

@@ -53,11 +53,18 @@ pub struct Options {
     pub poll_interval: Duration,
     /// Timeout of the HTTP client the carrier adapters use.
     pub carrier_timeout: Duration,
+    /// How long a booking may stay pending before the sweep reconciles it.
+    pub booking_watchdog: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { day_seconds: 0.2, poll_interval: Duration::from_millis(300), carrier_timeout: Duration::from_secs(10) }
+        Self {
+            day_seconds: 0.2,
+            poll_interval: Duration::from_millis(300),
+            carrier_timeout: Duration::from_secs(10),
+            booking_watchdog: Duration::from_secs(120),
+        }
     }
 }
 
@@ -79,8 +86,12 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = format!("http://{}", listener.local_addr().unwrap());
         let carrier_http = reqwest::Client::builder().timeout(options.carrier_timeout).build().unwrap();
-        let config =
-            EngineConfig { public_url: api.clone(), poll_interval: options.poll_interval, ..Default::default() };
+        let config = EngineConfig {
+            public_url: api.clone(),
+            poll_interval: options.poll_interval,
+            booking_watchdog: options.booking_watchdog,
+            ..Default::default()
+        };
         let engine = Engine::new(store.clone(), Carriers::new(carrier_http), config);
         tokio::spawn(Worker::new(engine.clone(), "test".into()).run());
         tokio::spawn(waybill_server::serve(listener, engine.clone()));

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
+use waybill_core::ids::{CarrierAccountId, ShipmentId};
+use waybill_core::{Address, Parcel};
 use waybill_sim::Faults;
+use waybill_store::NewShipment;
 
 use crate::common::{Harness, Options};
 
@@ -33,6 +36,54 @@ async fn a_booking_whose_answer_is_lost_is_reconciled_not_resent() {
     let bookings = h.carrier_bookings(id).await;
     assert_eq!(bookings.len(), 1, "booked once at the carrier");
     assert_eq!(bookings[0]["awb"], settled["tracking_number"]);
+}
+
+#[tokio::test]
+async fn a_booking_left_pending_by_a_dead_node_is_swept_and_settled() {
+    let h = Harness::with(Options { booking_watchdog: Duration::from_secs(1), ..Default::default() }).await;
+    // What a node leaves behind when it dies between recording the intent and the answer:
+    // a pending row the carrier never heard of.
+    let id = ShipmentId::generate();
+    let address = |name: &str| Address {
+        name: name.into(),
+        company: None,
+        phone: None,
+        email: None,
+        street1: "Istiklal Cd. 1".into(),
+        street2: None,
+        city: "Istanbul".into(),
+        state: None,
+        postal_code: "34430".into(),
+        country: "TR".into(),
+    };
+    let pending = NewShipment {
+        id: id.clone(),
+        order_id: None,
+        carrier_account_id: CarrierAccountId::parse(&h.account_id).unwrap(),
+        carrier: "sandbox".into(),
+        service: "standard".into(),
+        ship_from: address("Depo"),
+        ship_to: address("Ayşe"),
+        parcels: vec![Parcel { weight_g: 500, dimensions_mm: None }],
+        cod: None,
+        simulate: None,
+        is_return: false,
+        reference: None,
+    };
+    h.store.create_pending_shipment(&h.tenant, pending).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let (_, s) = h.get(&format!("/v1/shipments/{id}")).await;
+        if s["booking_state"] != "pending" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "[{}] never swept: {s}", h.backend);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(settled["booking_state"], "failed", "[{}] {settled}", h.backend);
+    assert_eq!(settled["error"]["code"], "NOT_BOOKED", "[{}] the carrier was asked, not re-sent to", h.backend);
+    assert!(h.carrier_bookings(id.as_str()).await.is_empty(), "[{}] nothing was booked at the carrier", h.backend);
 }
 
 #[tokio::test]

@@ -2,6 +2,10 @@
 -- dedicated return product book them through it.
 ALTER TABLE shipments ADD COLUMN is_return BIGINT NOT NULL DEFAULT 0;
 
+-- Bookings whose outcome was never recorded are found by a sweep rather than a job per
+-- booking; only pending rows are indexed, so the sweep stays cheap.
+CREATE INDEX shipments_pending ON shipments (created_at) WHERE booking_state = 'pending';
+
 -- Courier pickups. The row is written before the carrier is asked (status `requested`), so a
 -- crash between the two leaves a record to settle, never a pickup Waybill does not know of.
 CREATE TABLE pickups (

@@ -14,7 +14,7 @@ use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
 use waybill_core::{Address, Mode, Money, Payment, Routing, TrackingStatus};
 use waybill_store::{
     AccountSecrets, BookedFields, NewCarrierAccount, NewJob, NewOrder, NewScan, NewShipment, ScanSource, Sealer,
-    Shipment, Store, now_ms,
+    Shipment, Store,
 };
 
 /// Keeps one backend's database alive for a test: the SQLite temp dir, or the PostgreSQL
@@ -230,15 +230,6 @@ pub fn job(kind: &'static str, unique_key: Option<String>, run_at: i64) -> NewJo
     NewJob { kind, payload: json!({ "n": 1 }), run_at, unique_key, max_attempts: 5 }
 }
 
-pub fn watchdog_key(id: &ShipmentId) -> String {
-    format!("reconcile:{id}")
-}
-
-/// The booking watchdog as the engine writes it: due in a minute, unique per shipment.
-pub fn watchdog(id: &ShipmentId) -> NewJob {
-    job("reconcile_booking", Some(watchdog_key(id)), now_ms() + 60_000)
-}
-
 pub fn booked(tracking_number: &str) -> BookedFields {
     BookedFields {
         tracking_number: tracking_number.to_owned(),
@@ -265,8 +256,8 @@ pub async fn booked_shipment(
     tracking_number: &str,
 ) -> Shipment {
     let id = ShipmentId::generate();
-    store.create_pending_shipment(tenant, new_shipment(&id, account, order), watchdog(&id)).await.must(backend);
-    store.record_booking(tenant, &id, booked(tracking_number), &watchdog_key(&id), vec![]).await.must(backend)
+    store.create_pending_shipment(tenant, new_shipment(&id, account, order)).await.must(backend);
+    store.record_booking(tenant, &id, booked(tracking_number), vec![]).await.must(backend)
 }
 
 pub fn at(rfc3339: &str) -> DateTime<FixedOffset> {
