@@ -11,6 +11,7 @@ pub mod delhivery;
 pub mod dhl_express;
 mod error;
 pub mod fedex;
+pub mod generic;
 mod http;
 pub mod mng_kargo;
 mod model;
@@ -116,6 +117,7 @@ impl Carriers {
             Arc::new(aramex::Aramex::new(http.clone())),
             Arc::new(yurtici_kargo::YurticiKargo::new(http.clone())),
             Arc::new(mng_kargo::MngKargo::new(http)),
+            Arc::new(generic::Generic::new()),
         ];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }

@@ -3,7 +3,9 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
-use waybill_carriers::{Account, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Rate, RateRequest};
+use waybill_carriers::{
+    Account, BookedRef, Booking, BookingRequest, Carrier, CarrierDocument, CarrierError, Rate, RateRequest,
+};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
 use waybill_core::{Address, Invalid, Mode, Money, Parcel, TrackingStatus};
@@ -37,10 +39,30 @@ pub struct BookInput {
     /// A return from the customer (`ship_from`) to the merchant (`ship_to`).
     pub is_return: bool,
     pub reference: Option<String>,
+    /// The merchant's own tracking number: only for generic accounts with a pattern.
+    pub tracking_number: Option<String>,
 }
 
-fn watchdog_key(id: &ShipmentId) -> String {
-    format!("reconcile:{id}")
+/// A label is one document per format. Carriers answer a multi-parcel booking with one label
+/// per parcel: ZPL labels are joined into one print job (each keeps its own `^XA…^XZ`); for
+/// other formats only the first is kept, and the rest are logged.
+fn one_document_per_format(id: &ShipmentId, documents: Vec<CarrierDocument>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out: Vec<(&'static str, Vec<u8>)> = Vec::new();
+    for doc in documents {
+        match out.iter_mut().find(|(format, _)| *format == doc.format) {
+            None => out.push((doc.format, doc.bytes)),
+            Some((_, bytes)) if doc.format == "zpl" => {
+                if !bytes.ends_with(b"\n") {
+                    bytes.push(b'\n');
+                }
+                bytes.extend(doc.bytes);
+            }
+            Some(_) => {
+                tracing::warn!(shipment = %id, format = doc.format, "the carrier sent more than one label in this format; only the first is kept")
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn shipment_job(kind: &'static str, id: &ShipmentId, run_at: i64, max_attempts: u32) -> NewJob {
@@ -59,6 +81,16 @@ impl Engine {
         tenant: &TenantId,
         input: NewAccountInput,
     ) -> Result<CarrierAccount, EngineError> {
+        self.create_carrier_account_with_settings(tenant, input, None).await
+    }
+
+    /// Creates an account; `settings` describe a carrier without an API (`generic` only).
+    pub async fn create_carrier_account_with_settings(
+        &self,
+        tenant: &TenantId,
+        input: NewAccountInput,
+        settings: Option<serde_json::Value>,
+    ) -> Result<CarrierAccount, EngineError> {
         let Some(carrier) = self.carriers().get(&input.carrier) else {
             let known: Vec<_> = self.carriers().iter().map(|c| c.info().slug).collect();
             return Err(Invalid::one(
@@ -71,6 +103,7 @@ impl Engine {
         if let Err(errors) = carrier.check_credentials(&input.credentials) {
             problems.extend(errors);
         }
+        let configured = crate::generic::check_settings(&input.carrier, settings.as_ref(), &mut problems);
         let default_url = match input.mode {
             Mode::Test => carrier.info().test_base_url,
             Mode::Live => carrier.info().live_base_url,
@@ -82,7 +115,7 @@ impl Engine {
             {
                 problems.add("/base_url", "must be an absolute http:// or https:// URL")
             }
-            None if default_url.is_none() => problems
+            None if default_url.is_none() && input.carrier != waybill_carriers::generic::SLUG => problems
                 .add("/base_url", format!("{} has no public host: give the base_url to reach it", input.carrier)),
             _ => {}
         }
@@ -95,7 +128,12 @@ impl Engine {
             base_url: input.base_url,
             secrets: AccountSecrets { credentials: input.credentials, push_secret },
         };
-        Ok(self.store().create_carrier_account(tenant, new).await?)
+        Ok(match configured {
+            Some((settings, next_number)) => {
+                self.store().create_configured_carrier_account(tenant, new, settings, next_number).await?
+            }
+            None => self.store().create_carrier_account(tenant, new).await?,
+        })
     }
 
     /// The adapter and call context for an account, with its credentials opened.
@@ -191,7 +229,13 @@ impl Engine {
                 }
                 other => other,
             })?;
+        if account.carrier == waybill_carriers::generic::SLUG {
+            return self.book_generic(tenant, input, &account).await;
+        }
         let mut problems = Problems::new();
+        if input.tracking_number.is_some() {
+            problems.add("/tracking_number", format!("{} gives the tracking number itself", account.carrier));
+        }
         if !carrier.info().services.iter().any(|s| s.code == input.service) {
             let known: Vec<_> = carrier.info().services.iter().map(|s| s.code).collect();
             problems.add(
@@ -220,10 +264,6 @@ impl Engine {
             simulate: input.simulate.clone(),
             is_return: input.is_return,
         };
-        let watchdog = NewJob {
-            run_at: now_ms() + self.config().booking_watchdog.as_millis() as i64,
-            ..shipment_job(RECONCILE_BOOKING, &id, 0, 20)
-        };
         let pending = NewShipment {
             id: id.clone(),
             order_id: input.order_id,
@@ -238,7 +278,7 @@ impl Engine {
             is_return: input.is_return,
             reference: input.reference,
         };
-        self.store().create_pending_shipment(tenant, pending, watchdog).await?;
+        self.store().create_pending_shipment(tenant, pending).await?;
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.book(&ctx, &request).await {
@@ -253,7 +293,7 @@ impl Engine {
                     code: e.carrier_code().unwrap_or("CARRIER_ERROR").to_owned(),
                     message: e.to_string(),
                 };
-                self.store().record_booking_failure(tenant, &id, error, &watchdog_key(&id)).await?;
+                self.store().record_booking_failure(tenant, &id, error).await?;
                 Err(e.into())
             }
         }
@@ -278,12 +318,28 @@ impl Engine {
             shipment_job(SUBSCRIBE, id, now, 10),
             shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50),
         ];
-        let shipment = self.store().record_booking(tenant, id, booked, &watchdog_key(id), jobs).await?;
-        for doc in booking.documents {
-            self.store().put_document(tenant, id, doc.format, doc.bytes).await?;
+        let shipment = self.store().record_booking(tenant, id, booked, jobs).await?;
+        for (format, bytes) in one_document_per_format(id, booking.documents) {
+            self.store().put_document(tenant, id, format, bytes).await?;
         }
         self.inner.jobs_queued.notify_waiters();
         Ok(shipment)
+    }
+
+    /// Queues a reconcile for every booking left pending longer than `booking_watchdog` (its
+    /// node died between asking the carrier and recording the answer). Each worker runs this
+    /// now and then; the job's unique key keeps nodes from queueing it twice.
+    pub(crate) async fn sweep_pending_bookings(&self) -> Result<usize, EngineError> {
+        let cutoff = now_ms() - self.config().booking_watchdog.as_millis() as i64;
+        let stale = self.store().pending_bookings_before(cutoff, 100).await?;
+        for (tenant, id) in &stale {
+            tracing::warn!(shipment = %id, "booking outcome never recorded; reconciling");
+            self.store().enqueue(Some(tenant), vec![shipment_job(RECONCILE_BOOKING, id, now_ms(), 20)]).await?;
+        }
+        if !stale.is_empty() {
+            self.inner.jobs_queued.notify_waiters();
+        }
+        Ok(stale.len())
     }
 
     /// Settles a booking whose answer was lost: the carrier is asked whether it holds one
@@ -320,7 +376,7 @@ impl Engine {
                     code: "NOT_BOOKED".into(),
                     message: "the carrier never received this booking; it is safe to book again".into(),
                 };
-                self.store().record_booking_failure(tenant, id, error, &watchdog_key(id)).await?;
+                self.store().record_booking_failure(tenant, id, error).await?;
             }
         }
         Ok(())
@@ -341,7 +397,9 @@ impl Engine {
                 shipment.booking_state.as_str()
             )));
         };
-        if shipment.status.is_final() || shipment.progress >= 1 {
+        // A generic carrier's first scan is the merchant saying the parcel has left.
+        let scanned = shipment.carrier == waybill_carriers::generic::SLUG && shipment.last_scan_at.is_some();
+        if shipment.status.is_final() || shipment.progress >= 1 || scanned {
             return Err(EngineError::Conflict(format!(
                 "shipment {id} is already `{}`; a moving parcel is returned, not cancelled",
                 shipment.status.as_str()

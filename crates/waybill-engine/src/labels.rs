@@ -82,6 +82,11 @@ impl Engine {
             }
             None => (shipment.carrier.as_str(), shipment.service.clone()),
         };
+        let configured = self.generic_label_names(tenant, &shipment).await?;
+        let (carrier_name, service_name) = match &configured {
+            Some((carrier, service)) => (carrier.as_str(), service.clone()),
+            None => (carrier_name, service_name),
+        };
         let spec = label_spec(&shipment, carrier_name, &service_name)
             .ok_or_else(|| EngineError::Conflict(format!("shipment {id} has no tracking number")))?;
         let labels = self.clone();

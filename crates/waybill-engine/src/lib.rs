@@ -18,7 +18,9 @@ use std::time::Duration;
 
 pub use booking::{BookInput, NewAccountInput};
 pub use error::EngineError;
+pub use generic::{MAX_REPORTED_SCANS, ReportedScan, ScanReport};
 pub use jobs::Worker;
+pub use operations::PickupInput;
 use tokio::sync::Notify;
 pub use tracking::PushReceipt;
 use waybill_carriers::Carriers;

@@ -95,6 +95,10 @@ pub struct ShipmentCreate {
     /// with a return product (`capabilities.returns`) book it through that product.
     #[serde(default)]
     pub is_return: bool,
+    /// Generic carrier accounts with a `pattern` only: the merchant's own tracking number
+    /// (e.g. from a pre-printed label). Other accounts get theirs from the carrier.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
     #[serde(default)]
     pub options: ShipmentOptions,
 }
@@ -117,7 +121,7 @@ pub struct EventView {
     pub location: Option<String>,
     /// Carrier time, with the carrier's offset.
     pub occurred_at: String,
-    /// `push`, `pull` or `api`.
+    /// `push`, `pull`, `api`, or `merchant` (reported by CSV upload or the events API).
     pub source: String,
     pub received_at: String,
 }
@@ -153,6 +157,8 @@ pub struct ShipmentView {
     /// Why the last delivery attempt failed, when one did.
     pub ndr_reason: Option<NdrReason>,
     pub tracking_number: Option<String>,
+    /// The carrier's tracking page for this shipment (generic carrier accounts).
+    pub tracking_url: Option<String>,
     pub charge: Option<Money>,
     /// Estimated delivery date (`YYYY-MM-DD`).
     pub edd: Option<String>,
@@ -186,6 +192,7 @@ impl ShipmentView {
             status: s.status,
             ndr_reason: s.ndr_reason,
             tracking_number: s.tracking_number,
+            tracking_url: None,
             charge: s.charge,
             edd: s.edd.map(|d| d.to_string()),
             cod: s.cod,
@@ -202,6 +209,10 @@ impl ShipmentView {
             updated_at: time(s.updated_at),
         }
     }
+
+    pub fn with_tracking_url(self, tracking_url: Option<String>) -> Self {
+        Self { tracking_url, ..self }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -212,6 +223,8 @@ pub struct TrackerView {
     pub status: TrackingStatus,
     pub ndr_reason: Option<NdrReason>,
     pub edd: Option<String>,
+    /// The carrier's tracking page (generic carrier accounts).
+    pub tracking_url: Option<String>,
     pub events: Vec<EventView>,
 }
 
@@ -226,8 +239,16 @@ pub struct CarrierAccountCreate {
     #[serde(default)]
     pub base_url: Option<String>,
     /// The carrier's credential fields (see its `credentials` schema). Never shown again.
+    /// Generic carriers take none.
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub credentials: serde_json::Value,
+    /// Generic carriers only: `name`, `services` (`[{code, name}]`), `tracking_numbers`
+    /// (`{"pattern": "<regex>"}` or `{"range": {prefix, first, last, suffix, width}}`) and
+    /// `tracking_url` (with `{tracking_number}`). Not secret: shown back on the account.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -243,6 +264,10 @@ pub struct CarrierAccountView {
     /// The secret pushes are signed (or authorized) with. Shown once, in the creation answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_secret: Option<String>,
+    /// A generic carrier's settings, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
     pub created_at: String,
 }
 
@@ -256,6 +281,7 @@ impl CarrierAccountView {
             base_url: a.base_url,
             push_url,
             push_secret,
+            settings: a.settings,
             created_at: time(a.created_at),
         }
     }

@@ -13,6 +13,7 @@ struct AccountRow {
     mode: String,
     description: Option<String>,
     base_url: Option<String>,
+    settings: Option<String>,
     created_at: i64,
 }
 
@@ -26,6 +27,7 @@ impl AccountRow {
             carrier: self.carrier,
             description: self.description,
             base_url: self.base_url,
+            settings: self.settings.map(|s| crate::parse(&s, "account settings")).transpose()?,
             created_at: self.created_at,
         })
     }
@@ -38,6 +40,17 @@ struct SealedRow {
 
 impl Store {
     pub async fn create_carrier_account(&self, tenant: &TenantId, new: NewCarrierAccount) -> Result<CarrierAccount> {
+        self.insert_carrier_account(tenant, new, None, None).await
+    }
+
+    /// The account row, with the settings and number counter only generic carriers use.
+    pub(crate) async fn insert_carrier_account(
+        &self,
+        tenant: &TenantId,
+        new: NewCarrierAccount,
+        settings: Option<serde_json::Value>,
+        next_number: Option<i64>,
+    ) -> Result<CarrierAccount> {
         let account = CarrierAccount {
             id: CarrierAccountId::generate(),
             tenant_id: tenant.clone(),
@@ -45,13 +58,14 @@ impl Store {
             mode: new.mode,
             description: new.description,
             base_url: new.base_url,
+            settings,
             created_at: now_ms(),
         };
         let sealed = self.sealer.seal(crate::json(&new.secrets).as_bytes());
         self.pool
             .execute(
-                "INSERT INTO carrier_accounts (id, tenant_id, carrier, mode, description, base_url, sealed_secrets, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO carrier_accounts (id, tenant_id, carrier, mode, description, base_url, sealed_secrets, created_at, \
+                 settings, next_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 args![
                     account.id.as_str(),
                     tenant.as_str(),
@@ -60,7 +74,9 @@ impl Store {
                     account.description.clone(),
                     account.base_url.clone(),
                     sealed,
-                    account.created_at
+                    account.created_at,
+                    account.settings.as_ref().map(crate::json),
+                    next_number
                 ],
             )
             .await?;
@@ -71,7 +87,7 @@ impl Store {
         let row: AccountRow = self
             .pool
             .fetch_optional(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, created_at FROM carrier_accounts WHERE id = $1 AND tenant_id = $2",
+                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts WHERE id = $1 AND tenant_id = $2",
                 args![id.as_str(), tenant.as_str()],
             )
             .await?
@@ -85,7 +101,7 @@ impl Store {
         let row: AccountRow = self
             .pool
             .fetch_optional(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, created_at FROM carrier_accounts WHERE id = $1",
+                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts WHERE id = $1",
                 args![id.as_str()],
             )
             .await?
@@ -117,7 +133,7 @@ impl Store {
         let rows: Vec<AccountRow> = self
             .pool
             .fetch_all(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, created_at FROM carrier_accounts \
+                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts \
                  WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
                 args![tenant.as_str(), after.unwrap_or(""), i64::from(limit) + 1],
             )

@@ -22,6 +22,7 @@ pub use db::Backend;
 use db::Pool;
 pub use idempotency::{IdemBegin, IdemRecord, request_hash};
 pub use jobs::{ClaimedJob, NewJob};
+pub use pickups::{NewPickup, Pickup, PickupError, PickupOutcome, PickupStatus};
 pub use records::*;
 pub use seal::{SealError, Sealer};
 pub use shipments::{BookedFields, NewScan, ScanOutcome};

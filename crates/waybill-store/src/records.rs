@@ -29,6 +29,8 @@ pub struct CarrierAccount {
     pub mode: Mode,
     pub description: Option<String>,
     pub base_url: Option<String>,
+    /// What the tenant told us about a carrier without an API (`generic`); `None` for others.
+    pub settings: Option<serde_json::Value>,
     pub created_at: i64,
 }
 
@@ -164,6 +166,8 @@ pub enum ScanSource {
     Pull,
     /// Recorded by Waybill itself, e.g. a cancellation confirmed by the carrier's API.
     Api,
+    /// Reported by the merchant for a carrier without an API (CSV upload or the events API).
+    Merchant,
 }
 
 impl ScanSource {
@@ -172,11 +176,12 @@ impl ScanSource {
             Self::Push => "push",
             Self::Pull => "pull",
             Self::Api => "api",
+            Self::Merchant => "merchant",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Push, Self::Pull, Self::Api].into_iter().find(|x| x.as_str() == s)
+        [Self::Push, Self::Pull, Self::Api, Self::Merchant].into_iter().find(|x| x.as_str() == s)
     }
 }
 

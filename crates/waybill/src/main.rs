@@ -278,7 +278,8 @@ fn hostname() -> String {
 fn carriers_table(carriers: &Carriers) -> String {
     let yes = |b: bool| if b { "yes" } else { "—" };
     let mut out = String::from(
-        "| carrier | name | services | rates | cancel | track | push | reconcile | COD | credentials |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| carrier | name | services | rates | cancel | track | push | reconcile | COD | address check | pickup | serviceability | returns | credentials |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in carriers.iter() {
         let i = c.info();
@@ -291,7 +292,7 @@ fn carriers_table(carriers: &Carriers) -> String {
             .collect();
         let cap = &i.capabilities;
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.slug,
             i.name,
             services.join(", "),
@@ -301,6 +302,10 @@ fn carriers_table(carriers: &Carriers) -> String {
             yes(cap.push),
             yes(cap.find_booking),
             yes(cap.cash_on_delivery),
+            yes(cap.address_validation),
+            yes(cap.pickup),
+            yes(cap.serviceability),
+            yes(cap.returns),
             creds.join(", ")
         ));
     }

@@ -36,7 +36,7 @@ pub async fn create_account(
         base_url: body.base_url,
         credentials: body.credentials,
     };
-    let account = state.engine.create_carrier_account(&me.tenant_id, input).await?;
+    let account = state.engine.create_carrier_account_with_settings(&me.tenant_id, input, body.settings).await?;
     let secrets = state.engine.store().account_secrets(&me.tenant_id, &account.id).await?;
     let push_url = state.engine.push_url(&account);
     Ok((StatusCode::CREATED, Json(CarrierAccountView::new(account, push_url, Some(secrets.push_secret)))))

@@ -103,6 +103,7 @@ async fn book_input(
         simulate: body.options.simulate,
         is_return: body.is_return,
         reference: body.reference.or_else(|| order.map(|o| o.external_id)),
+        tracking_number: body.tracking_number.map(|n| n.trim().to_owned()),
     })
 }
 
@@ -182,7 +183,9 @@ pub async fn create(
                 Some(_) => store.tracking_events(&me.tenant_id, &shipment.id).await?,
                 None => vec![],
             };
-            let body = serde_json::to_string(&ShipmentView::new(shipment, Some(events))).expect("views serialize");
+            let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
+            let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
+            let body = serde_json::to_string(&view).expect("views serialize");
             if let Some(key) = &key {
                 store.idempotency_finish(&me.tenant_id, key, status.as_u16(), &body).await?;
             }
@@ -274,7 +277,9 @@ async fn settle_abandoned(
         BookingState::Unknown => StatusCode::ACCEPTED,
     };
     let events = store.tracking_events(tenant, &id).await?;
-    let body = serde_json::to_string(&ShipmentView::new(shipment, Some(events))).expect("views serialize");
+    let url = state.engine.tracking_url(tenant, &shipment).await?;
+    let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
+    let body = serde_json::to_string(&view).expect("views serialize");
     store.idempotency_finish(tenant, key, status.as_u16(), &body).await?;
     Ok(Some(json_response(status, body, true)))
 }
@@ -287,10 +292,12 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<List<ShipmentView>>> {
     let page = state.engine.store().list_shipments(&me.tenant_id, q.after.as_deref(), q.limit()?).await?;
-    Ok(Json(List {
-        data: page.items.into_iter().map(|s| ShipmentView::new(s, None)).collect(),
-        next_after: page.next_after,
-    }))
+    let mut data = Vec::with_capacity(page.items.len());
+    for s in page.items {
+        let url = state.engine.tracking_url(&me.tenant_id, &s).await?;
+        data.push(ShipmentView::new(s, None).with_tracking_url(url));
+    }
+    Ok(Json(List { data, next_after: page.next_after }))
 }
 
 fn shipment_id(id: &str) -> ApiResult<ShipmentId> {
@@ -310,7 +317,8 @@ pub async fn get(
     let shipment =
         store.shipment(&me.tenant_id, &id).await.map_err(|_| ApiError::not_found(format!("shipment {id}")))?;
     let events = store.tracking_events(&me.tenant_id, &id).await?;
-    Ok(Json(ShipmentView::new(shipment, Some(events))))
+    let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
+    Ok(Json(ShipmentView::new(shipment, Some(events)).with_tracking_url(url)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -361,7 +369,8 @@ pub async fn cancel(
         other => other.into(),
     })?;
     let events = state.engine.store().tracking_events(&me.tenant_id, &id).await?;
-    Ok(Json(ShipmentView::new(shipment, Some(events))))
+    let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
+    Ok(Json(ShipmentView::new(shipment, Some(events)).with_tracking_url(url)))
 }
 
 /// Tracking by tracking number: the normalized status and every scan.
@@ -378,6 +387,7 @@ pub async fn tracker(
         .await
         .map_err(|_| ApiError::not_found(format!("tracking number {tracking_number}")))?;
     let events = store.tracking_events(&me.tenant_id, &shipment.id).await?;
+    let tracking_url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
     Ok(Json(TrackerView {
         tracking_number,
         carrier: shipment.carrier,
@@ -385,6 +395,7 @@ pub async fn tracker(
         status: shipment.status,
         ndr_reason: shipment.ndr_reason,
         edd: shipment.edd.map(|d| d.to_string()),
+        tracking_url,
         events: events.into_iter().map(Into::into).collect(),
     }))
 }

@@ -465,9 +465,20 @@ async fn fedex_round_trip() {
     assert_eq!(shipment["charge"], json!({"amount": "21.46", "currency": "USD"}), "the fixture's totalNetCharge");
     assert_eq!(shipment["service"], "FEDEX_GROUND");
 
-    let zpl =
-        fixture_document(FEDEX_SHIP, "/output/transactionShipments/0/pieceResponses/0/packageDocuments/0/encodedLabel");
+    // The fixture has two pieces, each with its own ZPL label: served as one print job.
+    let piece = |n: usize| {
+        fixture_document(
+            FEDEX_SHIP,
+            &format!("/output/transactionShipments/0/pieceResponses/{n}/packageDocuments/0/encodedLabel"),
+        )
+    };
+    let mut zpl = piece(0);
     assert!(zpl.starts_with(b"^XA"), "the fixture label decodes to ZPL");
+    if !zpl.ends_with(b"\n") {
+        zpl.push(b'\n');
+    }
+    zpl.extend(piece(1));
+    assert_eq!(String::from_utf8_lossy(&zpl).matches("^XA").count(), 2, "both pieces' labels");
     check_labels(&h, &shipment, &[("zpl", &zpl)]).await;
 
     // What FedEx saw at booking: a form token request, then the shipment with the bearer token.
