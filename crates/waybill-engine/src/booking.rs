@@ -406,6 +406,13 @@ impl Engine {
             )));
         }
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        if !carrier.info().capabilities.cancel {
+            return Err(CarrierError::Unsupported {
+                carrier: carrier.info().slug,
+                operation: "cancellation through its API: ask the carrier to void the booking",
+            }
+            .into());
+        }
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let booked = BookedRef {
             tracking_number,

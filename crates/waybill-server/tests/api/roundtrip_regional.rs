@@ -474,6 +474,9 @@ const MNG_BARCODE: &str =
 /// SYNTHETIC, a `trackshipment` movement list with the descriptions MNG shows on its tracking
 /// pages: a failed attempt, an address failure, an unknown description, then delivered.
 const MNG_TRACK: &str = include_str!("../../../waybill-carriers/tests/fixtures/mng_kargo/track_synthetic.json");
+/// SYNTHETIC, a `createReturnOrder` answer, the same shape as `createOrder`'s.
+const MNG_RETURN: &str =
+    include_str!("../../../waybill-carriers/tests/fixtures/mng_kargo/create_return_order_synthetic.json");
 
 fn mng(r: &Recorded) -> Answer {
     const JSON: &str = "application/json";
@@ -491,6 +494,7 @@ fn mng(r: &Recorded) -> Answer {
     }
     match r.method {
         Method::POST if r.path == "/mngapi/api/standardcmdapi/createOrder" => (200, JSON, MNG_ORDER.to_owned()),
+        Method::POST if r.path == "/mngapi/api/standardcmdapi/createReturnOrder" => (200, JSON, MNG_RETURN.to_owned()),
         Method::POST if r.path == "/mngapi/api/barcodecmdapi/createbarcode" => (200, JSON, MNG_BARCODE.to_owned()),
         Method::PUT if r.path.starts_with("/mngapi/api/standardcmdapi/cancelorder/") => (200, JSON, String::new()),
         Method::GET if r.path.starts_with("/mngapi/api/standardqueryapi/trackshipment/") => {
@@ -552,6 +556,37 @@ async fn mng_booking_labels_and_cancel_through_the_api() {
     assert_eq!(cancels[0].path, format!("/mngapi/api/standardcmdapi/cancelorder/{id}"));
     assert_eq!(cancels[0].header("authorization"), Some("Bearer jwt-1"));
     assert_eq!(mng_fake.matching(Method::POST, "/mngapi/api/token").len(), 1, "the JWT is reused");
+}
+
+#[tokio::test]
+async fn an_mng_return_is_booked_as_a_return_order() {
+    let (h, mng_fake, account_id) = mng_setup(NO_POLLING).await;
+    // The customer sends the parcel back to the warehouse.
+    let outbound = turkish_booking(&account_id);
+    let mut body = outbound.clone();
+    body["ship_from"] = outbound["ship_to"].clone();
+    body["ship_to"] = outbound["ship_from"].clone();
+    body["is_return"] = json!(true);
+    let shipment = book(&h, &body).await;
+    let id = shipment["id"].as_str().unwrap();
+    assert_eq!(shipment["is_return"], true, "{shipment}");
+    let (_, stored) = h.get(&format!("/v1/shipments/{id}")).await;
+    assert_eq!(stored["is_return"], true, "{stored}");
+
+    let summary: Vec<_> = mng_fake.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(
+        summary,
+        [
+            "POST /mngapi/api/token",
+            "POST /mngapi/api/standardcmdapi/createReturnOrder",
+            "POST /mngapi/api/barcodecmdapi/createbarcode"
+        ],
+        "a return never goes through createOrder"
+    );
+    let order = mng_fake.matching(Method::POST, "/mngapi/api/standardcmdapi/createReturnOrder")[0].json();
+    assert!(order.to_string().contains(id), "our shipment id is the return's referenceId: {order}");
+    assert!(order.to_string().contains("Şükrü Çağlayan"), "the customer is the one sending: {order}");
+    check_labels(&h, id, id, Some(&mng_pieces_zpl())).await;
 }
 
 #[tokio::test]
