@@ -290,12 +290,15 @@ fn carriers_table(carriers: &Carriers) -> String {
             .iter()
             .map(|f| if f.required { f.name.to_owned() } else { format!("{}?", f.name) })
             .collect();
+        // A generic carrier's services are set per account, and it takes no credentials.
+        let services = if services.is_empty() { "set per account".to_owned() } else { services.join(", ") };
+        let creds = if creds.is_empty() { "none".to_owned() } else { creds.join(", ") };
         let cap = &i.capabilities;
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.slug,
             i.name,
-            services.join(", "),
+            services,
             yes(cap.rates),
             yes(cap.cancel),
             yes(cap.track),
@@ -306,7 +309,7 @@ fn carriers_table(carriers: &Carriers) -> String {
             yes(cap.pickup),
             yes(cap.serviceability),
             yes(cap.returns),
-            creds.join(", ")
+            creds
         ));
     }
     out

@@ -393,8 +393,7 @@ async fn cancel_refused(h: &Harness, fake: &FakeCarrier, info: &Value, shipment:
     assert_eq!(info["capabilities"]["cancel"], false, "{info}");
     let id = shipment["id"].as_str().unwrap();
     let sent = fake.requests().len();
-    let problem =
-        problem(h, &format!("/v1/shipments/{id}/cancel"), &json!({}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let problem = problem(h, &format!("/v1/shipments/{id}/cancel"), &json!({}), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["type"], "carrier_unsupported", "{problem}");
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains(info["slug"].as_str().unwrap()) && detail.contains("cancellation"), "{problem}");
