@@ -139,7 +139,7 @@ impl Engine {
             close_time: input.close_time,
             parcels: parcels.clone(),
             tracking_numbers,
-            service: input.service,
+            service: input.service.clone(),
             instructions: input.instructions.clone(),
         };
         let id = input.id.clone();
@@ -153,6 +153,7 @@ impl Engine {
             address: input.address,
             parcels,
             shipment_ids: input.shipment_ids,
+            service: input.service,
             instructions: input.instructions,
         };
         self.store().create_pickup(tenant, new).await?;

@@ -62,6 +62,8 @@ pub struct Pickup {
     pub address: Address,
     pub parcels: Vec<Parcel>,
     pub shipment_ids: Vec<ShipmentId>,
+    /// The carrier service the parcels travel with, when one was given.
+    pub service: Option<String>,
     pub instructions: Option<String>,
     pub charge: Option<Money>,
     pub note: Option<String>,
@@ -81,6 +83,7 @@ pub struct NewPickup {
     pub address: Address,
     pub parcels: Vec<Parcel>,
     pub shipment_ids: Vec<ShipmentId>,
+    pub service: Option<String>,
     pub instructions: Option<String>,
 }
 
@@ -106,6 +109,7 @@ struct PickupRow {
     address: String,
     parcels: String,
     shipment_ids: String,
+    service: Option<String>,
     instructions: Option<String>,
     charge: Option<String>,
     note: Option<String>,
@@ -119,7 +123,7 @@ macro_rules! pickup_select {
     ($rest:literal) => {
         concat!(
             "SELECT id, tenant_id, carrier_account_id, carrier, status, confirmation_number, pickup_date, ready_time, ",
-            "close_time, address, parcels, shipment_ids, instructions, charge, note, error, created_at, updated_at ",
+            "close_time, address, parcels, shipment_ids, service, instructions, charge, note, error, created_at, updated_at ",
             "FROM pickups ",
             $rest
         )
@@ -149,6 +153,7 @@ impl PickupRow {
             error: self.error.as_deref().map(|e| parse(e, "pickup error")).transpose()?,
             carrier: self.carrier,
             confirmation_number: self.confirmation_number,
+            service: self.service,
             instructions: self.instructions,
             note: self.note,
             created_at: self.created_at,
@@ -165,8 +170,8 @@ impl Store {
         self.pool
             .execute(
                 "INSERT INTO pickups (id, tenant_id, carrier_account_id, carrier, status, pickup_date, ready_time, \
-                 close_time, address, parcels, shipment_ids, instructions, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 close_time, address, parcels, shipment_ids, service, instructions, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 args![
                     new.id.as_str(),
                     tenant.as_str(),
@@ -179,6 +184,7 @@ impl Store {
                     json(&new.address),
                     json(&new.parcels),
                     json(&shipment_ids),
+                    new.service.clone(),
                     new.instructions.clone(),
                     now,
                     now
@@ -198,6 +204,7 @@ impl Store {
             address: new.address,
             parcels: new.parcels,
             shipment_ids: new.shipment_ids,
+            service: new.service,
             instructions: new.instructions,
             charge: None,
             note: None,

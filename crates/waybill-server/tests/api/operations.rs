@@ -22,6 +22,7 @@ fn pickup_body(h: &Harness) -> Value {
         "ready_time": "09:00",
         "close_time": "17:00",
         "parcels": [{"weight": {"value": 2, "unit": "kg"}}],
+        "service": "standard",
         "instructions": "ring the bell at the loading dock",
     })
 }
@@ -122,6 +123,7 @@ async fn a_pickup_is_scheduled_listed_and_kept_to_its_tenant() {
     assert_eq!(pickup["charge"], json!({"amount": "4.50", "currency": "USD"}));
     assert_eq!((pickup["date"].as_str(), pickup["close_time"].as_str()), (Some(tomorrow().as_str()), Some("17:00")));
     assert_eq!(pickup["parcels"], json!([{"weight_g": 2000}]));
+    assert_eq!(pickup["service"], "standard", "the service asked for is kept");
     let id = pickup["id"].as_str().unwrap();
     assert!(id.starts_with("pku_"));
     assert_eq!(carrier_pickups(&h, id).await.len(), 1);

@@ -21,6 +21,7 @@ CREATE TABLE pickups (
     address             TEXT NOT NULL,
     parcels             TEXT NOT NULL,
     shipment_ids        TEXT NOT NULL,
+    service             TEXT,
     instructions        TEXT,
     charge              TEXT,
     note                TEXT,
