@@ -594,26 +594,11 @@ pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
 }
 
 /// An address with nothing known, for reading an answer without the address asked about.
-fn unknown_address() -> Address {
-    Address {
-        name: String::new(),
-        company: None,
-        phone: None,
-        email: None,
-        street1: String::new(),
-        street2: None,
-        city: String::new(),
-        state: None,
-        postal_code: String::new(),
-        country: String::new(),
-    }
-}
-
 /// Reads a `GET /address-validate` answer (`asked`, when given, fills what DHL does not return). DHL only says whether it serves the
 /// city/postcode: a listed place is `valid` (each listed place a candidate, the street kept as
 /// asked), none is `invalid`; it never classifies, so the class is `unknown`.
 pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
-    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    let asked = &asked.cloned().unwrap_or_default();
     #[derive(Deserialize)]
     struct Answer {
         #[serde(default)]

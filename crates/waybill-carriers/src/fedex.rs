@@ -900,21 +900,6 @@ impl ResolvedAddress {
 }
 
 /// An address with nothing known, for reading an answer without the address asked about.
-fn unknown_address() -> Address {
-    Address {
-        name: String::new(),
-        company: None,
-        phone: None,
-        email: None,
-        street1: String::new(),
-        street2: None,
-        city: String::new(),
-        state: None,
-        postal_code: String::new(),
-        country: String::new(),
-    }
-}
-
 /// Reads an Address Validation answer; `asked`, when given, fills what FedEx does not return. The verdict comes from the first resolved
 /// address's `attributes`: several matches (`MultipleMatches`, or several resolved addresses) or a
 /// missing/invalid suite is `ambiguous`; `Resolved` (or `AddressType` `STANDARDIZED`) is `valid`;
@@ -923,7 +908,7 @@ fn unknown_address() -> Address {
 /// commercial/residential, MIXED and UNKNOWN are unknown. Messages are the answer's `alerts` and
 /// the address's `customerMessage`s.
 pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
-    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    let asked = &asked.cloned().unwrap_or_default();
     let answer: AddressAnswer = json(body, "address validation")?;
     let output = answer.output;
     let mut messages: Vec<String> = output

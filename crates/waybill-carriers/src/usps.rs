@@ -872,26 +872,11 @@ const DPV_VERDICTS: &[(&str, AddressVerdict)] = &[
 ];
 
 /// An address with nothing known, for reading an answer without the address asked about.
-fn unknown_address() -> Address {
-    Address {
-        name: String::new(),
-        company: None,
-        phone: None,
-        email: None,
-        street1: String::new(),
-        street2: None,
-        city: String::new(),
-        state: None,
-        postal_code: String::new(),
-        country: String::new(),
-    }
-}
-
 /// Reads an Addresses 3.0 answer (`asked`, when given, fills what USPS does not return): the standardized address is the one candidate,
 /// `additionalInfo.DPVConfirmation` the verdict ([`DPV_VERDICTS`]), `business` Y/N the
 /// classification, and `corrections[].text` and `warnings[]` the messages.
 pub fn parse_address_answer(body: &[u8], asked: Option<&Address>) -> Result<AddressCheck, CarrierError> {
-    let asked = &asked.cloned().unwrap_or_else(unknown_address);
+    let asked = &asked.cloned().unwrap_or_default();
     let answer: AddressAnswer = json(body, "address")?;
     let info = answer.additional_info;
     let dpv = info.as_ref().and_then(|i| i.dpv_confirmation.as_deref()).map(str::trim).unwrap_or_default();

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 
 /// Where a parcel comes from or goes to. `country` is ISO 3166-1 alpha-2.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub name: String,

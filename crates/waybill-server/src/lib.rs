@@ -7,6 +7,7 @@
 
 mod error;
 mod extract;
+mod idempotency;
 mod routes;
 mod views;
 

@@ -1,12 +1,10 @@
 //! `/v1/addresses/validate`, `/v1/serviceability` and `/v1/pickups`: asking a carrier about an
 //! address or a postcode, and booking a courier to collect parcels.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,19 +14,18 @@ use waybill_carriers::{AddressCheck, Serviceability};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, PickupId, ShipmentId, TenantId};
 use waybill_core::parcel::{Parcel, ParcelInput};
-use waybill_core::{Address, FieldError, Money};
-use waybill_engine::{EngineError, PickupInput};
-use waybill_store::{IdemBegin, IdemRecord, Pickup, PickupError, PickupOutcome, PickupStatus, request_hash};
+use waybill_core::{Address, Money};
+use waybill_engine::PickupInput;
+use waybill_store::{Pickup, PickupError, PickupOutcome, PickupStatus};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth};
+use crate::idempotency::{Answer, Idempotency, Settle};
 use crate::routes::ListQuery;
 use crate::views::{List, time};
 
 const SCHEDULE: &str = "POST /v1/pickups";
-/// How long a repeat waits for the first request with its key to finish.
-const IDEMPOTENT_WAIT: Duration = Duration::from_secs(60);
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -256,29 +253,6 @@ fn pickup_input(body: PickupCreate, id: PickupId) -> ApiResult<PickupInput> {
     })
 }
 
-fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
-    let mut r = (status, body).into_response();
-    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if replayed {
-        r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    r
-}
-
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255) {
-            Some(k) => Ok(Some(k.to_owned())),
-            None => Err(ApiError::invalid(vec![FieldError::new(
-                "/headers/idempotency-key",
-                "must be 1 to 255 visible ASCII characters",
-            )])),
-        },
-    }
-}
-
 /// `201` when scheduled, `422` when the carrier refused, `202` otherwise (the carrier's answer
 /// was lost: `unknown`).
 fn pickup_answer(pickup: Pickup) -> (StatusCode, String) {
@@ -308,110 +282,26 @@ pub async fn schedule_pickup(
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<PickupCreate>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
-    let store = state.engine.store();
-    if let Some(key) = &key {
-        match store.idempotency_get(&me.tenant_id, key).await {
-            Ok(first) => return repeat_of(&state, &me.tenant_id, key, &raw, first).await,
-            Err(waybill_store::StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let tenant = &me.tenant_id;
+    let settle: Settle = |state, tenant, id| Box::pin(settle_abandoned(state, tenant, id));
+    let idempotency = match Idempotency::check(&state, tenant, &headers, SCHEDULE, &raw, settle).await? {
+        Ok(fresh) => fresh,
+        Err(repeat) => return Ok(repeat),
+    };
     let id = PickupId::generate();
     let input = pickup_input(body, id.clone())?;
-    if let Some(key) = &key {
-        match store.idempotency_begin(&me.tenant_id, key, SCHEDULE, &raw, id.as_str()).await? {
-            IdemBegin::Started => {}
-            IdemBegin::Seen(first) => return repeat_of(&state, &me.tenant_id, key, &raw, first).await,
-        }
+    if let Some(repeat) = idempotency.claim(id.as_str()).await? {
+        return Ok(repeat);
     }
-    match state.engine.schedule_pickup(&me.tenant_id, input).await {
-        Ok(pickup) => {
-            let (status, body) = pickup_answer(pickup);
-            if let Some(key) = &key {
-                store.idempotency_finish(&me.tenant_id, key, status.as_u16(), &body).await?;
-            }
-            Ok(json_response(status, body, false))
-        }
-        Err(e) => {
-            // A carrier's refusal is the answer for good; anything that booked nothing and may
-            // succeed later frees the key for a retry.
-            let keep = matches!(&e, EngineError::Carrier(c) if !c.is_transient());
-            let err = ApiError::from(e);
-            if let Some(key) = &key {
-                if keep {
-                    store.idempotency_finish(&me.tenant_id, key, err.status().as_u16(), &err.body()).await?;
-                } else {
-                    store.idempotency_release(&me.tenant_id, key).await?;
-                }
-            }
-            Err(err)
-        }
-    }
-}
-
-/// A request whose key was seen before: the first answer, once there is one.
-async fn repeat_of(
-    state: &AppState,
-    tenant: &TenantId,
-    key: &str,
-    raw: &[u8],
-    first: IdemRecord,
-) -> ApiResult<Response> {
-    if first.operation != SCHEDULE || first.request_hash != request_hash(SCHEDULE, raw) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request; use a new key for a new request",
-        ));
-    }
-    let started = tokio::time::Instant::now();
-    let mut record = first;
-    loop {
-        if let (Some(status), Some(body)) = (record.response_status, &record.response_body)
-            && let Some(status) = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok())
-        {
-            return Ok(json_response(status, body.clone(), true));
-        }
-        if let Some(response) = settle_abandoned(state, tenant, key, &record).await? {
-            return Ok(response);
-        }
-        if started.elapsed() > IDEMPOTENT_WAIT {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "the first request with this Idempotency-Key is still being processed; retry later",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        record = match state.engine.store().idempotency_get(tenant, key).await {
-            Ok(r) => r,
-            Err(waybill_store::StoreError::NotFound) => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency_retry",
-                    "the first request with this key failed without reaching the carrier; send it again",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-    }
+    let outcome = state.engine.schedule_pickup(tenant, input).await.map(pickup_answer);
+    idempotency.finish(outcome).await
 }
 
 /// A key whose first request died before answering (its node crashed). Its pickup's outcome
 /// becomes the answer; one still `requested` by then may have reached the carrier, so it is
 /// settled as `unknown` rather than asked again.
-async fn settle_abandoned(
-    state: &AppState,
-    tenant: &TenantId,
-    key: &str,
-    record: &IdemRecord,
-) -> ApiResult<Option<Response>> {
-    let abandoned = record.state == "in_progress"
-        && waybill_store::now_ms() - record.created_at > IDEMPOTENT_WAIT.as_millis() as i64;
-    let Some(id) = record.resource_id.as_deref().and_then(PickupId::parse).filter(|_| abandoned) else {
-        return Ok(None);
-    };
+async fn settle_abandoned(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Option<Answer>> {
+    let Some(id) = PickupId::parse(id) else { return Ok(None) };
     let store = state.engine.store();
     let Ok(mut pickup) = store.pickup(tenant, &id).await else { return Ok(None) };
     if pickup.status == PickupStatus::Requested {
@@ -424,9 +314,7 @@ async fn settle_abandoned(
         };
         pickup = store.record_pickup_outcome(tenant, &id, PickupOutcome::Unknown(error)).await?;
     }
-    let (status, body) = pickup_answer(pickup);
-    store.idempotency_finish(tenant, key, status.as_u16(), &body).await?;
-    Ok(Some(json_response(status, body, true)))
+    Ok(Some(pickup_answer(pickup)))
 }
 
 /// List pickups, oldest first.

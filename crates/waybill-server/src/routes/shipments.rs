@@ -1,12 +1,10 @@
 //! `/v1/shipments` and `/v1/trackers`: book, list, fetch, label, cancel, track.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waybill_carriers::sandbox::SCENARIOS;
@@ -15,17 +13,16 @@ use waybill_core::ids::{ShipmentId, TenantId};
 use waybill_core::{Address, FieldError, Mode, Payment};
 use waybill_engine::{BookInput, EngineError};
 use waybill_labels::LabelFormat;
-use waybill_store::{BookingState, IdemBegin, IdemRecord, request_hash};
+use waybill_store::BookingState;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth};
+use crate::idempotency::{Answer, Idempotency, Settle};
 use crate::routes::ListQuery;
 use crate::views::{List, ShipmentCreate, ShipmentView, TrackerView};
 
 const BOOK: &str = "POST /v1/shipments";
-/// How long a repeat waits for the first request with its key to finish.
-const IDEMPOTENT_WAIT: Duration = Duration::from_secs(60);
 
 /// Checks the request and fills in what the order provides, without writing anything.
 async fn book_input(
@@ -107,21 +104,6 @@ async fn book_input(
     })
 }
 
-fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
-    let mut r = (status, body).into_response();
-    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if replayed {
-        r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    r
-}
-
-fn replay(record: &IdemRecord) -> Option<Response> {
-    let status = StatusCode::from_u16(u16::try_from(record.response_status?).ok()?).ok()?;
-    Some(json_response(status, record.response_body.clone()?, true))
-}
-
 /// Book a shipment with a carrier.
 ///
 /// With an `Idempotency-Key` header, a repeat of the same request returns the first answer
@@ -139,39 +121,18 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<ShipmentCreate>,
 ) -> ApiResult<Response> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => match v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255) {
-            Some(k) => Some(k.to_owned()),
-            None => {
-                return Err(ApiError::invalid(vec![FieldError::new(
-                    "/headers/idempotency-key",
-                    "must be 1 to 255 visible ASCII characters",
-                )]));
-            }
-        },
+    let tenant = &me.tenant_id;
+    let settle: Settle = |state, tenant, id| Box::pin(settle_abandoned(state, tenant, id));
+    let idempotency = match Idempotency::check(&state, tenant, &headers, BOOK, &raw, settle).await? {
+        Ok(fresh) => fresh,
+        Err(repeat) => return Ok(repeat),
     };
-    let store = state.engine.store();
-    // A repeat is answered from its key before anything else: the order may have moved on
-    // since the first request, and the answer must not change.
-    if let Some(key) = &key {
-        match store.idempotency_get(&me.tenant_id, key).await {
-            Ok(first) => return repeat_of(&state, &me.tenant_id, key, &raw, first).await,
-            Err(waybill_store::StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
     let id = ShipmentId::generate();
-    let input = book_input(&state, &me.tenant_id, me.mode, body, id.clone()).await?;
-
-    if let Some(key) = &key {
-        match store.idempotency_begin(&me.tenant_id, key, BOOK, &raw, id.as_str()).await? {
-            IdemBegin::Started => {}
-            IdemBegin::Seen(first) => return repeat_of(&state, &me.tenant_id, key, &raw, first).await,
-        }
+    let input = book_input(&state, tenant, me.mode, body, id.clone()).await?;
+    if let Some(repeat) = idempotency.claim(id.as_str()).await? {
+        return Ok(repeat);
     }
-
-    match state.engine.book(&me.tenant_id, input).await {
+    let outcome = match state.engine.book(tenant, input).await {
         Ok(shipment) => {
             let status = if shipment.booking_state == BookingState::Unknown {
                 StatusCode::ACCEPTED
@@ -180,94 +141,22 @@ pub async fn create(
             };
             // A shipment no scan has reached yet has no history to read.
             let events = match shipment.last_scan_at {
-                Some(_) => store.tracking_events(&me.tenant_id, &shipment.id).await?,
+                Some(_) => state.engine.store().tracking_events(tenant, &shipment.id).await?,
                 None => vec![],
             };
-            let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
+            let url = state.engine.tracking_url(tenant, &shipment).await?;
             let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
-            let body = serde_json::to_string(&view).expect("views serialize");
-            if let Some(key) = &key {
-                store.idempotency_finish(&me.tenant_id, key, status.as_u16(), &body).await?;
-            }
-            Ok(json_response(status, body, false))
+            Ok((status, serde_json::to_string(&view).expect("views serialize")))
         }
-        Err(e) => {
-            // A carrier's refusal is the answer for good; anything that booked nothing and may
-            // succeed later (carrier down, our own error) frees the key for a retry.
-            let keep = matches!(&e, EngineError::Carrier(c) if !c.is_transient());
-            let err = ApiError::from(e);
-            if let Some(key) = &key {
-                if keep {
-                    store.idempotency_finish(&me.tenant_id, key, err.status().as_u16(), &err.body()).await?;
-                } else {
-                    store.idempotency_release(&me.tenant_id, key).await?;
-                }
-            }
-            Err(err)
-        }
-    }
-}
-
-/// A request whose key was seen before: the first answer, once there is one.
-async fn repeat_of(
-    state: &AppState,
-    tenant: &TenantId,
-    key: &str,
-    raw: &[u8],
-    first: IdemRecord,
-) -> ApiResult<Response> {
-    if first.operation != BOOK || first.request_hash != request_hash(BOOK, raw) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request; use a new key for a new request",
-        ));
-    }
-    let started = tokio::time::Instant::now();
-    let mut record = first;
-    loop {
-        if let Some(response) = replay(&record) {
-            return Ok(response);
-        }
-        if let Some(response) = settle_abandoned(state, tenant, key, &record).await? {
-            return Ok(response);
-        }
-        if started.elapsed() > IDEMPOTENT_WAIT {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "the first request with this Idempotency-Key is still being processed; retry later",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        record = match state.engine.store().idempotency_get(tenant, key).await {
-            Ok(r) => r,
-            // The first request freed the key (nothing was booked): this one may go ahead.
-            Err(waybill_store::StoreError::NotFound) => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency_retry",
-                    "the first request with this key failed without booking; send it again",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-    }
+        Err(e) => Err(e),
+    };
+    idempotency.finish(outcome).await
 }
 
 /// A key whose first request died before answering (its node crashed): once the booking's
-/// own outcome is settled (by the watchdog, if need be), that outcome becomes the answer.
-async fn settle_abandoned(
-    state: &AppState,
-    tenant: &TenantId,
-    key: &str,
-    record: &IdemRecord,
-) -> ApiResult<Option<Response>> {
-    let abandoned = record.state == "in_progress"
-        && waybill_store::now_ms() - record.created_at > IDEMPOTENT_WAIT.as_millis() as i64;
-    let Some(id) = record.resource_id.as_deref().and_then(ShipmentId::parse).filter(|_| abandoned) else {
-        return Ok(None);
-    };
+/// own outcome is settled (by the pending-booking sweep, if need be), that outcome is the answer.
+async fn settle_abandoned(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Option<Answer>> {
+    let Some(id) = ShipmentId::parse(id) else { return Ok(None) };
     let store = state.engine.store();
     let Ok(shipment) = store.shipment(tenant, &id).await else { return Ok(None) };
     let status = match shipment.booking_state {
@@ -279,9 +168,7 @@ async fn settle_abandoned(
     let events = store.tracking_events(tenant, &id).await?;
     let url = state.engine.tracking_url(tenant, &shipment).await?;
     let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
-    let body = serde_json::to_string(&view).expect("views serialize");
-    store.idempotency_finish(tenant, key, status.as_u16(), &body).await?;
-    Ok(Some(json_response(status, body, true)))
+    Ok(Some((status, serde_json::to_string(&view).expect("views serialize"))))
 }
 
 /// List shipments, oldest first.
