@@ -351,6 +351,15 @@ impl Engine {
             return Ok(());
         }
         let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        if account.carrier == waybill_carriers::generic::SLUG {
+            // Nothing left Waybill: the number it took is skipped, and booking again is safe.
+            let error = BookingError {
+                code: "NOT_BOOKED".into(),
+                message: "the booking was interrupted before it was recorded; it is safe to book again".into(),
+            };
+            self.store().record_booking_failure(tenant, id, error).await?;
+            return Ok(());
+        }
         if !carrier.info().capabilities.find_booking {
             tracing::warn!(shipment = %id, carrier = %account.carrier, "booking outcome unknown and the carrier cannot be asked");
             let error = BookingError {

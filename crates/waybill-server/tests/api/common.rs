@@ -8,10 +8,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use waybill_carriers::Carriers;
 use waybill_core::Mode;
-use waybill_core::ids::TenantId;
+use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
+use waybill_core::{Address, Parcel};
 use waybill_engine::{Engine, EngineConfig, NewAccountInput, Worker};
 use waybill_sim::{SimConfig, Simulator};
-use waybill_store::{Sealer, Store};
+use waybill_store::{NewShipment, Sealer, Store};
 
 pub struct Harness {
     pub api: String,
@@ -256,4 +257,31 @@ pub fn order_body(external_id: &str, payment: Value) -> Value {
         "ship_to": istanbul(),
         "payment": payment,
     })
+}
+
+/// A booking as a node leaves it when it dies between recording the intent and the carrier's
+/// answer: a `pending` shipment on `account_id` (for `store.create_pending_shipment`).
+pub fn pending_shipment(id: &ShipmentId, account_id: &str, carrier: &str, service: &str) -> NewShipment {
+    let address = |name: &str| Address {
+        name: name.into(),
+        street1: "Istiklal Cd. 1".into(),
+        city: "Istanbul".into(),
+        postal_code: "34430".into(),
+        country: "TR".into(),
+        ..Address::default()
+    };
+    NewShipment {
+        id: id.clone(),
+        order_id: None,
+        carrier_account_id: CarrierAccountId::parse(account_id).expect("an account id"),
+        carrier: carrier.into(),
+        service: service.into(),
+        ship_from: address("Depo"),
+        ship_to: address("Ayşe"),
+        parcels: vec![Parcel { weight_g: 500, dimensions_mm: None }],
+        cod: None,
+        simulate: None,
+        is_return: false,
+        reference: None,
+    }
 }

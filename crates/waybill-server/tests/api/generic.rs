@@ -2,10 +2,13 @@
 //! merchant's pattern, Waybill's label, and scans reported by CSV upload or the events API.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
-use crate::common::{Harness, istanbul, warehouse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use waybill_core::ids::ShipmentId;
+
+use crate::common::{self, Harness, Options, istanbul, warehouse};
 
 const URL_TEMPLATE: &str = "https://kuryem.example/track?n={tracking_number}";
 
@@ -359,4 +362,31 @@ async fn carriers_with_an_api_take_no_reported_scans() {
         h.post("/v1/trackers/SIM123/events", &json!({"carrier_account_id": "ca_nope", "events": []})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(pointers(&problem), ["/carrier_account_id"]);
+}
+
+#[tokio::test]
+async fn a_generic_booking_interrupted_before_it_was_recorded_is_failed_and_may_be_booked_again() {
+    let h = Harness::with(Options { booking_watchdog: Duration::from_secs(1), ..Default::default() }).await;
+    let account = range_account(&h, 1, 100).await;
+    let id = ShipmentId::generate();
+    h.store
+        .create_pending_shipment(&h.tenant, common::pending_shipment(&id, &account, "generic", "std"))
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let (_, s) = h.get(&format!("/v1/shipments/{id}")).await;
+        if s["booking_state"] != "pending" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "[{}] never swept: {s}", h.backend);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        (settled["booking_state"].as_str(), settled["error"]["code"].as_str()),
+        (Some("failed"), Some("NOT_BOOKED"))
+    );
+    let (status, again) = h.post("/v1/shipments", &booking(&account)).await;
+    assert_eq!((status, again["booking_state"].as_str()), (StatusCode::CREATED, Some("booked")), "{again}");
 }

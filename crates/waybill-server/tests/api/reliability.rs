@@ -5,12 +5,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use waybill_core::ids::{CarrierAccountId, ShipmentId};
-use waybill_core::{Address, Parcel};
+use waybill_core::ids::ShipmentId;
 use waybill_sim::Faults;
-use waybill_store::NewShipment;
 
-use crate::common::{Harness, Options};
+use crate::common::{self, Harness, Options};
 
 #[tokio::test]
 async fn a_booking_whose_answer_is_lost_is_reconciled_not_resent() {
@@ -44,32 +42,7 @@ async fn a_booking_left_pending_by_a_dead_node_is_swept_and_settled() {
     // What a node leaves behind when it dies between recording the intent and the answer:
     // a pending row the carrier never heard of.
     let id = ShipmentId::generate();
-    let address = |name: &str| Address {
-        name: name.into(),
-        company: None,
-        phone: None,
-        email: None,
-        street1: "Istiklal Cd. 1".into(),
-        street2: None,
-        city: "Istanbul".into(),
-        state: None,
-        postal_code: "34430".into(),
-        country: "TR".into(),
-    };
-    let pending = NewShipment {
-        id: id.clone(),
-        order_id: None,
-        carrier_account_id: CarrierAccountId::parse(&h.account_id).unwrap(),
-        carrier: "sandbox".into(),
-        service: "standard".into(),
-        ship_from: address("Depo"),
-        ship_to: address("Ayşe"),
-        parcels: vec![Parcel { weight_g: 500, dimensions_mm: None }],
-        cod: None,
-        simulate: None,
-        is_return: false,
-        reference: None,
-    };
+    let pending = common::pending_shipment(&id, &h.account_id, "sandbox", "standard");
     h.store.create_pending_shipment(&h.tenant, pending).await.unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(30);
