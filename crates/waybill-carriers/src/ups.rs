@@ -20,8 +20,9 @@
 //! `PackageResults`, `Candidate`, `AddressLine`, …): every such field is read through [`OneOrMany`].
 //! Every answer is read by a pure `parse_…_answer` function (fuzzed), which the HTTP path calls.
 //!
-//! Labels are requested as ZPL (4x6) and returned as a `zpl` document; Waybill renders PDF and
-//! PNG itself. Cash on delivery is not implemented (`cash_on_delivery: false`; a COD booking is
+//! Labels are requested as ZPL (4x6, the default) and kept as a `zpl` document, or, with the
+//! account's `label_format` GIF, as UPS's GIF converted to a `png` document; Waybill renders
+//! the other formats itself. Cash on delivery is not implemented (`cash_on_delivery: false`; a COD booking is
 //! refused before any call).
 //!
 //! Address validation (UPS XAV) covers the US and Puerto Rico only; other countries are refused
@@ -44,7 +45,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, FieldError, Money, NdrReason, Parcel, TrackingStatus};
 
 use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
 use crate::model::*;
@@ -204,11 +205,16 @@ impl Ups {
                         description: "UPS shipper (account) number the shipments are billed to",
                         required: true,
                     },
+                    CredentialField {
+                        name: "label_format",
+                        description: "the label UPS prints: ZPL (default, 4x6 thermal) or GIF (served as PNG)",
+                        required: false,
+                    },
                 ],
             },
             test_base_url: Some("https://wwwcie.ups.com"),
             live_base_url: Some("https://onlinetools.ups.com"),
-            carrier_label_formats: vec!["zpl"],
+            carrier_label_formats: vec!["zpl", "png"],
         };
         Self { http, info, tokens: TokenCache::default() }
     }
@@ -279,6 +285,11 @@ impl Ups {
 
 fn credential<'a>(account: &Account<'a>, name: &str) -> &'a str {
     account.credentials.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The label format the account asks UPS for: `label_format`, ZPL when not given.
+fn label_format(account: &Account<'_>) -> String {
+    account.credentials.get("label_format").and_then(Value::as_str).map_or("ZPL".to_owned(), str::to_uppercase)
 }
 
 fn url(account: &Account<'_>, path: &str) -> String {
@@ -522,9 +533,23 @@ struct ShippingLabel {
     graphic_image: Option<String>,
 }
 
-/// Label image formats UPS can return → the document format Waybill serves. GIF/PNG labels
-/// are not kept (Waybill cannot convert them), which is why ZPL is requested.
-const LABEL_FORMATS: &[(&str, &str)] = &[("ZPL", "zpl"), ("PDF", "pdf")];
+/// Label image formats UPS can return → the document format Waybill serves. GIF labels are
+/// converted to PNG (the format Waybill serves images in); EPL and SPL are not kept.
+const LABEL_FORMATS: &[(&str, &str)] = &[("ZPL", "zpl"), ("PDF", "pdf"), ("GIF", "png")];
+
+/// The label formats an account may ask UPS for (`label_format`).
+const REQUESTABLE_LABELS: &[&str] = &["ZPL", "GIF"];
+
+/// A GIF label as PNG: same pixels, a format every browser and print dialog takes.
+fn gif_to_png(gif: &[u8]) -> Result<Vec<u8>, CarrierError> {
+    let image = image::load_from_memory_with_format(gif, image::ImageFormat::Gif)
+        .map_err(|e| protocol(format!("the GIF label cannot be read: {e}")))?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| protocol(format!("the GIF label cannot be converted: {e}")))?;
+    Ok(png.into_inner())
+}
 
 fn booking_from(results: ShipmentResults, service: &str) -> Result<Booking, CarrierError> {
     let packages = results.package_results.into_vec();
@@ -545,6 +570,7 @@ fn booking_from(results: ShipmentResults, service: &str) -> Result<Booking, Carr
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(image.trim())
             .map_err(|e| protocol(format!("the label image is not base64: {e}")))?;
+        let bytes = if code == "GIF" { gif_to_png(&bytes)? } else { bytes };
         documents.push(CarrierDocument { format, bytes });
     }
     Ok(Booking {
@@ -1255,6 +1281,20 @@ impl Carrier for Ups {
         &self.info
     }
 
+    fn check_credentials(&self, credentials: &Value) -> Result<(), Vec<FieldError>> {
+        let mut errors = self.info.credentials.check(credentials).err().unwrap_or_default();
+        if let Some(format) = credentials.get("label_format").and_then(Value::as_str)
+            && !format.trim().is_empty()
+            && !REQUESTABLE_LABELS.contains(&format.to_uppercase().as_str())
+        {
+            errors.push(FieldError::new(
+                "/credentials/label_format",
+                format!("`{format}` is not a label format Waybill asks UPS for; choose one of: ZPL, GIF"),
+            ));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
     async fn rate(&self, account: &Account<'_>, request: &RateRequest) -> Result<Vec<Rate>, CarrierError> {
         let account_number = credential(account, "account_number");
         let body = json!({"RateRequest": {
@@ -1284,6 +1324,7 @@ impl Carrier for Ups {
             });
         }
         let account_number = credential(account, "account_number");
+        let label_format = label_format(account);
         // Shipping.yaml: package-level reference numbers are valid only for US/US and PR/PR,
         // shipment-level ones only for every other origin/destination pair.
         let domestic = request.ship_from.country.eq_ignore_ascii_case(&request.ship_to.country)
@@ -1301,7 +1342,7 @@ impl Carrier for Ups {
                 "Package": packages(&request.parcels, "Packaging", whole_cm, package_reference),
             },
             "LabelSpecification": {
-                "LabelImageFormat": {"Code": "ZPL", "Description": "ZPL"},
+                "LabelImageFormat": {"Code": label_format, "Description": label_format},
                 "LabelStockSize": {"Height": "6", "Width": "4"},
             },
         }});

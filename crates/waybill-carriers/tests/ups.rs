@@ -1249,3 +1249,47 @@ fn collect_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     }
     out.push(at);
 }
+
+#[tokio::test]
+async fn a_gif_label_is_asked_for_and_served_as_png() {
+    use base64::Engine as _;
+    let server = start().await;
+    // ship_gif.json: `UPS-API/java-api-examples` @ c5ffb9a6,
+    // `shipping/src/main/resources/Response/ShipmentResponse.json` (a base64 GIF label).
+    server.ups.on(Method::POST, "/api/shipments/v2409/ship", vec![ok(fixture("ship_gif.json"))]);
+    let mut account = TestAccount::on(&server);
+    account.credentials["label_format"] = json!("GIF");
+    let carrier = ups();
+    assert_eq!(carrier.check_credentials(&account.credentials), Ok(()));
+    let booking = carrier.book(&account.account(), &booking_request("shp_01GIF")).await.expect("booked");
+
+    let label = &server.ups.calls()[0].json()["ShipmentRequest"]["LabelSpecification"];
+    assert_eq!(label["LabelImageFormat"]["Code"], "GIF", "{label}");
+    assert_eq!(label["LabelStockSize"], json!({"Height": "6", "Width": "4"}), "Shipping.yaml requires it");
+
+    let answer: Value = serde_json::from_str(&fixture("ship_gif.json")).unwrap();
+    let gif = base64::engine::general_purpose::STANDARD
+        .decode(
+            answer["ShipmentResponse"]["ShipmentResults"]["PackageResults"]["ShippingLabel"]["GraphicImage"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(gif.starts_with(b"GIF89a"));
+    assert_eq!(booking.documents.len(), 1);
+    assert_eq!(booking.documents[0].format, "png");
+    let png = &booking.documents[0].bytes;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let from_gif = image::load_from_memory(&gif).unwrap().to_rgba8();
+    let from_png = image::load_from_memory(png).unwrap().to_rgba8();
+    assert_eq!(from_png.dimensions(), from_gif.dimensions());
+    assert!(from_png == from_gif, "the PNG has the GIF's pixels");
+}
+
+#[test]
+fn a_label_format_ups_is_not_asked_for_is_refused() {
+    let credentials = json!({"client_id": "cid", "client_secret": "s", "account_number": "A1", "label_format": "EPL"});
+    let errors = ups().check_credentials(&credentials).expect_err("EPL is refused");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].pointer, "/credentials/label_format");
+}
