@@ -282,7 +282,7 @@ impl Engine {
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.book(&ctx, &request).await {
-            Ok(booking) => self.record_booked(tenant, &id, booking).await,
+            Ok(booking) => self.record_booked(tenant, &id, carrier.as_ref(), &account.id, booking).await,
             Err(CarrierError::Unknown { message, .. }) => {
                 tracing::warn!(shipment = %id, %message, "booking outcome unknown; reconciling");
                 let reconcile = shipment_job(RECONCILE_BOOKING, &id, now_ms() + 2_000, 20);
@@ -299,13 +299,30 @@ impl Engine {
         }
     }
 
+    /// Records a booking the carrier confirmed, with its tracking jobs: a subscription to the
+    /// carrier's pushes (only for carriers that push; its payload names the account and number,
+    /// so it needs no read) and the first poll.
     pub(crate) async fn record_booked(
         &self,
         tenant: &TenantId,
         id: &ShipmentId,
+        carrier: &dyn Carrier,
+        account_id: &CarrierAccountId,
         booking: Booking,
     ) -> Result<Shipment, EngineError> {
         let now = now_ms();
+        let mut jobs = Vec::with_capacity(2);
+        if carrier.info().capabilities.push {
+            jobs.push(NewJob {
+                payload: json!({
+                    "shipment_id": id,
+                    "carrier_account_id": account_id,
+                    "tracking_number": booking.tracking_number,
+                }),
+                ..shipment_job(SUBSCRIBE, id, now, 10)
+            });
+        }
+        jobs.push(shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50));
         let booked = BookedFields {
             tracking_number: booking.tracking_number,
             carrier_shipment_id: booking.carrier_shipment_id,
@@ -314,10 +331,6 @@ impl Engine {
             edd: booking.edd,
             routing: booking.routing,
         };
-        let jobs = vec![
-            shipment_job(SUBSCRIBE, id, now, 10),
-            shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50),
-        ];
         let shipment = self.store().record_booking(tenant, id, booked, jobs).await?;
         for (format, bytes) in one_document_per_format(id, booking.documents) {
             self.store().put_document(tenant, id, format, bytes).await?;
@@ -377,7 +390,7 @@ impl Engine {
         match carrier.find_booking(&ctx, id.as_str()).await? {
             Some(booking) => {
                 tracing::info!(shipment = %id, tracking_number = %booking.tracking_number, "reconciled: the carrier had the booking");
-                self.record_booked(tenant, id, booking).await?;
+                self.record_booked(tenant, id, carrier.as_ref(), &account.id, booking).await?;
             }
             None => {
                 tracing::info!(shipment = %id, "reconciled: the carrier has no booking");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use waybill_core::ids::{OrderId, ShipmentId, TenantId};
+use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
 use waybill_store::{ClaimedJob, now_ms};
 
 use crate::{Engine, EngineError};
@@ -25,6 +25,14 @@ pub const CLOSE_ORDER: &str = "close_order";
 #[derive(Deserialize)]
 struct ShipmentPayload {
     shipment_id: ShipmentId,
+}
+
+/// Jobs queued before the account and number were added carry only the shipment id.
+#[derive(Deserialize)]
+struct SubscribePayload {
+    shipment_id: ShipmentId,
+    carrier_account_id: Option<CarrierAccountId>,
+    tracking_number: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -138,8 +146,12 @@ async fn handle(engine: &Engine, job: &ClaimedJob) -> Result<Next, EngineError> 
             track(engine, &tenant, &p.shipment_id).await
         }
         SUBSCRIBE => {
-            let p: ShipmentPayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
-            engine.subscribe(&tenant, &p.shipment_id).await.map(|_| Next::Done)
+            let p: SubscribePayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
+            match (p.carrier_account_id, p.tracking_number) {
+                (Some(account), Some(number)) => engine.subscribe_tracking(&tenant, &account, &number).await,
+                _ => engine.subscribe(&tenant, &p.shipment_id).await,
+            }
+            .map(|_| Next::Done)
         }
         RECONCILE_BOOKING => {
             let p: ShipmentPayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;

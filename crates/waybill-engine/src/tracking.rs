@@ -87,11 +87,16 @@ impl Engine {
     ) -> Result<ScanOutcome, EngineError> {
         let scans = scans.into_iter().map(|s| to_new_scan(s, source)).collect();
         let outcome = self.store().apply_scans(tenant, id, scans, follow_ups).await?;
+        self.scans_recorded(&outcome);
+        Ok(outcome)
+    }
+
+    /// Logs a status move and wakes the workers for the jobs it queued.
+    fn scans_recorded(&self, outcome: &ScanOutcome) {
         if outcome.shipment.status != outcome.previous_status {
-            tracing::info!(shipment = %id, from = outcome.previous_status.as_str(), to = outcome.shipment.status.as_str(), "shipment status moved");
+            tracing::info!(shipment = %outcome.shipment.id, from = outcome.previous_status.as_str(), to = outcome.shipment.status.as_str(), "shipment status moved");
             self.inner.jobs_queued.notify_waiters();
         }
-        Ok(outcome)
     }
 
     /// Pulls the carrier's scans for a shipment. Returns the shipment after them.
@@ -126,7 +131,17 @@ impl Engine {
         if shipment.status.is_final() {
             return Ok(());
         }
-        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        self.subscribe_tracking(tenant, &shipment.carrier_account_id, tracking_number).await
+    }
+
+    /// Asks the carrier of `account` to push the scans of `tracking_number` to us.
+    pub(crate) async fn subscribe_tracking(
+        &self,
+        tenant: &TenantId,
+        account: &CarrierAccountId,
+        tracking_number: &str,
+    ) -> Result<(), EngineError> {
+        let (account, secrets, carrier) = self.account(tenant, account).await?;
         if !carrier.info().capabilities.push {
             return Ok(());
         }
@@ -166,12 +181,11 @@ impl Engine {
         let pushed = carrier.parse_push(&secrets.push_secret, push)?;
         let mut receipt = PushReceipt { scans: pushed.len(), ..Default::default() };
         for p in pushed {
-            match self.store().shipment_for_account(&account.id, &p.tracking_number).await {
-                Ok(shipment) => {
-                    receipt.recorded += self
-                        .record_scans(&account.tenant_id, &shipment.id, vec![p.scan], ScanSource::Push)
-                        .await?
-                        .recorded;
+            let scans = vec![to_new_scan(p.scan, ScanSource::Push)];
+            match self.store().apply_pushed_scans(&account.id, &p.tracking_number, scans, follow_ups).await {
+                Ok(outcome) => {
+                    self.scans_recorded(&outcome);
+                    receipt.recorded += outcome.recorded;
                 }
                 Err(StoreError::NotFound) => {
                     tracing::warn!(carrier = carrier_slug, account = %account.id, tracking_number = %p.tracking_number, "push for an unknown tracking number");

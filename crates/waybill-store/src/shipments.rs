@@ -515,80 +515,35 @@ impl Store {
         follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
     ) -> Result<ScanOutcome> {
         let mut tx = self.pool.begin().await?;
-        let mut shipment = lock_shipment(&mut tx, tenant, id).await?;
-        let previous_status = shipment.status;
-        let now = now_ms();
-        let mut fresh = Vec::new();
-        for scan in scans {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO tracking_events (id, tenant_id, shipment_id, dedupe_key, code, status, reason_code, ndr_reason, \
-                     description, location, occurred_at, occurred_ms, source, raw, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                     ON CONFLICT (shipment_id, dedupe_key) DO NOTHING",
-                    args![
-                        TrackingEventId::generate().as_str(),
-                        tenant.as_str(),
-                        id.as_str(),
-                        &scan.dedupe_key,
-                        &scan.code,
-                        scan.status.as_str(),
-                        scan.reason_code.clone(),
-                        scan.ndr_reason.map(|r| r.as_str()),
-                        &scan.description,
-                        scan.location.clone(),
-                        scan.occurred_at.to_rfc3339(),
-                        scan.occurred_at.timestamp_millis(),
-                        scan.source.as_str(),
-                        scan.raw.to_string(),
-                        now
-                    ],
+        let shipment = lock_shipment(&mut tx, tenant, id).await?;
+        apply_locked(tx, shipment, scans, follow_ups).await
+    }
+
+    /// [`Store::apply_scans`] for the shipment booked on `account` under `tracking_number`
+    /// (how pushes find theirs), found inside the same transaction.
+    pub async fn apply_pushed_scans(
+        &self,
+        account: &CarrierAccountId,
+        tracking_number: &str,
+        scans: Vec<NewScan>,
+        follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
+    ) -> Result<ScanOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let a = args![account.as_str(), tracking_number];
+        let row: Option<ShipmentRow> = match tx.backend() {
+            Backend::Sqlite => {
+                tx.fetch_optional(shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2"), a).await?
+            }
+            Backend::Postgres => {
+                tx.fetch_optional(
+                    shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2 FOR UPDATE"),
+                    a,
                 )
-                .await?;
-            if inserted == 1 {
-                fresh.push(scan);
+                .await?
             }
-        }
-        let recorded = fresh.len();
-        if recorded > 0 {
-            let state = TrackingState {
-                status: shipment.status,
-                progress: shipment.progress,
-                last_scan_at: shipment.last_scan_at.and_then(chrono::DateTime::from_timestamp_millis),
-            };
-            let next = state.apply_all(fresh.iter().map(|s| (s.status, s.occurred_at.to_utc())));
-            let ndr = fresh
-                .iter()
-                .filter(|s| s.status == TrackingStatus::DeliveryFailed)
-                .max_by_key(|s| s.occurred_at)
-                .and_then(|s| s.ndr_reason)
-                .or(shipment.ndr_reason);
-            shipment.status = next.status;
-            shipment.progress = next.progress;
-            shipment.last_scan_at = next.last_scan_at.map(|t| t.timestamp_millis());
-            shipment.ndr_reason = ndr;
-            shipment.updated_at = now;
-            tx.execute(
-                "UPDATE shipments SET status = $1, progress = $2, last_scan_at = $3, ndr_reason = $4, updated_at = $5 \
-                 WHERE id = $6 AND tenant_id = $7",
-                args![
-                    shipment.status.as_str(),
-                    i64::from(shipment.progress),
-                    shipment.last_scan_at,
-                    shipment.ndr_reason.map(|r| r.as_str()),
-                    now,
-                    id.as_str(),
-                    tenant.as_str()
-                ],
-            )
-            .await?;
-            if shipment.status != previous_status {
-                follow_order(&mut tx, &shipment).await?;
-                insert_jobs(&mut tx, Some(tenant), follow_ups(&shipment, previous_status)).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(ScanOutcome { shipment, recorded, previous_status })
+        };
+        let shipment = row.ok_or(StoreError::NotFound)?.into_record()?;
+        apply_locked(tx, shipment, scans, follow_ups).await
     }
 
     pub async fn document(&self, tenant: &TenantId, shipment: &ShipmentId, format: &str) -> Result<Option<Vec<u8>>> {
@@ -621,4 +576,88 @@ impl Store {
             .await?;
         self.document(tenant, shipment, format).await?.ok_or(StoreError::NotFound)
     }
+}
+
+/// The body of [`Store::apply_scans`] once the shipment's row is locked in `tx`.
+async fn apply_locked(
+    mut tx: Tx,
+    mut shipment: Shipment,
+    scans: Vec<NewScan>,
+    follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
+) -> Result<ScanOutcome> {
+    let tenant = &shipment.tenant_id.clone();
+    let id = &shipment.id.clone();
+    let previous_status = shipment.status;
+    let now = now_ms();
+    let mut fresh = Vec::new();
+    for scan in scans {
+        let inserted = tx
+            .execute(
+                "INSERT INTO tracking_events (id, tenant_id, shipment_id, dedupe_key, code, status, reason_code, ndr_reason, \
+                 description, location, occurred_at, occurred_ms, source, raw, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (shipment_id, dedupe_key) DO NOTHING",
+                args![
+                    TrackingEventId::generate().as_str(),
+                    tenant.as_str(),
+                    id.as_str(),
+                    &scan.dedupe_key,
+                    &scan.code,
+                    scan.status.as_str(),
+                    scan.reason_code.clone(),
+                    scan.ndr_reason.map(|r| r.as_str()),
+                    &scan.description,
+                    scan.location.clone(),
+                    scan.occurred_at.to_rfc3339(),
+                    scan.occurred_at.timestamp_millis(),
+                    scan.source.as_str(),
+                    scan.raw.to_string(),
+                    now
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            fresh.push(scan);
+        }
+    }
+    let recorded = fresh.len();
+    if recorded > 0 {
+        let state = TrackingState {
+            status: shipment.status,
+            progress: shipment.progress,
+            last_scan_at: shipment.last_scan_at.and_then(chrono::DateTime::from_timestamp_millis),
+        };
+        let next = state.apply_all(fresh.iter().map(|s| (s.status, s.occurred_at.to_utc())));
+        let ndr = fresh
+            .iter()
+            .filter(|s| s.status == TrackingStatus::DeliveryFailed)
+            .max_by_key(|s| s.occurred_at)
+            .and_then(|s| s.ndr_reason)
+            .or(shipment.ndr_reason);
+        shipment.status = next.status;
+        shipment.progress = next.progress;
+        shipment.last_scan_at = next.last_scan_at.map(|t| t.timestamp_millis());
+        shipment.ndr_reason = ndr;
+        shipment.updated_at = now;
+        tx.execute(
+            "UPDATE shipments SET status = $1, progress = $2, last_scan_at = $3, ndr_reason = $4, updated_at = $5 \
+             WHERE id = $6 AND tenant_id = $7",
+            args![
+                shipment.status.as_str(),
+                i64::from(shipment.progress),
+                shipment.last_scan_at,
+                shipment.ndr_reason.map(|r| r.as_str()),
+                now,
+                id.as_str(),
+                tenant.as_str()
+            ],
+        )
+        .await?;
+        if shipment.status != previous_status {
+            follow_order(&mut tx, &shipment).await?;
+            insert_jobs(&mut tx, Some(tenant), follow_ups(&shipment, previous_status)).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(ScanOutcome { shipment, recorded, previous_status })
 }

@@ -311,3 +311,38 @@ async fn the_first_document_stored_wins() {
         assert_eq!(store.document(&a, id, "png").await.must(l), None, "[{l}] no png");
     }
 }
+
+#[tokio::test]
+async fn pushed_scans_find_their_shipment_by_account_and_tracking_number() {
+    for (label, store, _guard) in stores().await {
+        let l = label.as_str();
+        let a = store.create_tenant("acme").await.must(l).id;
+        let account = store.create_carrier_account(&a, new_account("cred")).await.must(l);
+        let other = store.create_carrier_account(&a, new_account("cred-2")).await.must(l);
+        let shipment = booked_shipment(l, &store, &a, &account.id, None, "TRK-P").await;
+
+        let pushed = vec![scan("p1", TrackingStatus::PickedUp, "2031-05-01T08:00:00+03:00")];
+        let outcome = store.apply_pushed_scans(&account.id, "TRK-P", pushed.clone(), |_, _| vec![]).await.must(l);
+        assert_eq!((outcome.shipment.id.clone(), outcome.recorded), (shipment.id.clone(), 1), "[{l}] applied");
+        assert_eq!(outcome.shipment.status, TrackingStatus::PickedUp, "[{l}] moved");
+        assert_eq!(store.shipment(&a, &shipment.id).await.must(l), outcome.shipment, "[{l}] stored as returned");
+        let again = store.apply_pushed_scans(&account.id, "TRK-P", pushed.clone(), |_, _| vec![]).await.must(l);
+        assert_eq!(again.recorded, 0, "[{l}] a repeated push records nothing");
+
+        assert!(
+            matches!(
+                store.apply_pushed_scans(&other.id, "TRK-P", pushed.clone(), |_, _| vec![]).await,
+                Err(StoreError::NotFound)
+            ),
+            "[{l}] another account's push does not reach the shipment"
+        );
+        assert!(
+            matches!(
+                store.apply_pushed_scans(&account.id, "TRK-NONE", pushed, |_, _| vec![]).await,
+                Err(StoreError::NotFound)
+            ),
+            "[{l}] an unknown tracking number"
+        );
+        assert_eq!(store.tracking_events(&a, &shipment.id).await.must(l).len(), 1, "[{l}] one event kept");
+    }
+}
