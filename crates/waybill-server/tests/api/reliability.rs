@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use waybill_core::ids::ShipmentId;
+use waybill_carriers::{Account, BookingRequest, Carriers, http_client};
+use waybill_core::Mode;
+use waybill_core::ids::{CarrierAccountId, ShipmentId};
 use waybill_sim::Faults;
+use waybill_store::{BookedFields, NewJob, now_ms};
 
 use crate::common::{self, Harness, Options};
 
@@ -158,4 +161,56 @@ async fn a_push_that_overtakes_its_booking_is_refused_until_the_booking_exists()
     let r = push(tn).send().await.unwrap();
     let receipt: serde_json::Value = r.json().await.unwrap();
     assert_eq!(receipt["recorded"], 0, "a repeated push records nothing");
+}
+
+#[tokio::test]
+async fn a_subscribe_job_queued_by_an_earlier_version_still_subscribes() {
+    let h = Harness::start().await;
+    let id = ShipmentId::generate();
+    let pending = common::pending_shipment(&id, &h.account_id, "sandbox", "standard");
+    // Booked at the carrier and recorded, but with no jobs: the job below is the only subscriber.
+    let sandbox = Carriers::new(http_client()).get("sandbox").unwrap().clone();
+    let account_id = CarrierAccountId::parse(&h.account_id).unwrap();
+    let credentials = json!({"api_key": "test"});
+    let account = Account { id: &account_id, mode: Mode::Test, base_url: &h.sim_url, credentials: &credentials };
+    let request = BookingRequest {
+        reference: id.to_string(),
+        service: pending.service.clone(),
+        ship_from: pending.ship_from.clone(),
+        ship_to: pending.ship_to.clone(),
+        parcels: pending.parcels.clone(),
+        cod: None,
+        simulate: Some("delivered".into()),
+        is_return: false,
+    };
+    let booking = sandbox.book(&account, &request).await.unwrap();
+    h.store.create_pending_shipment(&h.tenant, pending).await.unwrap();
+    let booked = BookedFields {
+        tracking_number: booking.tracking_number,
+        carrier_shipment_id: booking.carrier_shipment_id,
+        service: booking.service,
+        charge: booking.charge,
+        edd: booking.edd,
+        routing: booking.routing,
+    };
+    h.store.record_booking(&h.tenant, &id, booked, vec![]).await.unwrap();
+    // The subscribe job as the previous version queued it: the shipment id alone.
+    let job = NewJob {
+        kind: "subscribe",
+        payload: json!({ "shipment_id": id }),
+        run_at: now_ms(),
+        unique_key: Some(format!("subscribe:{id}")),
+        max_attempts: 10,
+    };
+    h.store.enqueue(Some(&h.tenant), vec![job]).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, s) = h.get(&format!("/v1/shipments/{id}")).await;
+        if s["events"].as_array().unwrap().iter().any(|e| e["source"] == "push") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "[{}] no pushed scan arrived: {s}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
