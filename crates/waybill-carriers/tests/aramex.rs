@@ -26,12 +26,14 @@
 //!   `HasErrors`, `ProcessedPickup {ID, GUID, Reference1, ProcessedShipments}`); the ID, GUID and
 //!   `ERR28` with its message are illustrative.
 
+mod account;
 mod answers;
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -42,12 +44,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::aramex::{self, Aramex, CREATE_PATH, PICKUP_PATH, RATE_PATH, TRACK_PATH};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget,
-    RateRequest, http_client,
+    BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget, RateRequest,
+    http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/aramex/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -141,12 +142,6 @@ async fn start_cutting_server(body: String) -> String {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 fn credentials() -> Value {
     json!({
         "username": "api@acme.example",
@@ -160,15 +155,11 @@ fn credentials() -> Value {
 
 impl TestAccount {
     fn at(url: &str) -> Self {
-        Self { id: CarrierAccountId::generate(), base_url: url.to_owned(), credentials: credentials() }
+        Self::new(url.to_owned(), credentials())
     }
 
     fn on(server: &Server) -> Self {
         Self::at(&server.url)
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 

@@ -38,12 +38,14 @@
 //!   `open-logistics` 0.3.0 `DelhiveryPickupRequestResponse` (`pickup_id`, `pickup_date`,
 //!   `incoming_center_name`; a refusal as `{"pr_exist", "error": {code, message}}`); values are ours.
 
+mod account;
 mod answers;
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -54,12 +56,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::delhivery::{self, Delhivery};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget,
-    RateRequest, http_client,
+    BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget, RateRequest,
+    http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/delhivery/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -168,27 +169,13 @@ async fn start_cutting_server(body: String) -> String {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(url: &str) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
-            base_url: url.to_owned(),
-            credentials: json!({"api_token": "tok-123", "pickup_location": "ACME WH"}),
-        }
+        Self::new(url.to_owned(), json!({"api_token": "tok-123", "pickup_location": "ACME WH"}))
     }
 
     fn on(server: &Server) -> Self {
         Self::at(&server.url)
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 

@@ -27,6 +27,7 @@
 //! - Error bodies (inline below) are the documented examples of `supermodelIoLogisticsExpressErrorResponse`
 //!   in the same document (400 "7008: …" on `/shipments`, 500 "999: Process failure …").
 
+mod account;
 mod answers;
 mod support;
 
@@ -34,6 +35,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -44,12 +46,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::dhl_express::{self, DhlExpress};
 use waybill_carriers::{
-    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
+    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
     PushRequest, PushTarget, RateRequest, http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/dhl_express/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -144,27 +145,13 @@ async fn start() -> Server {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(base_url: String) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
-            base_url,
-            credentials: json!({"api_key": "dhlkey", "api_secret": "dhlsecret", "account_number": "123456789"}),
-        }
+        Self::new(base_url, json!({"api_key": "dhlkey", "api_secret": "dhlsecret", "account_number": "123456789"}))
     }
 
     fn on(server: &Server) -> Self {
         Self::at(server.url.clone())
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 

@@ -36,6 +36,7 @@
 //!   [{"code", "message"}]}`); `NOT.AUTHORIZED.ERROR` and `SERVICE.UNAVAILABLE.ERROR` are the documents'
 //!   own examples, the 400 codes are illustrative.
 
+mod account;
 mod answers;
 mod support;
 
@@ -44,6 +45,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -55,12 +57,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::fedex::{self, Fedex};
 use waybill_carriers::{
-    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
+    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
     PushRequest, PushTarget, RateRequest, http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/fedex/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -207,31 +208,17 @@ async fn start() -> Server {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(base_url: String) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
-            base_url,
-            credentials: json!({"client_id": "cid", "client_secret": "csecret", "account_number": "740561073"}),
-        }
+        Self::new(base_url, json!({"client_id": "cid", "client_secret": "csecret", "account_number": "740561073"}))
     }
 
     fn on(server: &Server) -> Self {
         Self::at(server.url.clone())
     }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
-    }
 }
 
-/// The adapter, built directly (the lead registers it in `Carriers`).
+/// The adapter, built directly.
 fn fedex() -> Arc<dyn Carrier> {
     Arc::new(Fedex::new(http_client()))
 }

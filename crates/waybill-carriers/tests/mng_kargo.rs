@@ -24,6 +24,7 @@
 //! - Error bodies (inline below) follow `{"error": {"code", "message", "description"}}`; the codes
 //!   are illustrative.
 
+mod account;
 mod answers;
 mod support;
 
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -43,11 +45,10 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::mng_kargo::{self, MngKargo};
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, http_client,
+    BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/mng_kargo/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -180,32 +181,21 @@ async fn start() -> Server {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(base_url: String) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
+        Self::new(
             base_url,
-            credentials: json!({
+            json!({
                 "client_id": "cid",
                 "client_secret": "csecret",
                 "customer_number": "312947702",
                 "password": "Şifre-ğüİı",
             }),
-        }
+        )
     }
 
     fn on(server: &Server) -> Self {
         Self::at(server.url.clone())
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 

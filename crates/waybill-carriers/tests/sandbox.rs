@@ -7,9 +7,12 @@
 //! safely do next). Waits poll with a generous deadline instead of sleeping a fixed time, so
 //! the tests hold on a loaded machine.
 
+mod account;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use account::TestAccount;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -67,24 +70,10 @@ async fn start_sim(day_seconds: f64) -> Sim {
 }
 
 /// What an [`Account`] borrows: an account id, the simulator's URL and the credentials.
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
-    fn new(base_url: &str, credentials: Value) -> Self {
-        Self { id: CarrierAccountId::generate(), base_url: base_url.to_owned(), credentials }
-    }
-
     /// An account with the API key `k1`.
     fn on(sim: &Sim) -> Self {
         Self::new(&sim.url, json!({"api_key": "k1"}))
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 
@@ -468,7 +457,7 @@ async fn a_closed_port_is_unavailable() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         listener.local_addr().expect("address")
     };
-    let acct = TestAccount::new(&format!("http://{closed}"), json!({"api_key": "k1"}));
+    let acct = TestAccount::new(format!("http://{closed}"), json!({"api_key": "k1"}));
     let carrier = sandbox();
     assert_unavailable(carrier.rate(&acct.account(), &rate_request()).await);
     // Nothing was sent, so even a booking is safe to retry.

@@ -37,6 +37,7 @@
 //! - Error bodies (inline below) follow the `Response`/`ErrorResponse`/`Error` schema of `Tracking.yaml`
 //!   (`{"response":{"errors":[{"code","message"}]}}`); their codes and messages are illustrative.
 
+mod account;
 mod support;
 
 use std::collections::{HashSet, VecDeque};
@@ -44,6 +45,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -55,12 +57,12 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::{
-    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, Carriers, PickupRequest,
-    PushError, PushRequest, PushTarget, RateRequest, http_client, ups,
+    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, Carriers, PickupRequest, PushError,
+    PushRequest, PushTarget, RateRequest, http_client, ups,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/ups/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -217,23 +219,12 @@ async fn start() -> Server {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn on(server: &Server) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
-            base_url: server.url.clone(),
-            credentials: json!({"client_id": "cid", "client_secret": "csecret", "account_number": "A1B2C3"}),
-        }
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
+        Self::new(
+            server.url.clone(),
+            json!({"client_id": "cid", "client_secret": "csecret", "account_number": "A1B2C3"}),
+        )
     }
 }
 

@@ -28,6 +28,7 @@
 //!   "message", "errors": [{"status", "code", "title", "detail", "source"}]}}`; the codes are
 //!   illustrative.
 
+mod account;
 mod answers;
 
 use std::collections::{HashSet, VecDeque};
@@ -35,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -47,12 +49,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::usps::{self, Usps};
 use waybill_carriers::{
-    Account, AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest,
-    PushTarget, RateRequest, http_client,
+    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget,
+    RateRequest, http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/usps/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -243,30 +244,19 @@ async fn start() -> Server {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(base_url: String) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
+        Self::new(
             base_url,
-            credentials: json!({
+            json!({
                 "client_id": "cid", "client_secret": "csecret", "crid": "56982563",
                 "mid": "904128936", "account_number": "1000405525",
             }),
-        }
+        )
     }
 
     fn on(server: &Server) -> Self {
         Self::at(server.url.clone())
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
     }
 }
 

@@ -19,8 +19,11 @@
 //! - `query_history_synthetic.xml` (a failed attempt "ALICI ADRESTE YOK", an unknown event),
 //!   `query_nop_synthetic.xml` (known, not processed), `query_not_found_synthetic.xml` (80859)
 
+mod account;
+
 use std::sync::{Arc, Mutex};
 
+use account::TestAccount;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -28,18 +31,16 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use chrono::{DateTime, FixedOffset};
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use waybill_carriers::yurtici_kargo::{
     CARGO_KEY_MAX, Node, SoapFault, YurticiKargo, cargo_key, parse_cancel_answer, parse_create_answer,
     parse_fault_answer, parse_query_answer, parse_xml, soap_fault,
 };
 use waybill_carriers::{
-    Account, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
+    BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest, http_client,
 };
-use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
 
 const PATH: &str = "/KOPSWebServices/ShippingOrderDispatcherServices";
 
@@ -192,23 +193,9 @@ async fn start_cutting_server(body: String) -> String {
 // Waybill side
 // ---------------------------------------------------------------------------------------------
 
-struct TestAccount {
-    id: CarrierAccountId,
-    base_url: String,
-    credentials: Value,
-}
-
 impl TestAccount {
     fn at(url: &str) -> Self {
-        Self {
-            id: CarrierAccountId::generate(),
-            base_url: url.to_owned(),
-            credentials: json!({"username": "YKTEST", "password": "p&ss<1>"}),
-        }
-    }
-
-    fn account(&self) -> Account<'_> {
-        Account { id: &self.id, mode: Mode::Test, base_url: &self.base_url, credentials: &self.credentials }
+        Self::new(url.to_owned(), json!({"username": "YKTEST", "password": "p&ss<1>"}))
     }
 }
 
