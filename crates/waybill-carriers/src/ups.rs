@@ -540,10 +540,16 @@ const LABEL_FORMATS: &[(&str, &str)] = &[("ZPL", "zpl"), ("PDF", "pdf"), ("GIF",
 /// The label formats an account may ask UPS for (`label_format`).
 const REQUESTABLE_LABELS: &[&str] = &["ZPL", "GIF"];
 
-/// A GIF label as PNG: same pixels, a format every browser and print dialog takes.
+/// A GIF label as PNG: same pixels, a format every browser and print dialog takes. The size is
+/// capped well above a label's (UPS's are 1400×800) so a bad answer cannot exhaust memory.
 fn gif_to_png(gif: &[u8]) -> Result<Vec<u8>, CarrierError> {
-    let image = image::load_from_memory_with_format(gif, image::ImageFormat::Gif)
-        .map_err(|e| protocol(format!("the GIF label cannot be read: {e}")))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(4_000);
+    limits.max_image_height = Some(4_000);
+    limits.max_alloc = Some(64 * 1024 * 1024);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(gif), image::ImageFormat::Gif);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| protocol(format!("the GIF label cannot be read: {e}")))?;
     let mut png = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut png, image::ImageFormat::Png)

@@ -1284,3 +1284,22 @@ fn a_label_format_ups_is_not_asked_for_is_refused() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].pointer, "/credentials/label_format");
 }
+
+#[test]
+fn a_gif_label_claiming_a_huge_image_is_refused_not_decoded() {
+    use base64::Engine as _;
+    // A GIF whose screen and single frame claim 65535 × 65535 pixels (16 GiB as RGBA).
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend([0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00]);
+    gif.extend([0x2C, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]);
+    gif.extend([0x02, 0x02, 0x4C, 0x01, 0x00, 0x3B]);
+    let answer = json!({"ShipmentResponse": {"ShipmentResults": {
+        "ShipmentIdentificationNumber": "1Z999AA10123456784",
+        "PackageResults": {"TrackingNumber": "1Z999AA10123456784", "ShippingLabel": {
+            "ImageFormat": {"Code": "GIF"},
+            "GraphicImage": base64::engine::general_purpose::STANDARD.encode(&gif),
+        }},
+    }}});
+    let read = ups::parse_booking_answer(answer.to_string().as_bytes(), "03");
+    assert!(matches!(&read, Err(CarrierError::Protocol { carrier: "ups", .. })), "{read:?}");
+}
