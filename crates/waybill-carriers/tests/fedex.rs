@@ -39,6 +39,7 @@
 mod account;
 mod answers;
 mod support;
+mod us;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,12 +56,12 @@ use axum::routing::post;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use us::address;
 use waybill_carriers::fedex::{self, Fedex};
 use waybill_carriers::{
     AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
     PushRequest, PushTarget, RateRequest, http_client,
 };
-use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 
 fn fixture(name: &str) -> String {
@@ -223,30 +224,8 @@ fn fedex() -> Arc<dyn Carrier> {
     Arc::new(Fedex::new(http_client()))
 }
 
-fn address(name: &str, city: &str, state: &str, postal_code: &str) -> Address {
-    Address {
-        name: name.into(),
-        company: None,
-        phone: Some("+12125551234".into()),
-        email: None,
-        street1: "100 Main St".into(),
-        street2: Some("Suite 2".into()),
-        city: city.into(),
-        state: Some(state.into()),
-        postal_code: postal_code.into(),
-        country: "US".into(),
-    }
-}
-
 fn rate_request() -> RateRequest {
-    RateRequest {
-        ship_from: address("Acme Store", "Timonium", "MD", "21093"),
-        ship_to: address("Jane Doe", "Alpharetta", "GA", "30005"),
-        parcels: vec![Parcel {
-            weight_g: 1250,
-            dimensions_mm: Some(Dimensions { length: 300, width: 200, height: 105 }),
-        }],
-    }
+    us::route("30005")
 }
 
 fn booking_request(reference: &str) -> BookingRequest {
