@@ -227,6 +227,7 @@ impl Aramex {
                 cancel: false,
                 track: true,
                 push: false,
+                push_at_booking: false,
                 find_booking: false,
                 cash_on_delivery: true,
                 address_validation: false,

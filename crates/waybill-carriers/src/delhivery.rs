@@ -172,6 +172,7 @@ impl Delhivery {
                 cancel: true,
                 track: true,
                 push: true,
+                push_at_booking: false,
                 find_booking: true,
                 cash_on_delivery: true,
                 address_validation: false,

@@ -166,6 +166,7 @@ impl DhlExpress {
                 cancel: false,
                 track: true,
                 push: false,
+                push_at_booking: false,
                 find_booking: false,
                 cash_on_delivery: false,
                 address_validation: true,

@@ -201,6 +201,7 @@ impl Fedex {
                 cancel: true,
                 track: true,
                 push: false,
+                push_at_booking: false,
                 find_booking: true,
                 cash_on_delivery: false,
                 address_validation: true,

@@ -299,6 +299,7 @@ impl Generic {
                 cancel: true,
                 track: false,
                 push: false,
+                push_at_booking: false,
                 find_booking: false,
                 cash_on_delivery: true,
                 address_validation: false,

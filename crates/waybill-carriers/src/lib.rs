@@ -91,6 +91,18 @@ pub trait Carrier: Send + Sync {
         Ok(())
     }
 
+    /// Books and, in the same call, subscribes the new shipment's scans to `target`
+    /// (`capabilities.push_at_booking`): one request instead of two, and no booked shipment
+    /// is ever left without its subscription.
+    async fn book_subscribed(
+        &self,
+        _account: &Account<'_>,
+        _request: &BookingRequest,
+        _target: &PushTarget,
+    ) -> Result<Booking, CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "subscribing to pushes while booking" })
+    }
+
     /// Checks a pushed request's signature with `secret` and reads its scans. Carriers without
     /// pushes keep this default, which refuses every push.
     fn parse_push(&self, _secret: &str, _push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {

@@ -216,6 +216,7 @@ impl MngKargo {
                 cancel: true,
                 track: true,
                 push: false,
+                push_at_booking: false,
                 find_booking: true,
                 cash_on_delivery: true,
                 address_validation: false,

@@ -48,6 +48,9 @@ pub struct Capabilities {
     pub track: bool,
     /// The carrier pushes scans to a subscribed URL.
     pub push: bool,
+    /// The push subscription is made by the booking itself
+    /// ([`crate::Carrier::book_subscribed`]), so no separate subscribe call follows.
+    pub push_at_booking: bool,
     /// A booking can be looked up by our reference, so lost answers can be reconciled.
     pub find_booking: bool,
     pub cash_on_delivery: bool,

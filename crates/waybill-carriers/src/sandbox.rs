@@ -77,6 +77,7 @@ impl Sandbox {
                 cancel: true,
                 track: true,
                 push: true,
+                push_at_booking: true,
                 find_booking: true,
                 cash_on_delivery: true,
                 address_validation: true,
@@ -101,6 +102,33 @@ impl Sandbox {
     fn request(&self, account: &Account<'_>, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let key = account.credentials.get("api_key").and_then(Value::as_str).unwrap_or_default();
         self.http.request(method, format!("{}{path}", account.base_url.trim_end_matches('/'))).header("X-Api-Key", key)
+    }
+
+    /// Books; with `push`, the simulator subscribes the new awb in the same call.
+    async fn book_with(
+        &self,
+        account: &Account<'_>,
+        request: &BookingRequest,
+        push: Option<&PushTarget>,
+    ) -> Result<Booking, CarrierError> {
+        let scenario = match (&request.simulate, account.mode) {
+            (Some(s), Mode::Test) => Some(s.as_str()),
+            _ => None,
+        };
+        let mut body = serde_json::json!({
+            "reference": request.reference,
+            "service": request.service,
+            "shipper": SimAddress::from(&request.ship_from),
+            "consignee": SimAddress::from(&request.ship_to),
+            "parcels": sim_parcels(&request.parcels),
+            "cod": request.cod.map(|m| serde_json::json!({"amount": m.amount.to_string(), "currency": m.currency.code()})),
+            "scenario": scenario,
+        });
+        if let Some(target) = push {
+            body["webhook"] = serde_json::json!({"url": target.url, "secret": target.secret});
+        }
+        let req = self.request(account, reqwest::Method::POST, "/api/v1/shipments").json(&body);
+        read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No, parse_booking_answer).await
     }
 }
 
@@ -453,21 +481,16 @@ impl Carrier for Sandbox {
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
-        let scenario = match (&request.simulate, account.mode) {
-            (Some(s), Mode::Test) => Some(s.as_str()),
-            _ => None,
-        };
-        let body = serde_json::json!({
-            "reference": request.reference,
-            "service": request.service,
-            "shipper": SimAddress::from(&request.ship_from),
-            "consignee": SimAddress::from(&request.ship_to),
-            "parcels": sim_parcels(&request.parcels),
-            "cod": request.cod.map(|m| serde_json::json!({"amount": m.amount.to_string(), "currency": m.currency.code()})),
-            "scenario": scenario,
-        });
-        let req = self.request(account, reqwest::Method::POST, "/api/v1/shipments").json(&body);
-        read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No, parse_booking_answer).await
+        self.book_with(account, request, None).await
+    }
+
+    async fn book_subscribed(
+        &self,
+        account: &Account<'_>,
+        request: &BookingRequest,
+        target: &PushTarget,
+    ) -> Result<Booking, CarrierError> {
+        self.book_with(account, request, Some(target)).await
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {

@@ -181,6 +181,7 @@ impl Ups {
                 cancel: true,
                 track: true,
                 push: true,
+                push_at_booking: false,
                 find_booking: true,
                 cash_on_delivery: false,
                 address_validation: true,

@@ -189,6 +189,7 @@ impl Usps {
                 cancel: true,
                 track: true,
                 push: false,
+                push_at_booking: false,
                 find_booking: false,
                 cash_on_delivery: false,
                 address_validation: true,

@@ -685,6 +685,34 @@ async fn pushed_scans_verify_and_map_like_pulled_ones() {
     bad_signature(&unprefixed);
 }
 
+#[tokio::test]
+async fn a_booking_can_subscribe_its_pushes_in_the_same_call() {
+    let sim = start_sim(FAST_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let account = acct.account();
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.push_at_booking);
+    let secret = "whsec-at-booking";
+    let (url, inbox) = start_receiver().await;
+
+    let target = PushTarget { url, secret: secret.into() };
+    let request = booking_request(&unique_reference("push-at-booking"), Some("delivered"));
+    let booking = carrier.book_subscribed(&account, &request, &target).await.expect("book");
+    let pulled =
+        track_until(&*carrier, &account, &booking.tracking_number, last_status_is(TrackingStatus::Delivered)).await;
+    let deadline = Instant::now() + PATIENCE;
+    while inbox.lock().expect("inbox").len() < pulled.len() {
+        assert!(Instant::now() < deadline, "only some pushes arrived without a subscribe call");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let received = inbox.lock().expect("inbox").clone();
+    let pushed: Vec<_> = received
+        .iter()
+        .map(|r| carrier.parse_push(secret, &r.push()).expect("signed with the target's secret").remove(0).scan)
+        .collect();
+    assert_eq!(pushed, pulled, "every scan pushed once, in order");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Credentials
 // ---------------------------------------------------------------------------------------------

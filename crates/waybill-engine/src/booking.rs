@@ -14,6 +14,8 @@ use waybill_store::{
     NewShipment, ScanSource, Shipment, now_ms,
 };
 
+use waybill_labels::LabelFormat;
+
 use crate::jobs::{RECONCILE_BOOKING, SUBSCRIBE, TRACK};
 use crate::{Engine, EngineError};
 
@@ -41,6 +43,9 @@ pub struct BookInput {
     pub reference: Option<String>,
     /// The merchant's own tracking number: only for generic accounts with a pattern.
     pub tracking_number: Option<String>,
+    /// Render Waybill's label in this format with the booking and store it in the same
+    /// transaction, unless the carrier sends its own in that format.
+    pub label_format: Option<LabelFormat>,
 }
 
 /// A label is one document per format. Carriers answer a multi-parcel booking with one label
@@ -278,11 +283,17 @@ impl Engine {
             is_return: input.is_return,
             reference: input.reference,
         };
-        self.store().create_pending_shipment(tenant, pending).await?;
+        let pending = self.store().create_pending_shipment(tenant, pending).await?;
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
-        match carrier.book(&ctx, &request).await {
-            Ok(booking) => self.record_booked(tenant, &id, carrier.as_ref(), &account.id, booking).await,
+        let capabilities = &carrier.info().capabilities;
+        let answer = if capabilities.push && capabilities.push_at_booking {
+            carrier.book_subscribed(&ctx, &request, &self.push_target(&account, &secrets)).await
+        } else {
+            carrier.book(&ctx, &request).await
+        };
+        match answer {
+            Ok(booking) => self.record_booked(&pending, carrier.as_ref(), booking, input.label_format).await,
             Err(CarrierError::Unknown { message, .. }) => {
                 tracing::warn!(shipment = %id, %message, "booking outcome unknown; reconciling");
                 let reconcile = shipment_job(RECONCILE_BOOKING, &id, now_ms() + 2_000, 20);
@@ -300,19 +311,21 @@ impl Engine {
     }
 
     /// Records a booking the carrier confirmed, with its tracking jobs: a subscription to the
-    /// carrier's pushes (only for carriers that push; its payload names the account and number,
-    /// so it needs no read) and the first poll.
+    /// carrier's pushes (only for carriers that push and were not subscribed by the booking
+    /// itself; its payload names the account and number, so it needs no read) and the first
+    /// poll.
     pub(crate) async fn record_booked(
         &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
+        pending: &Shipment,
         carrier: &dyn Carrier,
-        account_id: &CarrierAccountId,
         booking: Booking,
+        label_format: Option<LabelFormat>,
     ) -> Result<Shipment, EngineError> {
+        let (tenant, id, account_id) = (&pending.tenant_id, &pending.id, &pending.carrier_account_id);
         let now = now_ms();
         let mut jobs = Vec::with_capacity(2);
-        if carrier.info().capabilities.push {
+        let capabilities = &carrier.info().capabilities;
+        if capabilities.push && !capabilities.push_at_booking {
             jobs.push(NewJob {
                 payload: json!({
                     "shipment_id": id,
@@ -323,6 +336,15 @@ impl Engine {
             });
         }
         jobs.push(shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50));
+        let mut documents = one_document_per_format(id, booking.documents);
+        let as_booked = Shipment {
+            tracking_number: Some(booking.tracking_number.clone()),
+            service: booking.service.clone(),
+            routing: booking.routing.clone(),
+            booking_state: BookingState::Booked,
+            ..pending.clone()
+        };
+        self.booking_label(tenant, &as_booked, label_format, &mut documents).await;
         let booked = BookedFields {
             tracking_number: booking.tracking_number,
             carrier_shipment_id: booking.carrier_shipment_id,
@@ -330,11 +352,9 @@ impl Engine {
             charge: booking.charge,
             edd: booking.edd,
             routing: booking.routing,
+            documents,
         };
         let shipment = self.store().record_booking(tenant, id, booked, jobs).await?;
-        for (format, bytes) in one_document_per_format(id, booking.documents) {
-            self.store().put_document(tenant, id, format, bytes).await?;
-        }
         self.inner.jobs_queued.notify_waiters();
         Ok(shipment)
     }
@@ -390,7 +410,8 @@ impl Engine {
         match carrier.find_booking(&ctx, id.as_str()).await? {
             Some(booking) => {
                 tracing::info!(shipment = %id, tracking_number = %booking.tracking_number, "reconciled: the carrier had the booking");
-                self.record_booked(tenant, id, carrier.as_ref(), &account.id, booking).await?;
+                // The booking's label format was not kept; its label renders on first fetch.
+                self.record_booked(&shipment, carrier.as_ref(), booking, None).await?;
             }
             None => {
                 tracing::info!(shipment = %id, "reconciled: the carrier has no booking");

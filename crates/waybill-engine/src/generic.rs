@@ -11,7 +11,7 @@ use waybill_carriers::generic::{SLUG, Settings, TrackingNumbers};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
 use waybill_core::{Invalid, NdrReason, TrackingStatus};
-use waybill_store::{BookedFields, BookingError, CarrierAccount, NewShipment, ScanSource, Shipment};
+use waybill_store::{BookedFields, BookingError, BookingState, CarrierAccount, NewShipment, ScanSource, Shipment};
 
 use crate::booking::BookInput;
 use crate::{Engine, EngineError};
@@ -234,7 +234,11 @@ impl Engine {
             is_return: input.is_return,
             reference: input.reference,
         };
-        self.store().create_pending_shipment(tenant, pending).await?;
+        let pending = self.store().create_pending_shipment(tenant, pending).await?;
+        let mut documents = vec![];
+        let as_booked =
+            Shipment { tracking_number: Some(tracking_number.clone()), booking_state: BookingState::Booked, ..pending };
+        self.booking_label(tenant, &as_booked, input.label_format, &mut documents).await;
         let booked = BookedFields {
             tracking_number: tracking_number.clone(),
             carrier_shipment_id: tracking_number.clone(),
@@ -242,6 +246,7 @@ impl Engine {
             charge: None,
             edd: None,
             routing: None,
+            documents,
         };
         // No jobs follow: nothing to subscribe to or pull; the merchant reports the scans.
         match self.store().record_booking(tenant, &id, booked, vec![]).await {

@@ -1,5 +1,6 @@
-//! Label documents: the carrier's own when it sent one, else Waybill's, rendered on first
-//! request and kept, so a label never changes once printed.
+//! Label documents: the carrier's own when it sent one, else Waybill's, rendered with the
+//! booking when it names a format (`options.label_format`), otherwise on first request, and
+//! kept, so a label never changes once printed.
 
 use waybill_core::ids::{ShipmentId, TenantId};
 use waybill_core::units::display_grams;
@@ -59,6 +60,67 @@ pub fn label_spec(shipment: &Shipment, carrier_name: &str, service_name: &str) -
 }
 
 impl Engine {
+    /// The carrier and service names printed on the shipment's label.
+    async fn label_names(&self, tenant: &TenantId, shipment: &Shipment) -> Result<(String, String), EngineError> {
+        if let Some(configured) = self.generic_label_names(tenant, shipment).await? {
+            return Ok(configured);
+        }
+        Ok(match self.carriers().get(&shipment.carrier) {
+            Some(c) => {
+                let info = c.info();
+                let service = info
+                    .services
+                    .iter()
+                    .find(|s| s.code == shipment.service)
+                    .map_or(shipment.service.as_str(), |s| s.name);
+                (info.name.to_owned(), service.to_owned())
+            }
+            None => (shipment.carrier.clone(), shipment.service.clone()),
+        })
+    }
+
+    /// Waybill's own label for a shipment that has its tracking number.
+    pub(crate) async fn render_label(
+        &self,
+        tenant: &TenantId,
+        shipment: &Shipment,
+        format: LabelFormat,
+    ) -> Result<Vec<u8>, EngineError> {
+        let (carrier_name, service_name) = self.label_names(tenant, shipment).await?;
+        let spec = label_spec(shipment, &carrier_name, &service_name)
+            .ok_or_else(|| EngineError::Conflict(format!("shipment {} has no tracking number", shipment.id)))?;
+        if format == LabelFormat::Zpl {
+            // Tens of microseconds: cheaper than a hop to the blocking pool.
+            return Ok(self.inner.labels.render(&spec, format)?);
+        }
+        let labels = self.clone();
+        tokio::task::spawn_blocking(move || labels.inner.labels.render(&spec, format))
+            .await
+            .map_err(|e| EngineError::Conflict(format!("label rendering stopped: {e}")))?
+            .map_err(Into::into)
+    }
+
+    /// The label a booking asked for (`options.label_format`) unless the carrier sent one in
+    /// that format, to be stored with the booking. A render failure is logged, not fatal:
+    /// the booking stands and the label is rendered on its first fetch instead.
+    pub(crate) async fn booking_label(
+        &self,
+        tenant: &TenantId,
+        booked: &Shipment,
+        format: Option<LabelFormat>,
+        documents: &mut Vec<(&'static str, Vec<u8>)>,
+    ) {
+        let Some(format) = format.filter(|f| !documents.iter().any(|(kind, _)| *kind == f.extension())) else {
+            return;
+        };
+        match self.render_label(tenant, booked, format).await {
+            Ok(bytes) => documents.push((format.extension(), bytes)),
+            Err(e) => {
+                tracing::warn!(shipment = %booked.id, error = %e, "cannot render the label at booking; it is rendered when first fetched")
+            }
+        }
+    }
+
     /// The label of a booked shipment in `format`.
     pub async fn label(&self, tenant: &TenantId, id: &ShipmentId, format: LabelFormat) -> Result<Vec<u8>, EngineError> {
         let key = format.extension();
@@ -70,29 +132,7 @@ impl Engine {
         if shipment.booking_state != BookingState::Booked {
             return Err(EngineError::Conflict(format!("shipment {id} has no label: it is not booked")));
         }
-        let (carrier_name, service_name) = match self.carriers().get(&shipment.carrier) {
-            Some(c) => {
-                let info = c.info();
-                let service = info
-                    .services
-                    .iter()
-                    .find(|s| s.code == shipment.service)
-                    .map_or(shipment.service.as_str(), |s| s.name);
-                (info.name, service.to_owned())
-            }
-            None => (shipment.carrier.as_str(), shipment.service.clone()),
-        };
-        let configured = self.generic_label_names(tenant, &shipment).await?;
-        let (carrier_name, service_name) = match &configured {
-            Some((carrier, service)) => (carrier.as_str(), service.clone()),
-            None => (carrier_name, service_name),
-        };
-        let spec = label_spec(&shipment, carrier_name, &service_name)
-            .ok_or_else(|| EngineError::Conflict(format!("shipment {id} has no tracking number")))?;
-        let labels = self.clone();
-        let bytes = tokio::task::spawn_blocking(move || labels.inner.labels.render(&spec, format))
-            .await
-            .map_err(|e| EngineError::Conflict(format!("label rendering stopped: {e}")))??;
+        let bytes = self.render_label(tenant, &shipment, format).await?;
         Ok(self.store().put_document(tenant, id, key, bytes).await?)
     }
 }

@@ -71,6 +71,11 @@ pub struct ShipmentOptions {
     /// (`delivered`, `ndr_then_delivered`, `rto`, `lost`, `exception`).
     #[serde(default)]
     pub simulate: Option<String>,
+    /// `pdf`, `zpl` or `png`: render the label with the booking and keep it with the booked
+    /// shipment, so the first `GET …/label` in this format is a plain read. Other formats are
+    /// rendered when first fetched. A label the carrier sends in this format is used as is.
+    #[serde(default)]
+    pub label_format: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -189,6 +189,9 @@ async fn quote_rates(body: Bytes) -> Result<Response, ApiError> {
     Ok(Json(json!({ "rates": rates })).into_response())
 }
 
+/// How long after a booking its webhook (`webhook` in the booking) first pushes.
+const WEBHOOK_AFTER_BOOKING: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
 async fn create_shipment(
     State(inner): State<Arc<Inner>>,
     Extension(ApiKey(key)): Extension<ApiKey>,
@@ -209,6 +212,16 @@ async fn create_shipment(
         Some(name) => Scenario::parse(name).ok_or_else(|| {
             ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, rto, lost, exception")
         })?,
+    };
+    let webhook = match root.opt_obj("webhook")? {
+        None => None,
+        Some(hook) => {
+            let url = hook.req_str("url")?;
+            if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(ApiError::validation("webhook.url", "must be an http or https URL"));
+            }
+            Some((url.to_owned(), hook.req_str("secret")?.to_owned()))
+        }
     };
 
     let now = Utc::now();
@@ -243,7 +256,14 @@ async fn create_shipment(
         created_at: now,
         cancelled_at: None,
     };
-    let booked = store.book(&key, shipment)?;
+    let awb = store.book(&key, shipment)?.awb.clone();
+    if let Some((url, secret)) = webhook {
+        // Like a carrier's webhooks, the first push trails the booking's answer, so it does
+        // not reach the client before the client has recorded the booking.
+        store.subscribe(&key, &awb, &url, &secret, now + WEBHOOK_AFTER_BOOKING)?;
+        inner.wake.notify_one();
+    }
+    let booked = store.shipment(&key, &awb).ok_or_else(|| ApiError::internal("booked shipment vanished"))?;
     Ok((StatusCode::CREATED, Json(booked.view("BK"))).into_response())
 }
 

@@ -66,7 +66,10 @@
 //! client `reference` (≤ 64 chars, unique per key: a repeat is 409
 //! `DUPLICATE_REFERENCE` carrying the existing `awb`), a `service`
 //! (`express`, `standard`, `economy`), an optional `cod`
-//! `{"amount": "12.50", "currency": "TRY"}` and an optional `scenario`.
+//! `{"amount": "12.50", "currency": "TRY"}`, an optional `scenario` and an
+//! optional `webhook` `{"url", "secret"}`, which subscribes the new awb as
+//! `POST /api/v1/subscriptions` would, in the same call; its first push
+//! follows one second after the booking's answer.
 //!
 //! An event is `{"event_id": "<awb>-<seq>", "code", "description",
 //! "location", "timestamp", "reason_code"}`.

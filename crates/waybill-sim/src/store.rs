@@ -186,15 +186,16 @@ impl Store {
     }
 
     /// Subscribes `url` to the events of `awb`, or gives an existing
-    /// subscription of the same AWB and URL a new secret. Returns the
-    /// subscription id and whether it is new.
+    /// subscription of the same AWB and URL a new secret. A new subscription
+    /// starts pushing at `first_push_at`. Returns the subscription id and
+    /// whether it is new.
     pub fn subscribe(
         &mut self,
         api_key: &str,
         awb: &str,
         url: &str,
         secret: &str,
-        now: DateTime<Utc>,
+        first_push_at: DateTime<Utc>,
     ) -> Result<(String, bool), ApiError> {
         if self.shipment(api_key, awb).is_none() {
             return Err(ApiError::not_found(format!("shipment {awb} not found")));
@@ -218,7 +219,7 @@ impl Store {
             },
         })?;
         if created {
-            self.queue.schedule(now, id.clone());
+            self.queue.schedule(first_push_at, id.clone());
         }
         Ok((id, created))
     }

@@ -201,6 +201,16 @@ impl Pool {
         }
     }
 
+    /// One writing statement that returns rows (`… RETURNING`), as its own transaction; on
+    /// SQLite it goes through the writer connection. A single round trip where `BEGIN`,
+    /// statement and `COMMIT` would be three.
+    pub async fn write_returning<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
+        match self {
+            Pool::Sqlite(db) => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(&db.writer).await,
+            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await,
+        }
+    }
+
     pub async fn fetch_all<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
         on_pool!(self, p => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await)
     }

@@ -86,30 +86,31 @@ impl Store {
     pub async fn claim_jobs(&self, worker: &str, limit: u32, lease_ms: i64) -> Result<Vec<ClaimedJob>> {
         let now = now_ms();
         let a = args![now + lease_ms, worker, now, now, i64::from(limit)];
-        let mut tx = self.pool.begin().await?;
+        // One statement is its own transaction: the claim costs one round trip.
         let jobs = match self.pool.backend() {
             Backend::Sqlite => {
-                tx.fetch_all(
-                    "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
-                     (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
-                      ORDER BY run_at LIMIT $5) \
-                     RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
-                    a,
-                )
-                .await?
+                self.pool
+                    .write_returning(
+                        "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
+                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
+                          ORDER BY run_at LIMIT $5) \
+                         RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
+                        a,
+                    )
+                    .await?
             }
             Backend::Postgres => {
-                tx.fetch_all(
-                    "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
-                     (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
-                      ORDER BY run_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
-                     RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
-                    a,
-                )
-                .await?
+                self.pool
+                    .write_returning(
+                        "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
+                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
+                          ORDER BY run_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
+                         RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
+                        a,
+                    )
+                    .await?
             }
         };
-        tx.commit().await?;
         Ok(jobs)
     }
 

@@ -24,6 +24,9 @@ pub struct BookedFields {
     pub charge: Option<Money>,
     pub edd: Option<NaiveDate>,
     pub routing: Option<Routing>,
+    /// Label documents by format (`pdf`, `zpl`, `png`), kept in the same transaction as the
+    /// booking so a booked shipment never lacks the label it was booked with.
+    pub documents: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// One scan to record, already mapped to Waybill's taxonomy.
@@ -350,6 +353,14 @@ impl Store {
         let shipment = row.into_record()?;
         follow_order(&mut tx, &shipment).await?;
         insert_jobs(&mut tx, Some(tenant), jobs).await?;
+        for (format, bytes) in booked.documents {
+            tx.execute(
+                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shipment_id, format) DO NOTHING",
+                args![id.as_str(), format, tenant.as_str(), bytes, now_ms()],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(shipment)
     }

@@ -1,7 +1,7 @@
 //! Shipments: the three booking steps (intent found by the pending sweep, the outcome, and the
 //! repeats a reconcile race produces), tracking scans (dedupe, out-of-order batches, late
 //! scans, the order following the shipment, follow-up jobs only on a change), and label
-//! documents (the first bytes stored win).
+//! documents (kept with the booking or later; the first bytes stored win).
 
 mod common;
 
@@ -35,8 +35,15 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
             job("subscribe_tracking", Some(format!("subscribe:{id}")), now_ms()),
             job("track", Some(format!("track:{id}")), now_ms() + 60_000),
         ];
-        let shipment = store.record_booking(&a, &id, booked("TRK-1"), follow).await.must(l);
+        let mut with_label = booked("TRK-1");
+        with_label.documents = vec![("zpl", b"^XA first ^XZ".to_vec())];
+        let shipment = store.record_booking(&a, &id, with_label, follow).await.must(l);
         assert_eq!(shipment.booking_state, BookingState::Booked, "[{l}] booked");
+        assert_eq!(
+            store.document(&a, &id, "zpl").await.must(l).as_deref(),
+            Some(&b"^XA first ^XZ"[..]),
+            "[{l}] the label is kept with the booking"
+        );
         assert_eq!(shipment.tracking_number.as_deref(), Some("TRK-1"), "[{l}] tracking number");
         assert_eq!(shipment.carrier_shipment_id.as_deref(), Some("cs-TRK-1"), "[{l}] carrier shipment id");
         assert_eq!(shipment.service, "express", "[{l}] the carrier's service replaces the asked one");
@@ -58,6 +65,7 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
         // A repeat (a reconcile won the race) changes nothing and queues nothing.
         let mut again = booked("TRK-OTHER");
         again.service = "economy".to_owned();
+        again.documents = vec![("zpl", b"^XA second ^XZ".to_vec()), ("pdf", b"%PDF second".to_vec())];
         let extra = vec![job("should_not_queue", None, now_ms())];
         let repeat = store.record_booking(&a, &id, again, extra).await.must(l);
         assert_eq!(repeat, shipment, "[{l}] a second booking returns the first unchanged");
@@ -67,6 +75,12 @@ async fn booking_records_the_outcome_moves_the_order_and_swaps_the_jobs() {
             "[{l}] the repeat's tracking number was not written"
         );
         assert_eq!(queued(&store, "should_not_queue").await, 0, "[{l}] the repeat's jobs were not queued");
+        assert_eq!(
+            store.document(&a, &id, "zpl").await.must(l).as_deref(),
+            Some(&b"^XA first ^XZ"[..]),
+            "[{l}] the repeat's label did not replace the first"
+        );
+        assert_eq!(store.document(&a, &id, "pdf").await.must(l), None, "[{l}] nor was the repeat's PDF kept");
 
         // A failure recorded after the booking does not un-book it.
         let error = BookingError { code: "TIMEOUT".into(), message: "late answer".into() };

@@ -84,6 +84,16 @@ async fn book_input(
         (Some(_), Mode::Live) => problems.add("/options/simulate", "scenarios can only be chosen with a test key"),
         _ => {}
     }
+    let label_format = match body.options.label_format.as_deref() {
+        None => None,
+        Some(f) => {
+            let parsed = LabelFormat::parse(f);
+            if parsed.is_none() {
+                problems.add("/options/label_format", format!("unknown label format `{f}`; use pdf, zpl or png"));
+            }
+            parsed
+        }
+    };
     if body.reference.as_ref().is_some_and(|r| r.chars().count() > 64) {
         problems.add("/reference", "reference must be at most 64 characters");
     }
@@ -101,6 +111,7 @@ async fn book_input(
         is_return: body.is_return,
         reference: body.reference.or_else(|| order.map(|o| o.external_id)),
         tracking_number: body.tracking_number.map(|n| n.trim().to_owned()),
+        label_format,
     })
 }
 

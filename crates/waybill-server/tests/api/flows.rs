@@ -45,6 +45,9 @@ async fn order_to_delivered_with_labels() {
     assert!(tracking_number.starts_with("SIM"));
     let (_, order) = h.get(&format!("/v1/orders/{order_id}")).await;
     assert!(["shipped", "in_transit"].contains(&order["status"].as_str().unwrap()), "{order}");
+    // The sandbox subscribed its pushes with the booking: only the first poll is queued.
+    let queued = h.store.queued_jobs().await.unwrap();
+    assert_eq!(queued, [("track".to_owned(), 1)], "no separate subscribe job");
 
     // PDF: parses, one 4×6 in page.
     let (status, ct, pdf) = h.get_bytes(&format!("/v1/shipments/{id}/label?format=pdf")).await;
@@ -175,4 +178,30 @@ async fn cancel_after_pickup_is_refused_with_the_carriers_reason() {
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let (_, after) = h.get(&format!("/v1/shipments/{id}")).await;
     assert_ne!(after["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_label_format_named_at_booking_is_stored_with_the_booking() {
+    let h = Harness::start().await;
+    let mut body = h.booking(None, "delivered");
+    body["options"]["label_format"] = json!("ZPL");
+    let (status, shipment) = h.post("/v1/shipments", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "[{}] {shipment}", h.backend);
+    let id = shipment["id"].as_str().unwrap();
+    let tracking_number = shipment["tracking_number"].as_str().unwrap();
+
+    // Kept before anyone asked for it; the other formats are not rendered yet.
+    let shipment_id = waybill_core::ids::ShipmentId::parse(id).unwrap();
+    let stored = h.store.document(&h.tenant, &shipment_id, "zpl").await.unwrap().expect("stored with the booking");
+    let zpl = String::from_utf8(stored.clone()).unwrap();
+    assert!(zpl.starts_with("^XA") && zpl.contains(tracking_number) && zpl.contains("^BC"), "{zpl}");
+    assert!(zpl.contains(shipment["routing"]["sort_code"].as_str().unwrap()), "routing is on the label");
+    assert_eq!(h.store.document(&h.tenant, &shipment_id, "pdf").await.unwrap(), None);
+
+    let (status, ct, served) = h.get_bytes(&format!("/v1/shipments/{id}/label?format=zpl")).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/zpl"));
+    assert_eq!(served, stored, "the label served is the one booked");
+    let (status, _, pdf) = h.get_bytes(&format!("/v1/shipments/{id}/label?format=pdf")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF"), "other formats still render on first fetch");
 }

@@ -219,6 +219,15 @@ async fn the_label_carries_the_accounts_name_and_a_barcode_of_the_number() {
     let (status, ct, pdf) = h.get_bytes(&format!("/v1/shipments/{id}/label?format=pdf")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/pdf"));
     assert!(pdf.starts_with(b"%PDF"));
+
+    // Named at booking, the label is kept with the booking.
+    let mut body = booking(&account);
+    body["options"] = json!({"label_format": "pdf"});
+    let shipment = book(&h, &body).await;
+    let id = ShipmentId::parse(shipment["id"].as_str().unwrap()).unwrap();
+    let stored = h.store.document(&h.tenant, &id, "pdf").await.unwrap().expect("stored with the booking");
+    assert_eq!(lopdf::Document::load_mem(&stored).expect("the stored PDF parses").get_pages().len(), 1);
+    assert_eq!(h.get_bytes(&format!("/v1/shipments/{id}/label?format=pdf")).await.2, stored);
 }
 
 #[tokio::test]

@@ -192,6 +192,7 @@ async fn a_subscribe_job_queued_by_an_earlier_version_still_subscribes() {
         charge: booking.charge,
         edd: booking.edd,
         routing: booking.routing,
+        documents: vec![],
     };
     h.store.record_booking(&h.tenant, &id, booked, vec![]).await.unwrap();
     // The subscribe job as the previous version queued it: the shipment id alone.

@@ -592,7 +592,10 @@ async fn dhl_express_round_trip() {
     let (h, account_id, _) = dhl_setup(&fake, POLLING).await;
     assert!(fake.requests().is_empty(), "creating an account calls nobody");
 
-    let shipment = book(&h, &dhl_booking(&account_id)).await;
+    // A label format named at booking that the carrier sends itself keeps the carrier's label.
+    let mut body = dhl_booking(&account_id);
+    body["options"] = json!({"label_format": "zpl"});
+    let shipment = book(&h, &body).await;
     let id = shipment["id"].as_str().unwrap();
     assert_eq!(shipment["carrier"], "dhl_express");
     assert_eq!(shipment["tracking_number"], DHL_TRACKING, "the fixture's shipmentTrackingNumber");

@@ -109,6 +109,12 @@ async fn shipment_field_errors_point_at_each_field() {
     assert_eq!(p, ["/options/simulate"]);
 
     let mut body = h.booking(None, "delivered");
+    body["options"]["label_format"] = json!("epl2");
+    let (_, p, problem) = rejected(&h, "/v1/shipments", body).await;
+    assert_eq!(p, ["/options/label_format"]);
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().contains("use pdf, zpl or png"), "{problem}");
+
+    let mut body = h.booking(None, "delivered");
     body.as_object_mut().unwrap().remove("ship_to");
     let (_, p, _) = rejected(&h, "/v1/shipments", body).await;
     assert_eq!(p, ["/ship_to"]);

@@ -11,12 +11,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::common::{book, post, start_fast, unique};
+use crate::common::{book, booking, post, start_fast, unique};
 
 /// One successful delivery as the receiver saw it.
 struct Received {
     headers: HeaderMap,
     body: Bytes,
+    at: Instant,
 }
 
 /// A webhook endpoint that refuses its first `fail_first` requests.
@@ -31,7 +32,7 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     if receiver.attempts.fetch_add(1, Ordering::SeqCst) < receiver.fail_first {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    receiver.received.lock().expect("lock").push(Received { headers, body });
+    receiver.received.lock().expect("lock").push(Received { headers, body, at: Instant::now() });
     StatusCode::NO_CONTENT
 }
 
@@ -146,4 +147,37 @@ async fn failed_deliveries_are_retried() {
     let bodies = receiver.verified_bodies("k");
     assert_eq!(event_ids(&bodies), expected_ids(awb, 6));
     assert_eq!(receiver.attempts.load(Ordering::SeqCst), 6 + 2);
+}
+
+#[tokio::test]
+async fn a_webhook_given_with_the_booking_subscribes_it() {
+    let sim = start_fast(0.05).await;
+    let (url, receiver) = start_receiver(0).await;
+    let shipments = format!("{}/api/v1/shipments", sim.base);
+
+    let reference = unique("order");
+    let mut bad = booking(&reference, "delivered");
+    bad["webhook"] = json!({"url": "ftp://example", "secret": "k"});
+    let (status, body) = post(&shipments, "key-a", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "webhook.url");
+    let mut no_secret = booking(&reference, "delivered");
+    no_secret["webhook"] = json!({"url": url});
+    let (status, body) = post(&shipments, "key-a", &no_secret).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // The refused bookings took nothing: the same reference books now.
+    let mut good = booking(&reference, "delivered");
+    good["webhook"] = json!({"url": url, "secret": "k"});
+    let (status, booked) = post(&shipments, "key-a", &good).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let awb = booked["awb"].as_str().expect("awb");
+    let answered = Instant::now();
+
+    receiver.wait_for(6).await;
+    let bodies = receiver.verified_bodies("k");
+    assert_eq!(event_ids(&bodies), expected_ids(awb, 6), "each once, in order, without a subscribe call");
+    // The first push trails the booking's answer, so the client can record the booking first.
+    let first = receiver.received.lock().expect("lock")[0].at;
+    assert!(first.duration_since(answered) >= Duration::from_millis(800), "first push came too soon");
 }

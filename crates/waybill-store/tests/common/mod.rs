@@ -243,6 +243,7 @@ pub fn booked(tracking_number: &str) -> BookedFields {
             sort_code: "A1".to_owned(),
             route: "R7".to_owned(),
         }),
+        documents: vec![],
     }
 }
 
