@@ -16,6 +16,7 @@ struct AccountRow {
     settings: Option<String>,
     created_at: i64,
 }
+crate::sqlite_row!(AccountRow { id, tenant_id, carrier, mode, description, base_url, settings, created_at });
 
 impl AccountRow {
     fn into_record(self) -> Result<CarrierAccount> {
@@ -37,6 +38,7 @@ impl AccountRow {
 struct SealedRow {
     sealed_secrets: String,
 }
+crate::sqlite_row!(SealedRow { sealed_secrets });
 
 impl Store {
     pub async fn create_carrier_account(&self, tenant: &TenantId, new: NewCarrierAccount) -> Result<CarrierAccount> {

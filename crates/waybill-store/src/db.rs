@@ -5,14 +5,15 @@
 //! BIGINT and bytes. The few statements that differ per dialect (claiming jobs, row locks)
 //! ask [`Backend`] which to use.
 
+pub use rusqlite;
+
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, Postgres, Transaction};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -94,18 +95,141 @@ macro_rules! bind_all {
     }};
 }
 
-/// Rows readable from both backends.
-pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+/// Rows readable from both backends: sqlx decodes PostgreSQL rows, [`FromSqlite`] SQLite's.
+pub trait Row: for<'r> FromRow<'r, PgRow> + FromSqlite + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, PgRow> + FromSqlite + Send + Unpin {}
 
-/// SQLite has one writer at a time, so this process writes through one connection: writers
-/// queue for it asynchronously instead of sleeping in SQLite's busy handler (steps of up to
-/// 100 ms), and its page cache stays warm because no other connection of ours writes. Reads go
-/// through a pool. Other processes sharing the file still wait through the busy timeout.
+/// A row read from a SQLite statement; [`sqlite_row!`](crate::sqlite_row) writes the impl.
+pub trait FromSqlite: Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Reads each named field from the column of the same name, as sqlx's `FromRow` does.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! sqlite_row {
+    ($t:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::db::FromSqlite for $t {
+            fn from_sqlite(row: &$crate::db::rusqlite::Row<'_>) -> $crate::db::rusqlite::Result<Self> {
+                Ok(Self { $($field: row.get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
+/// A database error from either driver.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Postgres(sqlx::Error::Database(d)) => d.is_unique_violation(),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite, driven in-process through rusqlite. A statement takes microseconds (the pages sit
+/// in the page cache or the memory map, and WAL with `synchronous = NORMAL` does not fsync a
+/// commit), so statements run on the calling task's thread: a hand-off to a database thread
+/// per statement (what sqlx's SQLite driver does) cost more than the statements themselves.
+///
+/// This process writes through one connection, behind an async mutex, so writers queue for it
+/// instead of sleeping in SQLite's busy handler, and its page cache stays warm. Reads take a
+/// connection of their own from a small idle list, so they never wait for a writer. Other
+/// processes sharing the file still wait through the busy timeout.
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
-    pool: SqlitePool,
-    writer: SqlitePool,
+    options: Arc<SqliteConnectOptions>,
+    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    readers: Arc<std::sync::Mutex<Vec<rusqlite::Connection>>>,
+}
+
+/// Idle reader connections kept for reuse; more may be open while reads overlap.
+const IDLE_READERS: usize = 8;
+
+impl SqliteDb {
+    fn open_connection(&self) -> rusqlite::Result<rusqlite::Connection> {
+        open_sqlite(self.options.get_filename())
+    }
+
+    /// Runs `read` on an idle reader connection (or a new one).
+    fn read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open_connection()?,
+        };
+        let result = read(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+fn open_sqlite(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // WAL with NORMAL survives a process crash; only an OS crash can lose the last commits,
+    // never corrupt the file. The memory map reads pages without a system call each.
+    // Checkpoints every ~40 MB of WAL rather than every 4 MB: the job and index pages every
+    // booking rewrites are then copied into the database once per checkpoint instead of ten
+    // times (measured: ~830 → ~900+ bookings/s).
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn bind_sqlite(stmt: &mut rusqlite::CachedStatement<'_>, args: Vec<Value>) -> rusqlite::Result<()> {
+    for (i, arg) in args.into_iter().enumerate() {
+        let index = i + 1;
+        match arg {
+            Value::Text(s) => stmt.raw_bind_parameter(index, s)?,
+            Value::Int(v) => stmt.raw_bind_parameter(index, v)?,
+            Value::Bytes(b) => stmt.raw_bind_parameter(index, b)?,
+            Value::NullText | Value::NullInt => stmt.raw_bind_parameter(index, rusqlite::types::Null)?,
+        }
+    }
+    Ok(())
+}
+
+/// Runs one statement to its end; the rows it changed.
+fn sqlite_execute(conn: &rusqlite::Connection, sql: &str, args: Vec<Value>) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_sqlite(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(conn.changes())
+}
+
+fn sqlite_fetch_all<O: FromSqlite>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: Vec<Value>,
+) -> rusqlite::Result<Vec<O>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_sqlite(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(O::from_sqlite(row)?);
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Debug)]
@@ -114,59 +238,42 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
+/// A SQLite write transaction: holds the writer connection; rolled back if dropped uncommitted.
+pub struct SqliteTx {
+    conn: tokio::sync::OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(error = %e, "cannot roll back an abandoned SQLite transaction");
+        }
+    }
+}
+
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
-}
-
-/// Runs the same body against whichever pool `$target` holds (`$c` is the executor).
-macro_rules! on_pool {
-    ($target:expr, $c:ident => $body:expr) => {
-        match $target {
-            Pool::Sqlite(db) => {
-                let $c = &db.pool;
-                $body
-            }
-            Pool::Postgres($c) => $body,
-        }
-    };
-}
-
-/// Runs the same body against whichever transaction `$target` holds.
-macro_rules! on_tx {
-    ($target:expr, $c:ident => $body:expr) => {
-        match $target {
-            Tx::Sqlite($c) => $body,
-            Tx::Postgres($c) => $body,
-        }
-    };
 }
 
 impl Pool {
     /// Opens `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`.
-    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
             Ok(Pool::Postgres(pool))
         } else {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // WAL with NORMAL survives a process crash; only an OS crash can lose the
-                // last commits, never corrupt the file.
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // Reads through the OS page cache without a system call per page.
-                .pragma("mmap_size", "268435456")
-                // Checkpoint every ~40 MB of WAL rather than every 4 MB: the job and index
-                // pages every booking rewrites are then copied into the database once per
-                // checkpoint instead of ten times (measured: ~830 → ~900+ bookings/s).
-                .pragma("wal_autocheckpoint", "10000");
-            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-            let pool = SqlitePoolOptions::new().max_connections(6).connect_with(options).await?;
-            Ok(Pool::Sqlite(SqliteDb { pool, writer }))
+            let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+            let writer = open_sqlite(options.get_filename())?;
+            Ok(Pool::Sqlite(SqliteDb {
+                options: Arc::new(options),
+                writer: Arc::new(tokio::sync::Mutex::new(writer)),
+                readers: Arc::default(),
+            }))
         }
     }
 
@@ -177,53 +284,73 @@ impl Pool {
         }
     }
 
+    /// Brings the schema up to date with sqlx's migrator (its `_sqlx_migrations` table records
+    /// what ran); on SQLite through a short-lived connection of its own, while this process's
+    /// writer is held.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Pool::Sqlite(db) => sqlx::migrate!("./migrations/sqlite").run(&db.writer).await,
+            Pool::Sqlite(db) => {
+                let _writer = db.writer.lock().await;
+                let options = SqliteConnectOptions::clone(&db.options)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+                let ran = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
+                pool.close().await;
+                ran
+            }
             Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
         }
     }
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so
     /// two writers queue on the busy timeout instead of failing on a lock upgrade.
-    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+    pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Pool::Sqlite(db) => Tx::Sqlite(db.writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(db) => {
+                let conn = db.writer.clone().lock_owned().await;
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                Tx::Sqlite(SqliteTx { conn, open: true })
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
 
     /// One statement on its own; on SQLite it goes through the writer connection.
-    pub async fn execute(&self, sql: &'static str, args: Vec<Value>) -> Result<u64, sqlx::Error> {
+    pub async fn execute(&self, sql: &'static str, args: Vec<Value>) -> Result<u64, DbError> {
         match self {
-            Pool::Sqlite(db) => Ok(bind_all!(sqlx::query(sql), args).execute(&db.writer).await?.rows_affected()),
+            Pool::Sqlite(db) => Ok(sqlite_execute(&*db.writer.lock().await, sql, args)?),
             Pool::Postgres(p) => Ok(bind_all!(sqlx::query(sql), args).execute(p).await?.rows_affected()),
         }
     }
 
     /// One writing statement that returns rows (`… RETURNING`), as its own transaction; on
-    /// SQLite it goes through the writer connection. A single round trip where `BEGIN`,
-    /// statement and `COMMIT` would be three.
-    pub async fn write_returning<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
+    /// SQLite it goes through the writer connection.
+    pub async fn write_returning<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, DbError> {
         match self {
-            Pool::Sqlite(db) => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(&db.writer).await,
-            Pool::Postgres(p) => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await,
+            Pool::Sqlite(db) => Ok(sqlite_fetch_all(&*db.writer.lock().await, sql, args)?),
+            Pool::Postgres(p) => Ok(bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await?),
         }
     }
 
-    pub async fn fetch_all<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
-        on_pool!(self, p => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await)
+    pub async fn fetch_all<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, DbError> {
+        match self {
+            Pool::Sqlite(db) => Ok(db.read(|conn| sqlite_fetch_all(conn, sql, args))?),
+            Pool::Postgres(p) => Ok(bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(p).await?),
+        }
     }
 
-    pub async fn fetch_optional<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Option<O>, sqlx::Error> {
-        on_pool!(self, p => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_optional(p).await)
+    pub async fn fetch_optional<O: Row>(&self, sql: &'static str, args: Vec<Value>) -> Result<Option<O>, DbError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
     pub async fn close(&self) {
-        if let Pool::Sqlite(db) = self {
-            db.writer.close().await;
+        match self {
+            Pool::Sqlite(db) => db.readers.lock().unwrap_or_else(|e| e.into_inner()).clear(),
+            Pool::Postgres(p) => p.close().await,
         }
-        on_pool!(self, p => p.close().await)
     }
 }
 
@@ -235,23 +362,32 @@ impl Tx {
         }
     }
 
-    pub async fn execute(&mut self, sql: &'static str, args: Vec<Value>) -> Result<u64, sqlx::Error> {
-        on_tx!(self, t => Ok(bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()))
+    pub async fn execute(&mut self, sql: &'static str, args: Vec<Value>) -> Result<u64, DbError> {
+        match self {
+            Tx::Sqlite(t) => Ok(sqlite_execute(&t.conn, sql, args)?),
+            Tx::Postgres(t) => Ok(bind_all!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected()),
+        }
     }
 
-    pub async fn fetch_all<O: Row>(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, sqlx::Error> {
-        on_tx!(self, t => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(&mut **t).await)
+    pub async fn fetch_all<O: Row>(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Vec<O>, DbError> {
+        match self {
+            Tx::Sqlite(t) => Ok(sqlite_fetch_all(&t.conn, sql, args)?),
+            Tx::Postgres(t) => Ok(bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_all(&mut **t).await?),
+        }
     }
 
-    pub async fn fetch_optional<O: Row>(
-        &mut self,
-        sql: &'static str,
-        args: Vec<Value>,
-    ) -> Result<Option<O>, sqlx::Error> {
-        on_tx!(self, t => bind_all!(sqlx::query_as::<_, O>(sql), args).fetch_optional(&mut **t).await)
+    pub async fn fetch_optional<O: Row>(&mut self, sql: &'static str, args: Vec<Value>) -> Result<Option<O>, DbError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        on_tx!(self, t => t.commit().await)
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(mut t) => {
+                t.conn.execute_batch("COMMIT")?;
+                t.open = false;
+                Ok(())
+            }
+            Tx::Postgres(t) => Ok(t.commit().await?),
+        }
     }
 }

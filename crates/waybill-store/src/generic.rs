@@ -8,6 +8,7 @@ use crate::{CarrierAccount, NewCarrierAccount, Result, Store, args};
 struct NumberRow {
     number: i64,
 }
+crate::sqlite_row!(NumberRow { number });
 
 impl Store {
     /// Creates an account that carries `settings` (shown by the API, not sealed) and, for

@@ -16,6 +16,15 @@ pub struct IdemRecord {
     pub response_body: Option<String>,
     pub created_at: i64,
 }
+crate::sqlite_row!(IdemRecord {
+    operation,
+    request_hash,
+    resource_id,
+    state,
+    response_status,
+    response_body,
+    created_at
+});
 
 #[derive(Debug, Clone)]
 pub enum IdemBegin {

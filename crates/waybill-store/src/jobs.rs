@@ -29,6 +29,7 @@ pub struct ClaimedJob {
     pub attempts: i64,
     pub max_attempts: i64,
 }
+crate::sqlite_row!(ClaimedJob { id, tenant_id, kind, payload, attempts, max_attempts });
 
 impl ClaimedJob {
     pub fn tenant(&self) -> Option<TenantId> {
@@ -164,6 +165,7 @@ impl Store {
             kind: String,
             n: i64,
         }
+        crate::sqlite_row!(Count { kind, n });
         let rows: Vec<Count> = self
             .pool
             .fetch_all(

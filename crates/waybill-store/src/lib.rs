@@ -34,7 +34,7 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] db::DbError),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -93,8 +93,8 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+fn is_unique_violation(e: &db::DbError) -> bool {
+    e.is_unique_violation()
 }
 
 /// Cuts a `limit + 1` fetch to `limit` items and a cursor when more remain.

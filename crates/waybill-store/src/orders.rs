@@ -19,6 +19,19 @@ pub(crate) struct OrderRow {
     created_at: i64,
     updated_at: i64,
 }
+crate::sqlite_row!(OrderRow {
+    id,
+    tenant_id,
+    channel,
+    external_id,
+    status,
+    currency,
+    payment,
+    ship_to,
+    line_items,
+    created_at,
+    updated_at
+});
 
 impl OrderRow {
     pub(crate) fn into_record(self) -> Result<Order> {
@@ -84,6 +97,7 @@ impl Store {
                 struct Existing {
                     id: String,
                 }
+                crate::sqlite_row!(Existing { id });
                 let existing: Option<Existing> = self
                     .pool
                     .fetch_optional(

@@ -117,6 +117,27 @@ struct PickupRow {
     created_at: i64,
     updated_at: i64,
 }
+crate::sqlite_row!(PickupRow {
+    id,
+    tenant_id,
+    carrier_account_id,
+    carrier,
+    status,
+    confirmation_number,
+    pickup_date,
+    ready_time,
+    close_time,
+    address,
+    parcels,
+    shipment_ids,
+    service,
+    instructions,
+    charge,
+    note,
+    error,
+    created_at,
+    updated_at
+});
 
 /// `SELECT <every pickup column> FROM pickups <rest>`, as one static string.
 macro_rules! pickup_select {

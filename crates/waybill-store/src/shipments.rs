@@ -82,6 +82,34 @@ struct ShipmentRow {
     created_at: i64,
     updated_at: i64,
 }
+crate::sqlite_row!(ShipmentRow {
+    id,
+    tenant_id,
+    order_id,
+    carrier_account_id,
+    carrier,
+    service,
+    booking_state,
+    status,
+    progress,
+    last_scan_at,
+    ndr_reason,
+    tracking_number,
+    carrier_shipment_id,
+    ship_from,
+    ship_to,
+    parcels,
+    cod,
+    charge,
+    edd,
+    routing,
+    simulate,
+    is_return,
+    reference,
+    error,
+    created_at,
+    updated_at
+});
 
 macro_rules! shipment_columns {
     () => {
@@ -156,6 +184,18 @@ struct EventRow {
     source: String,
     received_at: i64,
 }
+crate::sqlite_row!(EventRow {
+    id,
+    code,
+    status,
+    reason_code,
+    ndr_reason,
+    description,
+    location,
+    occurred_at,
+    source,
+    received_at
+});
 
 impl EventRow {
     fn into_record(self) -> Result<TrackingEvent> {
@@ -183,11 +223,13 @@ impl EventRow {
 struct DocumentRow {
     bytes: Vec<u8>,
 }
+crate::sqlite_row!(DocumentRow { bytes });
 
 #[derive(sqlx::FromRow)]
 struct OrderStatusRow {
     status: String,
 }
+crate::sqlite_row!(OrderStatusRow { status });
 
 /// The shipment row, locked for this transaction on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
 /// already holds the only write lock).
@@ -295,6 +337,7 @@ impl Store {
             id: String,
             tenant_id: String,
         }
+        crate::sqlite_row!(Pending { id, tenant_id });
         let rows: Vec<Pending> = self
             .pool
             .fetch_all(

@@ -14,12 +14,14 @@ struct TenantRow {
     name: String,
     created_at: i64,
 }
+crate::sqlite_row!(TenantRow { id, name, created_at });
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     tenant_id: String,
     mode: String,
 }
+crate::sqlite_row!(KeyRow { tenant_id, mode });
 
 fn key_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
