@@ -189,6 +189,25 @@ async fn quote_rates(body: Bytes) -> Result<Response, ApiError> {
     Ok(Json(json!({ "rates": rates })).into_response())
 }
 
+/// The client's `reference`, unique per key.
+fn reference<'a>(root: &Obj<'a>) -> Result<&'a str, ApiError> {
+    let reference = root.req_str("reference")?;
+    if reference.chars().count() > MAX_REFERENCE_CHARS {
+        return Err(ApiError::validation("reference", format!("must be at most {MAX_REFERENCE_CHARS} characters")));
+    }
+    Ok(reference)
+}
+
+/// Where to push scans and the secret to sign them with: `url` and `secret` of `target`
+/// (a subscription, or a booking's `webhook`).
+fn push_target<'a>(target: &Obj<'a>) -> Result<(&'a str, &'a str), ApiError> {
+    let url = target.req_str("url")?;
+    if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        return Err(ApiError::validation(target.path("url"), "must be an http or https URL"));
+    }
+    Ok((url, target.req_str("secret")?))
+}
+
 /// How long after a booking its webhook (`webhook` in the booking) first pushes.
 const WEBHOOK_AFTER_BOOKING: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
@@ -199,10 +218,7 @@ async fn create_shipment(
 ) -> Result<Response, ApiError> {
     let body = parse_body(&body)?;
     let root = Obj::at(&body, "")?;
-    let reference = root.req_str("reference")?;
-    if reference.chars().count() > MAX_REFERENCE_CHARS {
-        return Err(ApiError::validation("reference", format!("must be at most {MAX_REFERENCE_CHARS} characters")));
-    }
+    let reference = reference(&root)?;
     let service = Service::parse(root.req_str("service")?)
         .ok_or_else(|| ApiError::validation("service", "must be one of express, standard, economy"))?;
     let route = Route::read(&root)?;
@@ -213,16 +229,7 @@ async fn create_shipment(
             ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, rto, lost, exception")
         })?,
     };
-    let webhook = match root.opt_obj("webhook")? {
-        None => None,
-        Some(hook) => {
-            let url = hook.req_str("url")?;
-            if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                return Err(ApiError::validation("webhook.url", "must be an http or https URL"));
-            }
-            Some((url.to_owned(), hook.req_str("secret")?.to_owned()))
-        }
-    };
+    let webhook = root.opt_obj("webhook")?.map(|hook| push_target(&hook)).transpose()?;
 
     let now = Utc::now();
     let quote = route.quote(service);
@@ -260,7 +267,7 @@ async fn create_shipment(
     if let Some((url, secret)) = webhook {
         // Like a carrier's webhooks, the first push trails the booking's answer, so it does
         // not reach the client before the client has recorded the booking.
-        store.subscribe(&key, &awb, &url, &secret, now + WEBHOOK_AFTER_BOOKING)?;
+        store.subscribe(&key, &awb, url, secret, now + WEBHOOK_AFTER_BOOKING)?;
         inner.wake.notify_one();
     }
     let booked = store.shipment(&key, &awb).ok_or_else(|| ApiError::internal("booked shipment vanished"))?;
@@ -325,11 +332,7 @@ async fn subscribe(
     let body = parse_body(&body)?;
     let root = Obj::at(&body, "")?;
     let awb = root.req_str("awb")?;
-    let url = root.req_str("url")?;
-    if !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-        return Err(ApiError::validation("url", "must be an http or https URL"));
-    }
-    let secret = root.req_str("secret")?;
+    let (url, secret) = push_target(&root)?;
     let (id, created) = inner.store().subscribe(&key, awb, url, secret, Utc::now())?;
     inner.wake.notify_one();
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -375,10 +378,7 @@ async fn schedule_pickup(
 ) -> Result<Response, ApiError> {
     let body = parse_body(&body)?;
     let root = Obj::at(&body, "")?;
-    let reference = root.req_str("reference")?;
-    if reference.chars().count() > MAX_REFERENCE_CHARS {
-        return Err(ApiError::validation("reference", format!("must be at most {MAX_REFERENCE_CHARS} characters")));
-    }
+    let reference = reference(&root)?;
     let address = address(&root.req_obj("address")?)?;
     let date = NaiveDate::parse_from_str(root.req_str("date")?, "%Y-%m-%d")
         .map_err(|_| ApiError::validation("date", "must be a date as YYYY-MM-DD"))?;
