@@ -6,11 +6,12 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use waybill_carriers::{Carriers, PushRequest, http_client};
+use waybill_carriers::{Carriers, PushRequest};
+use waybill_outbound::Outbound;
 
 const SECRET: &str = "fuzz-secret";
 
-static CARRIERS: LazyLock<Carriers> = LazyLock::new(|| Carriers::new(http_client()));
+static CARRIERS: LazyLock<Carriers> = LazyLock::new(|| Carriers::new(Outbound::default()));
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };

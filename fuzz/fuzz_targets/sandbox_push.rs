@@ -20,9 +20,10 @@ use std::sync::LazyLock;
 use hmac::{KeyInit, Mac};
 use libfuzzer_sys::fuzz_target;
 use waybill_carriers::sandbox::Sandbox;
-use waybill_carriers::{Carrier, PushRequest, http_client};
+use waybill_carriers::{Carrier, PushRequest};
+use waybill_outbound::Outbound;
 
-static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| Sandbox::new(http_client()));
+static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| Sandbox::new(Outbound::default()));
 
 /// The secret the adapter checks with in mode 0.
 const SECRET: &str = "fuzz-secret";

@@ -46,7 +46,7 @@
 //!   insurance and other Aramex `Services` codes than `CODS`.
 //!
 //! Tracking: Aramex publishes no stable, complete `UpdateCode` list (the tracking manual's list
-//! is not public and codes vary by region; `/work/shared/specs/taxonomies/tracking_status_taxonomies.json`
+//! is not public and codes vary by region; `../shared/specs/taxonomies/tracking_status_taxonomies.json`
 //! notes the same). [`UPDATE_CODES`] is therefore best-effort, each row marked with where it was
 //! seen. No row comes from an Aramex document; rows without a sample answer behind them are
 //! marked UNVERIFIED. A code not in the table is
@@ -69,8 +69,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -211,12 +212,12 @@ fn service(code: &str) -> Option<&'static (&'static str, &'static str, &'static 
 }
 
 pub struct Aramex {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
 }
 
 impl Aramex {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let field = |name, description| CredentialField { name, description, required: true };
         let info = CarrierInfo {
             slug: SLUG,
@@ -255,7 +256,7 @@ impl Aramex {
             live_base_url: Some("https://ws.aramex.net"),
             carrier_label_formats: vec!["pdf"],
         };
-        Self { http, info }
+        Self { http: Http::new(outbound), info }
     }
 
     /// POSTs `body` (with `ClientInfo` added) and hands back the answer body; refusals sent with
@@ -271,10 +272,11 @@ impl Aramex {
         body["ClientInfo"] = client_info(account);
         let req = self
             .http
+            .client(account)
             .post(format!("{}{path}", account.base_url.trim_end_matches('/')))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body);
-        read_body(SLUG, send(SLUG, req, repeatable).await?, what, repeatable, |_, body| {
+        read_body(SLUG, self.http.send(SLUG, req, repeatable).await?, what, repeatable, |_, body| {
             let answer: Answer = serde_json::from_slice(body).ok()?;
             let first = answer.notifications.into_iter().next()?;
             Some(CarrierFault { code: first.code, message: first.message, field: None })

@@ -6,7 +6,7 @@
 //! (`GET /api/kinko/v1/invoice/charges/.json`), `package-lifecycle-1` (StatusType/Status pairs),
 //! `asynchronous-ndr-package-action-api` (the NSL codes that mark an NDR package) and
 //! `tracking-via-push-api-webhook-1` (the pushed scan). Status notes were cross-checked with
-//! `/work/shared/specs/taxonomies/tracking_status_taxonomies.json` (`delhivery`).
+//! `../shared/specs/taxonomies/tracking_status_taxonomies.json` (`delhivery`).
 //!
 //! Auth is a static API token sent as `Authorization: Token <api_token>`. Shipments are created
 //! against a warehouse registered with Delhivery, named by the `pickup_location` credential.
@@ -52,8 +52,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, Routing, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -157,12 +158,12 @@ fn service(code: &str) -> Option<&'static (&'static str, &'static str, &'static 
 }
 
 pub struct Delhivery {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
 }
 
 impl Delhivery {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "Delhivery",
@@ -198,11 +199,12 @@ impl Delhivery {
             live_base_url: Some("https://track.delhivery.com"),
             carrier_label_formats: vec![],
         };
-        Self { http, info }
+        Self { http: Http::new(outbound), info }
     }
 
     fn request(&self, account: &Account<'_>, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
+            .client(account)
             .request(method, format!("{}{path}", account.base_url.trim_end_matches('/')))
             .header(reqwest::header::AUTHORIZATION, format!("Token {}", credential(account, "api_token")))
             .header(reqwest::header::ACCEPT, "application/json")
@@ -217,7 +219,7 @@ impl Delhivery {
         what: &str,
     ) -> Result<Vec<u8>, CarrierError> {
         let req = self.request(account, reqwest::Method::GET, path).query(query);
-        answer(send(SLUG, req, Repeatable::Yes).await?, what, Repeatable::Yes).await
+        answer(self.http.send(SLUG, req, Repeatable::Yes).await?, what, Repeatable::Yes).await
     }
 }
 
@@ -572,7 +574,7 @@ pub fn parse_find_answer(body: &[u8], reference: &str) -> Result<Option<Booking>
 pub fn parse_charges_answer(body: &[u8]) -> Result<Money, CarrierError> {
     let answer: Value = json_body(body, "shipping charges")?;
     let Some(first) = answer.as_array().and_then(|a| a.first()) else {
-        let message = carrier_message(&answer).unwrap_or_else(|| answer.to_string().chars().take(200).collect());
+        let message = carrier_message(&answer).unwrap_or_else(|| "Delhivery priced nothing for this shipment".into());
         return Err(rejected("CHARGES_FAILED", message, None));
     };
     first
@@ -740,7 +742,7 @@ impl Carrier for Delhivery {
         let req = self
             .request(account, reqwest::Method::POST, CREATE_PATH)
             .form(&[("format", "json"), ("data", data.to_string().as_str())]);
-        let body = answer(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        let body = answer(self.http.send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
         let mut booking = parse_create_answer(&body, &request.service).map_err(|e| after_accept(Repeatable::No, e))?;
         let waybill = booking.tracking_number.clone();
         let slip = self.get(account, PACKING_SLIP_PATH, &[("wbns", waybill.as_str())], "packing slip").await;
@@ -770,7 +772,8 @@ impl Carrier for Delhivery {
             .json(&json!({"waybill": waybill, "cancellation": "true"}));
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
         let body =
-            answer(send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes).await?;
+            answer(self.http.send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes)
+                .await?;
         parse_cancel_answer(&body)
     }
 
@@ -807,7 +810,7 @@ impl Carrier for Delhivery {
             "expected_package_count": count,
         }));
         // A repeat books a second pickup, so a lost answer is unknown, not retried.
-        let body = answer(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        let body = answer(self.http.send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
         parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
     }
 

@@ -41,8 +41,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -151,12 +152,12 @@ pub fn service_name(code: &str) -> Option<&'static str> {
 }
 
 pub struct DhlExpress {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
 }
 
 impl DhlExpress {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "DHL Express",
@@ -197,11 +198,12 @@ impl DhlExpress {
             live_base_url: Some("https://express.api.dhl.com/mydhlapi"),
             carrier_label_formats: vec!["pdf"],
         };
-        Self { http, info }
+        Self { http: Http::new(outbound), info }
     }
 
     fn request(&self, account: &Account<'_>, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
+            .client(account)
             .request(method, format!("{}{path}", account.base_url.trim_end_matches('/')))
             .basic_auth(credential(account, "api_key"), Some(credential(account, "api_secret")))
     }
@@ -230,8 +232,9 @@ struct DhlError {
 }
 
 impl DhlError {
-    /// DHL's code (the number `detail` starts with, else `title`) and its full message.
-    fn code_and_message(self, status: u16, body: &[u8]) -> (String, String) {
+    /// DHL's code (the number `detail` starts with, else `title`) and its full message; `None`
+    /// when the body has no words of DHL's (the status alone is reported then).
+    fn code_and_message(self, status: u16) -> Option<(String, String)> {
         let detail = self.detail.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
         let numbered = detail.as_deref().and_then(|d| {
             let (head, _) = d.split_once(':')?;
@@ -240,10 +243,7 @@ impl DhlError {
         let code = numbered
             .or_else(|| self.title.clone().filter(|t| !t.trim().is_empty()))
             .unwrap_or_else(|| format!("HTTP_{status}"));
-        let mut message = detail
-            .or(self.title)
-            .or(self.message)
-            .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+        let mut message = detail.or(self.title).or(self.message)?;
         let extra: Vec<String> = self
             .additional_details
             .iter()
@@ -252,7 +252,7 @@ impl DhlError {
         if !extra.is_empty() {
             message = format!("{message} ({})", extra.join("; "));
         }
-        (code, message)
+        Some((code, message))
     }
 }
 
@@ -260,7 +260,7 @@ impl DhlError {
 /// problems whose `detail` starts with DHL's numeric code, which is kept with the whole detail.
 async fn answer_body(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
     read_body(SLUG, response, what, repeatable, |status, body| {
-        let (code, message) = serde_json::from_slice::<DhlError>(body).ok()?.code_and_message(status, body);
+        let (code, message) = serde_json::from_slice::<DhlError>(body).ok()?.code_and_message(status)?;
         Some(CarrierFault { code, message, field: None })
     })
     .await
@@ -690,7 +690,7 @@ impl Carrier for DhlExpress {
             "packages": packages(&request.parcels),
         });
         let req = self.request(account, reqwest::Method::POST, RATES_PATH).json(&body);
-        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+        let answer = answer_body(self.http.send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
         parse_rates_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -726,7 +726,7 @@ impl Carrier for DhlExpress {
             },
         });
         let req = self.request(account, reqwest::Method::POST, SHIPMENTS_PATH).json(&body);
-        let answer = answer_body(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        let answer = answer_body(self.http.send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No).await?;
         parse_shipment_answer(&answer, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
@@ -749,7 +749,7 @@ impl Carrier for DhlExpress {
             .request(account, reqwest::Method::GET, &path)
             .query(&[("trackingView", "all-checkpoints"), ("levelOfDetail", "shipment")]);
         let what = format!("tracking number {tracking_number}");
-        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let answer = answer_body(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_tracking_answer(&answer, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -761,7 +761,7 @@ impl Carrier for DhlExpress {
             ("cityName", asked.city.as_str()),
         ];
         let req = self.request(account, reqwest::Method::GET, ADDRESS_PATH).query(&query);
-        let answer = answer_body(send(SLUG, req, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        let answer = answer_body(self.http.send(SLUG, req, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
         parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -769,7 +769,7 @@ impl Carrier for DhlExpress {
         let body = pickup_body(credential(account, "account_number"), request);
         let req = self.request(account, reqwest::Method::POST, PICKUPS_PATH).json(&body);
         // A repeat books a second courier: a lost answer is `Unknown`, never re-sent.
-        let answer = answer_body(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        let answer = answer_body(self.http.send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No).await?;
         parse_pickup_answer(&answer).map_err(|e| after_accept(Repeatable::No, e))
     }
 }
@@ -806,8 +806,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            err.code_and_message(400, b""),
-            ("7008".into(), "7008: The requested Special Service Code is not available".into())
+            err.code_and_message(400),
+            Some(("7008".into(), "7008: The requested Special Service Code is not available".into()))
         );
         let err = DhlError {
             detail: Some("Multiple problems found, see Additional Details".into()),
@@ -815,9 +815,9 @@ mod tests {
             additional_details: vec![json!("#/location: expected maxLength: 80, actual: 85")],
             ..Default::default()
         };
-        let (code, message) = err.code_and_message(422, b"");
+        let (code, message) = err.code_and_message(422).expect("DHL's words");
         assert_eq!(code, "Validation error");
         assert!(message.ends_with("(#/location: expected maxLength: 80, actual: 85)"), "{message}");
-        assert_eq!(DhlError::default().code_and_message(418, b"teapot"), ("HTTP_418".into(), "teapot".into()));
+        assert_eq!(DhlError::default().code_and_message(418), None);
     }
 }

@@ -34,7 +34,7 @@
 //! anything else is `other`.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::DateTime;
@@ -42,10 +42,11 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_answer, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
-use crate::tokens::{Token, TokenCache};
+use crate::oauth::{Flow, OAuth, bearer_token};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "fedex";
@@ -185,13 +186,13 @@ pub fn delivery_exception_reason(description: &str) -> NdrReason {
 }
 
 pub struct Fedex {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
-    tokens: TokenCache,
+    oauth: OAuth,
 }
 
 impl Fedex {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "FedEx",
@@ -232,63 +233,23 @@ impl Fedex {
             live_base_url: Some("https://apis.fedex.com"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: TokenCache::default() }
-    }
-
-    /// The cache key: the account, and the client id so changed credentials fetch a new token.
-    fn token_key(account: &Account<'_>) -> String {
-        format!("{}|{}|{}", account.id, credential(account, "client_id"), account.base_url)
-    }
-
-    /// A valid token for the account: the cached one, or one fetched while holding the account's
-    /// lock so concurrent callers wait for the same fetch.
-    async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
-    }
-
-    /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
-    async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        self.tokens.forget(&Self::token_key(account), stale).await
-    }
-
-    async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
-        #[derive(Deserialize)]
-        struct TokenAnswer {
-            access_token: String,
-            expires_in: Value,
-        }
-        let req = self.http.post(url(account, TOKEN_PATH)).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", credential(account, "client_id")),
-            ("client_secret", credential(account, "client_secret")),
-        ]);
-        let answer: TokenAnswer = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
-        let secs = match &answer.expires_in {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| protocol("token expires_in is not a whole number"))?;
-        Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
-    }
-
-    /// Sends an API call with a bearer token; on a 401 drops the token and sends it once more.
-    async fn call(
-        &self,
-        account: &Account<'_>,
-        build: impl Fn() -> reqwest::RequestBuilder,
-        repeatable: Repeatable,
-    ) -> Result<reqwest::Response, CarrierError> {
-        let token = self.token(account).await?;
-        let response = send(SLUG, build().bearer_auth(&token), repeatable).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        // A 401 means FedEx did not act on the request, so sending it again is safe.
-        tracing::info!(carrier = SLUG, "API call refused the token; fetching a new one and retrying once");
-        self.drop_token(account, &token).await;
-        let token = self.token(account).await?;
-        send(SLUG, build().bearer_auth(&token), repeatable).await
+        let http = Http::new(outbound);
+        let flow = Flow {
+            carrier: SLUG,
+            path: TOKEN_PATH,
+            request: |req, account| {
+                req.form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", credential(account, "client_id")),
+                    ("client_secret", credential(account, "client_secret")),
+                ])
+            },
+            fault,
+            token: |body| bearer_token(SLUG, body),
+            key_fields: &["client_id"],
+            margin: TOKEN_MARGIN,
+        };
+        Self { oauth: OAuth::new(flow, http.clone()), http, info }
     }
 
     /// A JSON POST/PUT with the headers FedEx's documents list (`x-locale`, `x-customer-transaction-id`).
@@ -299,7 +260,7 @@ impl Fedex {
         path: &str,
         body: Value,
     ) -> impl Fn() -> reqwest::RequestBuilder {
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let url = url(account, path);
         move || {
             http.request(method.clone(), &url)
@@ -375,15 +336,6 @@ fn not_found(e: CarrierError, what: &str) -> CarrierError {
         }
         other => other,
     }
-}
-
-/// Reads a FedEx answer through [`read_answer`] (the token answer, which has no public parser).
-async fn read<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-    what: &str,
-    repeatable: Repeatable,
-) -> Result<T, CarrierError> {
-    read_answer(SLUG, response, what, repeatable, fault).await.map_err(|e| not_found(e, what))
 }
 
 /// A FedEx 2xx body, unread, for the `parse_…_answer` functions; error statuses become the
@@ -1052,7 +1004,8 @@ impl Carrier for Fedex {
             },
         });
         let build = self.json_request(account, reqwest::Method::POST, RATE_PATH, body);
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
         parse_rate_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -1086,7 +1039,8 @@ impl Carrier for Fedex {
             },
         });
         let build = self.json_request(account, reqwest::Method::POST, SHIP_PATH, body);
-        let answer = answer_body(self.call(account, build, Repeatable::No).await?, "shipment", Repeatable::No).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::No).await?, "shipment", Repeatable::No).await?;
         parse_ship_answer(&answer, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
@@ -1101,12 +1055,12 @@ impl Carrier for Fedex {
         });
         let build = self.json_request(account, reqwest::Method::POST, TRACK_REFERENCE_PATH, body);
         let what = format!("reference {reference}");
-        let answer = match answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await
-        {
-            Ok(a) => a,
-            Err(CarrierError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let answer =
+            match answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await {
+                Ok(a) => a,
+                Err(CarrierError::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
         parse_reference_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -1119,7 +1073,8 @@ impl Carrier for Fedex {
         let build = self.json_request(account, reqwest::Method::PUT, CANCEL_PATH, body);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
         let what = format!("shipment {}", booking.tracking_number);
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_cancel_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -1130,14 +1085,16 @@ impl Carrier for Fedex {
         });
         let build = self.json_request(account, reqwest::Method::POST, TRACK_PATH, body);
         let what = format!("tracking number {tracking_number}");
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_track_answer(&answer, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn validate_address(&self, account: &Account<'_>, asked: &Address) -> Result<AddressCheck, CarrierError> {
         let body = json!({"addressesToValidate": [{"address": address(asked)}]});
         let build = self.json_request(account, reqwest::Method::POST, ADDRESS_PATH, body);
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
         parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -1145,7 +1102,8 @@ impl Carrier for Fedex {
         let body = pickup_body(credential(account, "account_number"), request);
         let build = self.json_request(account, reqwest::Method::POST, PICKUP_PATH, body);
         // A repeat books a second courier: a lost answer is `Unknown`, never re-sent.
-        let answer = answer_body(self.call(account, build, Repeatable::No).await?, "pickup", Repeatable::No).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::No).await?, "pickup", Repeatable::No).await?;
         parse_pickup_answer(&answer).map_err(|e| after_accept(Repeatable::No, e))
     }
 }

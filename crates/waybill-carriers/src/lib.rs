@@ -15,6 +15,7 @@ pub mod generic;
 mod http;
 pub mod mng_kargo;
 mod model;
+mod oauth;
 pub mod sandbox;
 mod tokens;
 pub mod ups;
@@ -117,21 +118,29 @@ pub struct Carriers {
 }
 
 impl Carriers {
-    /// All adapters, sharing one HTTP client (one connection pool).
-    pub fn new(http: reqwest::Client) -> Self {
+    /// All adapters, sharing the outbound policy's clients (one connection pool each): live
+    /// accounts' calls go through its guarded client, test accounts' through its open one.
+    pub fn new(outbound: waybill_outbound::Outbound) -> Self {
         let all: Vec<Arc<dyn Carrier>> = vec![
-            Arc::new(sandbox::Sandbox::new(http.clone())),
-            Arc::new(ups::Ups::new(http.clone())),
-            Arc::new(fedex::Fedex::new(http.clone())),
-            Arc::new(dhl_express::DhlExpress::new(http.clone())),
-            Arc::new(usps::Usps::new(http.clone())),
-            Arc::new(delhivery::Delhivery::new(http.clone())),
-            Arc::new(aramex::Aramex::new(http.clone())),
-            Arc::new(yurtici_kargo::YurticiKargo::new(http.clone())),
-            Arc::new(mng_kargo::MngKargo::new(http)),
+            Arc::new(sandbox::Sandbox::new(outbound.clone())),
+            Arc::new(ups::Ups::new(outbound.clone())),
+            Arc::new(fedex::Fedex::new(outbound.clone())),
+            Arc::new(dhl_express::DhlExpress::new(outbound.clone())),
+            Arc::new(usps::Usps::new(outbound.clone())),
+            Arc::new(delhivery::Delhivery::new(outbound.clone())),
+            Arc::new(aramex::Aramex::new(outbound.clone())),
+            Arc::new(yurtici_kargo::YurticiKargo::new(outbound.clone())),
+            Arc::new(mng_kargo::MngKargo::new(outbound)),
             Arc::new(generic::Generic::new()),
         ];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
+    }
+
+    /// These adapters with `carrier` added (or put in place of the one with its slug): how a
+    /// test hands the engine an in-process carrier double.
+    pub fn with(mut self, carrier: Arc<dyn Carrier>) -> Self {
+        self.by_slug.insert(carrier.info().slug, carrier);
+        self
     }
 
     pub fn get(&self, slug: &str) -> Option<&Arc<dyn Carrier>> {
@@ -141,16 +150,4 @@ impl Carriers {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Carrier>> {
         self.by_slug.values()
     }
-}
-
-/// The HTTP client adapters share: bounded timeouts on every call, so a silent carrier can
-/// never hold a booking open.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(30))
-        .pool_max_idle_per_host(64)
-        .user_agent(concat!("waybill/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client builds with static settings")
 }

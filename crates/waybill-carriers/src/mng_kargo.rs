@@ -59,10 +59,12 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
-use crate::tokens::{Token, TokenCache};
+use crate::oauth::{Flow, OAuth};
+use crate::tokens::Token;
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "mng_kargo";
@@ -200,13 +202,13 @@ pub fn failure_reason(text: &str) -> NdrReason {
 }
 
 pub struct MngKargo {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
-    tokens: TokenCache,
+    oauth: OAuth,
 }
 
 impl MngKargo {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "MNG Kargo",
@@ -252,73 +254,26 @@ impl MngKargo {
             live_base_url: Some("https://api.mngkargo.com.tr"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: TokenCache::default() }
+        let http = Http::new(outbound);
+        let flow = Flow {
+            carrier: SLUG,
+            path: TOKEN_PATH,
+            request: |req, account| {
+                app_headers(req, account).json(&json!({
+                    "customerNumber": credential(account, "customer_number"),
+                    "password": credential(account, "password"),
+                    "identityType": 1,
+                }))
+            },
+            fault,
+            token: jwt,
+            key_fields: &["client_id", "customer_number"],
+            margin: TOKEN_MARGIN,
+        };
+        Self { oauth: OAuth::new(flow, http.clone()), http, info }
     }
 
-    /// The cache key: the account, its client id and customer number, and the host.
-    fn token_key(account: &Account<'_>) -> String {
-        format!(
-            "{}|{}|{}|{}",
-            account.id,
-            credential(account, "client_id"),
-            credential(account, "customer_number"),
-            account.base_url
-        )
-    }
-
-    /// A valid JWT: the cached one, or one fetched while holding the account's lock.
-    async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
-    }
-
-    /// Forgets `stale` if it is still the cached JWT.
-    async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        self.tokens.forget(&Self::token_key(account), stale).await
-    }
-
-    async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
-        let req = self.app_headers(self.http.post(url(account, TOKEN_PATH)), account).json(&json!({
-            "customerNumber": credential(account, "customer_number"),
-            "password": credential(account, "password"),
-            "identityType": 1,
-        }));
-        let body = answer(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
-        let answer = parse_token_answer(&body)?;
-        let lifetime = answer
-            .expires_at
-            .and_then(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
-            .unwrap_or_else(|| {
-                tracing::warn!(carrier = SLUG, "no readable jwtExpireDate; trusting the JWT for 55 minutes");
-                DEFAULT_TOKEN_LIFETIME
-            });
-        Ok(Token { access_token: answer.jwt, expires_at: Instant::now() + lifetime })
-    }
-
-    fn app_headers(&self, req: reqwest::RequestBuilder, account: &Account<'_>) -> reqwest::RequestBuilder {
-        req.header("X-IBM-Client-Id", credential(account, "client_id"))
-            .header("X-IBM-Client-Secret", credential(account, "client_secret"))
-            .header(reqwest::header::ACCEPT, "application/json")
-    }
-
-    /// Sends an API call with the app headers and the JWT; on a 401 drops the JWT and sends once more.
-    async fn call(
-        &self,
-        account: &Account<'_>,
-        build: impl Fn() -> reqwest::RequestBuilder,
-        repeatable: Repeatable,
-    ) -> Result<reqwest::Response, CarrierError> {
-        let token = self.token(account).await?;
-        let response = send(SLUG, self.app_headers(build(), account).bearer_auth(&token), repeatable).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        // A 401 means MNG did not act on the request, so sending it again is safe.
-        tracing::info!(carrier = SLUG, "API call refused the JWT; fetching a new one and retrying once");
-        self.drop_token(account, &token).await;
-        let token = self.token(account).await?;
-        send(SLUG, self.app_headers(build(), account).bearer_auth(&token), repeatable).await
-    }
-
+    /// A request with the app headers every call sends (the JWT is added by [`OAuth::call`]).
     fn request(
         &self,
         account: &Account<'_>,
@@ -326,10 +281,11 @@ impl MngKargo {
         path: &str,
         body: Option<Value>,
     ) -> impl Fn() -> reqwest::RequestBuilder {
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let url = url(account, path);
+        let account = *account;
         move || {
-            let req = http.request(method.clone(), &url);
+            let req = app_headers(http.request(method.clone(), &url), &account);
             match &body {
                 Some(b) => req.json(b),
                 None => req,
@@ -345,13 +301,33 @@ impl MngKargo {
     ) -> Result<(Option<String>, Vec<CarrierDocument>), CarrierError> {
         let build = self.request(account, reqwest::Method::POST, CREATE_BARCODE_PATH, Some(body));
         // Barcodes are made for an order that already exists; asking again is harmless.
-        let body = answer(self.call(account, build, Repeatable::Yes).await?, "barcode", Repeatable::Yes).await?;
+        let body = answer(self.oauth.call(account, build, Repeatable::Yes).await?, "barcode", Repeatable::Yes).await?;
         parse_barcode_answer(&body)
     }
 }
 
 fn credential<'a>(account: &Account<'a>, name: &str) -> &'a str {
     account.credentials.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The app headers every MNG call sends, the token request included.
+fn app_headers(req: reqwest::RequestBuilder, account: &Account<'_>) -> reqwest::RequestBuilder {
+    req.header("X-IBM-Client-Id", credential(account, "client_id"))
+        .header("X-IBM-Client-Secret", credential(account, "client_secret"))
+        .header(reqwest::header::ACCEPT, "application/json")
+}
+
+/// The identity answer as a token that lives until `jwtExpireDate`.
+fn jwt(body: &[u8]) -> Result<Token, CarrierError> {
+    let answer = parse_token_answer(body)?;
+    let lifetime = answer
+        .expires_at
+        .and_then(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
+        .unwrap_or_else(|| {
+            tracing::warn!(carrier = SLUG, "no readable jwtExpireDate; trusting the JWT for 55 minutes");
+            DEFAULT_TOKEN_LIFETIME
+        });
+    Ok(Token { access_token: answer.jwt, expires_at: Instant::now() + lifetime })
 }
 
 fn url(account: &Account<'_>, path: &str) -> String {
@@ -792,7 +768,7 @@ impl Carrier for MngKargo {
             (CREATE_ORDER_PATH, "order", parse_create_answer)
         };
         let build = self.request(account, reqwest::Method::POST, path, Some(body));
-        let created = answer(self.call(account, build, Repeatable::No).await?, what, Repeatable::No).await?;
+        let created = answer(self.oauth.call(account, build, Repeatable::No).await?, what, Repeatable::No).await?;
         parse(&created, reference).map_err(|e| after_accept(Repeatable::No, e))?;
 
         let barcode = json!({
@@ -832,7 +808,7 @@ impl Carrier for MngKargo {
         let path = format!("{GET_SHIPMENT_PATH}{}", segment(reference));
         let build = self.request(account, reqwest::Method::GET, &path, None);
         let what = format!("reference {reference}");
-        match answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await {
+        match answer(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await {
             Ok(body) => parse_find_answer(&body, reference),
             Err(CarrierError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -844,7 +820,7 @@ impl Carrier for MngKargo {
         let build = self.request(account, reqwest::Method::PUT, &path, None);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
         let what = format!("order {}", booking.tracking_number);
-        let body = answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let body = answer(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_cancel_answer(&body)
     }
 
@@ -852,7 +828,7 @@ impl Carrier for MngKargo {
         let path = format!("{TRACK_PATH}{}", segment(tracking_number));
         let build = self.request(account, reqwest::Method::GET, &path, None);
         let what = format!("tracking number {tracking_number}");
-        let body = answer(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let body = answer(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_track_answer(&body)
     }
 }

@@ -13,8 +13,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -62,12 +63,12 @@ pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "rto", "lost
 const PUSH_MAX_AGE_SECS: u64 = 300;
 
 pub struct Sandbox {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
 }
 
 impl Sandbox {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "Waybill Sandbox",
@@ -96,12 +97,15 @@ impl Sandbox {
             live_base_url: None,
             carrier_label_formats: vec![],
         };
-        Self { http, info }
+        Self { http: Http::new(outbound), info }
     }
 
     fn request(&self, account: &Account<'_>, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let key = account.credentials.get("api_key").and_then(Value::as_str).unwrap_or_default();
-        self.http.request(method, format!("{}{path}", account.base_url.trim_end_matches('/'))).header("X-Api-Key", key)
+        self.http
+            .client(account)
+            .request(method, format!("{}{path}", account.base_url.trim_end_matches('/')))
+            .header("X-Api-Key", key)
     }
 
     /// Books; with `push`, the simulator subscribes the new awb in the same call.
@@ -111,10 +115,6 @@ impl Sandbox {
         request: &BookingRequest,
         push: Option<&PushTarget>,
     ) -> Result<Booking, CarrierError> {
-        let scenario = match (&request.simulate, account.mode) {
-            (Some(s), Mode::Test) => Some(s.as_str()),
-            _ => None,
-        };
         let mut body = serde_json::json!({
             "reference": request.reference,
             "service": request.service,
@@ -122,14 +122,20 @@ impl Sandbox {
             "consignee": SimAddress::from(&request.ship_to),
             "parcels": sim_parcels(&request.parcels),
             "cod": request.cod.map(|m| serde_json::json!({"amount": m.amount.to_string(), "currency": m.currency.code()})),
-            "scenario": scenario,
+            "scenario": scenario(request.simulate.as_deref(), account.mode),
         });
         if let Some(target) = push {
             body["webhook"] = serde_json::json!({"url": target.url, "secret": target.secret});
         }
         let req = self.request(account, reqwest::Method::POST, "/api/v1/shipments").json(&body);
-        read(send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No, parse_booking_answer).await
+        read(self.http.send(SLUG, req, Repeatable::No).await?, "shipment", Repeatable::No, parse_booking_answer).await
     }
+}
+
+/// The test journey the simulator is asked to play: never for a live account, which plays the
+/// default journey like a real carrier.
+fn scenario(simulate: Option<&str>, mode: Mode) -> Option<&str> {
+    simulate.filter(|_| matches!(mode, Mode::Test))
 }
 
 pub fn status_for(code: &str) -> Option<TrackingStatus> {
@@ -477,7 +483,7 @@ impl Carrier for Sandbox {
             "parcels": sim_parcels(&request.parcels),
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/rates").json(&body);
-        read(send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes, parse_rates_answer).await
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, "rates", Repeatable::Yes, parse_rates_answer).await
     }
 
     async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
@@ -495,8 +501,13 @@ impl Carrier for Sandbox {
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
         let req = self.request(account, reqwest::Method::GET, "/api/v1/shipments").query(&[("reference", reference)]);
-        read(send(SLUG, req, Repeatable::Yes).await?, "shipment search", Repeatable::Yes, parse_found_booking_answer)
-            .await
+        read(
+            self.http.send(SLUG, req, Repeatable::Yes).await?,
+            "shipment search",
+            Repeatable::Yes,
+            parse_found_booking_answer,
+        )
+        .await
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
@@ -504,19 +515,19 @@ impl Carrier for Sandbox {
         // Cancelling twice is harmless at this carrier, so a timeout may be retried.
         let req = self.request(account, reqwest::Method::POST, &path);
         let what = format!("shipment {}", booking.tracking_number);
-        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_cancel_answer).await
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_cancel_answer).await
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
         let req = self.request(account, reqwest::Method::GET, &format!("/api/v1/tracking/{tracking_number}"));
         let what = format!("tracking number {tracking_number}");
-        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_tracking_answer).await
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_tracking_answer).await
     }
 
     async fn validate_address(&self, account: &Account<'_>, address: &Address) -> Result<AddressCheck, CarrierError> {
         let body = serde_json::json!({ "address": SimAddress::from(address) });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/addresses/validate").json(&body);
-        read(send(SLUG, req, Repeatable::Yes).await?, "address check", Repeatable::Yes, |body| {
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, "address check", Repeatable::Yes, |body| {
             parse_address_answer(body, address)
         })
         .await
@@ -536,7 +547,7 @@ impl Carrier for Sandbox {
         });
         let req = self.request(account, reqwest::Method::POST, "/api/v1/pickups").json(&body);
         // A repeat books a second courier: a lost answer is unknown, never retried.
-        read(send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No, parse_pickup_answer).await
+        read(self.http.send(SLUG, req, Repeatable::No).await?, "pickup", Repeatable::No, parse_pickup_answer).await
     }
 
     async fn serviceability(
@@ -549,7 +560,8 @@ impl Carrier for Sandbox {
             .request(account, reqwest::Method::GET, "/api/v1/serviceability")
             .query(&[("country", country), ("postal_code", postal_code)]);
         let what = format!("postal code {postal_code}");
-        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_serviceability_answer).await
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_serviceability_answer)
+            .await
     }
 
     async fn subscribe(
@@ -561,7 +573,7 @@ impl Carrier for Sandbox {
         let body = serde_json::json!({"awb": tracking_number, "url": target.url, "secret": target.secret});
         let req = self.request(account, reqwest::Method::POST, "/api/v1/subscriptions").json(&body);
         let what = format!("tracking number {tracking_number}");
-        read(send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_subscription_answer).await
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_subscription_answer).await
     }
 
     fn parse_push(&self, secret: &str, push: &PushRequest<'_>) -> Result<Vec<PushedScan>, PushError> {
@@ -624,5 +636,12 @@ mod tests {
             "unknown codes are kept, not dropped"
         );
         assert_eq!(scan_from(ev("DL", None)).ndr_reason, None);
+    }
+
+    #[test]
+    fn live_mode_does_not_send_the_test_scenario() {
+        assert_eq!(scenario(Some("teleported"), Mode::Test), Some("teleported"));
+        assert_eq!(scenario(Some("teleported"), Mode::Live), None);
+        assert_eq!(scenario(None, Mode::Test), None);
     }
 }

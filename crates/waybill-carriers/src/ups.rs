@@ -37,7 +37,7 @@
 //! long journeys are still pulled by `track`.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
@@ -46,10 +46,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use waybill_core::{Address, FieldError, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_body};
 use crate::model::*;
-use crate::tokens::{Token, TokenCache};
+use crate::oauth::{Flow, OAuth, bearer_token};
 use crate::{Carrier, CarrierError};
 
 const SLUG: &str = "ups";
@@ -165,13 +166,13 @@ pub fn delivery_attempt_reason(description: &str) -> Option<NdrReason> {
 }
 
 pub struct Ups {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
-    tokens: TokenCache,
+    oauth: OAuth,
 }
 
 impl Ups {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "UPS",
@@ -217,65 +218,26 @@ impl Ups {
             live_base_url: Some("https://onlinetools.ups.com"),
             carrier_label_formats: vec!["zpl", "png"],
         };
-        Self { http, info, tokens: TokenCache::default() }
+        let http = Http::new(outbound);
+        let flow = Flow {
+            carrier: SLUG,
+            path: TOKEN_PATH,
+            request: |req, account| {
+                req.basic_auth(credential(account, "client_id"), Some(credential(account, "client_secret")))
+                    .form(&[("grant_type", "client_credentials")])
+            },
+            fault,
+            token: |body| bearer_token(SLUG, body),
+            key_fields: &["client_id"],
+            margin: TOKEN_MARGIN,
+        };
+        Self { oauth: OAuth::new(flow, http.clone()), http, info }
     }
 
-    /// The cache key: the account, and the client id so changed credentials fetch a new token.
-    fn token_key(account: &Account<'_>) -> String {
-        format!("{}|{}|{}", account.id, credential(account, "client_id"), account.base_url)
-    }
-
-    /// A valid token for the account: the cached one, or one fetched while holding the
-    /// account's lock so concurrent callers wait for the same fetch.
-    async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
-    }
-
-    /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
-    async fn drop_token(&self, account: &Account<'_>, stale: &str) {
-        self.tokens.forget(&Self::token_key(account), stale).await
-    }
-
-    async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
-        #[derive(Deserialize)]
-        struct TokenAnswer {
-            access_token: String,
-            expires_in: StringOrNumber,
-        }
-        let req = self
-            .http
-            .post(url(account, TOKEN_PATH))
-            .basic_auth(credential(account, "client_id"), Some(credential(account, "client_secret")))
-            .form(&[("grant_type", "client_credentials")]);
-        let body = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
-        let answer: TokenAnswer = json(&body, "token")?;
-        let secs = answer.expires_in.as_u64().ok_or_else(|| protocol("token expires_in is not a whole number"))?;
-        Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
-    }
-
-    /// Sends an API call with a bearer token; on a 401 drops the token and sends it once more.
-    async fn call(
-        &self,
-        account: &Account<'_>,
-        build: impl Fn(&str) -> reqwest::RequestBuilder,
-        repeatable: Repeatable,
-    ) -> Result<reqwest::Response, CarrierError> {
-        let token = self.token(account).await?;
-        let response = send(SLUG, build(&token).bearer_auth(&token), repeatable).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        // A 401 means UPS did not act on the request, so sending it again is safe.
-        tracing::info!(carrier = SLUG, "API call refused the token; fetching a new one and retrying once");
-        self.drop_token(account, &token).await;
-        let token = self.token(account).await?;
-        send(SLUG, build(&token).bearer_auth(&token), repeatable).await
-    }
-
-    fn track_request(&self, account: &Account<'_>, path: String) -> impl Fn(&str) -> reqwest::RequestBuilder {
-        let http = self.http.clone();
+    fn track_request(&self, account: &Account<'_>, path: String) -> impl Fn() -> reqwest::RequestBuilder {
+        let http = self.http.client(account).clone();
         let url = url(account, &path);
-        move |_| {
+        move || {
             http.get(&url)
                 .query(&[("locale", "en_US")])
                 .header("transId", trans_id())
@@ -331,22 +293,6 @@ impl<T> Default for OneOrMany<T> {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum StringOrNumber {
-    Number(u64),
-    String(String),
-}
-
-impl StringOrNumber {
-    fn as_u64(&self) -> Option<u64> {
-        match self {
-            Self::Number(n) => Some(*n),
-            Self::String(s) => s.trim().parse().ok(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct UpsMoney {
     currency_code: String,
@@ -379,15 +325,17 @@ struct UpsError {
     message: String,
 }
 
-/// Reads a UPS answer's body; its error bodies are `{"response":{"errors":[{"code","message"}]}}`
-/// and the first error is kept. UPS reports some unknown numbers as 4xx with codes of its own.
+/// UPS's error bodies are `{"response":{"errors":[{"code","message"}]}}`; the first error is kept.
+fn fault(_: u16, body: &[u8]) -> Option<CarrierFault> {
+    serde_json::from_slice::<UpsErrorBody>(body)
+        .ok()
+        .and_then(|b| b.response.errors.into_vec().into_iter().next())
+        .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
+}
+
+/// Reads a UPS answer's body through [`fault`]. UPS reports some unknown numbers as 4xx with
+/// codes of its own.
 async fn read(response: reqwest::Response, what: &str, repeatable: Repeatable) -> Result<Vec<u8>, CarrierError> {
-    let fault = |_: u16, body: &[u8]| {
-        serde_json::from_slice::<UpsErrorBody>(body)
-            .ok()
-            .and_then(|b| b.response.errors.into_vec().into_iter().next())
-            .map(|e| CarrierFault { code: e.code, message: e.message, field: None })
-    };
     read_body(SLUG, response, what, repeatable, fault).await.map_err(|e| match e {
         CarrierError::Rejected { code, .. } if NOT_FOUND_CODES.contains(&code.as_str()) => {
             CarrierError::NotFound { carrier: SLUG, what: what.to_owned() }
@@ -1316,7 +1264,8 @@ impl Carrier for Ups {
             },
         }});
         let url = url(account, RATING_PATH);
-        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::Yes).await?;
+        let response =
+            self.oauth.call(account, || self.http.client(account).post(&url).json(&body), Repeatable::Yes).await?;
         let body = read(response, "rates", Repeatable::Yes).await?;
         parse_rate_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
@@ -1357,14 +1306,15 @@ impl Carrier for Ups {
             body["ShipmentRequest"]["Shipment"]["ReferenceNumber"] = json!([{"Value": request.reference}]);
         }
         let url = url(account, SHIP_PATH);
-        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::No).await?;
+        let response =
+            self.oauth.call(account, || self.http.client(account).post(&url).json(&body), Repeatable::No).await?;
         let body = read(response, "shipment", Repeatable::No).await?;
         parse_booking_answer(&body, &request.service).map_err(|e| after_accept(Repeatable::No, e))
     }
 
     async fn find_booking(&self, account: &Account<'_>, reference: &str) -> Result<Option<Booking>, CarrierError> {
         let build = self.track_request(account, format!("{TRACK_REFERENCE_PATH}/{reference}"));
-        let response = self.call(account, build, Repeatable::Yes).await?;
+        let response = self.oauth.call(account, build, Repeatable::Yes).await?;
         let body = match read(response, &format!("reference {reference}"), Repeatable::Yes).await {
             Ok(body) => body,
             Err(CarrierError::NotFound { .. }) => return Ok(None),
@@ -1378,14 +1328,14 @@ impl Carrier for Ups {
             if booking.carrier_shipment_id.is_empty() { booking.tracking_number } else { booking.carrier_shipment_id };
         let url = url(account, &format!("{VOID_PATH}/{id}"));
         // Voiding twice does no harm (the second is refused), so a timeout may be retried.
-        let response = self.call(account, |_| self.http.delete(&url), Repeatable::Yes).await?;
+        let response = self.oauth.call(account, || self.http.client(account).delete(&url), Repeatable::Yes).await?;
         let body = read(response, &format!("shipment {id}"), Repeatable::Yes).await?;
         parse_void_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
         let build = self.track_request(account, format!("{TRACK_PATH}/{tracking_number}"));
-        let response = self.call(account, build, Repeatable::Yes).await?;
+        let response = self.oauth.call(account, build, Repeatable::Yes).await?;
         let body = read(response, &format!("tracking number {tracking_number}"), Repeatable::Yes).await?;
         parse_track_answer(&body, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
     }
@@ -1401,7 +1351,8 @@ impl Carrier for Ups {
         }
         let body = address_request(address);
         let url = url(account, ADDRESS_PATH);
-        let response = self.call(account, |_| self.http.post(&url).json(&body), Repeatable::Yes).await?;
+        let response =
+            self.oauth.call(account, || self.http.client(account).post(&url).json(&body), Repeatable::Yes).await?;
         let body = read(response, "address validation", Repeatable::Yes).await?;
         parse_address_answer(&body, address).map_err(|e| after_accept(Repeatable::Yes, e))
     }
@@ -1409,10 +1360,15 @@ impl Carrier for Ups {
     async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {
         let body = pickup_request(request, credential(account, "account_number"))?;
         let url = url(account, PICKUP_PATH);
-        let build = |_: &str| {
-            self.http.post(&url).header("transId", trans_id()).header("transactionSrc", "waybill").json(&body)
+        let build = || {
+            self.http
+                .client(account)
+                .post(&url)
+                .header("transId", trans_id())
+                .header("transactionSrc", "waybill")
+                .json(&body)
         };
-        let response = self.call(account, build, Repeatable::No).await?;
+        let response = self.oauth.call(account, build, Repeatable::No).await?;
         let body = read(response, "pickup", Repeatable::No).await?;
         parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
     }
@@ -1426,10 +1382,15 @@ impl Carrier for Ups {
     ) -> Result<(), CarrierError> {
         let body = subscription_request(tracking_number, target);
         let url = url(account, SUBSCRIBE_PATH);
-        let build = |_: &str| {
-            self.http.post(&url).header("transId", trans_id()).header("transactionSrc", "waybill").json(&body)
+        let build = || {
+            self.http
+                .client(account)
+                .post(&url)
+                .header("transId", trans_id())
+                .header("transactionSrc", "waybill")
+                .json(&body)
         };
-        let response = self.call(account, build, Repeatable::Yes).await?;
+        let response = self.oauth.call(account, build, Repeatable::Yes).await?;
         let body = read(response, "subscription", Repeatable::Yes).await?;
         parse_subscription_answer(&body, tracking_number).map_err(|e| after_accept(Repeatable::Yes, e))
     }

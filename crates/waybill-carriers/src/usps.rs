@@ -34,7 +34,7 @@
 //!
 //! Scan event codes ([`STATUSES`]) are USPS Publication 199 Appendix G-4 codes as Waybill
 //! understands them; the OpenAPI file does not enumerate them
-//! (`/work/shared/specs/taxonomies/tracking_status_taxonomies.json`, `usps`). The table was written
+//! (`../shared/specs/taxonomies/tracking_status_taxonomies.json`, `usps`). The table was written
 //! from memory of Publication 199 and is UNVERIFIED against the publication itself; unknown codes
 //! are kept, logged and read as `in_transit`.
 
@@ -48,9 +48,11 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{CarrierFault, Repeatable, after_accept, read_answer, read_body, send};
+use crate::http::{CarrierFault, Http, Repeatable, after_accept, read_answer, read_body};
 use crate::model::*;
+use crate::oauth::{Flow, OAuth, Tokens, bearer_token, once_more_on_401};
 use crate::tokens::{Token, TokenCache};
 use crate::{Carrier, CarrierError};
 
@@ -164,21 +166,16 @@ pub fn failure_reason(code: &str) -> NdrReason {
     FAILURE_REASONS.iter().find(|(c, _)| *c == code).map(|(_, r)| *r).unwrap_or(NdrReason::Other)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    OAuth,
-    Payment,
-}
-
 pub struct Usps {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
-    tokens: TokenCache,
+    oauth: OAuth,
+    /// Payment authorization tokens, under the same keys as the OAuth tokens.
     payments: TokenCache,
 }
 
 impl Usps {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let field = |name, description| CredentialField { name, description, required: true };
         let info = CarrierInfo {
             slug: SLUG,
@@ -210,61 +207,28 @@ impl Usps {
             live_base_url: Some("https://apis.usps.com"),
             carrier_label_formats: vec!["zpl"],
         };
-        Self { http, info, tokens: TokenCache::default(), payments: TokenCache::default() }
-    }
-
-    /// The cache key: the account, and the client id so changed credentials fetch a new token.
-    fn token_key(account: &Account<'_>) -> String {
-        format!(
-            "{}|{}|{}|{}",
-            account.id,
-            credential(account, "client_id"),
-            credential(account, "account_number"),
-            account.base_url
-        )
-    }
-
-    fn cache(&self, kind: Kind) -> &TokenCache {
-        match kind {
-            Kind::OAuth => &self.tokens,
-            Kind::Payment => &self.payments,
-        }
-    }
-
-    /// A valid OAuth token (single flight per account).
-    async fn token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        self.tokens.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_token(account)).await
+        let http = Http::new(outbound);
+        let flow = Flow {
+            carrier: SLUG,
+            path: TOKEN_PATH,
+            request: |req, account| {
+                req.json(&json!({
+                    "grant_type": "client_credentials",
+                    "client_id": credential(account, "client_id"),
+                    "client_secret": credential(account, "client_secret"),
+                }))
+            },
+            fault,
+            token: |body| bearer_token(SLUG, body),
+            key_fields: &["client_id", "account_number"],
+            margin: TOKEN_MARGIN,
+        };
+        Self { oauth: OAuth::new(flow, http.clone()), http, info, payments: TokenCache::default() }
     }
 
     /// A valid payment authorization token (single flight per account).
     async fn payment_token(&self, account: &Account<'_>) -> Result<String, CarrierError> {
-        self.payments.get(&Self::token_key(account), TOKEN_MARGIN, || self.fetch_payment_token(account)).await
-    }
-
-    /// Forgets `stale` if it is still the cached token (another caller may have replaced it).
-    async fn drop_token(&self, account: &Account<'_>, kind: Kind, stale: &str) {
-        self.cache(kind).forget(&Self::token_key(account), stale).await
-    }
-
-    async fn fetch_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
-        #[derive(Deserialize)]
-        struct TokenAnswer {
-            access_token: String,
-            expires_in: Value,
-        }
-        let req = self.http.post(url(account, TOKEN_PATH)).json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": credential(account, "client_id"),
-            "client_secret": credential(account, "client_secret"),
-        }));
-        let answer: TokenAnswer = read(send(SLUG, req, Repeatable::Yes).await?, "token", Repeatable::Yes).await?;
-        let secs = match &answer.expires_in {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| protocol("token expires_in is not a whole number"))?;
-        Ok(Token { access_token: answer.access_token, expires_at: Instant::now() + Duration::from_secs(secs) })
+        self.payments.get(&self.oauth.key(account), TOKEN_MARGIN, || self.fetch_payment_token(account)).await
     }
 
     async fn fetch_payment_token(&self, account: &Account<'_>) -> Result<Token, CarrierError> {
@@ -284,31 +248,13 @@ impl Usps {
             })
         };
         let body = json!({"roles": [role("PAYER"), role("LABEL_OWNER")]});
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let target = url(account, PAYMENT_PATH);
         let build = move || http.post(&target).json(&body);
         let answer: PaymentAnswer =
-            read(self.call(account, build, Repeatable::Yes).await?, "payment authorization", Repeatable::Yes).await?;
+            read(self.oauth.call(account, build, Repeatable::Yes).await?, "payment authorization", Repeatable::Yes)
+                .await?;
         Ok(Token { access_token: answer.payment_authorization_token, expires_at: Instant::now() + PAYMENT_TOKEN_TTL })
-    }
-
-    /// Sends an API call with a bearer token; on a 401 drops the token and sends it once more.
-    async fn call(
-        &self,
-        account: &Account<'_>,
-        build: impl Fn() -> reqwest::RequestBuilder,
-        repeatable: Repeatable,
-    ) -> Result<reqwest::Response, CarrierError> {
-        let token = self.token(account).await?;
-        let response = send(SLUG, build().bearer_auth(&token), repeatable).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        // A 401 means USPS did not act on the request, so sending it again is safe.
-        tracing::info!(carrier = SLUG, "API call refused the token; fetching a new one and retrying once");
-        self.drop_token(account, Kind::OAuth, &token).await;
-        let token = self.token(account).await?;
-        send(SLUG, build().bearer_auth(&token), repeatable).await
     }
 
     /// A call that also carries the payment authorization token; a 401 drops both tokens and the
@@ -319,18 +265,25 @@ impl Usps {
         build: impl Fn() -> reqwest::RequestBuilder,
         repeatable: Repeatable,
     ) -> Result<reqwest::Response, CarrierError> {
-        let payment = self.payment_token(account).await?;
-        let token = self.token(account).await?;
-        let response = send(SLUG, build().bearer_auth(&token).header(PAYMENT_HEADER, &payment), repeatable).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        tracing::info!(carrier = SLUG, "label call refused the tokens; fetching new ones and retrying once");
-        self.drop_token(account, Kind::OAuth, &token).await;
-        self.drop_token(account, Kind::Payment, &payment).await;
-        let payment = self.payment_token(account).await?;
-        let token = self.token(account).await?;
-        send(SLUG, build().bearer_auth(&token).header(PAYMENT_HEADER, &payment), repeatable).await
+        once_more_on_401(self, &self.http, SLUG, account, build, repeatable).await
+    }
+}
+
+/// A label call's tokens: the payment authorization and the OAuth token, renewed together.
+impl Tokens for Usps {
+    type Held = (String, String);
+
+    async fn get(&self, account: &Account<'_>) -> Result<Self::Held, CarrierError> {
+        Ok((self.payment_token(account).await?, self.oauth.token(account).await?))
+    }
+
+    async fn forget(&self, account: &Account<'_>, (payment, token): &Self::Held) {
+        self.oauth.forget(account, token).await;
+        self.payments.forget(&self.oauth.key(account), payment).await;
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder, (payment, token): &Self::Held) -> reqwest::RequestBuilder {
+        request.bearer_auth(token).header(PAYMENT_HEADER, payment)
     }
 }
 
@@ -427,8 +380,8 @@ fn fault(_: u16, body: &[u8]) -> Option<CarrierFault> {
     Some(CarrierFault { code, message, field })
 }
 
-/// Reads a USPS JSON answer through [`read_answer`] with USPS's error body (the OAuth and payment
-/// answers, which have no public parser).
+/// Reads a USPS JSON answer through [`read_answer`] with USPS's error body (the payment
+/// answer, which has no public parser).
 async fn read<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
     what: &str,
@@ -940,11 +893,11 @@ impl Carrier for Usps {
                 "accountNumber": credential(account, "account_number"),
             });
             dimensions(parcel, &mut body);
-            let http = self.http.clone();
+            let http = self.http.client(account).clone();
             let target = url(account, RATES_PATH);
             let build = move || http.post(&target).json(&body);
             let answer =
-                answer_body(self.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
+                answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "rates", Repeatable::Yes).await?;
             let cheapest = parse_rates_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))?;
             for rate in cheapest {
                 let e = totals.entry(rate.service).or_insert((Decimal::ZERO, 0));
@@ -999,7 +952,7 @@ impl Carrier for Usps {
             "fromAddress": label_address(&request.ship_from),
             "packageDescription": package,
         });
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let target = url(account, LABEL_PATH);
         let build = move || http.post(&target).json(&body);
         let response = self.paid_call(account, build, Repeatable::No).await?;
@@ -1023,7 +976,7 @@ impl Carrier for Usps {
     }
 
     async fn cancel(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let target = format!("{}/{}", url(account, LABEL_PATH), booking.tracking_number);
         let build = move || http.delete(&target);
         // Cancelling twice does no harm (the second is refused), so a timeout may be retried.
@@ -1034,11 +987,12 @@ impl Carrier for Usps {
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let target = format!("{}/{tracking_number}", url(account, TRACK_PATH));
         let build = move || http.get(&target).query(&[("expand", "DETAIL")]);
         let what = format!("tracking number {tracking_number}");
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
         parse_tracking_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
@@ -1062,10 +1016,11 @@ impl Carrier for Usps {
         if !zip5.is_empty() {
             query.push(("ZIPCode", zip5));
         }
-        let http = self.http.clone();
+        let http = self.http.client(account).clone();
         let target = url(account, ADDRESS_PATH);
         let build = move || http.get(&target).query(&query);
-        let answer = answer_body(self.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
         parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 }

@@ -57,8 +57,9 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use waybill_core::{NdrReason, TrackingStatus};
+use waybill_outbound::Outbound;
 
-use crate::http::{Repeatable, after_accept, read_body, retry_after, send};
+use crate::http::{Http, Repeatable, after_accept, read_body, retry_after};
 use crate::model::*;
 use crate::{Carrier, CarrierError};
 
@@ -636,12 +637,12 @@ fn booked(key: String) -> Booking {
 }
 
 pub struct YurticiKargo {
-    http: reqwest::Client,
+    http: Http,
     info: CarrierInfo,
 }
 
 impl YurticiKargo {
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(outbound: Outbound) -> Self {
         let info = CarrierInfo {
             slug: SLUG,
             name: "Yurtiçi Kargo",
@@ -677,7 +678,7 @@ impl YurticiKargo {
             live_base_url: Some("https://ws.yurticikargo.com"),
             carrier_label_formats: vec![],
         };
-        Self { http, info }
+        Self { http: Http::new(outbound), info }
     }
 
     /// Sends one SOAP call; hands back a 2xx body unread. A SOAP Fault under an error status is
@@ -692,11 +693,12 @@ impl YurticiKargo {
     ) -> Result<Vec<u8>, CarrierError> {
         let req = self
             .http
+            .client(account)
             .post(format!("{}{SOAP_PATH}", account.base_url.trim_end_matches('/')))
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", format!("\"{NAMESPACE}/{operation}\""))
             .body(envelope);
-        let response = send(SLUG, req, repeatable).await?;
+        let response = self.http.send(SLUG, req, repeatable).await?;
         let status = response.status().as_u16();
         let wait = retry_after(&response);
         let mut fault = None;

@@ -45,10 +45,10 @@ use serde_json::{Value, json};
 use waybill_carriers::aramex::{self, Aramex, CREATE_PATH, PICKUP_PATH, RATE_PATH, TRACK_PATH};
 use waybill_carriers::{
     BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
 };
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/aramex/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -164,7 +164,7 @@ impl TestAccount {
 }
 
 fn aramex() -> Aramex {
-    Aramex::new(http_client())
+    Aramex::new(Outbound::default())
 }
 
 fn address(name: &str, city: &str, country: &str, postal: &str) -> Address {

@@ -57,10 +57,10 @@ use serde_json::{Value, json};
 use waybill_carriers::delhivery::{self, Delhivery};
 use waybill_carriers::{
     BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget, RateRequest,
-    http_client,
 };
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/delhivery/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -180,7 +180,7 @@ impl TestAccount {
 }
 
 fn delhivery() -> Delhivery {
-    Delhivery::new(http_client())
+    Delhivery::new(Outbound::default())
 }
 
 fn address(name: &str, city: &str, state: &str, pin: &str) -> Address {

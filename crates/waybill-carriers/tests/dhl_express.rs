@@ -47,10 +47,11 @@ use serde_json::{Value, json};
 use waybill_carriers::dhl_express::{self, DhlExpress};
 use waybill_carriers::{
     AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
-    PushRequest, PushTarget, RateRequest, http_client,
+    PushRequest, PushTarget, RateRequest,
 };
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/dhl_express/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -156,7 +157,7 @@ impl TestAccount {
 }
 
 fn dhl() -> DhlExpress {
-    DhlExpress::new(http_client())
+    DhlExpress::new(Outbound::default())
 }
 
 fn address(name: &str, street: &str, city: &str, postal_code: &str, country: &str) -> Address {

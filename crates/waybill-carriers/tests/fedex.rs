@@ -60,9 +60,10 @@ use us::address;
 use waybill_carriers::fedex::{self, Fedex};
 use waybill_carriers::{
     AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
-    PushRequest, PushTarget, RateRequest, http_client,
+    PushRequest, PushTarget, RateRequest,
 };
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/fedex/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -221,7 +222,7 @@ impl TestAccount {
 
 /// The adapter, built directly.
 fn fedex() -> Arc<dyn Carrier> {
-    Arc::new(Fedex::new(http_client()))
+    Arc::new(Fedex::new(Outbound::default()))
 }
 
 fn rate_request() -> RateRequest {

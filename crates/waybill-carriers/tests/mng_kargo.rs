@@ -44,11 +44,10 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use waybill_carriers::mng_kargo::{self, MngKargo};
-use waybill_carriers::{
-    BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, http_client,
-};
+use waybill_carriers::{BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget};
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/mng_kargo/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -200,7 +199,7 @@ impl TestAccount {
 }
 
 fn mng() -> Arc<dyn Carrier> {
-    Arc::new(MngKargo::new(http_client()))
+    Arc::new(MngKargo::new(Outbound::default()))
 }
 
 fn sender() -> Address {

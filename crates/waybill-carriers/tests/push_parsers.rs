@@ -2,12 +2,13 @@
 //! whatever arrives, it answers with scans or a typed error, never a panic.
 
 use proptest::prelude::*;
-use waybill_carriers::{Carriers, PushError, PushRequest, http_client};
+use waybill_carriers::{Carriers, PushError, PushRequest};
+use waybill_outbound::Outbound;
 
 const SECRET: &str = "push-secret-for-tests";
 
 fn carriers() -> Carriers {
-    Carriers::new(http_client())
+    Carriers::new(Outbound::default())
 }
 
 /// Header values a push might carry: real names with arbitrary values, including the secret.

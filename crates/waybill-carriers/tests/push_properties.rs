@@ -16,11 +16,12 @@ use hmac::{KeyInit, Mac};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use waybill_carriers::sandbox::Sandbox;
-use waybill_carriers::{Carrier, PushError, PushRequest, http_client};
+use waybill_carriers::{Carrier, PushError, PushRequest};
 use waybill_core::{NdrReason, TrackingStatus};
+use waybill_outbound::Outbound;
 
 /// One adapter for every case: building an HTTP client per case would dominate the run time.
-static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| Sandbox::new(http_client()));
+static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| Sandbox::new(Outbound::default()));
 
 /// The simulator's status codes and the status each reads as (from the `waybill-sim` docs).
 const STATUSES: &[(&str, TrackingStatus)] = &[

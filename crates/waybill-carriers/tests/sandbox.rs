@@ -27,11 +27,12 @@ use waybill_carriers::sandbox::{
 };
 use waybill_carriers::{
     Account, AddressClass, AddressVerdict, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers,
-    PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan, http_client,
+    PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
-use waybill_core::{Address, Mode, NdrReason, Parcel, TrackingStatus};
+use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::{Outbound, OutboundSettings};
 use waybill_sim::{Faults, SimConfig, Simulator};
 
 /// How long any wait for the simulator's clock or its pushes may take before the test fails.
@@ -78,17 +79,18 @@ impl TestAccount {
 }
 
 /// The sandbox adapter, looked up by slug the way the engine finds it.
-fn sandbox_with(http: reqwest::Client) -> Arc<dyn Carrier> {
-    Carriers::new(http).get("sandbox").expect("the sandbox adapter is registered").clone()
+fn sandbox_with(outbound: Outbound) -> Arc<dyn Carrier> {
+    Carriers::new(outbound).get("sandbox").expect("the sandbox adapter is registered").clone()
 }
 
 fn sandbox() -> Arc<dyn Carrier> {
-    sandbox_with(http_client())
+    sandbox_with(Outbound::default())
 }
 
-/// A client that gives up after 300 ms: shorter than the simulator's hangs.
-fn impatient_client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_millis(300)).build().expect("client")
+/// Clients that give up after 300 ms: shorter than the simulator's hangs.
+fn impatient_outbound() -> Outbound {
+    Outbound::new(OutboundSettings { timeout: Duration::from_millis(300), ..OutboundSettings::default() })
+        .expect("clients")
 }
 
 fn address(name: &str, city: &str, postal_code: &str) -> Address {
@@ -422,7 +424,7 @@ async fn a_booking_whose_answer_is_lost_is_unknown_and_then_found() {
     let sim = start_sim(FAST_DAY).await;
     let acct = TestAccount::on(&sim);
     let account = acct.account();
-    let impatient = sandbox_with(impatient_client());
+    let impatient = sandbox_with(impatient_outbound());
     let reference = unique_reference("hang");
 
     sim.sim.set_faults(Faults { timeout_rate: 1.0, hang_ms: 2000, ..Faults::default() });
@@ -516,23 +518,6 @@ async fn simulator_validation_errors_are_rejected_with_the_field() {
     let booking = booking_request(&unique_reference("invalid"), Some("teleported"));
     let (code, field) = rejected(carrier.book(&account, &booking).await);
     assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("scenario")));
-}
-
-#[tokio::test]
-async fn live_mode_does_not_send_the_test_scenario() {
-    let sim = start_sim(FAST_DAY).await;
-    let acct = TestAccount::on(&sim);
-    let live = Account { mode: Mode::Live, ..acct.account() };
-    let carrier = sandbox();
-    // An unknown scenario would be a 422; in live mode it is never sent, so the booking works
-    // and plays the default journey.
-    let booking = carrier
-        .book(&live, &booking_request(&unique_reference("live"), Some("teleported")))
-        .await
-        .expect("live booking ignores simulate");
-    let scans =
-        track_until(&*carrier, &live, &booking.tracking_number, last_status_is(TrackingStatus::Delivered)).await;
-    assert_well_formed(&booking.tracking_number, &scans, &["BK", "PU", "DP", "AR", "OD", "DL"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -863,7 +848,7 @@ async fn a_pickup_is_confirmed_and_a_lost_answer_is_unknown() {
     assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("close_time")));
 
     sim.sim.set_faults(Faults { timeout_rate: 1.0, hang_ms: 2_000, ..Faults::default() });
-    match sandbox_with(impatient_client()).schedule_pickup(&acct.account(), &pickup_request("pku-3")).await {
+    match sandbox_with(impatient_outbound()).schedule_pickup(&acct.account(), &pickup_request("pku-3")).await {
         Err(CarrierError::Unknown { .. }) => {}
         other => panic!("a pickup may have been booked: expected Unknown, got {other:?}"),
     }

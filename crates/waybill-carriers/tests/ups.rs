@@ -12,7 +12,7 @@
 //! Fixtures (tests/fixtures/ups/), with their origins:
 //! - `rate_single.json`: `UPS-API/java-api-examples` @ c5ffb9a6,
 //!   `rating/src/main/resources/scenarios/simpleRateResponse.json` (one `RatedShipment` object),
-//!   copied from /work/shared/specs/ups/fixtures_java-api-examples/rating__scenarios__simpleRateResponse.json.
+//!   copied from ../shared/specs/ups/fixtures_java-api-examples/rating__scenarios__simpleRateResponse.json.
 //! - `rate_shop.json`: same repo, `rating/src/main/resources/scenarios/simpleRateShopResponse.json`
 //!   (a `RatedShipment` array of 7 services).
 //! - `ship_zpl.json`: same repo, `shipping/src/main/resources/Response/ShipToAUPSAccessPointResponse.json`
@@ -30,7 +30,7 @@
 //!   publishes no address validation answer in the stored specs.
 //! - `pickup_created.json`: `UPS-API/api-documentation` @ e6f36df4, `Pickup.yaml`, pickup creation 200
 //!   example "A sample JSON response (Standard Example)", copied from
-//!   /work/shared/specs/ups/examples/Pickup__pickup_creation__resp200_1_a_sample_json_response_standard_example.json.
+//!   ../shared/specs/ups/examples/Pickup__pickup_creation__resp200_1_a_sample_json_response_standard_example.json.
 //! - `push_out_for_delivery.json`, `push_delivered.json`: `UPSTrackAlert.yaml` @ e6f36df4, webhook
 //!   `TrackingEvent` examples '1' ("Out for delivery message") and '2' ("Delivery message"), with
 //!   `descriptionCode` written as the string the v1 file's examples show (`'021'`, `'011'`).
@@ -60,10 +60,11 @@ use serde_json::{Value, json};
 use us::address;
 use waybill_carriers::{
     AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, Carriers, PickupRequest, PushError,
-    PushRequest, PushTarget, RateRequest, http_client, ups,
+    PushRequest, PushTarget, RateRequest, ups,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/ups/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -230,7 +231,7 @@ impl TestAccount {
 }
 
 fn ups() -> Arc<dyn Carrier> {
-    Carriers::new(http_client()).get("ups").expect("the ups adapter is registered").clone()
+    Carriers::new(Outbound::default()).get("ups").expect("the ups adapter is registered").clone()
 }
 
 fn rate_request() -> RateRequest {
@@ -1102,7 +1103,8 @@ fn the_schemas_catch_a_wrong_body_and_name_the_path() {
 async fn a_request_that_breaks_the_schema_fails_the_test() {
     let server = start().await;
     let wrong = json!({"XAVRequest": {"AddressKeyFormat": {"AddressLine": ["1 Main St"], "CountryCode": "USA"}}});
-    let sent = http_client().post(format!("{}/api/addressvalidation/v2/3", server.url)).json(&wrong).send().await;
+    let sent =
+        Outbound::default().open().post(format!("{}/api/addressvalidation/v2/3", server.url)).json(&wrong).send().await;
     assert_eq!(sent.expect("sent").status(), 401, "no token: refused, but checked and recorded");
     drop(server);
 }

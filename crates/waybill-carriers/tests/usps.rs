@@ -52,9 +52,10 @@ use us::address;
 use waybill_carriers::usps::{self, Usps};
 use waybill_carriers::{
     AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget,
-    RateRequest, http_client,
+    RateRequest,
 };
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/usps/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -262,7 +263,7 @@ impl TestAccount {
 }
 
 fn usps() -> Arc<dyn Carrier> {
-    Arc::new(Usps::new(http_client()))
+    Arc::new(Usps::new(Outbound::default()))
 }
 
 fn rate_request() -> RateRequest {
@@ -377,6 +378,39 @@ async fn the_payment_authorization_is_fetched_once_and_sent_on_label_calls() {
     let calls = server.usps.calls();
     assert_eq!(calls.len(), 6);
     assert!(calls.iter().all(|c| c.headers["x-payment-authorization-token"] == "pay-1"));
+}
+
+#[tokio::test]
+async fn a_401_on_a_label_call_renews_both_tokens_and_retries_once() {
+    let server = start().await;
+    let tracking = "9205590109769900012613";
+    server.usps.on(Method::POST, LABEL, vec![multipart_ok(label_answer())]);
+    server.usps.on(Method::DELETE, &format!("{LABEL}/{tracking}"), vec![ok("{}".into())]);
+    let carrier = usps();
+    let account = TestAccount::on(&server);
+    carrier.book(&account.account(), &booking_request("shp_1")).await.expect("booked");
+    server.usps.revoked.lock().unwrap().insert("tok-1".into());
+    let booked = BookedRef { tracking_number: tracking, carrier_shipment_id: tracking };
+    carrier.cancel(&account.account(), &booked).await.expect("cancelled with fresh tokens");
+    assert_eq!(server.usps.token_fetches.load(Ordering::SeqCst), 2);
+    assert_eq!(server.usps.payment_fetches.load(Ordering::SeqCst), 2);
+    let sent: Vec<_> = server
+        .usps
+        .calls()
+        .iter()
+        .map(|c| {
+            (
+                c.headers["authorization"].to_str().unwrap().to_owned(),
+                c.headers["x-payment-authorization-token"].to_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let pair = |t: &str, p: &str| (format!("Bearer {t}"), p.to_owned());
+    assert_eq!(
+        sent,
+        [pair("tok-1", "pay-1"), pair("tok-1", "pay-1"), pair("tok-2", "pay-2")],
+        "booked, refused, retried once"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

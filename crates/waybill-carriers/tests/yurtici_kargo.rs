@@ -37,10 +37,11 @@ use waybill_carriers::yurtici_kargo::{
     parse_fault_answer, parse_query_answer, parse_xml, soap_fault,
 };
 use waybill_carriers::{
-    BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest, http_client,
+    BookedRef, BookingRequest, Carrier, CarrierError, PushError, PushRequest, PushTarget, RateRequest,
 };
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
+use waybill_outbound::Outbound;
 
 const PATH: &str = "/KOPSWebServices/ShippingOrderDispatcherServices";
 
@@ -200,7 +201,7 @@ impl TestAccount {
 }
 
 fn yurtici() -> YurticiKargo {
-    YurticiKargo::new(http_client())
+    YurticiKargo::new(Outbound::default())
 }
 
 fn address(name: &str, district: &str, province: &str) -> Address {

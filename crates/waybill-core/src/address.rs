@@ -9,27 +9,42 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
+use crate::text;
 
 /// Where a parcel comes from or goes to. `country` is ISO 3166-1 alpha-2.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub company: Option<String>,
+    /// Digits, spaces and `+ - ( ) . /`; national form or `+` and the country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub street1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub street2: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub city: String,
     /// State, province or region, where the country uses one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub state: Option<String>,
+    /// Letters A–Z, digits, spaces and hyphens; checked against the country's pattern where
+    /// one is known.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 12))]
     pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2))]
     pub country: String,
 }
 
@@ -101,38 +116,25 @@ static POSTCODE_RES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
-fn text_problem(value: &str, max: usize) -> Option<String> {
-    if value.trim().is_empty() {
-        Some("must not be empty".into())
-    } else if value.chars().count() > max {
-        Some(format!("must be at most {max} characters"))
-    } else if value.chars().any(char::is_control) {
-        Some("must not contain control characters".into())
-    } else {
-        None
-    }
-}
-
 impl Address {
     /// Every problem with this address, each with a JSON pointer under `prefix`.
     pub fn problems(&self, prefix: &str) -> Vec<FieldError> {
         let mut out = Vec::new();
-        let mut field = |name: &str, value: &str, max: usize| {
-            if let Some(p) = text_problem(value, max) {
-                out.push(FieldError::new(format!("{prefix}/{name}"), p));
-            }
-        };
-        field("name", &self.name, 100);
-        field("street1", &self.street1, 200);
-        field("city", &self.city, 100);
-        for (name, value, max) in [
-            ("company", &self.company, 100),
-            ("street2", &self.street2, 200),
-            ("state", &self.state, 100),
-            ("email", &self.email, 254),
+        let mut bad = std::collections::BTreeSet::new();
+        for (name, value, rule) in [
+            ("name", Some(&self.name), text::NAME),
+            ("company", self.company.as_ref(), text::NAME),
+            ("phone", self.phone.as_ref(), text::PHONE),
+            ("email", self.email.as_ref(), text::EMAIL),
+            ("street1", Some(&self.street1), text::STREET),
+            ("street2", self.street2.as_ref(), text::STREET),
+            ("city", Some(&self.city), text::NAME),
+            ("state", self.state.as_ref(), text::NAME),
+            ("postal_code", Some(&self.postal_code), text::POSTCODE.optional()),
         ] {
-            if let Some(v) = value {
-                field(name, v, max);
+            if let Some(e) = value.and_then(|v| rule.check(&format!("{prefix}/{name}"), v)) {
+                out.push(e);
+                bad.insert(name);
             }
         }
 
@@ -155,6 +157,7 @@ impl Address {
 
         let postcode = self.postal_code.trim();
         match POSTCODE_RES.iter().find(|(c, _)| *c == country) {
+            _ if bad.contains("postal_code") => {}
             Some((_, re)) if !re.is_match(postcode) => out.push(FieldError::new(
                 format!("{prefix}/postal_code"),
                 if postcode.is_empty() {
@@ -169,14 +172,13 @@ impl Address {
             )),
             _ => {}
         }
-
-        if let Some(phone) = self.phone.as_ref().filter(|p| !phone_is_dialable(p, country)) {
+        if let Some(phone) = self.phone.as_ref().filter(|p| !bad.contains("phone") && !phone_is_dialable(p, country)) {
             out.push(FieldError::new(
                 format!("{prefix}/phone"),
                 format!("`{phone}` is not a valid phone number for {country} (use the national form or +country code)"),
             ));
         }
-        if let Some(email) = &self.email {
+        if let Some(email) = self.email.as_ref().filter(|_| !bad.contains("email")) {
             let ok = email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
             });

@@ -69,6 +69,7 @@ macro_rules! prefixed_id {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .examples([format!("{}_01jd3xk8w3v6a8g0n6r1c5e2qz", $prefix)])
+                    .max_length(Some($prefix.len() + 27))
                     .into()
             }
         }
@@ -86,6 +87,8 @@ prefixed_id!(/** A tenant's credentials for one carrier. */ CarrierAccountId, "c
 prefixed_id!(/** An API key (its public id; the secret is never stored). */ ApiKeyId, "key");
 prefixed_id!(/** A durable background job. */ JobId, "job");
 prefixed_id!(/** A courier pickup booked with a carrier. */ PickupId, "pku");
+prefixed_id!(/** A stored event. */ EventId, "evt");
+prefixed_id!(/** One HTTP request, as logs and 500 answers name it. */ RequestId, "req");
 
 #[cfg(test)]
 mod tests {

@@ -1,47 +1,63 @@
 //! Waybill's domain: the types and rules every other crate shares.
 //!
 //! This crate does no I/O. It knows nothing about HTTP, SQL or any carrier; it says what an
-//! order, a parcel, an address, a tracking status and a money amount are, which inputs are
-//! valid (with a JSON pointer for every problem), and how statuses may move.
+//! order, a shipment, a parcel, an address, a tracking status and a money amount are, which
+//! inputs are valid (with a JSON pointer for every problem), how statuses may move, which
+//! [events](event::Event) a change emits, and the JSON shapes the API, webhooks and pages
+//! show ([`api`]).
 
+pub mod account;
 pub mod address;
+pub mod api;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
 pub mod parcel;
+pub mod pickup;
+pub mod scope;
+pub mod shipment;
+pub mod text;
 pub mod tracking;
 pub mod units;
 
 pub use address::Address;
 pub use error::{FieldError, Invalid};
+pub use event::Event;
 pub use money::{Currency, Money};
-pub use order::{LineItem, OrderStatus, Payment};
+pub use order::{LineItem, Order, OrderStatus, Payment};
 pub use parcel::{Parcel, Routing};
+pub use scope::{Mode, Scope};
+pub use shipment::{BookingError, BookingState, ScanSource, Shipment, TrackingEvent};
 pub use tracking::{NdrReason, TrackingState, TrackingStatus};
 
-/// Test or live: which of a carrier's environments an API key or carrier account talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Test,
-    Live,
+/// Gives an enum whose names strum derives (`IntoStaticStr`, `EnumString`, `VariantArray`)
+/// the `as_str`, `parse` and `ALL` its callers use.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! named_enum {
+    ($($t:ty),* $(,)?) => {$(
+        impl $t {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$t] = <$t as strum::VariantArray>::VARIANTS;
+
+            /// The name used in JSON and in the database.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            /// The variant with this exact name.
+            pub fn parse(s: &str) -> Option<Self> {
+                s.parse().ok()
+            }
+        }
+    )*};
 }
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Test => "test",
-            Mode::Live => "live",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "test" => Some(Mode::Test),
-            "live" => Some(Mode::Live),
-            _ => None,
-        }
-    }
+/// One page of a list, and the cursor for the next page when there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<String>,
 }

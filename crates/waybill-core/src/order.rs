@@ -3,15 +3,32 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::address::Address;
 use crate::error::FieldError;
+use crate::ids::{OrderId, TenantId};
 use crate::money::{Currency, Money};
+use crate::scope::{Mode, Scope};
+use crate::text;
 use crate::tracking::TrackingStatus;
 
 /// An order's place in its life. A delivered order is closed by a follow-up job, once the
 /// work that hangs off delivery (channel fulfilment, notifications) has been queued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     Open,
     Ready,
@@ -23,35 +40,33 @@ pub enum OrderStatus {
     Returned,
 }
 
+crate::named_enum!(OrderStatus);
+
+/// What was sold, to whom, and how it was paid; one per tenant, mode, channel and the
+/// channel's own id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub tenant_id: TenantId,
+    pub mode: Mode,
+    pub channel: String,
+    pub external_id: String,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub payment: Payment,
+    pub ship_to: Address,
+    pub line_items: Vec<LineItem>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Order {
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.tenant_id.clone(), self.mode)
+    }
+}
+
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
-        Self::Open,
-        Self::Ready,
-        Self::Shipped,
-        Self::InTransit,
-        Self::Delivered,
-        Self::Closed,
-        Self::Cancelled,
-        Self::Returned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Ready => "ready",
-            Self::Shipped => "shipped",
-            Self::InTransit => "in_transit",
-            Self::Delivered => "delivered",
-            Self::Closed => "closed",
-            Self::Cancelled => "cancelled",
-            Self::Returned => "returned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// Whether a shipment may be booked for an order in this state.
     pub fn can_ship(self) -> bool {
         matches!(self, Self::Open | Self::Ready)
@@ -94,7 +109,7 @@ impl OrderStatus {
 /// How the order was paid. Cash on delivery carries the amount the courier must collect.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "method", rename_all = "snake_case")]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Payment {
     Prepaid,
     Cod {
@@ -116,8 +131,10 @@ impl Payment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineItem {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub sku: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: Option<String>,
     pub quantity: u32,
     #[serde(with = "rust_decimal::serde::str")]
@@ -132,8 +149,9 @@ pub fn order_problems(items: &[LineItem], payment: &Payment, currency: Currency)
         out.push(FieldError::new("/line_items", "an order needs at least one line item"));
     }
     for (i, item) in items.iter().enumerate() {
-        if item.sku.trim().is_empty() || item.sku.len() > 100 {
-            out.push(FieldError::new(format!("/line_items/{i}/sku"), "sku must be 1 to 100 characters"));
+        out.extend(text::SKU.check(&format!("/line_items/{i}/sku"), &item.sku));
+        if let Some(name) = &item.name {
+            out.extend(text::ITEM_NAME.check(&format!("/line_items/{i}/name"), name));
         }
         if item.quantity == 0 {
             out.push(FieldError::new(format!("/line_items/{i}/quantity"), "quantity must be at least 1"));

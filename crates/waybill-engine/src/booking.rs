@@ -1,35 +1,29 @@
-//! Carrier accounts, booking, reconciling an unknown booking, and cancelling.
+//! Booking: checking a request (with what its order provides), recording the intent, asking
+//! the carrier, recording the outcome; settling a booking whose outcome was lost; cancelling.
+//!
+//! Once the carrier may have been asked, a booking is never an error: if the outcome cannot be
+//! recorded (the carrier timed out, or the database failed after the carrier booked) it is
+//! answered `unknown` and settled by asking the carrier ([`Carrier::find_booking`]), never by
+//! booking again.
 
-use rand::Rng;
-use rand::distr::Alphanumeric;
-use serde_json::json;
-use waybill_carriers::{
-    Account, BookedRef, Booking, BookingRequest, Carrier, CarrierDocument, CarrierError, Rate, RateRequest,
-};
+use waybill_carriers::{BookedRef, Booking, BookingRequest, Carrier, CarrierDocument, CarrierError, Rate, RateRequest};
+use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
-use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
-use waybill_core::{Address, Invalid, Mode, Money, Parcel, TrackingStatus};
-use waybill_store::{
-    AccountSecrets, BookedFields, BookingError, BookingState, CarrierAccount, NewCarrierAccount, NewJob, NewScan,
-    NewShipment, ScanSource, Shipment, now_ms,
+use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId};
+use waybill_core::{
+    Address, BookingError, BookingState, Event, Invalid, Mode, Money, Parcel, Payment, Scope, Shipment, TrackingStatus,
 };
-
 use waybill_labels::LabelFormat;
+use waybill_store::now_ms;
 
-use crate::jobs::{RECONCILE_BOOKING, SUBSCRIBE, TRACK};
+use crate::error::Found;
+use crate::jobs::{ReconcileBooking, Subscribe, Track};
+use crate::orders::follow_order;
 use crate::{Engine, EngineError};
 
-pub struct NewAccountInput {
-    pub carrier: String,
-    pub mode: Mode,
-    pub description: Option<String>,
-    pub base_url: Option<String>,
-    pub credentials: serde_json::Value,
-}
-
-/// A booking as the API asks for it, already checked for shape.
+/// A booking request once it is checked and filled in from its order; nothing written yet.
+#[derive(Debug, Clone)]
 pub struct BookInput {
-    pub id: ShipmentId,
     pub order_id: Option<OrderId>,
     pub carrier_account_id: CarrierAccountId,
     pub service: String,
@@ -70,195 +64,198 @@ fn one_document_per_format(id: &ShipmentId, documents: Vec<CarrierDocument>) -> 
     out
 }
 
-pub(crate) fn shipment_job(kind: &'static str, id: &ShipmentId, run_at: i64, max_attempts: u32) -> NewJob {
-    NewJob {
-        kind,
-        payload: json!({ "shipment_id": id }),
-        run_at,
-        unique_key: Some(format!("{kind}:{id}")),
-        max_attempts,
-    }
-}
+/// The tracking number a label is checked with before the carrier gives the real one.
+const PLACEHOLDER_TRACKING_NUMBER: &str = "0000000000000000000000";
 
 impl Engine {
-    pub async fn create_carrier_account(
-        &self,
-        tenant: &TenantId,
-        input: NewAccountInput,
-    ) -> Result<CarrierAccount, EngineError> {
-        self.create_carrier_account_with_settings(tenant, input, None).await
-    }
-
-    /// Creates an account; `settings` describe a carrier without an API (`generic` only).
-    pub async fn create_carrier_account_with_settings(
-        &self,
-        tenant: &TenantId,
-        input: NewAccountInput,
-        settings: Option<serde_json::Value>,
-    ) -> Result<CarrierAccount, EngineError> {
-        let Some(carrier) = self.carriers().get(&input.carrier) else {
-            let known: Vec<_> = self.carriers().iter().map(|c| c.info().slug).collect();
-            return Err(Invalid::one(
-                "/carrier",
-                format!("unknown carrier `{}`; known: {}", input.carrier, known.join(", ")),
-            )
-            .into());
-        };
+    /// Checks a booking request and fills in what its order provides, without writing
+    /// anything: every problem at once, with its pointer.
+    pub async fn check_booking(&self, scope: &Scope, body: ShipmentCreate) -> Result<BookInput, EngineError> {
         let mut problems = Problems::new();
-        if let Err(errors) = carrier.check_credentials(&input.credentials) {
-            problems.extend(errors);
-        }
-        let configured = crate::generic::check_settings(&input.carrier, settings.as_ref(), &mut problems);
-        let default_url = match input.mode {
-            Mode::Test => carrier.info().test_base_url,
-            Mode::Live => carrier.info().live_base_url,
-        };
-        match &input.base_url {
-            Some(url)
-                if !(url.starts_with("http://") || url.starts_with("https://"))
-                    || reqwest::Url::parse(url).is_err() =>
-            {
-                problems.add("/base_url", "must be an absolute http:// or https:// URL")
+        let order = match &body.order_id {
+            Some(order_id) => {
+                let order = self.store().order(scope, order_id).await.found(|| format!("order {order_id}"))?;
+                if !order.status.can_ship() {
+                    return Err(EngineError::Conflict(format!(
+                        "order {order_id} is `{}`; only open or ready orders can be booked",
+                        order.status.as_str()
+                    )));
+                }
+                Some(order)
             }
-            None if default_url.is_none() && input.carrier != waybill_carriers::generic::SLUG => problems
-                .add("/base_url", format!("{} has no public host: give the base_url to reach it", input.carrier)),
+            None => None,
+        };
+        body.shape_problems(&mut problems);
+        problems.extend(body.ship_from.problems("/ship_from"));
+        let ship_to = match (body.ship_to, &order) {
+            (Some(a), _) => {
+                problems.extend(a.problems("/ship_to"));
+                Some(a)
+            }
+            (None, Some(o)) => Some(o.ship_to.clone()),
+            (None, None) => {
+                problems.add("/ship_to", "ship_to is required when no order_id is given");
+                None
+            }
+        };
+        let parcels = resolve_parcels(&body.parcels, &mut problems);
+        let cod = body.cod.or_else(|| {
+            order.as_ref().and_then(|o| match o.payment {
+                Payment::Cod { .. } => o.payment.cod(o.currency),
+                Payment::Prepaid => None,
+            })
+        });
+        match (&body.options.simulate, scope.mode) {
+            (Some(s), Mode::Test) if !waybill_carriers::sandbox::SCENARIOS.contains(&s.as_str()) => problems.add(
+                "/options/simulate",
+                format!("unknown scenario `{s}`; choose one of: {}", waybill_carriers::sandbox::SCENARIOS.join(", ")),
+            ),
+            (Some(_), Mode::Live) => problems.add("/options/simulate", "scenarios can only be chosen with a test key"),
             _ => {}
         }
-        problems.finish(())?;
-        let push_secret: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
-        let new = NewCarrierAccount {
-            carrier: input.carrier,
-            mode: input.mode,
-            description: input.description,
-            base_url: input.base_url,
-            secrets: AccountSecrets { credentials: input.credentials, push_secret },
-        };
-        Ok(match configured {
-            Some((settings, next_number)) => {
-                self.store().create_configured_carrier_account(tenant, new, settings, next_number).await?
+        let label_format = match body.options.label_format.as_deref() {
+            None => None,
+            Some(f) => {
+                let parsed = LabelFormat::parse(f);
+                if parsed.is_none() {
+                    problems.add("/options/label_format", format!("unknown label format `{f}`; use pdf, zpl or png"));
+                }
+                parsed
             }
-            None => self.store().create_carrier_account(tenant, new).await?,
+        };
+        let account = match self.named_account(scope, &body.carrier_account_id).await {
+            Ok((account, _, carrier)) => Some((account, carrier)),
+            Err(EngineError::Invalid(Invalid(errors))) => {
+                problems.extend(errors);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some((account, carrier)) = &account
+            && account.carrier != waybill_carriers::generic::SLUG
+        {
+            if body.tracking_number.is_some() {
+                problems.add("/tracking_number", format!("{} gives the tracking number itself", account.carrier));
+            }
+            if !carrier.info().services.iter().any(|s| s.code == body.service) {
+                let known: Vec<_> = carrier.info().services.iter().map(|s| s.code).collect();
+                problems.add(
+                    "/service",
+                    format!(
+                        "`{}` is not a {} service; choose one of: {}",
+                        body.service,
+                        account.carrier,
+                        known.join(", ")
+                    ),
+                );
+            }
+            if cod.is_some() && !carrier.info().capabilities.cash_on_delivery {
+                problems.add("/cod", format!("{} does not collect cash on delivery", account.carrier));
+            }
+        }
+        problems.finish(())?;
+        let input = BookInput {
+            order_id: body.order_id,
+            carrier_account_id: body.carrier_account_id,
+            service: body.service,
+            ship_from: body.ship_from.normalized(),
+            ship_to: ship_to.expect("checked above").normalized(),
+            parcels,
+            cod,
+            simulate: body.options.simulate,
+            is_return: body.is_return,
+            reference: body.reference.or_else(|| order.map(|o| o.external_id)),
+            tracking_number: body.tracking_number.map(|n| n.trim().to_owned()),
+            label_format,
+        };
+        self.check_label(scope, &input).await?;
+        Ok(input)
+    }
+
+    /// Refuses a booking whose label could never be printed (a merchant's tracking number too
+    /// long for a scannable barcode, text that overflows the label's QR code), before the
+    /// carrier is asked. Carriers' own numbers are checked with a typical one in their place.
+    async fn check_label(&self, scope: &Scope, input: &BookInput) -> Result<(), EngineError> {
+        let mut draft = self.pending_shipment(scope, ShipmentId::generate(), input.clone(), &input.service);
+        draft.tracking_number =
+            Some(input.tracking_number.clone().unwrap_or_else(|| PLACEHOLDER_TRACKING_NUMBER.into()));
+        if let Ok(account) = self.store().carrier_account(scope, &input.carrier_account_id).await {
+            draft.carrier = account.carrier;
+        }
+        let (carrier_name, service_name) = self.label_names(&draft).await?;
+        let spec = crate::labels::label_spec(&draft, &carrier_name, &service_name).expect("the draft has a number");
+        self.inner.labels.check(&spec).map_err(|e| {
+            use waybill_labels::LabelError as L;
+            let pointer = match e {
+                L::EmptyTrackingNumber | L::UnencodableTrackingNumber(_) | L::TrackingNumberTooLong { .. } => {
+                    "/tracking_number"
+                }
+                L::QrPayloadTooLong { .. } => "/ship_to",
+                _ => "",
+            };
+            Invalid::one(pointer, format!("the label could not be printed: {e}")).into()
         })
     }
 
-    /// The adapter and call context for an account, with its credentials opened.
-    pub(crate) async fn account(
-        &self,
-        tenant: &TenantId,
-        id: &CarrierAccountId,
-    ) -> Result<(CarrierAccount, AccountSecrets, std::sync::Arc<dyn Carrier>), EngineError> {
-        let (account, secrets) = match self.cached_account(id) {
-            Some(found) => found,
-            None => {
-                let account = self
-                    .store()
-                    .carrier_account(tenant, id)
-                    .await
-                    .map_err(|_| EngineError::NotFound(format!("carrier account {id}")))?;
-                let secrets = self.store().account_secrets(tenant, id).await?;
-                self.cache_account(&account, &secrets);
-                (account, secrets)
-            }
-        };
-        // The cache is keyed by account alone; the tenant check is what keeps it tenant-safe.
-        if &account.tenant_id != tenant {
-            return Err(EngineError::NotFound(format!("carrier account {id}")));
+    /// The shipment a booking starts as: pending, nothing scanned.
+    pub(crate) fn pending_shipment(&self, scope: &Scope, id: ShipmentId, input: BookInput, carrier: &str) -> Shipment {
+        let now = now_ms();
+        Shipment {
+            id,
+            tenant_id: scope.tenant.clone(),
+            mode: scope.mode,
+            order_id: input.order_id,
+            carrier_account_id: input.carrier_account_id,
+            carrier: carrier.to_owned(),
+            service: input.service,
+            booking_state: BookingState::Pending,
+            status: TrackingStatus::InfoReceived,
+            progress: 0,
+            last_scan_at: None,
+            ndr_reason: None,
+            tracking_number: None,
+            carrier_shipment_id: None,
+            ship_from: input.ship_from,
+            ship_to: input.ship_to,
+            parcels: input.parcels,
+            cod: input.cod,
+            charge: None,
+            edd: None,
+            routing: None,
+            simulate: input.simulate,
+            is_return: input.is_return,
+            reference: input.reference,
+            error: None,
+            created_at: now,
+            updated_at: now,
         }
-        let carrier = self.carriers().get(&account.carrier).cloned().ok_or_else(|| {
-            EngineError::Conflict(format!("carrier `{}` is not available in this build", account.carrier))
-        })?;
-        Ok((account, secrets, carrier))
-    }
-
-    pub(crate) fn cached_account(&self, id: &CarrierAccountId) -> Option<(CarrierAccount, AccountSecrets)> {
-        self.inner.accounts.read().unwrap_or_else(|e| e.into_inner()).get(id).map(|entry| (**entry).clone())
-    }
-
-    pub(crate) fn cache_account(&self, account: &CarrierAccount, secrets: &AccountSecrets) {
-        let entry = std::sync::Arc::new((account.clone(), secrets.clone()));
-        self.inner.accounts.write().unwrap_or_else(|e| e.into_inner()).insert(account.id.clone(), entry);
-    }
-
-    /// What a carrier call needs to act for `account`.
-    pub fn call_context<'a>(
-        &self,
-        account: &'a CarrierAccount,
-        secrets: &'a AccountSecrets,
-        carrier: &dyn Carrier,
-    ) -> Account<'a> {
-        Account {
-            id: &account.id,
-            mode: account.mode,
-            base_url: self.base_url(account, carrier),
-            credentials: &secrets.credentials,
-        }
-    }
-
-    /// Where to reach the carrier for this account: its override, else the carrier's host for its mode.
-    pub fn base_url<'a>(&self, account: &'a CarrierAccount, carrier: &dyn Carrier) -> &'a str {
-        let info = carrier.info();
-        account
-            .base_url
-            .as_deref()
-            .or(match account.mode {
-                Mode::Test => info.test_base_url,
-                Mode::Live => info.live_base_url,
-            })
-            .unwrap_or_default()
     }
 
     /// Prices and transit times from one of the tenant's carrier accounts.
     pub async fn rates(
         &self,
-        tenant: &TenantId,
-        account_id: &CarrierAccountId,
-        request: &RateRequest,
-    ) -> Result<(CarrierAccount, Vec<Rate>), EngineError> {
-        let (account, secrets, carrier) = self.account(tenant, account_id).await.map_err(|e| match e {
-            EngineError::NotFound(_) => {
-                Invalid::one("/carrier_account_id", format!("no carrier account `{account_id}`")).into()
-            }
-            other => other,
-        })?;
-        let rates = carrier.rate(&self.call_context(&account, &secrets, carrier.as_ref()), request).await?;
-        Ok((account, rates))
+        scope: &Scope,
+        body: RateCreate,
+    ) -> Result<(CarrierAccountId, String, Vec<Rate>), EngineError> {
+        let mut problems = Problems::new();
+        problems.extend(body.ship_from.problems("/ship_from"));
+        problems.extend(body.ship_to.problems("/ship_to"));
+        let parcels = resolve_parcels(&body.parcels, &mut problems);
+        problems.finish(())?;
+        let (account, secrets, carrier) = self.named_account(scope, &body.carrier_account_id).await?;
+        let request = RateRequest { ship_from: body.ship_from, ship_to: body.ship_to, parcels };
+        let rates = carrier.rate(&self.call_context(&account, &secrets, carrier.as_ref()), &request).await?;
+        Ok((account.id, account.carrier, rates))
     }
 
-    /// Books a shipment: records the intent, asks the carrier, records the outcome.
-    pub async fn book(&self, tenant: &TenantId, input: BookInput) -> Result<Shipment, EngineError> {
-        let (account, secrets, carrier) =
-            self.account(tenant, &input.carrier_account_id).await.map_err(|e| match e {
-                EngineError::NotFound(_) => {
-                    Invalid::one("/carrier_account_id", format!("no carrier account `{}`", input.carrier_account_id))
-                        .into()
-                }
-                other => other,
-            })?;
+    /// Books a checked request as shipment `id`: records the intent, asks the carrier, records
+    /// the outcome. An error means no carrier booked (or the carrier refused).
+    pub async fn book(&self, scope: &Scope, id: ShipmentId, input: BookInput) -> Result<Shipment, EngineError> {
+        let (account, secrets, carrier) = self.named_account(scope, &input.carrier_account_id).await?;
         if account.carrier == waybill_carriers::generic::SLUG {
-            return self.book_generic(tenant, input, &account).await;
+            return self.book_generic(scope, id, input, &account).await;
         }
-        let mut problems = Problems::new();
-        if input.tracking_number.is_some() {
-            problems.add("/tracking_number", format!("{} gives the tracking number itself", account.carrier));
-        }
-        if !carrier.info().services.iter().any(|s| s.code == input.service) {
-            let known: Vec<_> = carrier.info().services.iter().map(|s| s.code).collect();
-            problems.add(
-                "/service",
-                format!(
-                    "`{}` is not a {} service; choose one of: {}",
-                    input.service,
-                    account.carrier,
-                    known.join(", ")
-                ),
-            );
-        }
-        if input.cod.is_some() && !carrier.info().capabilities.cash_on_delivery {
-            problems.add("/cod", format!("{} does not collect cash on delivery", account.carrier));
-        }
-        problems.finish(())?;
-
-        let id = input.id.clone();
+        let label_format = input.label_format;
         let request = BookingRequest {
             reference: id.to_string(),
             service: input.service.clone(),
@@ -269,21 +266,10 @@ impl Engine {
             simulate: input.simulate.clone(),
             is_return: input.is_return,
         };
-        let pending = NewShipment {
-            id: id.clone(),
-            order_id: input.order_id,
-            carrier_account_id: account.id.clone(),
-            carrier: account.carrier.clone(),
-            service: input.service,
-            ship_from: input.ship_from,
-            ship_to: input.ship_to,
-            parcels: input.parcels,
-            cod: input.cod,
-            simulate: input.simulate,
-            is_return: input.is_return,
-            reference: input.reference,
-        };
-        let pending = self.store().create_pending_shipment(tenant, pending).await?;
+        let pending = self.pending_shipment(scope, id, input, &account.carrier);
+        let mut uow = self.begin().await?;
+        uow.tx.insert_shipment(&pending, &self.config().node).await?;
+        uow.commit(self).await?;
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let capabilities = &carrier.info().capabilities;
@@ -293,27 +279,59 @@ impl Engine {
             carrier.book(&ctx, &request).await
         };
         match answer {
-            Ok(booking) => self.record_booked(&pending, carrier.as_ref(), booking, input.label_format).await,
+            Ok(booking) => Ok(self.settle_booked(&pending, carrier.as_ref(), booking, label_format).await),
             Err(CarrierError::Unknown { message, .. }) => {
-                tracing::warn!(shipment = %id, %message, "booking outcome unknown; reconciling");
-                let reconcile = shipment_job(RECONCILE_BOOKING, &id, now_ms() + 2_000, 20);
-                Ok(self.store().record_booking_unknown(tenant, &id, reconcile).await?)
+                tracing::warn!(shipment = %pending.id, %message, "booking outcome unknown; reconciling");
+                Ok(self.settle_unknown(&pending).await)
             }
             Err(e) => {
                 let error = BookingError {
                     code: e.carrier_code().unwrap_or("CARRIER_ERROR").to_owned(),
                     message: e.to_string(),
                 };
-                self.store().record_booking_failure(tenant, &id, error).await?;
+                if let Err(record) = self.record_failed(&pending, error).await {
+                    // Nothing was booked; the sweep finds the pending row and settles it.
+                    tracing::error!(shipment = %pending.id, error = %record, "cannot record a refused booking");
+                }
                 Err(e.into())
             }
         }
     }
 
-    /// Records a booking the carrier confirmed, with its tracking jobs: a subscription to the
-    /// carrier's pushes (only for carriers that push and were not subscribed by the booking
-    /// itself; its payload names the account and number, so it needs no read) and the first
-    /// poll.
+    /// Records a booking the carrier made; if that cannot be written, the booking is left
+    /// `unknown` for reconciliation. Never fails: the answer is the booking or `unknown`.
+    async fn settle_booked(
+        &self,
+        pending: &Shipment,
+        carrier: &dyn Carrier,
+        booking: Booking,
+        label_format: Option<LabelFormat>,
+    ) -> Shipment {
+        match self.record_booked(pending, carrier, booking, label_format).await {
+            Ok(shipment) => shipment,
+            Err(e) => {
+                tracing::error!(shipment = %pending.id, error = %e, "the carrier booked but the booking cannot be recorded; reconciling");
+                self.settle_unknown(pending).await
+            }
+        }
+    }
+
+    /// Leaves a booking `unknown` with a reconcile queued; if even that cannot be written, the
+    /// answer still says `unknown` and the pending row is settled by the sweep.
+    async fn settle_unknown(&self, pending: &Shipment) -> Shipment {
+        match self.record_unknown(pending).await {
+            Ok(shipment) => shipment,
+            Err(e) => {
+                tracing::error!(shipment = %pending.id, error = %e, "cannot record an unknown booking; the sweep settles it");
+                Shipment { booking_state: BookingState::Unknown, ..pending.clone() }
+            }
+        }
+    }
+
+    /// Records a booking the carrier confirmed, with its label documents, its order's move,
+    /// the `shipment.booked` event and its tracking jobs: a subscription to the carrier's
+    /// pushes (only for carriers that push and were not subscribed by the booking itself) and
+    /// the first poll. A shipment already booked (a reconcile won the race) is returned as is.
     pub(crate) async fn record_booked(
         &self,
         pending: &Shipment,
@@ -321,76 +339,148 @@ impl Engine {
         booking: Booking,
         label_format: Option<LabelFormat>,
     ) -> Result<Shipment, EngineError> {
-        let (tenant, id, account_id) = (&pending.tenant_id, &pending.id, &pending.carrier_account_id);
-        let now = now_ms();
-        let mut jobs = Vec::with_capacity(2);
-        let capabilities = &carrier.info().capabilities;
-        if capabilities.push && !capabilities.push_at_booking {
-            jobs.push(NewJob {
-                payload: json!({
-                    "shipment_id": id,
-                    "carrier_account_id": account_id,
-                    "tracking_number": booking.tracking_number,
-                }),
-                ..shipment_job(SUBSCRIBE, id, now, 10)
-            });
-        }
-        jobs.push(shipment_job(TRACK, id, now + self.poll_delay(TrackingStatus::InfoReceived), 50));
+        let id = &pending.id;
         let mut documents = one_document_per_format(id, booking.documents);
         let as_booked = Shipment {
             tracking_number: Some(booking.tracking_number.clone()),
+            carrier_shipment_id: Some(booking.carrier_shipment_id.clone()),
             service: booking.service.clone(),
-            routing: booking.routing.clone(),
-            booking_state: BookingState::Booked,
-            ..pending.clone()
-        };
-        self.booking_label(tenant, &as_booked, label_format, &mut documents).await;
-        let booked = BookedFields {
-            tracking_number: booking.tracking_number,
-            carrier_shipment_id: booking.carrier_shipment_id,
-            service: booking.service,
             charge: booking.charge,
             edd: booking.edd,
-            routing: booking.routing,
-            documents,
+            routing: booking.routing.clone(),
+            booking_state: BookingState::Booked,
+            error: None,
+            ..pending.clone()
         };
-        let shipment = self.store().record_booking(tenant, id, booked, jobs).await?;
-        self.inner.jobs_queued.notify_waiters();
+        self.booking_label(&as_booked, label_format, &mut documents).await;
+
+        let scope = pending.scope();
+        let mut uow = self.begin().await?;
+        let current = uow.tx.lock_shipment(&scope, id).await?;
+        if current.booking_state == BookingState::Booked {
+            return Ok(current);
+        }
+        // Scans may have arrived before the booking was recorded: keep their tracking position.
+        let shipment = Shipment {
+            status: current.status,
+            progress: current.progress,
+            last_scan_at: current.last_scan_at,
+            ndr_reason: current.ndr_reason,
+            updated_at: now_ms(),
+            ..as_booked
+        };
+        uow.tx.update_shipment(&shipment).await?;
+        for (format, bytes) in &documents {
+            uow.tx.insert_document(&shipment, format, bytes).await?;
+        }
+        follow_order(&mut uow, &shipment).await?;
+        let now = now_ms();
+        let capabilities = &carrier.info().capabilities;
+        if capabilities.push && !capabilities.push_at_booking {
+            let subscribe = Subscribe {
+                shipment_id: id.clone(),
+                carrier_account_id: Some(shipment.carrier_account_id.clone()),
+                tracking_number: shipment.tracking_number.clone(),
+            };
+            uow.enqueue(Some(&scope), &subscribe, now);
+        }
+        uow.enqueue(
+            Some(&scope),
+            &Track { shipment_id: id.clone() },
+            now + self.poll_delay(TrackingStatus::InfoReceived),
+        );
+        uow.emit(&scope, Event::ShipmentBooked { shipment: shipment.clone() });
+        uow.commit(self).await?;
         Ok(shipment)
     }
 
-    /// Queues a reconcile for every booking left pending longer than `booking_watchdog` (its
-    /// node died between asking the carrier and recording the answer). Each worker runs this
-    /// now and then; the job's unique key keeps nodes from queueing it twice.
-    pub(crate) async fn sweep_pending_bookings(&self) -> Result<usize, EngineError> {
-        let cutoff = now_ms() - self.config().booking_watchdog.as_millis() as i64;
-        let stale = self.store().pending_bookings_before(cutoff, 100).await?;
-        for (tenant, id) in &stale {
+    /// Records that the carrier was asked and its answer is not known, and queues the reconcile.
+    async fn record_unknown(&self, pending: &Shipment) -> Result<Shipment, EngineError> {
+        let scope = pending.scope();
+        let mut uow = self.begin().await?;
+        let mut shipment = uow.tx.lock_shipment(&scope, &pending.id).await?;
+        if !matches!(shipment.booking_state, BookingState::Pending | BookingState::Unknown) {
+            return Ok(shipment);
+        }
+        shipment.booking_state = BookingState::Unknown;
+        shipment.updated_at = now_ms();
+        uow.tx.update_shipment(&shipment).await?;
+        let reconcile = ReconcileBooking { shipment_id: shipment.id.clone() };
+        uow.enqueue_replacing(Some(&scope), &reconcile, now_ms() + 2_000);
+        uow.emit(&scope, Event::ShipmentBookingUnknown { shipment: shipment.clone() });
+        uow.commit(self).await?;
+        Ok(shipment)
+    }
+
+    /// Records that the booking did not happen (the carrier refused, or says it has none).
+    pub(crate) async fn record_failed(&self, pending: &Shipment, error: BookingError) -> Result<Shipment, EngineError> {
+        let scope = pending.scope();
+        let mut uow = self.begin().await?;
+        let mut shipment = uow.tx.lock_shipment(&scope, &pending.id).await?;
+        if shipment.booking_state == BookingState::Booked {
+            return Ok(shipment);
+        }
+        shipment.booking_state = BookingState::Failed;
+        shipment.error = Some(error);
+        shipment.updated_at = now_ms();
+        uow.tx.update_shipment(&shipment).await?;
+        uow.emit(&scope, Event::ShipmentBookingFailed { shipment: shipment.clone() });
+        uow.commit(self).await?;
+        Ok(shipment)
+    }
+
+    /// Leaves a booking whose outcome cannot be settled automatically as `unknown`, with the
+    /// reason for a person to read (no reconcile is queued).
+    async fn record_needs_attention(&self, pending: &Shipment, error: BookingError) -> Result<(), EngineError> {
+        let scope = pending.scope();
+        let mut uow = self.begin().await?;
+        let mut shipment = uow.tx.lock_shipment(&scope, &pending.id).await?;
+        if !matches!(shipment.booking_state, BookingState::Pending | BookingState::Unknown) {
+            return Ok(());
+        }
+        shipment.booking_state = BookingState::Unknown;
+        shipment.error = Some(error);
+        shipment.updated_at = now_ms();
+        uow.tx.update_shipment(&shipment).await?;
+        uow.emit(&scope, Event::ShipmentBookingUnknown { shipment });
+        uow.commit(self).await
+    }
+
+    /// Queues a reconcile for every booking no live node is recording: those a dead node (or
+    /// this node's previous run) left pending, and any pending longer than `booking_watchdog`.
+    pub(crate) async fn sweep_orphaned_bookings(&self) -> Result<usize, EngineError> {
+        let now = now_ms();
+        let cutoff = now - self.config().booking_watchdog.as_millis() as i64;
+        let alive_since = now - self.config().node_timeout.as_millis() as i64;
+        let orphaned = self.store().orphaned_bookings(cutoff, alive_since, 100).await?;
+        if orphaned.is_empty() {
+            return Ok(0);
+        }
+        let mut uow = self.begin().await?;
+        for (scope, id) in &orphaned {
             tracing::warn!(shipment = %id, "booking outcome never recorded; reconciling");
-            self.store().enqueue(Some(tenant), vec![shipment_job(RECONCILE_BOOKING, id, now_ms(), 20)]).await?;
+            uow.enqueue(Some(scope), &ReconcileBooking { shipment_id: id.clone() }, now);
         }
-        if !stale.is_empty() {
-            self.inner.jobs_queued.notify_waiters();
-        }
-        Ok(stale.len())
+        uow.commit(self).await?;
+        Ok(orphaned.len())
     }
 
     /// Settles a booking whose answer was lost: the carrier is asked whether it holds one
     /// under our reference. Only if it has none is the shipment marked failed, so the
     /// merchant can book again; it is never re-sent here.
-    pub(crate) async fn reconcile_booking(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), EngineError> {
-        let shipment = self.store().shipment(tenant, id).await?;
+    pub(crate) async fn reconcile_booking(&self, scope: &Scope, id: &ShipmentId) -> Result<(), EngineError> {
+        let shipment = self.store().shipment(scope, id).await?;
         if !matches!(shipment.booking_state, BookingState::Pending | BookingState::Unknown) {
             return Ok(());
         }
-        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let (account, secrets, carrier) = self.account(scope, &shipment.carrier_account_id).await?;
         if account.carrier == waybill_carriers::generic::SLUG {
             // Nothing left Waybill: the number it took is skipped, and booking again is safe.
             let error = BookingError {
                 code: "NOT_BOOKED".into(),
                 message: "the booking was interrupted before it was recorded; it is safe to book again".into(),
             };
-            self.store().record_booking_failure(tenant, id, error).await?;
+            self.record_failed(&shipment, error).await?;
             return Ok(());
         }
         if !carrier.info().capabilities.find_booking {
@@ -403,8 +493,7 @@ impl Engine {
                     account.carrier
                 ),
             };
-            self.store().record_booking_needs_attention(tenant, id, error).await?;
-            return Ok(());
+            return self.record_needs_attention(&shipment, error).await;
         }
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         match carrier.find_booking(&ctx, id.as_str()).await? {
@@ -419,16 +508,15 @@ impl Engine {
                     code: "NOT_BOOKED".into(),
                     message: "the carrier never received this booking; it is safe to book again".into(),
                 };
-                self.store().record_booking_failure(tenant, id, error).await?;
+                self.record_failed(&shipment, error).await?;
             }
         }
         Ok(())
     }
 
     /// Voids a booking at the carrier while it still allows that.
-    pub async fn cancel(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, EngineError> {
-        let shipment =
-            self.store().shipment(tenant, id).await.map_err(|_| EngineError::NotFound(format!("shipment {id}")))?;
+    pub async fn cancel(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment, EngineError> {
+        let shipment = self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))?;
         if shipment.status == TrackingStatus::Cancelled {
             return Ok(shipment);
         }
@@ -448,7 +536,7 @@ impl Engine {
                 shipment.status.as_str()
             )));
         }
-        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let (account, secrets, carrier) = self.account(scope, &shipment.carrier_account_id).await?;
         if !carrier.info().capabilities.cancel {
             return Err(CarrierError::Unsupported {
                 carrier: carrier.info().slug,
@@ -462,8 +550,8 @@ impl Engine {
             carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),
         };
         carrier.cancel(&ctx, &booked).await?;
-        let scan = NewScan {
-            dedupe_key: "api:cancelled".into(),
+        let scan = waybill_carriers::Scan {
+            event_id: Some("api:cancelled".into()),
             code: "CANCELLED".into(),
             status: TrackingStatus::Cancelled,
             reason_code: None,
@@ -471,10 +559,9 @@ impl Engine {
             description: "Booking cancelled with the carrier".into(),
             location: None,
             occurred_at: chrono::Utc::now().fixed_offset(),
-            source: ScanSource::Api,
-            raw: json!({}),
+            raw: serde_json::json!({}),
         };
-        let outcome = self.store().apply_scans(tenant, id, vec![scan], |_, _| vec![]).await?;
+        let outcome = self.record_scans(scope, id, vec![scan], waybill_core::ScanSource::Api).await?;
         Ok(outcome.shipment)
     }
 }

@@ -8,12 +8,17 @@ use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use waybill_carriers::Scan;
 use waybill_carriers::generic::{SLUG, Settings, TrackingNumbers};
+use waybill_core::account::CarrierAccount;
+use waybill_core::api::time;
+use waybill_core::api::views::ClockSkewView;
 use waybill_core::error::Problems;
-use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
-use waybill_core::{Invalid, NdrReason, TrackingStatus};
-use waybill_store::{BookedFields, BookingError, BookingState, CarrierAccount, NewShipment, ScanSource, Shipment};
+use waybill_core::ids::{CarrierAccountId, ShipmentId};
+use waybill_core::text;
+use waybill_core::{BookingState, Event, Invalid, NdrReason, ScanSource, Scope, Shipment, TrackingStatus};
 
 use crate::booking::BookInput;
+use crate::error::Found;
+use crate::orders::follow_order;
 use crate::{Engine, EngineError};
 
 /// Most scans one report may carry; bigger files are split by the merchant.
@@ -55,7 +60,7 @@ fn settings_of(account: &CarrierAccount) -> Result<Option<Settings>, EngineError
     let value = account.settings.clone().unwrap_or_default();
     serde_json::from_value(value)
         .map(Some)
-        .map_err(|e| EngineError::Conflict(format!("carrier account {} has unreadable settings: {e}", account.id)))
+        .map_err(|e| EngineError::Internal(format!("carrier account {} has unreadable settings: {e}", account.id)))
 }
 
 /// One scan as the merchant reported it, before it is checked.
@@ -74,18 +79,20 @@ pub struct ReportedScan {
 }
 
 /// What a report of scans amounted to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanReport {
     pub received: usize,
     pub applied: usize,
     /// Scans already recorded (the same row sent again).
     pub duplicates: usize,
+    /// Applied scans whose time was ahead of their receipt: placed at the receipt instead.
+    pub clock_skewed: Vec<ClockSkewView>,
 }
 
-fn optional(value: &Option<String>, at: &str, key: &str, max: usize, problems: &mut Problems) -> Option<String> {
+fn optional(value: &Option<String>, at: &str, key: &str, rule: text::Rule, problems: &mut Problems) -> Option<String> {
     let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
-    if value.chars().count() > max {
-        problems.add(format!("{at}/{key}"), format!("must be at most {max} characters"));
+    if let Some(e) = rule.check(&format!("{at}/{key}"), value) {
+        problems.extend(vec![e]);
     }
     Some(value.to_owned())
 }
@@ -94,6 +101,9 @@ fn optional(value: &Option<String>, at: &str, key: &str, max: usize, problems: &
 fn check_scan(r: &ReportedScan, problems: &mut Problems) -> Option<Scan> {
     let mut own = Problems::new();
     let status = TrackingStatus::parse(r.status.trim());
+    if let Some(e) = text::TRACKING_NUMBER.check(&format!("{}/tracking_number", r.at), &r.tracking_number) {
+        own.extend(vec![e]);
+    }
     if status.is_none() {
         let known: Vec<_> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
         own.add(format!("{}/status", r.at), format!("unknown status `{}`; use one of: {}", r.status, known.join(", ")));
@@ -123,9 +133,9 @@ fn check_scan(r: &ReportedScan, problems: &mut Problems) -> Option<Scan> {
             }
         },
     };
-    let location = optional(&r.location, &r.at, "location", 200, &mut own);
-    let description = optional(&r.description, &r.at, "description", 500, &mut own);
-    let code = optional(&r.code, &r.at, "code", 64, &mut own);
+    let location = optional(&r.location, &r.at, "location", text::INSTRUCTIONS, &mut own);
+    let description = optional(&r.description, &r.at, "description", text::DESCRIPTION, &mut own);
+    let code = optional(&r.code, &r.at, "code", text::SERVICE, &mut own);
     let failed = own.finish(()).err();
     if let Some(Invalid(errors)) = failed {
         problems.extend(errors);
@@ -165,10 +175,11 @@ fn check_scan(r: &ReportedScan, problems: &mut Problems) -> Option<Scan> {
 
 impl Engine {
     /// Books with a generic account: the number comes from its range or from the merchant,
-    /// then the shipment goes through the same intent → outcome records as any booking.
+    /// then the shipment is recorded booked at once (nothing leaves Waybill).
     pub(crate) async fn book_generic(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
+        id: ShipmentId,
         input: BookInput,
         account: &CarrierAccount,
     ) -> Result<Shipment, EngineError> {
@@ -201,7 +212,7 @@ impl Engine {
         problems.finish(())?;
         let tracking_number = match (&settings.tracking_numbers, input.tracking_number.clone()) {
             (TrackingNumbers::Range(range), _) => {
-                let taken = self.store().take_tracking_number(tenant, &account.id, range.last as i64).await?;
+                let taken = self.store().take_tracking_number(scope, &account.id, range.last as i64).await?;
                 let n = taken.ok_or_else(|| {
                     EngineError::Conflict(format!(
                         "the tracking number range of carrier account {} is used up (last {}); \
@@ -214,51 +225,36 @@ impl Engine {
             }
             (TrackingNumbers::Pattern(_), number) => {
                 let number = number.expect("checked above");
-                self.refuse_used_number(account, &number, None).await?;
+                self.refuse_used_number(scope, account, &number).await?;
                 number
             }
         };
 
-        let id = input.id.clone();
-        let pending = NewShipment {
-            id: id.clone(),
-            order_id: input.order_id,
-            carrier_account_id: account.id.clone(),
-            carrier: account.carrier.clone(),
-            service: input.service.clone(),
-            ship_from: input.ship_from,
-            ship_to: input.ship_to,
-            parcels: input.parcels,
-            cod: input.cod,
-            simulate: None,
-            is_return: input.is_return,
-            reference: input.reference,
-        };
-        let pending = self.store().create_pending_shipment(tenant, pending).await?;
+        let label_format = input.label_format;
+        let service = input.service.clone();
+        let mut shipment = self.pending_shipment(scope, id, input, &account.carrier);
+        shipment.tracking_number = Some(tracking_number.clone());
+        shipment.carrier_shipment_id = Some(tracking_number.clone());
+        shipment.service = service;
+        shipment.booking_state = BookingState::Booked;
         let mut documents = vec![];
-        let as_booked =
-            Shipment { tracking_number: Some(tracking_number.clone()), booking_state: BookingState::Booked, ..pending };
-        self.booking_label(tenant, &as_booked, input.label_format, &mut documents).await;
-        let booked = BookedFields {
-            tracking_number: tracking_number.clone(),
-            carrier_shipment_id: tracking_number.clone(),
-            service: input.service,
-            charge: None,
-            edd: None,
-            routing: None,
-            documents,
-        };
-        // No jobs follow: nothing to subscribe to or pull; the merchant reports the scans.
-        match self.store().record_booking(tenant, &id, booked, vec![]).await {
-            Ok(shipment) => Ok(shipment),
+        self.booking_label(&shipment, label_format, &mut documents).await;
+        // Intent and outcome in one unit of work: no carrier is called. No jobs follow: there
+        // is nothing to subscribe to or pull; the merchant reports the scans.
+        let mut uow = self.begin().await?;
+        uow.tx.insert_shipment(&shipment, &self.config().node).await?;
+        uow.tx.update_shipment(&shipment).await?;
+        for (format, bytes) in &documents {
+            uow.tx.insert_document(&shipment, format, bytes).await?;
+        }
+        follow_order(&mut uow, &shipment).await?;
+        uow.emit(scope, Event::ShipmentBooked { shipment: shipment.clone() });
+        match uow.commit(self).await {
+            Ok(()) => Ok(shipment),
             Err(e) => {
                 // Two bookings raced for one merchant number: the unique index let one through.
-                if let Err(conflict) = self.refuse_used_number(account, &tracking_number, Some(&id)).await {
-                    let error = BookingError { code: "TRACKING_NUMBER_USED".into(), message: conflict.to_string() };
-                    self.store().record_booking_failure(tenant, &id, error).await?;
-                    return Err(conflict);
-                }
-                Err(e.into())
+                self.refuse_used_number(scope, account, &tracking_number).await?;
+                Err(e)
             }
         }
     }
@@ -266,30 +262,28 @@ impl Engine {
     /// A conflict when another shipment of the account already has `tracking_number`.
     async fn refuse_used_number(
         &self,
+        scope: &Scope,
         account: &CarrierAccount,
         tracking_number: &str,
-        except: Option<&ShipmentId>,
     ) -> Result<(), EngineError> {
-        match self.store().shipment_for_account(&account.id, tracking_number).await {
-            Ok(other) if Some(&other.id) != except => Err(EngineError::Conflict(format!(
+        match self.store().shipment_for_account(scope, &account.id, tracking_number).await? {
+            Some(other) => Err(EngineError::Conflict(format!(
                 "tracking number {tracking_number} is already used by shipment {} on carrier account {}",
                 other.id, account.id
             ))),
-            Ok(_) | Err(waybill_store::StoreError::NotFound) => Ok(()),
-            Err(e) => Err(e.into()),
+            None => Ok(()),
         }
     }
 
     /// The carrier and service names a generic account prints on its labels.
     pub(crate) async fn generic_label_names(
         &self,
-        tenant: &TenantId,
         shipment: &Shipment,
     ) -> Result<Option<(String, String)>, EngineError> {
         if shipment.carrier != SLUG {
             return Ok(None);
         }
-        let (account, _, _) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let account = self.store().carrier_account(&shipment.scope(), &shipment.carrier_account_id).await?;
         Ok(settings_of(&account)?.map(|s| {
             let service = s.service(&shipment.service).map_or_else(|| shipment.service.clone(), |c| c.name.clone());
             (s.name, service)
@@ -297,24 +291,26 @@ impl Engine {
     }
 
     /// The carrier's tracking page for a booked shipment of a generic account.
-    pub async fn tracking_url(&self, tenant: &TenantId, shipment: &Shipment) -> Result<Option<String>, EngineError> {
+    pub(crate) async fn tracking_url(&self, shipment: &Shipment) -> Result<Option<String>, EngineError> {
         let Some(tracking_number) = shipment.tracking_number.as_deref().filter(|_| shipment.carrier == SLUG) else {
             return Ok(None);
         };
-        let (account, _, _) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let account = self.store().carrier_account(&shipment.scope(), &shipment.carrier_account_id).await?;
         Ok(settings_of(&account)?.map(|s| s.tracking_url_for(tracking_number)))
     }
 
     /// Records scans the merchant reports for shipments of a generic account. All or nothing:
-    /// every scan is checked first and one bad field refuses the whole report. A scan sent
-    /// again (same content) is counted as a duplicate and changes nothing.
+    /// every scan is checked first, one bad field refuses the whole report, and every shipment
+    /// is moved in one unit of work. A scan sent again (same content) is counted as a duplicate
+    /// and changes nothing.
     pub async fn report_scans(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
         account_id: &CarrierAccountId,
         reported: Vec<ReportedScan>,
     ) -> Result<ScanReport, EngineError> {
-        let (account, _, _) = self.account(tenant, account_id).await?;
+        let account =
+            self.store().carrier_account(scope, account_id).await.found(|| format!("carrier account {account_id}"))?;
         if account.carrier != SLUG {
             return Err(EngineError::Conflict(format!(
                 "carrier account {account_id} is a {} account: its scans come from the carrier; \
@@ -329,17 +325,15 @@ impl Engine {
         }
         let mut problems = Problems::new();
         let mut by_shipment: BTreeMap<ShipmentId, Vec<Scan>> = BTreeMap::new();
+        let mut clock_skewed = Vec::new();
+        let now = chrono::Utc::now();
         let mut shipments: BTreeMap<String, Option<ShipmentId>> = BTreeMap::new();
         for r in &reported {
             let number = r.tracking_number.trim();
             let shipment = match shipments.get(number) {
                 Some(found) => found.clone(),
                 None => {
-                    let found = match self.store().shipment_for_account(&account.id, number).await {
-                        Ok(s) => Some(s.id),
-                        Err(waybill_store::StoreError::NotFound) => None,
-                        Err(e) => return Err(e.into()),
-                    };
+                    let found = self.store().shipment_for_account(scope, &account.id, number).await?.map(|s| s.id);
                     shipments.insert(number.to_owned(), found.clone());
                     found
                 }
@@ -352,14 +346,22 @@ impl Engine {
             }
             let scan = check_scan(&ReportedScan { tracking_number: number.to_owned(), ..r.clone() }, &mut problems);
             if let (Some(id), Some(scan)) = (shipment, scan) {
+                let placed = waybill_core::tracking::place(scan.status, scan.occurred_at.to_utc(), now);
+                if placed.clock_ahead_by().is_some() {
+                    clock_skewed.push(ClockSkewView {
+                        at: r.at.clone(),
+                        occurred_at: scan.occurred_at.to_rfc3339(),
+                        placed_at: time(placed.at.timestamp_millis()),
+                    });
+                }
                 by_shipment.entry(id).or_default().push(scan);
             }
         }
         problems.finish(())?;
-        let mut report = ScanReport { received: reported.len(), ..Default::default() };
-        for (id, scans) in by_shipment {
-            report.applied += self.record_scans(tenant, &id, scans, ScanSource::Merchant).await?.recorded;
-        }
+        let outcomes =
+            self.record_scans_of_many(scope, by_shipment.into_iter().collect(), ScanSource::Merchant).await?;
+        let mut report = ScanReport { received: reported.len(), clock_skewed, ..Default::default() };
+        report.applied = outcomes.iter().map(|o| o.fresh.len()).sum();
         report.duplicates = report.received - report.applied;
         Ok(report)
     }

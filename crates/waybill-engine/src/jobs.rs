@@ -1,80 +1,300 @@
-//! The job runner: claims due jobs from the shared queue and runs their handlers.
+//! Typed background jobs: the [`Job`] trait, the [`Registry`] of handlers, the table of event
+//! consumers, and the [`Worker`] that claims due jobs from the shared queue and runs them.
 //!
-//! Job kinds and their payloads are an API boundary: jobs queued by one version are run by
-//! the next, so a kind's payload only ever gains optional fields.
+//! A job kind and its payload are an API boundary: jobs queued by one version are run by the
+//! next, so a payload only ever gains optional fields. Settling a job (done, again later,
+//! failed) is fenced by the claim's lease: a worker whose lease ran out cannot settle a job
+//! another node has taken since. Periodic work is a job that reschedules itself.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
-use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId};
-use waybill_store::{ClaimedJob, now_ms};
+use waybill_core::ids::{CarrierAccountId, EventId, OrderId, ShipmentId, TenantId};
+use waybill_core::{Event, Mode, OrderStatus, Scope};
+use waybill_store::{ClaimedJob, NewJob, now_ms};
 
 use crate::{Engine, EngineError};
 
-/// Poll a shipment's scans; reschedules itself until the shipment reaches a final status.
-pub const TRACK: &str = "track";
-/// Ask the carrier to push a shipment's scans to us.
-pub const SUBSCRIBE: &str = "subscribe";
-/// Settle a booking whose outcome was never recorded.
-pub const RECONCILE_BOOKING: &str = "reconcile_booking";
-/// Close a delivered order.
-pub const CLOSE_ORDER: &str = "close_order";
+/// A kind of background work with a typed payload.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The name stored with the job; never changes once released.
+    const KIND: &'static str;
+    /// Attempts before the job is given up on (kept as `dead` for a person).
+    const MAX_ATTEMPTS: u32 = 10;
 
-#[derive(Deserialize)]
-struct ShipmentPayload {
-    shipment_id: ShipmentId,
-}
+    /// At most one job with this key is queued at a time.
+    fn unique_key(&self) -> Option<String> {
+        None
+    }
 
-/// Jobs queued before the account and number were added carry only the shipment id.
-#[derive(Deserialize)]
-struct SubscribePayload {
-    shipment_id: ShipmentId,
-    carrier_account_id: Option<CarrierAccountId>,
-    tracking_number: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OrderPayload {
-    order_id: OrderId,
+    /// The row to queue for this job.
+    fn to_new(&self, scope: Option<&Scope>, run_at: i64) -> NewJob {
+        NewJob {
+            kind: Self::KIND,
+            payload: serde_json::to_value(self).expect("job payloads serialize"),
+            scope: scope.cloned(),
+            run_at,
+            unique_key: self.unique_key(),
+            replace: false,
+            max_attempts: Self::MAX_ATTEMPTS,
+        }
+    }
 }
 
 /// What a handler wants done with its job.
-enum Next {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
     Done,
     RunAgainAt(i64),
+}
+
+/// What a handler knows about the job it runs besides its payload.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The tenant and mode the job acts in; `None` for work across tenants, and for jobs
+    /// queued before modes were stored (their `tenant` is still known).
+    pub scope: Option<Scope>,
+    pub tenant: Option<TenantId>,
+    /// This is the job's n-th run (from 1).
+    pub attempt: i64,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Next, EngineError>> + Send>>;
+type Handler = Arc<dyn Fn(Engine, JobContext, &str) -> BoxFuture + Send + Sync>;
+
+/// The handlers of every job kind this node runs.
+#[derive(Default, Clone)]
+pub struct Registry {
+    handlers: HashMap<&'static str, Handler>,
+}
+
+impl Registry {
+    /// Runs `handler` for every job of kind `J::KIND`.
+    pub fn register<J, F, Fut>(&mut self, handler: F)
+    where
+        J: Job,
+        F: Fn(Engine, JobContext, J) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Next, EngineError>> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |engine, ctx, payload| match serde_json::from_str::<J>(payload) {
+            Ok(job) => Box::pin(handler(engine, ctx, job)),
+            Err(e) => {
+                let error = EngineError::Internal(format!("a `{}` job's payload cannot be read: {e}", J::KIND));
+                Box::pin(async move { Err(error) })
+            }
+        });
+        self.handlers.insert(J::KIND, handler);
+    }
+
+    fn get(&self, kind: &str) -> Option<&Handler> {
+        self.handlers.get(kind)
+    }
+}
+
+/// Poll a shipment's scans; reschedules itself until the shipment reaches a final status.
+#[derive(Serialize, Deserialize)]
+pub struct Track {
+    pub shipment_id: ShipmentId,
+}
+
+impl Job for Track {
+    const KIND: &'static str = "track";
+    const MAX_ATTEMPTS: u32 = 50;
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.shipment_id))
+    }
+}
+
+/// Ask the carrier to push a shipment's scans to us. Jobs queued before the account and
+/// number were added carry only the shipment id.
+#[derive(Serialize, Deserialize)]
+pub struct Subscribe {
+    pub shipment_id: ShipmentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_account_id: Option<CarrierAccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+}
+
+impl Job for Subscribe {
+    const KIND: &'static str = "subscribe";
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.shipment_id))
+    }
+}
+
+/// Settle a booking whose outcome was never recorded, by asking the carrier.
+#[derive(Serialize, Deserialize)]
+pub struct ReconcileBooking {
+    pub shipment_id: ShipmentId,
+}
+
+impl Job for ReconcileBooking {
+    const KIND: &'static str = "reconcile_booking";
+    const MAX_ATTEMPTS: u32 = 20;
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.shipment_id))
+    }
+}
+
+/// Close a delivered order (a consumer of `order.status_changed`).
+#[derive(Serialize, Deserialize)]
+pub struct CloseOrder {
+    pub order_id: OrderId,
+    /// The event that asked for it (absent on jobs queued before events existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+}
+
+impl Job for CloseOrder {
+    const KIND: &'static str = "close_order";
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.order_id))
+    }
+}
+
+/// Periodic: reconcile bookings whose node is gone or that stayed pending too long.
+#[derive(Serialize, Deserialize)]
+pub struct SweepBookings {}
+
+impl Job for SweepBookings {
+    const KIND: &'static str = "sweep_bookings";
+    const MAX_ATTEMPTS: u32 = u32::MAX;
+    fn unique_key(&self) -> Option<String> {
+        Some(Self::KIND.to_owned())
+    }
+}
+
+/// A consumer of events: which events it wants, and the job it gets for each.
+pub struct Consumer {
+    pub name: &'static str,
+    pub wants: fn(&Event) -> bool,
+    pub job: fn(&Scope, &EventId, &Event) -> NewJob,
+}
+
+/// Which consumer wants which events. Merchant webhooks, messages, channel updates and KPI
+/// rollups join here; none hooks into the workflows.
+pub const CONSUMERS: &[Consumer] = &[Consumer {
+    name: "close_order",
+    wants: |e| matches!(e, Event::OrderStatusChanged { order, .. } if order.status == OrderStatus::Delivered),
+    job: |scope, id, e| {
+        let Event::OrderStatusChanged { order, .. } = e else { unreachable!("only order.status_changed is wanted") };
+        CloseOrder { order_id: order.id.clone(), event_id: Some(id.clone()) }.to_new(Some(scope), now_ms())
+    },
+}];
+
+/// The engine's own job kinds.
+pub(crate) fn builtin() -> Registry {
+    let mut r = Registry::default();
+    r.register(|engine: Engine, ctx, job: Track| async move {
+        let scope = engine.shipment_job_scope(&ctx, &job.shipment_id).await?;
+        engine.track_job(&scope, &job.shipment_id).await
+    });
+    r.register(|engine: Engine, ctx, job: Subscribe| async move {
+        let scope = engine.shipment_job_scope(&ctx, &job.shipment_id).await?;
+        match (job.carrier_account_id, job.tracking_number) {
+            (Some(account), Some(number)) => engine.subscribe_tracking(&scope, &account, &number).await?,
+            _ => engine.subscribe(&scope, &job.shipment_id).await?,
+        }
+        Ok(Next::Done)
+    });
+    r.register(|engine: Engine, ctx, job: ReconcileBooking| async move {
+        let scope = engine.shipment_job_scope(&ctx, &job.shipment_id).await?;
+        engine.reconcile_booking(&scope, &job.shipment_id).await.map(|_| Next::Done)
+    });
+    r.register(|engine: Engine, ctx, job: CloseOrder| async move {
+        let scope = match ctx.scope {
+            Some(s) => s,
+            None => engine.legacy_order_scope(&ctx, &job.order_id).await?,
+        };
+        engine.close_order(&scope, &job.order_id).await.map(|_| Next::Done)
+    });
+    r.register(|engine: Engine, _ctx, _job: SweepBookings| async move {
+        engine.sweep_orphaned_bookings().await?;
+        Ok(Next::RunAgainAt(now_ms() + engine.config().sweep_interval.as_millis() as i64))
+    });
+    r
+}
+
+impl Engine {
+    /// The scope of a shipment job. Jobs queued before modes were stored carry none: their
+    /// shipment says which mode it is in.
+    async fn shipment_job_scope(&self, ctx: &JobContext, shipment: &ShipmentId) -> Result<Scope, EngineError> {
+        if let Some(scope) = &ctx.scope {
+            return Ok(scope.clone());
+        }
+        let tenant =
+            ctx.tenant.clone().ok_or_else(|| EngineError::Internal("a shipment job without a tenant".into()))?;
+        for mode in Mode::ALL {
+            let scope = Scope::new(tenant.clone(), *mode);
+            if self.store().shipment(&scope, shipment).await.is_ok() {
+                return Ok(scope);
+            }
+        }
+        Err(EngineError::Internal(format!("a job names shipment {shipment}, which does not exist")))
+    }
+
+    async fn legacy_order_scope(&self, ctx: &JobContext, order: &OrderId) -> Result<Scope, EngineError> {
+        let tenant = ctx.tenant.clone().ok_or_else(|| EngineError::Internal("an order job without a tenant".into()))?;
+        for mode in Mode::ALL {
+            let scope = Scope::new(tenant.clone(), *mode);
+            if self.store().order(&scope, order).await.is_ok() {
+                return Ok(scope);
+            }
+        }
+        Err(EngineError::Internal(format!("a job names order {order}, which does not exist")))
+    }
 }
 
 /// One node's job runner.
 pub struct Worker {
     engine: Engine,
-    name: String,
     concurrency: usize,
     idle_wait: Duration,
+    lease: Duration,
 }
 
 impl Worker {
-    pub fn new(engine: Engine, name: String) -> Self {
-        Self { engine, name, concurrency: 64, idle_wait: Duration::from_millis(500) }
+    pub fn new(engine: Engine) -> Self {
+        Self { engine, concurrency: 64, idle_wait: Duration::from_millis(500), lease: Duration::from_secs(120) }
     }
 
-    /// Runs until the task is dropped. Jobs are leased, so a node that dies mid-job only
-    /// delays that job until its lease runs out.
+    /// How long a claimed job is this node's before another node may take it.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// Runs until the task is dropped. On start it records this node as alive and at once
+    /// reconciles the bookings no live node holds (those a previous run of this node, or a
+    /// dead node, left in flight); then it claims due jobs.
     pub async fn run(self) {
+        let engine = self.engine.clone();
+        tokio::spawn(async move { engine.beat_heart().await });
+        if let Err(e) = self.engine.store().heartbeat(&self.engine.config().node, self.engine.started_at()).await {
+            tracing::error!(error = %e, "cannot record this node as alive");
+        }
+        if let Err(e) = self.engine.sweep_orphaned_bookings().await {
+            tracing::error!(error = %e, "cannot reconcile the bookings left in flight");
+        }
+        let sweep = SweepBookings {}.to_new(None, now_ms() + self.engine.config().sweep_interval.as_millis() as i64);
+        if let Err(e) = self.engine.store().enqueue(vec![sweep]).await {
+            tracing::error!(error = %e, "cannot queue the booking sweep");
+        }
         let permits = Arc::new(Semaphore::new(self.concurrency));
-        let sweep_every = (self.engine.config().booking_watchdog / 4).max(Duration::from_secs(1));
-        let mut next_sweep = tokio::time::Instant::now();
+        let name = self.engine.config().node.clone();
         loop {
-            if tokio::time::Instant::now() >= next_sweep {
-                if let Err(e) = self.engine.sweep_pending_bookings().await {
-                    tracing::error!(error = %e, "cannot sweep pending bookings");
-                }
-                next_sweep = tokio::time::Instant::now() + sweep_every;
-            }
             let free = permits.available_permits().min(32) as u32;
-            let claimed =
-                if free == 0 { Ok(vec![]) } else { self.engine.store().claim_jobs(&self.name, free, 120_000).await };
+            let claimed = if free == 0 {
+                Ok(vec![])
+            } else {
+                self.engine.store().claim_jobs(&name, free, self.lease.as_millis() as i64).await
+            };
             match claimed {
                 Ok(jobs) if !jobs.is_empty() => {
                     for job in jobs {
@@ -98,6 +318,39 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Runs every job that is due now, and those they make due, until none is left; returns
+    /// how many ran. For tests and tools that want the queue's effect without waiting on the
+    /// clock.
+    pub async fn drain(&self) -> Result<usize, EngineError> {
+        let mut ran = 0;
+        loop {
+            let node = &self.engine.config().node;
+            let jobs = self.engine.store().claim_jobs(node, 32, self.lease.as_millis() as i64).await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for job in jobs {
+                ran += 1;
+                run_one(&self.engine, job).await;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Records every `heartbeat` that this node is alive, and forgets nodes long gone.
+    async fn beat_heart(&self) {
+        let config = self.config();
+        loop {
+            tokio::time::sleep(config.heartbeat).await;
+            if let Err(e) = self.store().heartbeat(&config.node, self.started_at()).await {
+                tracing::warn!(error = %e, "cannot record this node as alive");
+            }
+        }
+    }
+}
+
 /// Exponential backoff with jitter: 2 s, 4 s, 8 s … capped at an hour.
 fn backoff_ms(attempts: i64) -> i64 {
     let base = 1_000i64 << attempts.clamp(1, 12);
@@ -105,74 +358,48 @@ fn backoff_ms(attempts: i64) -> i64 {
     capped / 2 + rand::random_range(0..=capped / 2)
 }
 
+/// Whether a failed job may succeed if run again later.
+fn transient(e: &EngineError) -> bool {
+    match e {
+        EngineError::Carrier(c) => c.is_transient() || matches!(c, waybill_carriers::CarrierError::Unknown { .. }),
+        EngineError::Unavailable(_) | EngineError::Internal(_) => true,
+        _ => false,
+    }
+}
+
 async fn run_one(engine: &Engine, job: ClaimedJob) {
+    let store = engine.store();
     // A job whose lease kept running out (its node died mid-job each time) is given up on.
     if job.attempts > job.max_attempts {
         let error = format!("gave up after {} attempts whose leases expired", job.max_attempts);
-        if let Err(e) = engine.store().fail_job(&job.id, &error, None).await {
+        if let Err(e) = store.fail_job(&job, &error, None).await {
             tracing::error!(job = %job.id, error = %e, "cannot give up on a job");
         }
         return;
     }
-    let result = handle(engine, &job).await;
-    let store = engine.store();
-    let recorded = match result {
-        Ok(Next::Done) => store.complete_job(&job.id).await,
-        Ok(Next::RunAgainAt(at)) => store.reschedule_job(&job.id, at).await,
+    let result = match engine.registry().get(&job.kind) {
+        Some(handler) => {
+            let ctx = JobContext { scope: job.scope(), tenant: job.tenant(), attempt: job.attempts };
+            handler(engine.clone(), ctx, &job.payload).await
+        }
+        None => Err(EngineError::Internal(format!("no handler for job kind `{}` on this node", job.kind))),
+    };
+    let settled = match result {
+        Ok(Next::Done) => store.complete_job(&job).await,
+        Ok(Next::RunAgainAt(at)) => store.reschedule_job(&job, at).await,
         Err(e) => {
-            let transient = match &e {
-                EngineError::Carrier(c) => {
-                    c.is_transient() || matches!(c, waybill_carriers::CarrierError::Unknown { .. })
-                }
-                EngineError::Store(_) => true,
-                _ => false,
-            };
-            let retry = (transient && job.attempts < job.max_attempts).then(|| now_ms() + backoff_ms(job.attempts));
+            let retry = (transient(&e) && job.attempts < job.max_attempts).then(|| now_ms() + backoff_ms(job.attempts));
             tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, will_retry = retry.is_some(), "job failed");
-            store.fail_job(&job.id, &e.to_string(), retry).await
+            store.fail_job(&job, &e.to_string(), retry).await
         }
     };
-    if let Err(e) = recorded {
-        tracing::error!(job = %job.id, error = %e, "cannot record a job's result; its lease will expire and it runs again");
+    match settled {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(job = %job.id, kind = %job.kind, "the job's lease ran out while it ran; another claim settles it")
+        }
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "cannot record a job's result; its lease will expire and it runs again")
+        }
     }
-}
-
-async fn handle(engine: &Engine, job: &ClaimedJob) -> Result<Next, EngineError> {
-    let tenant = job.tenant().ok_or_else(|| EngineError::Conflict(format!("job {} has no tenant", job.id)))?;
-    let bad_payload = |e: serde_json::Error| EngineError::Conflict(format!("job {} payload: {e}", job.id));
-    match job.kind.as_str() {
-        TRACK => {
-            let p: ShipmentPayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
-            track(engine, &tenant, &p.shipment_id).await
-        }
-        SUBSCRIBE => {
-            let p: SubscribePayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
-            match (p.carrier_account_id, p.tracking_number) {
-                (Some(account), Some(number)) => engine.subscribe_tracking(&tenant, &account, &number).await,
-                _ => engine.subscribe(&tenant, &p.shipment_id).await,
-            }
-            .map(|_| Next::Done)
-        }
-        RECONCILE_BOOKING => {
-            let p: ShipmentPayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
-            engine.reconcile_booking(&tenant, &p.shipment_id).await.map(|_| Next::Done)
-        }
-        CLOSE_ORDER => {
-            let p: OrderPayload = serde_json::from_str(&job.payload).map_err(bad_payload)?;
-            if engine.store().close_order(&tenant, &p.order_id).await? {
-                tracing::info!(order = %p.order_id, "order closed");
-            }
-            Ok(Next::Done)
-        }
-        other => Err(EngineError::Conflict(format!("unknown job kind `{other}`"))),
-    }
-}
-
-async fn track(engine: &Engine, tenant: &TenantId, id: &ShipmentId) -> Result<Next, EngineError> {
-    let shipment = engine.track_now(tenant, id).await?;
-    let age = now_ms() - shipment.created_at;
-    if shipment.status.is_final() || age > engine.config().tracking_max_age.as_millis() as i64 {
-        return Ok(Next::Done);
-    }
-    Ok(Next::RunAgainAt(now_ms() + engine.poll_delay(shipment.status)))
 }

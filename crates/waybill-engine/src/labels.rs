@@ -2,11 +2,12 @@
 //! booking when it names a format (`options.label_format`), otherwise on first request, and
 //! kept, so a label never changes once printed.
 
-use waybill_core::ids::{ShipmentId, TenantId};
+use waybill_core::ids::ShipmentId;
 use waybill_core::units::display_grams;
+use waybill_core::{BookingState, Event, Scope, Shipment};
 use waybill_labels::{LabelAddress, LabelFormat, LabelSpec};
-use waybill_store::{BookingState, Shipment};
 
+use crate::error::Found;
 use crate::{Engine, EngineError};
 
 fn label_address(a: &waybill_core::Address) -> LabelAddress {
@@ -61,8 +62,8 @@ pub fn label_spec(shipment: &Shipment, carrier_name: &str, service_name: &str) -
 
 impl Engine {
     /// The carrier and service names printed on the shipment's label.
-    async fn label_names(&self, tenant: &TenantId, shipment: &Shipment) -> Result<(String, String), EngineError> {
-        if let Some(configured) = self.generic_label_names(tenant, shipment).await? {
+    pub(crate) async fn label_names(&self, shipment: &Shipment) -> Result<(String, String), EngineError> {
+        if let Some(configured) = self.generic_label_names(shipment).await? {
             return Ok(configured);
         }
         Ok(match self.carriers().get(&shipment.carrier) {
@@ -80,13 +81,8 @@ impl Engine {
     }
 
     /// Waybill's own label for a shipment that has its tracking number.
-    pub(crate) async fn render_label(
-        &self,
-        tenant: &TenantId,
-        shipment: &Shipment,
-        format: LabelFormat,
-    ) -> Result<Vec<u8>, EngineError> {
-        let (carrier_name, service_name) = self.label_names(tenant, shipment).await?;
+    pub(crate) async fn render_label(&self, shipment: &Shipment, format: LabelFormat) -> Result<Vec<u8>, EngineError> {
+        let (carrier_name, service_name) = self.label_names(shipment).await?;
         let spec = label_spec(shipment, &carrier_name, &service_name)
             .ok_or_else(|| EngineError::Conflict(format!("shipment {} has no tracking number", shipment.id)))?;
         if format == LabelFormat::Zpl {
@@ -96,7 +92,7 @@ impl Engine {
         let labels = self.clone();
         tokio::task::spawn_blocking(move || labels.inner.labels.render(&spec, format))
             .await
-            .map_err(|e| EngineError::Conflict(format!("label rendering stopped: {e}")))?
+            .map_err(|e| EngineError::Internal(format!("label rendering stopped: {e}")))?
             .map_err(Into::into)
     }
 
@@ -105,7 +101,6 @@ impl Engine {
     /// the booking stands and the label is rendered on its first fetch instead.
     pub(crate) async fn booking_label(
         &self,
-        tenant: &TenantId,
         booked: &Shipment,
         format: Option<LabelFormat>,
         documents: &mut Vec<(&'static str, Vec<u8>)>,
@@ -113,7 +108,7 @@ impl Engine {
         let Some(format) = format.filter(|f| !documents.iter().any(|(kind, _)| *kind == f.extension())) else {
             return;
         };
-        match self.render_label(tenant, booked, format).await {
+        match self.render_label(booked, format).await {
             Ok(bytes) => documents.push((format.extension(), bytes)),
             Err(e) => {
                 tracing::warn!(shipment = %booked.id, error = %e, "cannot render the label at booking; it is rendered when first fetched")
@@ -121,18 +116,28 @@ impl Engine {
         }
     }
 
-    /// The label of a booked shipment in `format`.
-    pub async fn label(&self, tenant: &TenantId, id: &ShipmentId, format: LabelFormat) -> Result<Vec<u8>, EngineError> {
+    /// The label of a booked shipment in `format`; rendered and kept on its first fetch.
+    pub async fn label(&self, scope: &Scope, id: &ShipmentId, format: LabelFormat) -> Result<Vec<u8>, EngineError> {
         let key = format.extension();
-        if let Some(bytes) = self.store().document(tenant, id, key).await? {
+        if let Some(bytes) = self.store().document(scope, id, key).await? {
             return Ok(bytes);
         }
-        let shipment =
-            self.store().shipment(tenant, id).await.map_err(|_| EngineError::NotFound(format!("shipment {id}")))?;
+        let shipment = self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))?;
         if shipment.booking_state != BookingState::Booked {
             return Err(EngineError::Conflict(format!("shipment {id} has no label: it is not booked")));
         }
-        let bytes = self.render_label(tenant, &shipment, format).await?;
-        Ok(self.store().put_document(tenant, id, key, bytes).await?)
+        let bytes = self.render_label(&shipment, format).await?;
+        let mut uow = self.begin().await?;
+        if uow.tx.insert_document(&shipment, key, &bytes).await? {
+            uow.emit(scope, Event::ShipmentDocumentStored { shipment_id: id.clone(), format: key.to_owned() });
+            uow.commit(self).await?;
+            return Ok(bytes);
+        }
+        drop(uow);
+        // Another request stored this format first: serve that one, so a label never changes.
+        self.store()
+            .document(scope, id, key)
+            .await?
+            .ok_or_else(|| EngineError::Internal(format!("label of {id} vanished")))
     }
 }

@@ -1,43 +1,64 @@
-//! Waybill's workflows: book a shipment, cancel it, take in its scans (pushed or pulled),
-//! print its label, and run the background jobs that keep all of that moving.
+//! Waybill's workflows and its application API: create orders, book a shipment, cancel it,
+//! take in its scans (pushed or pulled), print its label, schedule pickups, and the reads the
+//! API, webhooks and pages show; plus the typed background jobs that keep all of it moving.
 //!
-//! The engine is the only place that calls both a carrier and the store. It never holds a
-//! transaction across a carrier call: it records the intent, calls, then records the outcome.
+//! Every change takes one path: a [unit of work](uow::UnitOfWork) opens a transaction, applies
+//! the domain rule (pure, in `waybill-core`), writes the change, and emits typed events into
+//! the same transaction, each fanned out to one job per consumer ([`jobs::CONSUMERS`]). No
+//! unit of work stays open across a call to a carrier: the engine records the intent, commits,
+//! calls, then records the outcome in a new unit of work.
 
+mod accounts;
 mod booking;
 mod error;
 mod generic;
-mod jobs;
+pub mod jobs;
 pub mod labels;
 mod operations;
+mod orders;
+mod reads;
 mod tracking;
+mod uow;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-pub use booking::{BookInput, NewAccountInput};
+pub use accounts::BaseUrlPolicy;
 pub use error::EngineError;
 pub use generic::{MAX_REPORTED_SCANS, ReportedScan, ScanReport};
-pub use jobs::Worker;
-pub use operations::PickupInput;
+pub use jobs::{Job, Next, Registry, Worker};
 use tokio::sync::Notify;
 pub use tracking::PushReceipt;
 use waybill_carriers::Carriers;
+use waybill_core::account::CarrierAccount;
 use waybill_core::ids::CarrierAccountId;
 use waybill_labels::LabelRenderer;
-use waybill_store::{AccountSecrets, CarrierAccount, Store};
+use waybill_outbound::Outbound;
+use waybill_store::{AccountSecrets, Store};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// The base URL carriers push scans to (`{public_url}/v1/hooks/carriers/…`).
+    /// The base URL carriers push scans to (`{public_url}/v1/hooks/carriers/…`). Every node of
+    /// one deployment must have the same one: carriers keep the URL they were given at booking.
     pub public_url: String,
     /// How often an in-transit shipment is polled; earlier and later stages poll less often.
     pub poll_interval: Duration,
     /// Stop polling a shipment that has not reached a final status after this long.
     pub tracking_max_age: Duration,
-    /// How long a booking may stay pending before the watchdog reconciles it.
+    /// A booking pending longer than this is reconciled even if its node still looks alive.
     pub booking_watchdog: Duration,
+    /// How often any node looks for bookings whose node is gone (and reconciles them).
+    pub sweep_interval: Duration,
+    /// This node's name, unique among the nodes sharing the database and the same across its
+    /// restarts, so a restarted node recognises the bookings its previous run left in flight.
+    pub node: String,
+    /// How often this node records that it is alive.
+    pub heartbeat: Duration,
+    /// A node silent for this long is taken as gone.
+    pub node_timeout: Duration,
+    /// Which `base_url` overrides live carrier accounts may have.
+    pub base_urls: BaseUrlPolicy,
 }
 
 impl Default for EngineConfig {
@@ -47,11 +68,16 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(15 * 60),
             tracking_max_age: Duration::from_secs(60 * 24 * 3600),
             booking_watchdog: Duration::from_secs(120),
+            sweep_interval: Duration::from_secs(5),
+            node: "node".into(),
+            heartbeat: Duration::from_secs(2),
+            node_timeout: Duration::from_secs(10),
+            base_urls: BaseUrlPolicy::default(),
         }
     }
 }
 
-/// Cheap to clone; every clone shares the store, adapters and label fonts.
+/// Cheap to clone; every clone shares the store, adapters, label fonts and job registry.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -60,23 +86,44 @@ pub struct Engine {
 struct Inner {
     store: Store,
     carriers: Carriers,
+    outbound: Outbound,
     labels: LabelRenderer,
     config: EngineConfig,
-    /// Wakes this node's workers when it queues a job that is due now.
+    registry: Registry,
+    /// When this node started (epoch ms): its heartbeat row says so, and bookings its previous
+    /// run left are older.
+    started_at: i64,
+    /// Wakes this node's workers when a unit of work commits a job that is due now.
     jobs_queued: Notify,
-    /// Carrier accounts with their opened secrets. Accounts cannot be changed or removed
-    /// through any API yet, so entries never go stale; whatever adds that must evict here.
+    /// Carrier accounts with their opened secrets, as of the account's `updated_at`: an entry
+    /// is used only while the account row still shows the same time.
     accounts: RwLock<HashMap<CarrierAccountId, Arc<(CarrierAccount, AccountSecrets)>>>,
 }
 
 impl Engine {
-    pub fn new(store: Store, carriers: Carriers, config: EngineConfig) -> Self {
+    pub fn new(store: Store, carriers: Carriers, outbound: Outbound, config: EngineConfig) -> Self {
+        Self::with_jobs(store, carriers, outbound, config, |_| {})
+    }
+
+    /// An engine whose workers also run the jobs `register` adds to the registry.
+    pub fn with_jobs(
+        store: Store,
+        carriers: Carriers,
+        outbound: Outbound,
+        config: EngineConfig,
+        register: impl FnOnce(&mut Registry),
+    ) -> Self {
+        let mut registry = jobs::builtin();
+        register(&mut registry);
         Self {
             inner: Arc::new(Inner {
                 store,
                 carriers,
+                outbound,
                 labels: LabelRenderer::new(),
                 config,
+                registry,
+                started_at: waybill_store::now_ms(),
                 jobs_queued: Notify::new(),
                 accounts: RwLock::default(),
             }),
@@ -93,5 +140,14 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// When this node started (epoch ms).
+    pub fn started_at(&self) -> i64 {
+        self.inner.started_at
     }
 }

@@ -5,31 +5,17 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveTime};
 use waybill_carriers::{AddressCheck, Capabilities, Carrier, CarrierError, PickupRequest, Serviceability};
+use waybill_core::account::CarrierAccount;
+use waybill_core::api::requests::{AddressValidate, CheckedPickup};
 use waybill_core::error::Problems;
-use waybill_core::ids::{CarrierAccountId, PickupId, ShipmentId, TenantId};
-use waybill_core::{Address, Invalid, Parcel};
-use waybill_store::{
-    AccountSecrets, BookingState, CarrierAccount, NewPickup, Page, Pickup, PickupError, PickupOutcome, StoreError,
-};
+use waybill_core::ids::{CarrierAccountId, PickupId};
+use waybill_core::pickup::{Pickup, PickupError, PickupOutcome, PickupStatus};
+use waybill_core::{BookingState, Event, Invalid, Page, Scope};
+use waybill_store::{AccountSecrets, now_ms};
 
+use crate::error::Found;
 use crate::{Engine, EngineError};
-
-/// A pickup as the API asks for it, already checked for shape.
-pub struct PickupInput {
-    pub id: PickupId,
-    pub carrier_account_id: CarrierAccountId,
-    pub address: Address,
-    pub date: NaiveDate,
-    pub ready_time: NaiveTime,
-    pub close_time: NaiveTime,
-    /// When empty, the parcels of `shipment_ids` are collected.
-    pub parcels: Vec<Parcel>,
-    pub shipment_ids: Vec<ShipmentId>,
-    pub service: Option<String>,
-    pub instructions: Option<String>,
-}
 
 /// One operation a carrier may or may not offer, as its capability flag and in words.
 struct Operation {
@@ -42,20 +28,15 @@ const SERVICEABILITY: Operation = Operation { offered: |c| c.serviceability, nam
 const PICKUPS: Operation = Operation { offered: |c| c.pickup, name: "pickups" };
 
 impl Engine {
-    /// The tenant's account and its adapter, if the carrier offers `operation`; otherwise a
+    /// The scope's account and its adapter, if the carrier offers `operation`; otherwise a
     /// problem at `/carrier_account_id`.
     async fn account_offering(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
         id: &CarrierAccountId,
         operation: Operation,
     ) -> Result<(CarrierAccount, AccountSecrets, Arc<dyn Carrier>), EngineError> {
-        let (account, secrets, carrier) = self.account(tenant, id).await.map_err(|e| match e {
-            EngineError::NotFound(_) => {
-                Invalid::one("/carrier_account_id", format!("no carrier account `{id}`")).into()
-            }
-            other => other,
-        })?;
+        let (account, secrets, carrier) = self.named_account(scope, id).await?;
         if !(operation.offered)(&carrier.info().capabilities) {
             return Err(Invalid::one(
                 "/carrier_account_id",
@@ -67,53 +48,48 @@ impl Engine {
     }
 
     /// The carrier's verdict on an address, with its corrections.
-    pub async fn validate_address(
-        &self,
-        tenant: &TenantId,
-        account_id: &CarrierAccountId,
-        address: &Address,
-    ) -> Result<AddressCheck, EngineError> {
-        let (account, secrets, carrier) = self.account_offering(tenant, account_id, ADDRESS_VALIDATION).await?;
+    pub async fn validate_address(&self, scope: &Scope, body: AddressValidate) -> Result<AddressCheck, EngineError> {
+        let problems = body.address.problems("/address");
+        if !problems.is_empty() {
+            return Err(Invalid(problems).into());
+        }
+        let address = body.address.normalized();
+        let (account, secrets, carrier) =
+            self.account_offering(scope, &body.carrier_account_id, ADDRESS_VALIDATION).await?;
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
-        Ok(carrier.validate_address(&ctx, address).await?)
+        Ok(carrier.validate_address(&ctx, &address).await?)
     }
 
     /// What the carrier offers at a postcode.
     pub async fn serviceability(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
         account_id: &CarrierAccountId,
         country: &str,
         postal_code: &str,
     ) -> Result<Serviceability, EngineError> {
-        let (account, secrets, carrier) = self.account_offering(tenant, account_id, SERVICEABILITY).await?;
+        let (account, secrets, carrier) = self.account_offering(scope, account_id, SERVICEABILITY).await?;
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         Ok(carrier.serviceability(&ctx, country, postal_code).await?)
     }
 
-    /// Books a courier: records the pickup as `requested`, asks the carrier once, records the
-    /// outcome. A refusal is recorded and returned as the error; a lost answer is `unknown`.
-    pub async fn schedule_pickup(&self, tenant: &TenantId, input: PickupInput) -> Result<Pickup, EngineError> {
-        let (account, secrets, carrier) = self.account_offering(tenant, &input.carrier_account_id, PICKUPS).await?;
+    /// Checks a pickup against the account and the shipments it names, without writing.
+    pub async fn check_pickup(&self, scope: &Scope, input: &CheckedPickup) -> Result<(), EngineError> {
+        let (account, _, carrier) = self.account_offering(scope, &input.carrier_account_id, PICKUPS).await?;
         let mut problems = Problems::new();
-        let mut tracking_numbers = Vec::new();
-        let mut shipment_parcels = Vec::new();
         for (i, id) in input.shipment_ids.iter().enumerate() {
             let pointer = format!("/shipment_ids/{i}");
-            match self.store().shipment(tenant, id).await {
+            match self.store().shipment(scope, id).await.found(|| format!("shipment {id}")) {
                 Ok(s) if s.carrier_account_id != account.id => {
                     problems.add(pointer, format!("shipment {id} was booked on another carrier account"))
                 }
-                Ok(s) => match (s.booking_state, s.tracking_number) {
-                    (BookingState::Booked, Some(tracking_number)) => {
-                        tracking_numbers.push(tracking_number);
-                        shipment_parcels.extend(s.parcels);
-                    }
-                    (state, _) => problems
-                        .add(pointer, format!("shipment {id} is not booked (booking state `{}`)", state.as_str())),
-                },
-                Err(StoreError::NotFound) => problems.add(pointer, format!("no shipment `{id}`")),
-                Err(e) => return Err(e.into()),
+                Ok(s) if s.booking_state != BookingState::Booked || s.tracking_number.is_none() => problems.add(
+                    pointer,
+                    format!("shipment {id} is not booked (booking state `{}`)", s.booking_state.as_str()),
+                ),
+                Ok(_) => {}
+                Err(EngineError::NotFound(_)) => problems.add(pointer, format!("no shipment `{id}`")),
+                Err(e) => return Err(e),
             }
         }
         if let Some(service) = &input.service
@@ -125,14 +101,30 @@ impl Engine {
                 format!("`{service}` is not a {} service; choose one of: {}", account.carrier, known.join(", ")),
             );
         }
-        if input.parcels.is_empty() && input.shipment_ids.is_empty() {
-            problems.add("/parcels", "give at least one parcel or shipment id");
-        }
-        problems.finish(())?;
-        let parcels = if input.parcels.is_empty() { shipment_parcels } else { input.parcels };
+        Ok(problems.finish(())?)
+    }
 
+    /// Books a courier as pickup `id`: records it as `requested`, asks the carrier once,
+    /// records the outcome. A refusal is recorded and returned as the error; a lost answer is
+    /// `unknown`.
+    pub async fn schedule_pickup(
+        &self,
+        scope: &Scope,
+        id: PickupId,
+        input: CheckedPickup,
+    ) -> Result<Pickup, EngineError> {
+        self.check_pickup(scope, &input).await?;
+        let (account, secrets, carrier) = self.account_offering(scope, &input.carrier_account_id, PICKUPS).await?;
+        let mut tracking_numbers = Vec::new();
+        let mut shipment_parcels = Vec::new();
+        for id in &input.shipment_ids {
+            let s = self.store().shipment(scope, id).await?;
+            tracking_numbers.extend(s.tracking_number);
+            shipment_parcels.extend(s.parcels);
+        }
+        let parcels = if input.parcels.is_empty() { shipment_parcels } else { input.parcels };
         let request = PickupRequest {
-            reference: input.id.to_string(),
+            reference: id.to_string(),
             address: input.address.clone(),
             date: input.date,
             ready_time: input.ready_time,
@@ -142,11 +134,15 @@ impl Engine {
             service: input.service.clone(),
             instructions: input.instructions.clone(),
         };
-        let id = input.id.clone();
-        let new = NewPickup {
-            id: input.id,
+        let now = now_ms();
+        let requested = Pickup {
+            id: id.clone(),
+            tenant_id: scope.tenant.clone(),
+            mode: scope.mode,
             carrier_account_id: account.id.clone(),
             carrier: account.carrier.clone(),
+            status: PickupStatus::Requested,
+            confirmation_number: None,
             date: input.date,
             ready_time: input.ready_time,
             close_time: input.close_time,
@@ -155,8 +151,15 @@ impl Engine {
             shipment_ids: input.shipment_ids,
             service: input.service,
             instructions: input.instructions,
+            charge: None,
+            note: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
         };
-        self.store().create_pickup(tenant, new).await?;
+        let mut uow = self.begin().await?;
+        uow.tx.insert_pickup(&requested).await?;
+        uow.commit(self).await?;
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let outcome = match carrier.schedule_pickup(&ctx, &request).await {
@@ -182,27 +185,69 @@ impl Engine {
                     code: e.carrier_code().unwrap_or("CARRIER_ERROR").to_owned(),
                     message: e.to_string(),
                 };
-                self.store().record_pickup_outcome(tenant, &id, PickupOutcome::Failed(error)).await?;
+                if let Err(record) = self.settle_pickup(scope, &id, PickupOutcome::Failed(error)).await {
+                    tracing::error!(pickup = %id, error = %record, "cannot record a refused pickup");
+                }
                 return Err(e.into());
             }
         };
-        Ok(self.store().record_pickup_outcome(tenant, &id, outcome).await?)
+        match self.settle_pickup(scope, &id, outcome).await {
+            Ok(pickup) => Ok(pickup),
+            Err(e) => {
+                // The carrier may have booked a courier: the answer is `unknown`, never an error
+                // that invites a second request.
+                tracing::error!(pickup = %id, error = %e, "cannot record a pickup's outcome");
+                Ok(Pickup { status: PickupStatus::Unknown, ..requested })
+            }
+        }
     }
 
-    pub async fn pickup(&self, tenant: &TenantId, id: &PickupId) -> Result<Pickup, EngineError> {
-        self.store().pickup(tenant, id).await.map_err(|e| match e {
-            StoreError::NotFound => EngineError::NotFound(format!("pickup {id}")),
-            other => other.into(),
-        })
+    /// Moves a `requested` pickup to its outcome, with its event; a pickup settled already
+    /// keeps its first outcome.
+    async fn settle_pickup(&self, scope: &Scope, id: &PickupId, outcome: PickupOutcome) -> Result<Pickup, EngineError> {
+        let mut uow = self.begin().await?;
+        let Some(pickup) = uow.tx.settle_pickup(scope, id, outcome).await? else {
+            drop(uow);
+            return Ok(self.store().pickup(scope, id).await?);
+        };
+        let event = match pickup.status {
+            PickupStatus::Scheduled => Event::PickupScheduled { pickup: pickup.clone() },
+            PickupStatus::Failed => Event::PickupFailed { pickup: pickup.clone() },
+            PickupStatus::Requested | PickupStatus::Unknown => Event::PickupUnknown { pickup: pickup.clone() },
+        };
+        uow.emit(scope, event);
+        uow.commit(self).await?;
+        Ok(pickup)
     }
 
-    /// The tenant's pickups, oldest first.
+    /// A pickup whose request died before its outcome was recorded (its node crashed): it may
+    /// have reached the carrier, so it is settled as `unknown`, never asked again.
+    pub async fn settle_abandoned_pickup(&self, scope: &Scope, id: &PickupId) -> Result<Pickup, EngineError> {
+        let pickup = self.store().pickup(scope, id).await.found(|| format!("pickup {id}"))?;
+        if pickup.status != PickupStatus::Requested {
+            return Ok(pickup);
+        }
+        let error = PickupError {
+            code: "NEEDS_ATTENTION".into(),
+            message: format!(
+                "the request for this pickup was interrupted; check with {} (reference {id}) before asking again",
+                pickup.carrier
+            ),
+        };
+        self.settle_pickup(scope, id, PickupOutcome::Unknown(error)).await
+    }
+
+    pub async fn pickup(&self, scope: &Scope, id: &PickupId) -> Result<Pickup, EngineError> {
+        self.store().pickup(scope, id).await.found(|| format!("pickup {id}"))
+    }
+
+    /// The scope's pickups, oldest first.
     pub async fn list_pickups(
         &self,
-        tenant: &TenantId,
-        after: Option<&str>,
+        scope: &Scope,
+        after: Option<&PickupId>,
         limit: u32,
     ) -> Result<Page<Pickup>, EngineError> {
-        Ok(self.store().list_pickups(tenant, after, limit).await?)
+        Ok(self.store().list_pickups(scope, after, limit).await?)
     }
 }

@@ -1,15 +1,20 @@
-//! Taking in scans, pulled by the `track` job or pushed by the carrier, through one path.
+//! Taking in scans, pulled by the `track` job, pushed by the carrier or reported by the
+//! merchant, through one path: each scan is placed in time (a carrier time ahead of its
+//! receipt is clamped to the receipt), recorded once, and the shipment's status is the fold
+//! of all its scans in placed order.
 
-use serde_json::json;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use waybill_carriers::{PushRequest, PushTarget, Scan};
-use waybill_core::TrackingStatus;
-use waybill_core::ids::{CarrierAccountId, ShipmentId, TenantId};
-use waybill_store::{
-    AccountSecrets, CarrierAccount, NewJob, NewScan, ScanOutcome, ScanSource, Shipment, StoreError, now_ms,
-};
+use waybill_carriers::{PushError, PushRequest, PushTarget, Scan};
+use waybill_core::account::CarrierAccount;
+use waybill_core::ids::{CarrierAccountId, ShipmentId};
+use waybill_core::tracking::place;
+use waybill_core::{Event, ScanSource, Scope, Shipment, TrackingEvent, TrackingState, TrackingStatus};
+use waybill_store::{AccountSecrets, NewScan, StoreError, now_ms};
 
-use crate::jobs::CLOSE_ORDER;
+use crate::jobs::Next;
+use crate::orders::follow_order;
+use crate::uow::UnitOfWork;
 use crate::{Engine, EngineError};
 
 /// What a push request amounted to.
@@ -19,9 +24,26 @@ pub struct PushReceipt {
     pub recorded: usize,
     /// Scans for tracking numbers this account never booked (kept out, logged).
     pub unknown: usize,
+    /// Recorded scans whose carrier time was ahead of their receipt (placed at the receipt).
+    pub clock_skewed: usize,
 }
 
-fn to_new_scan(scan: Scan, source: ScanSource) -> NewScan {
+/// What recording scans on one shipment did.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanOutcome {
+    pub shipment: Shipment,
+    /// Scans that were new (the rest were duplicates).
+    pub fresh: Vec<TrackingEvent>,
+}
+
+impl ScanOutcome {
+    /// New scans whose carrier time was ahead of their receipt beyond the tolerance.
+    pub fn clock_skewed(&self) -> impl Iterator<Item = &TrackingEvent> {
+        self.fresh.iter().filter(|e| e.placed().clock_ahead_by().is_some())
+    }
+}
+
+fn to_new_scan(scan: Scan, source: ScanSource, received: DateTime<Utc>) -> NewScan {
     let dedupe_key = scan.event_id.clone().unwrap_or_else(|| {
         // Without a carrier event id, the same code at the same time and place is the same scan.
         let mut h = Sha256::new();
@@ -36,6 +58,7 @@ fn to_new_scan(scan: Scan, source: ScanSource) -> NewScan {
         }
         format!("sha256:{}", hex::encode(h.finalize()))
     });
+    let placed = place(scan.status, scan.occurred_at.to_utc(), received);
     NewScan {
         dedupe_key,
         code: scan.code,
@@ -45,23 +68,54 @@ fn to_new_scan(scan: Scan, source: ScanSource) -> NewScan {
         description: scan.description,
         location: scan.location,
         occurred_at: scan.occurred_at,
+        placed_at: placed.at,
         source,
         raw: scan.raw,
     }
 }
 
-/// Jobs a status change causes: a delivered order is closed by its own job.
-fn follow_ups(shipment: &Shipment, _previous: TrackingStatus) -> Vec<NewJob> {
-    match (&shipment.order_id, shipment.status) {
-        (Some(order), TrackingStatus::Delivered) => vec![NewJob {
-            kind: CLOSE_ORDER,
-            payload: json!({ "order_id": order }),
-            run_at: now_ms(),
-            unique_key: Some(format!("{CLOSE_ORDER}:{order}")),
-            max_attempts: 10,
-        }],
-        _ => vec![],
+/// Records `scans` on the locked `shipment` and moves it (and its order) within `uow`.
+async fn apply_scans(
+    uow: &mut UnitOfWork,
+    mut shipment: Shipment,
+    scans: Vec<Scan>,
+    source: ScanSource,
+) -> Result<ScanOutcome, EngineError> {
+    let received = now_ms();
+    let received_at = DateTime::from_timestamp_millis(received).unwrap_or_else(Utc::now);
+    let mut fresh = Vec::new();
+    for scan in scans {
+        if let Some(recorded) = uow.tx.insert_scan(&shipment, &to_new_scan(scan, source, received_at), received).await?
+        {
+            fresh.push(recorded);
+        }
     }
+    if fresh.is_empty() || shipment.status.is_final() {
+        return Ok(ScanOutcome { shipment, fresh });
+    }
+    let previous = shipment.status;
+    let state = shipment.tracking_state();
+    let next = if fresh.iter().all(|e| state.extends_to(e.placed_at)) {
+        state.extend(fresh.iter().map(TrackingEvent::placed))
+    } else {
+        // A scan landed before ones already applied: the status is the fold of all of them.
+        TrackingState::replay(uow.tx.scans(&shipment).await?.iter().map(TrackingEvent::placed))
+    };
+    let failed = fresh.iter().filter(|e| e.status == TrackingStatus::DeliveryFailed).max_by_key(|e| e.placed_at);
+    shipment.ndr_reason = failed.and_then(|e| e.ndr_reason).or(shipment.ndr_reason);
+    shipment.set_tracking_state(next);
+    shipment.updated_at = received;
+    uow.tx.update_shipment(&shipment).await?;
+    if shipment.status != previous {
+        tracing::info!(shipment = %shipment.id, from = previous.as_str(), to = shipment.status.as_str(), "shipment status moved");
+        follow_order(uow, &shipment).await?;
+        let scope = shipment.scope();
+        uow.emit(
+            &scope,
+            Event::ShipmentStatusChanged { shipment: shipment.clone(), from: previous, scans: fresh.clone() },
+        );
+    }
+    Ok(ScanOutcome { shipment, fresh })
 }
 
 impl Engine {
@@ -78,35 +132,56 @@ impl Engine {
         }
     }
 
+    /// Records scans on one shipment in one unit of work.
     pub(crate) async fn record_scans(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
         id: &ShipmentId,
         scans: Vec<Scan>,
         source: ScanSource,
     ) -> Result<ScanOutcome, EngineError> {
-        let scans = scans.into_iter().map(|s| to_new_scan(s, source)).collect();
-        let outcome = self.store().apply_scans(tenant, id, scans, follow_ups).await?;
-        self.scans_recorded(&outcome);
+        let mut uow = self.begin().await?;
+        let shipment = uow.tx.lock_shipment(scope, id).await?;
+        let outcome = apply_scans(&mut uow, shipment, scans, source).await?;
+        uow.commit(self).await?;
         Ok(outcome)
     }
 
-    /// Logs a status move and wakes the workers for the jobs it queued.
-    fn scans_recorded(&self, outcome: &ScanOutcome) {
-        if outcome.shipment.status != outcome.previous_status {
-            tracing::info!(shipment = %outcome.shipment.id, from = outcome.previous_status.as_str(), to = outcome.shipment.status.as_str(), "shipment status moved");
-            self.inner.jobs_queued.notify_waiters();
+    /// Records scans on several shipments all or nothing: one unit of work for all of them.
+    pub(crate) async fn record_scans_of_many(
+        &self,
+        scope: &Scope,
+        scans: Vec<(ShipmentId, Vec<Scan>)>,
+        source: ScanSource,
+    ) -> Result<Vec<ScanOutcome>, EngineError> {
+        let mut uow = self.begin().await?;
+        let mut outcomes = Vec::with_capacity(scans.len());
+        for (id, scans) in scans {
+            let shipment = uow.tx.lock_shipment(scope, &id).await?;
+            outcomes.push(apply_scans(&mut uow, shipment, scans, source).await?);
         }
+        uow.commit(self).await?;
+        Ok(outcomes)
     }
 
     /// Pulls the carrier's scans for a shipment. Returns the shipment after them.
-    pub async fn track_now(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, EngineError> {
-        let shipment = self.store().shipment(tenant, id).await?;
+    pub async fn track_now(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment, EngineError> {
+        let shipment = self.store().shipment(scope, id).await?;
         let Some(tracking_number) = shipment.tracking_number.as_deref() else { return Ok(shipment) };
-        let (account, secrets, carrier) = self.account(tenant, &shipment.carrier_account_id).await?;
+        let (account, secrets, carrier) = self.account(scope, &shipment.carrier_account_id).await?;
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
         let scans = carrier.track(&ctx, tracking_number).await?;
-        Ok(self.record_scans(tenant, id, scans, ScanSource::Pull).await?.shipment)
+        Ok(self.record_scans(scope, id, scans, ScanSource::Pull).await?.shipment)
+    }
+
+    /// The `track` job: one poll, then the next one scheduled until a final status.
+    pub(crate) async fn track_job(&self, scope: &Scope, id: &ShipmentId) -> Result<Next, EngineError> {
+        let shipment = self.track_now(scope, id).await?;
+        let age = now_ms() - shipment.created_at;
+        if shipment.status.is_final() || age > self.config().tracking_max_age.as_millis() as i64 {
+            return Ok(Next::Done);
+        }
+        Ok(Next::RunAgainAt(now_ms() + self.poll_delay(shipment.status)))
     }
 
     /// Where this account's carrier pushes scans, and the secret it signs them with.
@@ -114,34 +189,24 @@ impl Engine {
         PushTarget { url: self.push_url(account), secret: secrets.push_secret.clone() }
     }
 
-    /// The URL this account's carrier pushes scans to.
-    pub fn push_url(&self, account: &CarrierAccount) -> String {
-        format!(
-            "{}/v1/hooks/carriers/{}/{}",
-            self.config().public_url.trim_end_matches('/'),
-            account.carrier,
-            account.id
-        )
-    }
-
     /// Asks the carrier to push this shipment's scans to us.
-    pub(crate) async fn subscribe(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), EngineError> {
-        let shipment = self.store().shipment(tenant, id).await?;
+    pub(crate) async fn subscribe(&self, scope: &Scope, id: &ShipmentId) -> Result<(), EngineError> {
+        let shipment = self.store().shipment(scope, id).await?;
         let Some(tracking_number) = shipment.tracking_number.as_deref() else { return Ok(()) };
         if shipment.status.is_final() {
             return Ok(());
         }
-        self.subscribe_tracking(tenant, &shipment.carrier_account_id, tracking_number).await
+        self.subscribe_tracking(scope, &shipment.carrier_account_id, tracking_number).await
     }
 
     /// Asks the carrier of `account` to push the scans of `tracking_number` to us.
     pub(crate) async fn subscribe_tracking(
         &self,
-        tenant: &TenantId,
+        scope: &Scope,
         account: &CarrierAccountId,
         tracking_number: &str,
     ) -> Result<(), EngineError> {
-        let (account, secrets, carrier) = self.account(tenant, account).await?;
+        let (account, secrets, carrier) = self.account(scope, account).await?;
         if !carrier.info().capabilities.push {
             return Ok(());
         }
@@ -151,48 +216,46 @@ impl Engine {
     }
 
     /// Takes in a carrier's push: checks its signature with the account's secret, then records
-    /// each scan on the shipment it belongs to.
+    /// each scan on the shipment it belongs to. An unknown account, another carrier's slug, a
+    /// carrier that does not push and a bad signature are all refused alike, so the endpoint
+    /// tells a stranger nothing about which accounts exist.
     pub async fn ingest_push(
         &self,
         carrier_slug: &str,
         account_id: &CarrierAccountId,
         push: &PushRequest<'_>,
     ) -> Result<PushReceipt, EngineError> {
-        let (account, secrets) = match self.cached_account(account_id) {
-            Some(found) => found,
-            None => match self.store().carrier_account_for_push(account_id).await {
-                Ok((account, secrets)) => {
-                    self.cache_account(&account, &secrets);
-                    (account, secrets)
-                }
-                Err(StoreError::NotFound) => {
-                    return Err(EngineError::NotFound(format!("carrier account {account_id}")));
-                }
-                Err(e) => return Err(e.into()),
-            },
+        let refused = |why: &str| {
+            tracing::warn!(carrier = carrier_slug, account = %account_id, why, "push refused");
+            EngineError::PushRefused
         };
-        if account.carrier != carrier_slug {
-            return Err(EngineError::NotFound(format!("{carrier_slug} account {account_id}")));
-        }
-        let carrier = self
-            .carriers()
-            .get(carrier_slug)
-            .ok_or_else(|| EngineError::NotFound(format!("carrier {carrier_slug}")))?;
-        let pushed = carrier.parse_push(&secrets.push_secret, push)?;
+        let account = match self.store().carrier_account_for_push(account_id).await {
+            Ok(account) => account,
+            Err(StoreError::NotFound) => return Err(refused("no such account")),
+            Err(e) => return Err(e.into()),
+        };
+        let carrier = match self.carriers().get(carrier_slug) {
+            Some(c) if account.carrier == carrier_slug && c.info().capabilities.push => c.clone(),
+            _ => return Err(refused("the account is not of this carrier, or it does not push")),
+        };
+        let secrets = self.secrets_of(&account).await?;
+        let pushed = match carrier.parse_push(&secrets.push_secret, push) {
+            Ok(pushed) => pushed,
+            Err(PushError::BadSignature(why)) => return Err(refused(&why)),
+            Err(e) => return Err(e.into()),
+        };
         let mut receipt = PushReceipt { scans: pushed.len(), ..Default::default() };
         for p in pushed {
-            let scans = vec![to_new_scan(p.scan, ScanSource::Push)];
-            match self.store().apply_pushed_scans(&account.id, &p.tracking_number, scans, follow_ups).await {
-                Ok(outcome) => {
-                    self.scans_recorded(&outcome);
-                    receipt.recorded += outcome.recorded;
-                }
-                Err(StoreError::NotFound) => {
-                    tracing::warn!(carrier = carrier_slug, account = %account.id, tracking_number = %p.tracking_number, "push for an unknown tracking number");
-                    receipt.unknown += 1;
-                }
-                Err(e) => return Err(e.into()),
-            }
+            let mut uow = self.begin().await?;
+            let Some(shipment) = uow.tx.lock_shipment_for_account(&account.id, &p.tracking_number).await? else {
+                tracing::warn!(carrier = carrier_slug, account = %account.id, tracking_number = %p.tracking_number, "push for an unknown tracking number");
+                receipt.unknown += 1;
+                continue;
+            };
+            let outcome = apply_scans(&mut uow, shipment, vec![p.scan], ScanSource::Push).await?;
+            uow.commit(self).await?;
+            receipt.recorded += outcome.fresh.len();
+            receipt.clock_skewed += outcome.clock_skewed().count();
         }
         Ok(receipt)
     }

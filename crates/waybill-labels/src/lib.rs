@@ -193,6 +193,13 @@ impl LabelRenderer {
         LabelRenderer { fonts, pdf_fonts }
     }
 
+    /// Whether `spec` can be laid out (its barcodes and QR code fit the label), without
+    /// drawing anything: a booking checks its label before the carrier is called, so a label
+    /// that could never print is refused while nothing has happened yet.
+    pub fn check(&self, spec: &LabelSpec) -> Result<(), LabelError> {
+        layout::build(spec, &self.fonts, Barcodes::Native).map(|_| ())
+    }
+
     /// Renders `spec` as a complete document in `format`.
     pub fn render(&self, spec: &LabelSpec, format: LabelFormat) -> Result<Vec<u8>, LabelError> {
         let barcodes = match format {

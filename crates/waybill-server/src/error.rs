@@ -1,5 +1,7 @@
 //! Every error the API answers with, as `application/problem+json` (RFC 9457), with a list of
-//! `{pointer, detail}` for field errors. Internal errors are logged, never shown.
+//! `{pointer, detail}` for field errors. Our own faults answer 500 with the request's id and
+//! are logged with it, never shown; a database that cannot serve now answers 503 with
+//! `Retry-After`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +10,6 @@ use utoipa::ToSchema;
 use waybill_carriers::{CarrierError, PushError};
 use waybill_core::{FieldError, Invalid};
 use waybill_engine::EngineError;
-use waybill_store::StoreError;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,12 +20,16 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// One entry per offending field, with a JSON pointer into the request.
+    /// One entry per offending field, with a JSON pointer into the request (`/query/…` for
+    /// query parameters, `/headers/…` for headers).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// The carrier's own error code and message, when a carrier refused.
+    /// The carrier's own error code, when a carrier refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier_code: Option<String>,
+    /// On 500s: quote it when reporting the problem; the server's log has the details under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -33,6 +38,25 @@ pub struct ApiError {
     // Boxed: handlers return `Result<_, ApiError>` everywhere, and the error path is the cold one.
     problem: Box<Problem>,
     retry_after: Option<u64>,
+}
+
+tokio::task_local! {
+    /// The id of the request being served (set by the request-id middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, if a request is being served.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// A 413 for a body over the limit.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+    )
 }
 
 impl ApiError {
@@ -46,6 +70,7 @@ impl ApiError {
                 detail: detail.into(),
                 errors: vec![],
                 carrier_code: None,
+                request_id: None,
             }),
             retry_after: None,
         }
@@ -65,13 +90,34 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{} not found", what.into()))
     }
 
+    /// Our own fault: logged with the request's id, answered 500 with the id and nothing else.
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "internal error");
-        Self::new(
+        let id = request_id();
+        tracing::error!(request_id = id.as_deref().unwrap_or("-"), error = %e, "internal error");
+        let mut out = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "something went wrong on our side; it has been logged",
-        )
+            "something went wrong on our side; it has been logged under this request_id",
+        );
+        out.problem.request_id = id;
+        out
+    }
+
+    /// The database cannot serve now: 503 with a `Retry-After`.
+    pub fn unavailable(e: impl std::fmt::Display) -> Self {
+        tracing::warn!(request_id = request_id().as_deref().unwrap_or("-"), error = %e, "database unavailable");
+        let mut out = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "the database is busy or unreachable; nothing was done, send the request again shortly",
+        );
+        out.retry_after = Some(2);
+        out
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn status(&self) -> StatusCode {
@@ -122,16 +168,6 @@ impl From<Invalid> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::not_found("resource"),
-            StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", c),
-            other => Self::internal(other),
-        }
-    }
-}
-
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
@@ -139,10 +175,14 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(what) => Self::not_found(what),
             EngineError::Conflict(c) => Self::new(StatusCode::CONFLICT, "conflict", c),
             EngineError::Carrier(c) => Self::carrier(c, StatusCode::UNPROCESSABLE_ENTITY),
-            EngineError::Push(PushError::BadSignature(m)) => Self::new(StatusCode::UNAUTHORIZED, "bad_signature", m),
+            EngineError::PushRefused => {
+                Self::new(StatusCode::UNAUTHORIZED, "push_refused", "the push is not signed for this endpoint")
+            }
+            EngineError::Push(PushError::BadSignature(m)) => Self::new(StatusCode::UNAUTHORIZED, "push_refused", m),
             EngineError::Push(PushError::Malformed(m)) => Self::new(StatusCode::BAD_REQUEST, "malformed_push", m),
             EngineError::Label(l) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "label_error", l.to_string()),
-            EngineError::Store(s) => s.into(),
+            EngineError::Unavailable(e) => Self::unavailable(e),
+            EngineError::Internal(e) => Self::internal(e),
         }
     }
 }

@@ -287,6 +287,11 @@ impl Simulator {
         }
     }
 
+    /// How many shipments the simulator has booked, for every API key.
+    pub fn shipments_booked(&self) -> usize {
+        self.inner.store().shipment_count()
+    }
+
     /// Replaces the faults in force (same as `PUT /_sim/faults`).
     pub fn set_faults(&self, faults: Faults) {
         self.inner.set_faults(faults);

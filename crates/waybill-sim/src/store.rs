@@ -122,6 +122,10 @@ impl Store {
     }
 
     /// A new AWB: `SIM` and 10 random digits, unused so far.
+    pub fn shipment_count(&self) -> usize {
+        self.tenants.values().map(|t| t.shipments.len()).sum()
+    }
+
     pub fn fresh_awb(&self) -> String {
         let mut rng = rand::rng();
         loop {

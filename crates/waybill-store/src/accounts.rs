@@ -1,9 +1,29 @@
 //! Carrier accounts. Credentials and the push secret are sealed before they are written.
 
-use waybill_core::Mode;
+use serde::{Deserialize, Serialize};
+use waybill_core::account::CarrierAccount;
 use waybill_core::ids::{CarrierAccountId, TenantId};
+use waybill_core::{Mode, Page, Scope};
 
-use crate::{AccountSecrets, CarrierAccount, NewCarrierAccount, Page, Result, Store, StoreError, args, now_ms};
+use crate::db::Tx;
+use crate::{Result, Store, StoreError, args, named};
+
+/// The sealed part of a carrier account: never shown by the API, never stored in the clear.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountSecrets {
+    pub credentials: serde_json::Value,
+    /// The secret the carrier signs its pushes to us with.
+    pub push_secret: String,
+}
+
+/// An account to create, with its secrets still in the clear.
+#[derive(Debug, Clone)]
+pub struct NewCarrierAccount {
+    pub account: CarrierAccount,
+    pub secrets: AccountSecrets,
+    /// For generic accounts with a number range: its first free number.
+    pub next_number: Option<i64>,
+}
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -15,8 +35,29 @@ struct AccountRow {
     base_url: Option<String>,
     settings: Option<String>,
     created_at: i64,
+    updated_at: i64,
 }
-crate::sqlite_row!(AccountRow { id, tenant_id, carrier, mode, description, base_url, settings, created_at });
+crate::sqlite_row!(AccountRow {
+    id,
+    tenant_id,
+    carrier,
+    mode,
+    description,
+    base_url,
+    settings,
+    created_at,
+    updated_at
+});
+
+macro_rules! account_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at, updated_at \
+             FROM carrier_accounts ",
+            $rest
+        )
+    };
+}
 
 impl AccountRow {
     fn into_record(self) -> Result<CarrierAccount> {
@@ -24,12 +65,13 @@ impl AccountRow {
         Ok(CarrierAccount {
             id: CarrierAccountId::parse(&self.id).ok_or_else(corrupt)?,
             tenant_id: TenantId::parse(&self.tenant_id).ok_or_else(corrupt)?,
-            mode: Mode::parse(&self.mode).ok_or_else(corrupt)?,
+            mode: named(&self.mode, Mode::parse, "account mode")?,
             carrier: self.carrier,
             description: self.description,
             base_url: self.base_url,
             settings: self.settings.map(|s| crate::parse(&s, "account settings")).transpose()?,
             created_at: self.created_at,
+            updated_at: self.updated_at,
         })
     }
 }
@@ -41,56 +83,17 @@ struct SealedRow {
 crate::sqlite_row!(SealedRow { sealed_secrets });
 
 impl Store {
-    pub async fn create_carrier_account(&self, tenant: &TenantId, new: NewCarrierAccount) -> Result<CarrierAccount> {
-        self.insert_carrier_account(tenant, new, None, None).await
+    /// Seals `new`'s secrets for [`Tx::insert_carrier_account`].
+    pub fn seal_secrets(&self, secrets: &AccountSecrets) -> String {
+        self.sealer.seal(crate::json(secrets).as_bytes())
     }
 
-    /// The account row, with the settings and number counter only generic carriers use.
-    pub(crate) async fn insert_carrier_account(
-        &self,
-        tenant: &TenantId,
-        new: NewCarrierAccount,
-        settings: Option<serde_json::Value>,
-        next_number: Option<i64>,
-    ) -> Result<CarrierAccount> {
-        let account = CarrierAccount {
-            id: CarrierAccountId::generate(),
-            tenant_id: tenant.clone(),
-            carrier: new.carrier,
-            mode: new.mode,
-            description: new.description,
-            base_url: new.base_url,
-            settings,
-            created_at: now_ms(),
-        };
-        let sealed = self.sealer.seal(crate::json(&new.secrets).as_bytes());
-        self.pool
-            .execute(
-                "INSERT INTO carrier_accounts (id, tenant_id, carrier, mode, description, base_url, sealed_secrets, created_at, \
-                 settings, next_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                args![
-                    account.id.as_str(),
-                    tenant.as_str(),
-                    &account.carrier,
-                    account.mode.as_str(),
-                    account.description.clone(),
-                    account.base_url.clone(),
-                    sealed,
-                    account.created_at,
-                    account.settings.as_ref().map(crate::json),
-                    next_number
-                ],
-            )
-            .await?;
-        Ok(account)
-    }
-
-    pub async fn carrier_account(&self, tenant: &TenantId, id: &CarrierAccountId) -> Result<CarrierAccount> {
+    pub async fn carrier_account(&self, scope: &Scope, id: &CarrierAccountId) -> Result<CarrierAccount> {
         let row: AccountRow = self
             .pool
             .fetch_optional(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts WHERE id = $1 AND tenant_id = $2",
-                args![id.as_str(), tenant.as_str()],
+                account_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3"),
+                args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
             )
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -99,26 +102,21 @@ impl Store {
 
     /// An account found by id alone: only for carrier pushes, whose URL names the account and
     /// whose signature (checked with the account's secret) proves the sender.
-    pub async fn carrier_account_for_push(&self, id: &CarrierAccountId) -> Result<(CarrierAccount, AccountSecrets)> {
+    pub async fn carrier_account_for_push(&self, id: &CarrierAccountId) -> Result<CarrierAccount> {
         let row: AccountRow = self
             .pool
-            .fetch_optional(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts WHERE id = $1",
-                args![id.as_str()],
-            )
+            .fetch_optional(account_select!("WHERE id = $1"), args![id.as_str()])
             .await?
             .ok_or(StoreError::NotFound)?;
-        let account = row.into_record()?;
-        let secrets = self.account_secrets(&account.tenant_id, &account.id).await?;
-        Ok((account, secrets))
+        row.into_record()
     }
 
-    pub async fn account_secrets(&self, tenant: &TenantId, id: &CarrierAccountId) -> Result<AccountSecrets> {
+    pub async fn account_secrets(&self, scope: &Scope, id: &CarrierAccountId) -> Result<AccountSecrets> {
         let row: SealedRow = self
             .pool
             .fetch_optional(
-                "SELECT sealed_secrets FROM carrier_accounts WHERE id = $1 AND tenant_id = $2",
-                args![id.as_str(), tenant.as_str()],
+                "SELECT sealed_secrets FROM carrier_accounts WHERE id = $1 AND tenant_id = $2 AND mode = $3",
+                args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
             )
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -128,22 +126,49 @@ impl Store {
 
     pub async fn list_carrier_accounts(
         &self,
-        tenant: &TenantId,
-        after: Option<&str>,
+        scope: &Scope,
+        after: Option<&CarrierAccountId>,
         limit: u32,
     ) -> Result<Page<CarrierAccount>> {
         let rows: Vec<AccountRow> = self
             .pool
             .fetch_all(
-                "SELECT id, tenant_id, carrier, mode, description, base_url, settings, created_at FROM carrier_accounts \
-                 WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                args![tenant.as_str(), after.unwrap_or(""), i64::from(limit) + 1],
+                account_select!("WHERE tenant_id = $1 AND mode = $2 AND id > $3 ORDER BY id LIMIT $4"),
+                args![
+                    scope.tenant.as_str(),
+                    scope.mode.as_str(),
+                    after.map_or("", |a| a.as_str()),
+                    i64::from(limit) + 1
+                ],
             )
             .await?;
-        crate::page(
-            rows.into_iter().map(AccountRow::into_record).collect::<Result<_>>()?,
-            limit,
-            |a: &CarrierAccount| a.id.to_string(),
+        let items = rows.into_iter().map(AccountRow::into_record).collect::<Result<_>>()?;
+        Ok(crate::page(items, limit, |a: &CarrierAccount| a.id.to_string()))
+    }
+}
+
+impl Tx {
+    /// Writes a new account with its sealed secrets (see [`Store::seal_secrets`]).
+    pub async fn insert_carrier_account(&mut self, new: &NewCarrierAccount, sealed: String) -> Result<()> {
+        let a = &new.account;
+        self.execute(
+            "INSERT INTO carrier_accounts (id, tenant_id, carrier, mode, description, base_url, sealed_secrets, created_at, \
+             settings, next_number, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            args![
+                a.id.as_str(),
+                a.tenant_id.as_str(),
+                &a.carrier,
+                a.mode.as_str(),
+                a.description.clone(),
+                a.base_url.clone(),
+                sealed,
+                a.created_at,
+                a.settings.as_ref().map(crate::json),
+                new.next_number,
+                a.updated_at
+            ],
         )
+        .await?;
+        Ok(())
     }
 }

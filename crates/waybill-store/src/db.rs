@@ -127,6 +127,26 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// The database could not serve the statement now (no free connection in time, the server
+    /// refused more clients, the connection dropped, the file was locked past the busy timeout):
+    /// nothing was done, and the same work may be tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Postgres(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+                // 53300 too_many_connections, 57P01–57P03 shutdown / cannot connect now, 08… connection failures.
+                sqlx::Error::Database(d) => {
+                    d.code().is_some_and(|c| c == "53300" || c.starts_with("57P") || c.starts_with("08"))
+                }
+                _ => false,
+            },
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            }
+            DbError::Sqlite(_) => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         match self {
             DbError::Postgres(sqlx::Error::Database(d)) => d.is_unique_violation(),
@@ -259,12 +279,33 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// How a node uses PostgreSQL's connections (SQLite has one writer and opens readers as needed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections this node may hold at most. Every node's share must fit, with room to
+    /// spare, in the server's `max_connections` (or a pooler in front of it).
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
 impl Pool {
-    /// Opens `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`.
-    pub async fn connect(url: &str) -> Result<Self, DbError> {
+    /// Opens `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`. PostgreSQL
+    /// connections are opened as needed up to `settings.max_connections` and closed when idle.
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, DbError> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool =
-                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections.max(1))
+                .min_connections(0)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect(url)
+                .await?;
             Ok(Pool::Postgres(pool))
         } else {
             let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
@@ -286,7 +327,8 @@ impl Pool {
 
     /// Brings the schema up to date with sqlx's migrator (its `_sqlx_migrations` table records
     /// what ran); on SQLite through a short-lived connection of its own, while this process's
-    /// writer is held.
+    /// writer is held, with foreign keys off so a migration can rebuild a table to change its
+    /// keys (SQLite cannot alter them in place, and the pragma is fixed inside a transaction).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Pool::Sqlite(db) => {
@@ -295,7 +337,7 @@ impl Pool {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true);
+                    .foreign_keys(false);
                 let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
                 let ran = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
                 pool.close().await;

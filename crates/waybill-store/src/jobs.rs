@@ -1,11 +1,16 @@
 //! The durable job queue: one `jobs` table, written in the same transaction as the change
-//! that causes a job (the outbox) and claimed with a lease.
+//! that causes a job (the outbox) and claimed under a lease.
 //!
 //! PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so any number of nodes share the queue
 //! without taking the same job. SQLite has one writer at a time, which gives the same
 //! guarantee. A claimed job whose node dies becomes claimable again when its lease runs out.
+//! Each claim takes a fresh lease token, and completing, failing or rescheduling a job checks
+//! it: a worker whose lease ran out (and whose job another node took) cannot settle it.
 
+use rand::Rng;
+use rand::distr::Alphanumeric;
 use waybill_core::ids::{JobId, TenantId};
+use waybill_core::{Mode, Scope};
 
 use crate::db::{Backend, Tx};
 use crate::{Result, Store, args, now_ms};
@@ -14,9 +19,13 @@ use crate::{Result, Store, args, now_ms};
 pub struct NewJob {
     pub kind: &'static str,
     pub payload: serde_json::Value,
+    /// The tenant and mode the job acts in (`None` for work that spans tenants).
+    pub scope: Option<Scope>,
     pub run_at: i64,
     /// At most one queued job per key: a second insert with the same key is dropped.
     pub unique_key: Option<String>,
+    /// With a `unique_key`: replace a job queued under the key instead of keeping it.
+    pub replace: bool,
     pub max_attempts: u32,
 }
 
@@ -24,32 +33,40 @@ pub struct NewJob {
 pub struct ClaimedJob {
     pub id: String,
     pub tenant_id: Option<String>,
+    pub mode: Option<String>,
     pub kind: String,
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
+    /// This claim's token: settling the job checks it.
+    pub lease: String,
 }
-crate::sqlite_row!(ClaimedJob { id, tenant_id, kind, payload, attempts, max_attempts });
+crate::sqlite_row!(ClaimedJob { id, tenant_id, mode, kind, payload, attempts, max_attempts, lease });
 
 impl ClaimedJob {
     pub fn tenant(&self) -> Option<TenantId> {
         self.tenant_id.as_deref().and_then(TenantId::parse)
     }
+
+    /// The scope the job acts in; `None` for jobs queued without one (or before modes existed).
+    pub fn scope(&self) -> Option<Scope> {
+        Some(Scope::new(self.tenant()?, Mode::parse(self.mode.as_deref()?)?))
+    }
 }
 
-const INSERT_ONE: &str = "INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, $8) ON CONFLICT (unique_key) DO NOTHING";
+const INSERT_ONE: &str = "INSERT INTO jobs (id, tenant_id, mode, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 'queued', $9, $9) ON CONFLICT (unique_key) DO NOTHING";
 
-/// Two rows in one statement: a booking queues two jobs, and on SQLite every statement is a
-/// round trip to the database thread.
-const INSERT_TWO: &str = "INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, $8), ($9, $10, $11, $12, $13, $14, 0, $15, 'queued', $16, $16) \
+/// Two rows in one statement: a booking queues two jobs, and every statement costs.
+const INSERT_TWO: &str = "INSERT INTO jobs (id, tenant_id, mode, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 'queued', $9, $9), ($10, $11, $12, $13, $14, $15, $16, 0, $17, 'queued', $18, $18) \
      ON CONFLICT (unique_key) DO NOTHING";
 
-fn job_args(tenant: Option<&TenantId>, job: NewJob, now: i64) -> Vec<crate::db::Value> {
+fn job_args(job: NewJob, now: i64) -> Vec<crate::db::Value> {
     args![
         JobId::generate().as_str(),
-        tenant.map(|t| t.as_str()),
+        job.scope.as_ref().map(|s| s.tenant.as_str()),
+        job.scope.as_ref().map(|s| s.mode.as_str()),
         job.kind,
         job.payload.to_string(),
         job.unique_key,
@@ -59,26 +76,35 @@ fn job_args(tenant: Option<&TenantId>, job: NewJob, now: i64) -> Vec<crate::db::
     ]
 }
 
-pub(crate) async fn insert_jobs(tx: &mut Tx, tenant: Option<&TenantId>, jobs: Vec<NewJob>) -> Result<()> {
-    let now = now_ms();
-    let mut jobs = jobs.into_iter();
-    while let Some(first) = jobs.next() {
-        match jobs.next() {
-            Some(second) => {
-                let mut a = job_args(tenant, first, now);
-                a.extend(job_args(tenant, second, now));
-                tx.execute(INSERT_TWO, a).await?
+impl Tx {
+    /// Queues jobs with this transaction's change.
+    pub async fn insert_jobs(&mut self, jobs: Vec<NewJob>) -> Result<()> {
+        let now = now_ms();
+        for job in jobs.iter().filter(|j| j.replace) {
+            if let Some(key) = &job.unique_key {
+                self.execute("DELETE FROM jobs WHERE unique_key = $1", args![key.as_str()]).await?;
             }
-            None => tx.execute(INSERT_ONE, job_args(tenant, first, now)).await?,
-        };
+        }
+        let mut jobs = jobs.into_iter();
+        while let Some(first) = jobs.next() {
+            match jobs.next() {
+                Some(second) => {
+                    let mut a = job_args(first, now);
+                    a.extend(job_args(second, now));
+                    self.execute(INSERT_TWO, a).await?
+                }
+                None => self.execute(INSERT_ONE, job_args(first, now)).await?,
+            };
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Store {
-    pub async fn enqueue(&self, tenant: Option<&TenantId>, jobs: Vec<NewJob>) -> Result<()> {
+    /// Queues jobs on their own (work not caused by a change, such as periodic work).
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_jobs(&mut tx, tenant, jobs).await?;
+        tx.insert_jobs(jobs).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -86,16 +112,17 @@ impl Store {
     /// Takes up to `limit` due jobs for `worker` and leases them for `lease_ms`.
     pub async fn claim_jobs(&self, worker: &str, limit: u32, lease_ms: i64) -> Result<Vec<ClaimedJob>> {
         let now = now_ms();
-        let a = args![now + lease_ms, worker, now, now, i64::from(limit)];
+        let lease: String = rand::rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+        let a = args![now + lease_ms, worker, lease, now, now, i64::from(limit)];
         // One statement is its own transaction: the claim costs one round trip.
         let jobs = match self.pool.backend() {
             Backend::Sqlite => {
                 self.pool
                     .write_returning(
-                        "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
-                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
-                          ORDER BY run_at LIMIT $5) \
-                         RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
+                        "UPDATE jobs SET locked_until = $1, locked_by = $2, lease = $3, attempts = attempts + 1 WHERE id IN \
+                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $4 AND (locked_until IS NULL OR locked_until < $5) \
+                          ORDER BY run_at LIMIT $6) \
+                         RETURNING id, tenant_id, mode, kind, payload, attempts, max_attempts, lease",
                         a,
                     )
                     .await?
@@ -103,10 +130,10 @@ impl Store {
             Backend::Postgres => {
                 self.pool
                     .write_returning(
-                        "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN \
-                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $4) \
-                          ORDER BY run_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
-                         RETURNING id, tenant_id, kind, payload, attempts, max_attempts",
+                        "UPDATE jobs SET locked_until = $1, locked_by = $2, lease = $3, attempts = attempts + 1 WHERE id IN \
+                         (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $4 AND (locked_until IS NULL OR locked_until < $5) \
+                          ORDER BY run_at LIMIT $6 FOR UPDATE SKIP LOCKED) \
+                         RETURNING id, tenant_id, mode, kind, payload, attempts, max_attempts, lease",
                         a,
                     )
                     .await?
@@ -115,47 +142,51 @@ impl Store {
         Ok(jobs)
     }
 
-    /// The job is done: it leaves the queue.
-    pub async fn complete_job(&self, id: &str) -> Result<()> {
-        self.pool.execute("DELETE FROM jobs WHERE id = $1", args![id]).await?;
-        Ok(())
+    /// The job is done: it leaves the queue. `false` when this claim no longer holds it.
+    pub async fn complete_job(&self, job: &ClaimedJob) -> Result<bool> {
+        let n = self.pool.execute("DELETE FROM jobs WHERE id = $1 AND lease = $2", args![&job.id, &job.lease]).await?;
+        Ok(n == 1)
     }
 
     /// The job did its work and wants to run again at `run_at` (e.g. the next tracking poll).
-    pub async fn reschedule_job(&self, id: &str, run_at: i64) -> Result<()> {
-        self.pool
+    /// `false` when this claim no longer holds it.
+    pub async fn reschedule_job(&self, job: &ClaimedJob, run_at: i64) -> Result<bool> {
+        let n = self
+            .pool
             .execute(
-                "UPDATE jobs SET run_at = $1, attempts = 0, locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2 \
-                 WHERE id = $3",
-                args![run_at, now_ms(), id],
+                "UPDATE jobs SET run_at = $1, attempts = 0, locked_until = NULL, locked_by = NULL, lease = NULL, \
+                 last_error = NULL, updated_at = $2 WHERE id = $3 AND lease = $4",
+                args![run_at, now_ms(), &job.id, &job.lease],
             )
             .await?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    /// The job failed: retry at `retry_at`, or give up (`None`) and keep it as `dead` for a person.
-    pub async fn fail_job(&self, id: &str, error: &str, retry_at: Option<i64>) -> Result<()> {
+    /// The job failed: retry at `retry_at`, or give up (`None`) and keep it as `dead` for a
+    /// person. `false` when this claim no longer holds it.
+    pub async fn fail_job(&self, job: &ClaimedJob, error: &str, retry_at: Option<i64>) -> Result<bool> {
         let now = now_ms();
-        match retry_at {
+        let n = match retry_at {
             Some(at) => {
                 self.pool
                     .execute(
-                        "UPDATE jobs SET run_at = $1, locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3 WHERE id = $4",
-                        args![at, error, now, id],
+                        "UPDATE jobs SET run_at = $1, locked_until = NULL, locked_by = NULL, lease = NULL, last_error = $2, \
+                         updated_at = $3 WHERE id = $4 AND lease = $5",
+                        args![at, error, now, &job.id, &job.lease],
                     )
                     .await?
             }
             None => {
                 self.pool
                     .execute(
-                        "UPDATE jobs SET state = 'dead', unique_key = NULL, locked_until = NULL, locked_by = NULL, last_error = $1, \
-                         updated_at = $2 WHERE id = $3",
-                        args![error, now, id],
+                        "UPDATE jobs SET state = 'dead', unique_key = NULL, locked_until = NULL, locked_by = NULL, lease = NULL, \
+                         last_error = $1, updated_at = $2 WHERE id = $3 AND lease = $4",
+                        args![error, now, &job.id, &job.lease],
                     )
                     .await?
             }
         };
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Queued jobs per kind (for `/metrics` and tests).

@@ -1,46 +1,62 @@
 //! Waybill's persistence: SQLite (embedded default) or PostgreSQL behind one API.
 //!
-//! Every call that reads or writes a tenant's data takes the tenant, and every query filters
-//! on it: no call can reach another tenant's rows. State changes and the jobs they cause are
-//! written in one transaction (the outbox), so a crash never loses the follow-up work.
+//! Every call that reads or writes a tenant's data takes its [`Scope`] (tenant and mode), and
+//! every query filters on both: no call can reach another tenant's rows, nor a test key a live
+//! row. Writes go through a transaction ([`Tx`]) that the engine's unit of work holds: it
+//! writes the change, its events and the jobs they fan out to, and commits them together (the
+//! outbox), so a crash never loses follow-up work. Reads that need no transaction are on
+//! [`Store`].
 
 mod accounts;
 pub mod db;
+mod events;
 mod generic;
 mod idempotency;
 mod jobs;
+mod nodes;
 mod orders;
 mod pickups;
-mod records;
 mod seal;
 mod shipments;
 mod tenants;
 
 use std::path::Path;
 
-pub use db::Backend;
-use db::Pool;
+pub use accounts::{AccountSecrets, NewCarrierAccount};
+pub use db::{Backend, PoolSettings, Tx};
+use db::{DbError, Pool};
+pub use events::{NewEvent, StoredEvent};
 pub use idempotency::{IdemBegin, IdemRecord, request_hash};
 pub use jobs::{ClaimedJob, NewJob};
-pub use pickups::{NewPickup, Pickup, PickupError, PickupOutcome, PickupStatus};
-pub use records::*;
 pub use seal::{SealError, Sealer};
-pub use shipments::{BookedFields, NewScan, ScanOutcome};
+pub use shipments::{NewScan, ShipmentFilter};
+pub use tenants::Tenant;
+use waybill_core::Page;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// A unique key is taken; the text names what holds it.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot serve now (busy, full, unreachable); nothing was done.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(DbError),
     #[error(transparent)]
-    Database(#[from] db::DbError),
+    Database(DbError),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Seal(#[from] SealError),
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        if e.is_unavailable() { StoreError::Unavailable(e) } else { StoreError::Database(e) }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -60,7 +76,12 @@ pub fn now_ms() -> i64 {
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings its schema up to date.
     pub async fn open(url: &str, sealer: Sealer) -> Result<Self> {
-        let pool = Pool::connect(url).await?;
+        Self::open_with(url, sealer, PoolSettings::default()).await
+    }
+
+    /// [`Store::open`] with the PostgreSQL pool sized by `settings`.
+    pub async fn open_with(url: &str, sealer: Sealer, settings: PoolSettings) -> Result<Self> {
+        let pool = Pool::connect(url, settings).await?;
         pool.migrate().await?;
         Ok(Self { pool, sealer })
     }
@@ -72,6 +93,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.pool.backend()
+    }
+
+    /// A write transaction; dropped without [`Tx::commit`] it rolls back.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -93,14 +119,15 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn is_unique_violation(e: &db::DbError) -> bool {
-    e.is_unique_violation()
+/// Parses a stored name (a status, a mode) or reports the row as corrupt.
+fn named<T>(text: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+    parse(text).ok_or_else(|| StoreError::Corrupt(format!("{what} `{text}`")))
 }
 
 /// Cuts a `limit + 1` fetch to `limit` items and a cursor when more remain.
-fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Result<Page<T>> {
+fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_after = if more { items.last().map(&key) } else { None };
-    Ok(Page { items, next_after })
+    Page { items, next_after }
 }

@@ -1,14 +1,16 @@
-//! Orders: one row each, unique per tenant, channel and the channel's own id.
+//! Orders: one row each, unique per tenant, mode, channel and the channel's own id.
 
-use waybill_core::OrderStatus;
 use waybill_core::ids::{OrderId, TenantId};
+use waybill_core::{Mode, Order, OrderStatus, Page, Scope};
 
-use crate::{NewOrder, Order, Page, Result, Store, StoreError, args, is_unique_violation, json, now_ms, parse};
+use crate::db::{Backend, Tx};
+use crate::{Result, Store, StoreError, args, json, named, parse};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrderRow {
     id: String,
     tenant_id: String,
+    mode: String,
     channel: String,
     external_id: String,
     status: String,
@@ -22,6 +24,7 @@ pub(crate) struct OrderRow {
 crate::sqlite_row!(OrderRow {
     id,
     tenant_id,
+    mode,
     channel,
     external_id,
     status,
@@ -33,13 +36,24 @@ crate::sqlite_row!(OrderRow {
     updated_at
 });
 
+macro_rules! order_select {
+    ($($rest:literal)*) => {
+        concat!(
+            "SELECT id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
+             created_at, updated_at FROM orders ",
+            $($rest),*
+        )
+    };
+}
+
 impl OrderRow {
     pub(crate) fn into_record(self) -> Result<Order> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("order {}: {what}", self.id));
         Ok(Order {
             id: OrderId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
             tenant_id: TenantId::parse(&self.tenant_id).ok_or_else(|| corrupt("tenant"))?,
-            status: OrderStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            mode: named(&self.mode, Mode::parse, "order mode")?,
+            status: named(&self.status, OrderStatus::parse, "order status")?,
             currency: self.currency.parse().map_err(|_| corrupt("currency"))?,
             payment: parse(&self.payment, "order payment")?,
             ship_to: parse(&self.ship_to, "order address")?,
@@ -52,32 +66,56 @@ impl OrderRow {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: String,
+}
+crate::sqlite_row!(IdRow { id });
+
 impl Store {
-    /// Creates an order; a second order with the same channel and external id is a conflict
-    /// that names the first one.
-    pub async fn create_order(&self, tenant: &TenantId, new: NewOrder) -> Result<Order> {
-        let now = now_ms();
-        let order = Order {
-            id: OrderId::generate(),
-            tenant_id: tenant.clone(),
-            channel: new.channel,
-            external_id: new.external_id,
-            status: OrderStatus::Open,
-            currency: new.currency,
-            payment: new.payment,
-            ship_to: new.ship_to,
-            line_items: new.line_items,
-            created_at: now,
-            updated_at: now,
-        };
-        let inserted = self
+    pub async fn order(&self, scope: &Scope, id: &OrderId) -> Result<Order> {
+        let row: OrderRow = self
             .pool
+            .fetch_optional(
+                order_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3"),
+                args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        row.into_record()
+    }
+
+    pub async fn list_orders(&self, scope: &Scope, after: Option<&OrderId>, limit: u32) -> Result<Page<Order>> {
+        let rows: Vec<OrderRow> = self
+            .pool
+            .fetch_all(
+                order_select!("WHERE tenant_id = $1 AND mode = $2 AND id > $3 ORDER BY id LIMIT $4"),
+                args![
+                    scope.tenant.as_str(),
+                    scope.mode.as_str(),
+                    after.map_or("", |a| a.as_str()),
+                    i64::from(limit) + 1
+                ],
+            )
+            .await?;
+        let items = rows.into_iter().map(OrderRow::into_record).collect::<Result<_>>()?;
+        Ok(crate::page(items, limit, |o: &Order| o.id.to_string()))
+    }
+}
+
+impl Tx {
+    /// Writes a new order. Another order of the scope with the same channel and external id is
+    /// a [`StoreError::Conflict`] naming it (and nothing is written).
+    pub async fn insert_order(&mut self, order: &Order) -> Result<()> {
+        let inserted = self
             .execute(
-                "INSERT INTO orders (id, tenant_id, channel, external_id, status, currency, payment, ship_to, line_items, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO orders (id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (tenant_id, mode, channel, external_id) DO NOTHING",
                 args![
                     order.id.as_str(),
-                    tenant.as_str(),
+                    order.tenant_id.as_str(),
+                    order.mode.as_str(),
                     &order.channel,
                     &order.external_id,
                     order.status.as_str(),
@@ -85,74 +123,52 @@ impl Store {
                     json(&order.payment),
                     json(&order.ship_to),
                     json(&order.line_items),
-                    now,
-                    now
+                    order.created_at,
+                    order.updated_at
                 ],
             )
-            .await;
-        match inserted {
-            Ok(_) => Ok(order),
-            Err(e) if is_unique_violation(&e) => {
-                #[derive(sqlx::FromRow)]
-                struct Existing {
-                    id: String,
-                }
-                crate::sqlite_row!(Existing { id });
-                let existing: Option<Existing> = self
-                    .pool
-                    .fetch_optional(
-                        "SELECT id FROM orders WHERE tenant_id = $1 AND channel = $2 AND external_id = $3",
-                        args![tenant.as_str(), &order.channel, &order.external_id],
-                    )
-                    .await?;
-                Err(StoreError::Conflict(existing.map_or_else(String::new, |e| e.id)))
-            }
-            Err(e) => Err(e.into()),
+            .await?;
+        if inserted == 1 {
+            return Ok(());
         }
-    }
-
-    pub async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Order> {
-        let row: OrderRow = self
-            .pool
+        let existing: Option<IdRow> = self
             .fetch_optional(
-                "SELECT id, tenant_id, channel, external_id, status, currency, payment, ship_to, line_items, created_at, updated_at \
-                 FROM orders WHERE id = $1 AND tenant_id = $2",
-                args![id.as_str(), tenant.as_str()],
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row.into_record()
-    }
-
-    pub async fn list_orders(&self, tenant: &TenantId, after: Option<&str>, limit: u32) -> Result<Page<Order>> {
-        let rows: Vec<OrderRow> = self
-            .pool
-            .fetch_all(
-                "SELECT id, tenant_id, channel, external_id, status, currency, payment, ship_to, line_items, created_at, updated_at \
-                 FROM orders WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                args![tenant.as_str(), after.unwrap_or(""), i64::from(limit) + 1],
+                "SELECT id FROM orders WHERE tenant_id = $1 AND mode = $2 AND channel = $3 AND external_id = $4",
+                args![order.tenant_id.as_str(), order.mode.as_str(), &order.channel, &order.external_id],
             )
             .await?;
-        crate::page(rows.into_iter().map(OrderRow::into_record).collect::<Result<_>>()?, limit, |o: &Order| {
-            o.id.to_string()
-        })
+        Err(StoreError::Conflict(existing.map_or_else(String::new, |e| e.id)))
     }
 
-    /// Closes a delivered order. Returns whether it was closed now.
-    pub async fn close_order(&self, tenant: &TenantId, id: &OrderId) -> Result<bool> {
-        let n = self
-            .pool
-            .execute(
-                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4 AND status = $5",
-                args![
-                    OrderStatus::Closed.as_str(),
-                    now_ms(),
-                    id.as_str(),
-                    tenant.as_str(),
-                    OrderStatus::Delivered.as_str()
-                ],
-            )
-            .await?;
-        Ok(n == 1)
+    /// The order, locked for this transaction on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
+    /// already holds the only write lock).
+    pub async fn lock_order(&mut self, scope: &Scope, id: &OrderId) -> Result<Order> {
+        let a = args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()];
+        let row: Option<OrderRow> = match self.backend() {
+            Backend::Sqlite => {
+                self.fetch_optional(order_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3"), a).await?
+            }
+            Backend::Postgres => {
+                self.fetch_optional(order_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3 FOR UPDATE"), a)
+                    .await?
+            }
+        };
+        row.ok_or(StoreError::NotFound)?.into_record()
+    }
+
+    /// Writes the order's status (locked by [`Tx::lock_order`]).
+    pub async fn update_order_status(&mut self, order: &Order) -> Result<()> {
+        self.execute(
+            "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4 AND mode = $5",
+            args![
+                order.status.as_str(),
+                order.updated_at,
+                order.id.as_str(),
+                order.tenant_id.as_str(),
+                order.mode.as_str()
+            ],
+        )
+        .await?;
+        Ok(())
     }
 }

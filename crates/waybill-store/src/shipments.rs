@@ -1,35 +1,17 @@
 //! Shipments, their label documents and their tracking events.
 //!
 //! A booking is written in three steps so no transaction stays open across the carrier call:
-//! the intent (a `pending` row, which the engine's sweep reconciles if this process dies),
-//! the call (outside the store), then the outcome.
+//! the intent (a `pending` row naming the node that makes the call, which any node's sweep
+//! settles if that node dies), the call (outside the store), then the outcome.
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, Utc};
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId, TrackingEventId};
-use waybill_core::{Money, NdrReason, OrderStatus, Routing, TrackingState, TrackingStatus};
+use waybill_core::{BookingState, Mode, NdrReason, Page, ScanSource, Scope, Shipment, TrackingEvent, TrackingStatus};
 
 use crate::db::{Backend, Tx};
-use crate::jobs::insert_jobs;
-use crate::{
-    BookingError, BookingState, NewJob, NewShipment, Page, Result, ScanSource, Shipment, Store, StoreError,
-    TrackingEvent, args, json, now_ms, parse,
-};
+use crate::{Result, Store, StoreError, args, json, named, now_ms, parse};
 
-/// What a successful booking adds to the shipment.
-#[derive(Debug, Clone)]
-pub struct BookedFields {
-    pub tracking_number: String,
-    pub carrier_shipment_id: String,
-    pub service: String,
-    pub charge: Option<Money>,
-    pub edd: Option<NaiveDate>,
-    pub routing: Option<Routing>,
-    /// Label documents by format (`pdf`, `zpl`, `png`), kept in the same transaction as the
-    /// booking so a booked shipment never lacks the label it was booked with.
-    pub documents: Vec<(&'static str, Vec<u8>)>,
-}
-
-/// One scan to record, already mapped to Waybill's taxonomy.
+/// One scan to record, already mapped to Waybill's taxonomy and placed in time.
 #[derive(Debug, Clone)]
 pub struct NewScan {
     /// Equal keys are the same scan: the carrier's event id, or a digest of its contents.
@@ -40,23 +22,25 @@ pub struct NewScan {
     pub ndr_reason: Option<NdrReason>,
     pub description: String,
     pub location: Option<String>,
+    /// The carrier's own time.
     pub occurred_at: DateTime<FixedOffset>,
+    /// Where the scan sits in the history (see `waybill_core::tracking::place`).
+    pub placed_at: DateTime<Utc>,
     pub source: ScanSource,
     pub raw: serde_json::Value,
 }
 
-#[derive(Debug, Clone)]
-pub struct ScanOutcome {
-    pub shipment: Shipment,
-    /// Scans that were new (the rest were duplicates).
-    pub recorded: usize,
-    pub previous_status: TrackingStatus,
+/// Which shipments a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShipmentFilter {
+    pub booking_state: Option<BookingState>,
 }
 
 #[derive(sqlx::FromRow)]
 struct ShipmentRow {
     id: String,
     tenant_id: String,
+    mode: String,
     order_id: Option<String>,
     carrier_account_id: String,
     carrier: String,
@@ -85,6 +69,7 @@ struct ShipmentRow {
 crate::sqlite_row!(ShipmentRow {
     id,
     tenant_id,
+    mode,
     order_id,
     carrier_account_id,
     carrier,
@@ -111,17 +96,14 @@ crate::sqlite_row!(ShipmentRow {
     updated_at
 });
 
-macro_rules! shipment_columns {
-    () => {
-        "id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, last_scan_at, \
-         ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, routing, simulate, \
-         is_return, reference, error, created_at, updated_at"
-    };
-}
-
 macro_rules! shipment_select {
     ($($rest:literal)*) => {
-        concat!("SELECT ", shipment_columns!(), " FROM shipments ", $($rest),*)
+        concat!(
+            "SELECT id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
+             last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
+             routing, simulate, is_return, reference, error, created_at, updated_at FROM shipments ",
+            $($rest),*
+        )
     };
 }
 
@@ -135,20 +117,17 @@ impl ShipmentRow {
         Ok(Shipment {
             id: ShipmentId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
             tenant_id: TenantId::parse(&self.tenant_id).ok_or_else(|| corrupt("tenant"))?,
+            mode: named(&self.mode, Mode::parse, "shipment mode")?,
             order_id: self
                 .order_id
                 .as_deref()
                 .map(|o| OrderId::parse(o).ok_or_else(|| corrupt("order")))
                 .transpose()?,
             carrier_account_id: CarrierAccountId::parse(&self.carrier_account_id).ok_or_else(|| corrupt("account"))?,
-            booking_state: BookingState::parse(&self.booking_state).ok_or_else(|| corrupt("booking state"))?,
-            status: TrackingStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            booking_state: named(&self.booking_state, BookingState::parse, "booking state")?,
+            status: named(&self.status, TrackingStatus::parse, "shipment status")?,
             progress: u8::try_from(self.progress).map_err(|_| corrupt("progress"))?,
-            ndr_reason: self
-                .ndr_reason
-                .as_deref()
-                .map(|r| NdrReason::parse(r).ok_or_else(|| corrupt("ndr reason")))
-                .transpose()?,
+            ndr_reason: self.ndr_reason.as_deref().map(|r| named(r, NdrReason::parse, "ndr reason")).transpose()?,
             edd: self.edd.as_deref().map(|d| d.parse().map_err(|_| corrupt("edd"))).transpose()?,
             ship_from: parse(&self.ship_from, "ship_from")?,
             ship_to: parse(&self.ship_to, "ship_to")?,
@@ -181,6 +160,7 @@ struct EventRow {
     description: String,
     location: Option<String>,
     occurred_at: String,
+    occurred_ms: i64,
     source: String,
     received_at: i64,
 }
@@ -193,6 +173,7 @@ crate::sqlite_row!(EventRow {
     description,
     location,
     occurred_at,
+    occurred_ms,
     source,
     received_at
 });
@@ -202,14 +183,11 @@ impl EventRow {
         let corrupt = |what: &str| StoreError::Corrupt(format!("tracking event {}: {what}", self.id));
         Ok(TrackingEvent {
             id: TrackingEventId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
-            status: TrackingStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
-            ndr_reason: self
-                .ndr_reason
-                .as_deref()
-                .map(|r| NdrReason::parse(r).ok_or_else(|| corrupt("ndr reason")))
-                .transpose()?,
+            status: named(&self.status, TrackingStatus::parse, "scan status")?,
+            ndr_reason: self.ndr_reason.as_deref().map(|r| named(r, NdrReason::parse, "ndr reason")).transpose()?,
             occurred_at: DateTime::parse_from_rfc3339(&self.occurred_at).map_err(|_| corrupt("occurred_at"))?,
-            source: ScanSource::parse(&self.source).ok_or_else(|| corrupt("source"))?,
+            placed_at: DateTime::from_timestamp_millis(self.occurred_ms).ok_or_else(|| corrupt("occurred_ms"))?,
+            source: named(&self.source, ScanSource::parse, "scan source")?,
             code: self.code,
             reason_code: self.reason_code,
             description: self.description,
@@ -226,434 +204,284 @@ struct DocumentRow {
 crate::sqlite_row!(DocumentRow { bytes });
 
 #[derive(sqlx::FromRow)]
-struct OrderStatusRow {
-    status: String,
+struct PendingRow {
+    id: String,
+    tenant_id: String,
+    mode: String,
 }
-crate::sqlite_row!(OrderStatusRow { status });
-
-/// The shipment row, locked for this transaction on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
-/// already holds the only write lock).
-async fn lock_shipment(tx: &mut Tx, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment> {
-    let a = args![id.as_str(), tenant.as_str()];
-    let row: Option<ShipmentRow> = match tx.backend() {
-        Backend::Sqlite => tx.fetch_optional(shipment_select!("WHERE id = $1 AND tenant_id = $2"), a).await?,
-        Backend::Postgres => {
-            tx.fetch_optional(shipment_select!("WHERE id = $1 AND tenant_id = $2 FOR UPDATE"), a).await?
-        }
-    };
-    row.ok_or(StoreError::NotFound)?.into_record()
-}
-
-/// Moves the shipment's order along with the shipment's new status.
-async fn follow_order(tx: &mut Tx, shipment: &Shipment) -> Result<()> {
-    let Some(order_id) = &shipment.order_id else { return Ok(()) };
-    let a = args![order_id.as_str(), shipment.tenant_id.as_str()];
-    let row: Option<OrderStatusRow> = match tx.backend() {
-        Backend::Sqlite => tx.fetch_optional("SELECT status FROM orders WHERE id = $1 AND tenant_id = $2", a).await?,
-        Backend::Postgres => {
-            tx.fetch_optional("SELECT status FROM orders WHERE id = $1 AND tenant_id = $2 FOR UPDATE", a).await?
-        }
-    };
-    let Some(current) = row.and_then(|r| OrderStatus::parse(&r.status)) else { return Ok(()) };
-    let next = current.after_shipment(shipment.status);
-    if next != current {
-        tx.execute(
-            "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4",
-            args![next.as_str(), now_ms(), order_id.as_str(), shipment.tenant_id.as_str()],
-        )
-        .await?;
-    }
-    Ok(())
-}
+crate::sqlite_row!(PendingRow { id, tenant_id, mode });
 
 impl Store {
-    /// Records the intent to book. Should the outcome never be recorded (a crash mid-call),
-    /// [`Store::pending_bookings_before`] finds it for the engine's sweep to settle.
-    pub async fn create_pending_shipment(&self, tenant: &TenantId, new: NewShipment) -> Result<Shipment> {
-        let now = now_ms();
-        let shipment = Shipment {
-            id: new.id,
-            tenant_id: tenant.clone(),
-            order_id: new.order_id,
-            carrier_account_id: new.carrier_account_id,
-            carrier: new.carrier,
-            service: new.service,
-            booking_state: BookingState::Pending,
-            status: TrackingStatus::InfoReceived,
-            progress: 0,
-            last_scan_at: None,
-            ndr_reason: None,
-            tracking_number: None,
-            carrier_shipment_id: None,
-            ship_from: new.ship_from,
-            ship_to: new.ship_to,
-            parcels: new.parcels,
-            cod: new.cod,
-            charge: None,
-            edd: None,
-            routing: None,
-            simulate: new.simulate,
-            is_return: new.is_return,
-            reference: new.reference,
-            error: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.pool
-            .execute(
-            "INSERT INTO shipments (id, tenant_id, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
-             ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-            args![
-                shipment.id.as_str(),
-                tenant.as_str(),
-                shipment.order_id.as_ref().map(|o| o.as_str()),
-                shipment.carrier_account_id.as_str(),
-                &shipment.carrier,
-                &shipment.service,
-                BookingState::Pending.as_str(),
-                shipment.status.as_str(),
-                0i64,
-                json(&shipment.ship_from),
-                json(&shipment.ship_to),
-                json(&shipment.parcels),
-                shipment.cod.as_ref().map(json),
-                shipment.simulate.clone(),
-                i64::from(shipment.is_return),
-                shipment.reference.clone(),
-                now,
-                now
-            ],
-        )
-        .await?;
-        Ok(shipment)
+    pub async fn shipment(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment> {
+        let row: ShipmentRow = self
+            .pool
+            .fetch_optional(
+                shipment_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3"),
+                args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        row.into_record()
     }
 
-    /// Bookings still pending that were started before `cutoff` (epoch ms): their outcome was
-    /// never recorded, so the engine reconciles them. Oldest first, at most `limit`.
-    pub async fn pending_bookings_before(&self, cutoff: i64, limit: u32) -> Result<Vec<(TenantId, ShipmentId)>> {
-        #[derive(sqlx::FromRow)]
-        struct Pending {
-            id: String,
-            tenant_id: String,
-        }
-        crate::sqlite_row!(Pending { id, tenant_id });
-        let rows: Vec<Pending> = self
+    /// Every shipment of the scope with this tracking number, newest first. Accounts of
+    /// carriers that hand out numbers themselves never share one; generic accounts may.
+    pub async fn shipments_by_tracking_number(&self, scope: &Scope, tracking_number: &str) -> Result<Vec<Shipment>> {
+        let rows: Vec<ShipmentRow> = self
             .pool
             .fetch_all(
-                "SELECT id, tenant_id FROM shipments WHERE booking_state = 'pending' AND created_at < $1 \
-                 ORDER BY created_at LIMIT $2",
-                args![cutoff, i64::from(limit)],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|r| match (TenantId::parse(&r.tenant_id), ShipmentId::parse(&r.id)) {
-                (Some(t), Some(s)) => Ok((t, s)),
-                _ => Err(StoreError::Corrupt(format!("shipment {}", r.id))),
-            })
-            .collect()
-    }
-
-    /// Records a booking the carrier confirmed, with the jobs it causes. A shipment already
-    /// booked (a reconcile won the race) is returned unchanged.
-    pub async fn record_booking(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        booked: BookedFields,
-        jobs: Vec<NewJob>,
-    ) -> Result<Shipment> {
-        let mut tx = self.pool.begin().await?;
-        // One statement updates and reads back; the guard on booking_state makes a second
-        // recording (a reconcile that lost the race) change nothing.
-        let updated: Option<ShipmentRow> = tx
-            .fetch_optional(
-                concat!(
-                    "UPDATE shipments SET booking_state = $1, tracking_number = $2, carrier_shipment_id = $3, service = $4, \
-                     charge = $5, edd = $6, routing = $7, error = NULL, updated_at = $8 \
-                     WHERE id = $9 AND tenant_id = $10 AND booking_state <> $11 RETURNING ",
-                    shipment_columns!()
+                shipment_select!(
+                    "WHERE tenant_id = $1 AND mode = $2 AND tracking_number = $3 ORDER BY id DESC LIMIT 20"
                 ),
-                args![
-                    BookingState::Booked.as_str(),
-                    &booked.tracking_number,
-                    &booked.carrier_shipment_id,
-                    &booked.service,
-                    booked.charge.as_ref().map(json),
-                    booked.edd.map(|d| d.to_string()),
-                    booked.routing.as_ref().map(json),
-                    now_ms(),
-                    id.as_str(),
-                    tenant.as_str(),
-                    BookingState::Booked.as_str()
-                ],
-            )
-            .await?;
-        let Some(row) = updated else {
-            drop(tx);
-            return self.shipment(tenant, id).await;
-        };
-        let shipment = row.into_record()?;
-        follow_order(&mut tx, &shipment).await?;
-        insert_jobs(&mut tx, Some(tenant), jobs).await?;
-        for (format, bytes) in booked.documents {
-            tx.execute(
-                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shipment_id, format) DO NOTHING",
-                args![id.as_str(), format, tenant.as_str(), bytes, now_ms()],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(shipment)
-    }
-
-    /// Records that the booking did not happen (the carrier refused, or says it has none).
-    pub async fn record_booking_failure(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        error: BookingError,
-    ) -> Result<Shipment> {
-        let mut tx = self.pool.begin().await?;
-        let mut shipment = lock_shipment(&mut tx, tenant, id).await?;
-        if shipment.booking_state == BookingState::Booked {
-            return Ok(shipment);
-        }
-        let now = now_ms();
-        tx.execute(
-            "UPDATE shipments SET booking_state = $1, error = $2, updated_at = $3 WHERE id = $4 AND tenant_id = $5",
-            args![BookingState::Failed.as_str(), json(&error), now, id.as_str(), tenant.as_str()],
-        )
-        .await?;
-        tx.commit().await?;
-        shipment.booking_state = BookingState::Failed;
-        shipment.error = Some(error);
-        shipment.updated_at = now;
-        Ok(shipment)
-    }
-
-    /// Records that the carrier was asked and did not answer; `reconcile` settles it.
-    pub async fn record_booking_unknown(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        reconcile: NewJob,
-    ) -> Result<Shipment> {
-        let mut tx = self.pool.begin().await?;
-        let mut shipment = lock_shipment(&mut tx, tenant, id).await?;
-        if shipment.booking_state != BookingState::Pending {
-            return Ok(shipment);
-        }
-        let now = now_ms();
-        tx.execute(
-            "UPDATE shipments SET booking_state = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4",
-            args![BookingState::Unknown.as_str(), now, id.as_str(), tenant.as_str()],
-        )
-        .await?;
-        if let Some(key) = &reconcile.unique_key {
-            tx.execute("DELETE FROM jobs WHERE unique_key = $1", args![key.as_str()]).await?;
-        }
-        insert_jobs(&mut tx, Some(tenant), vec![reconcile]).await?;
-        tx.commit().await?;
-        shipment.booking_state = BookingState::Unknown;
-        shipment.updated_at = now;
-        Ok(shipment)
-    }
-
-    /// Leaves a booking whose outcome cannot be settled automatically as `unknown`, with the
-    /// reason for a person to read. Does nothing to a booking already settled.
-    pub async fn record_booking_needs_attention(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        error: BookingError,
-    ) -> Result<()> {
-        self.pool
-            .execute(
-                "UPDATE shipments SET booking_state = $1, error = $2, updated_at = $3 \
-                 WHERE id = $4 AND tenant_id = $5 AND booking_state IN ($6, $7)",
-                args![
-                    BookingState::Unknown.as_str(),
-                    json(&error),
-                    now_ms(),
-                    id.as_str(),
-                    tenant.as_str(),
-                    BookingState::Pending.as_str(),
-                    BookingState::Unknown.as_str()
-                ],
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment> {
-        let row: ShipmentRow = self
-            .pool
-            .fetch_optional(shipment_select!("WHERE id = $1 AND tenant_id = $2"), args![id.as_str(), tenant.as_str()])
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row.into_record()
-    }
-
-    /// The newest shipment of this tenant with this tracking number.
-    pub async fn shipment_by_tracking_number(&self, tenant: &TenantId, tracking_number: &str) -> Result<Shipment> {
-        let row: ShipmentRow = self
-            .pool
-            .fetch_optional(
-                shipment_select!("WHERE tenant_id = $1 AND tracking_number = $2 ORDER BY id DESC LIMIT 1"),
-                args![tenant.as_str(), tracking_number],
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row.into_record()
-    }
-
-    /// The shipment booked on `account` under `tracking_number` (how pushes find theirs).
-    pub async fn shipment_for_account(&self, account: &CarrierAccountId, tracking_number: &str) -> Result<Shipment> {
-        let row: ShipmentRow = self
-            .pool
-            .fetch_optional(
-                shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2"),
-                args![account.as_str(), tracking_number],
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row.into_record()
-    }
-
-    pub async fn list_shipments(&self, tenant: &TenantId, after: Option<&str>, limit: u32) -> Result<Page<Shipment>> {
-        let rows: Vec<ShipmentRow> = self
-            .pool
-            .fetch_all(
-                shipment_select!("WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"),
-                args![tenant.as_str(), after.unwrap_or(""), i64::from(limit) + 1],
-            )
-            .await?;
-        crate::page(rows.into_iter().map(ShipmentRow::into_record).collect::<Result<_>>()?, limit, |s: &Shipment| {
-            s.id.to_string()
-        })
-    }
-
-    pub async fn shipments_for_order(&self, tenant: &TenantId, order: &OrderId) -> Result<Vec<Shipment>> {
-        let rows: Vec<ShipmentRow> = self
-            .pool
-            .fetch_all(
-                shipment_select!("WHERE tenant_id = $1 AND order_id = $2 ORDER BY id"),
-                args![tenant.as_str(), order.as_str()],
+                args![scope.tenant.as_str(), scope.mode.as_str(), tracking_number],
             )
             .await?;
         rows.into_iter().map(ShipmentRow::into_record).collect()
     }
 
-    /// The shipment's scans in carrier-time order.
-    pub async fn tracking_events(&self, tenant: &TenantId, shipment: &ShipmentId) -> Result<Vec<TrackingEvent>> {
+    /// The shipment booked on `account` under `tracking_number`, if any.
+    pub async fn shipment_for_account(
+        &self,
+        scope: &Scope,
+        account: &CarrierAccountId,
+        tracking_number: &str,
+    ) -> Result<Option<Shipment>> {
+        let row: Option<ShipmentRow> = self
+            .pool
+            .fetch_optional(
+                shipment_select!(
+                    "WHERE carrier_account_id = $1 AND tracking_number = $2 AND tenant_id = $3 AND mode = $4"
+                ),
+                args![account.as_str(), tracking_number, scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?;
+        row.map(ShipmentRow::into_record).transpose()
+    }
+
+    pub async fn list_shipments(
+        &self,
+        scope: &Scope,
+        filter: ShipmentFilter,
+        after: Option<&ShipmentId>,
+        limit: u32,
+    ) -> Result<Page<Shipment>> {
+        let after = after.map_or("", |a| a.as_str());
+        let limit_plus = i64::from(limit) + 1;
+        let rows: Vec<ShipmentRow> = match filter.booking_state {
+            None => {
+                self.pool
+                    .fetch_all(
+                        shipment_select!("WHERE tenant_id = $1 AND mode = $2 AND id > $3 ORDER BY id LIMIT $4"),
+                        args![scope.tenant.as_str(), scope.mode.as_str(), after, limit_plus],
+                    )
+                    .await?
+            }
+            Some(state) => {
+                self.pool
+                    .fetch_all(
+                        shipment_select!(
+                            "WHERE tenant_id = $1 AND mode = $2 AND booking_state = $3 AND id > $4 ORDER BY id LIMIT $5"
+                        ),
+                        args![scope.tenant.as_str(), scope.mode.as_str(), state.as_str(), after, limit_plus],
+                    )
+                    .await?
+            }
+        };
+        let items = rows.into_iter().map(ShipmentRow::into_record).collect::<Result<_>>()?;
+        Ok(crate::page(items, limit, |s: &Shipment| s.id.to_string()))
+    }
+
+    pub async fn shipments_for_order(&self, scope: &Scope, order: &OrderId) -> Result<Vec<Shipment>> {
+        let rows: Vec<ShipmentRow> = self
+            .pool
+            .fetch_all(
+                shipment_select!("WHERE tenant_id = $1 AND mode = $2 AND order_id = $3 ORDER BY id"),
+                args![scope.tenant.as_str(), scope.mode.as_str(), order.as_str()],
+            )
+            .await?;
+        rows.into_iter().map(ShipmentRow::into_record).collect()
+    }
+
+    /// The shipment's scans in the order they happened (placed time).
+    pub async fn tracking_events(&self, scope: &Scope, shipment: &ShipmentId) -> Result<Vec<TrackingEvent>> {
         let rows: Vec<EventRow> = self
             .pool
             .fetch_all(
-                "SELECT id, code, status, reason_code, ndr_reason, description, location, occurred_at, source, received_at \
-                 FROM tracking_events WHERE shipment_id = $1 AND tenant_id = $2 ORDER BY occurred_ms, id",
-                args![shipment.as_str(), tenant.as_str()],
+                "SELECT id, code, status, reason_code, ndr_reason, description, location, occurred_at, occurred_ms, \
+                 source, received_at FROM tracking_events WHERE shipment_id = $1 AND tenant_id = $2 \
+                 AND EXISTS (SELECT 1 FROM shipments s WHERE s.id = $3 AND s.tenant_id = $4 AND s.mode = $5) \
+                 ORDER BY occurred_ms, id",
+                args![
+                    shipment.as_str(),
+                    scope.tenant.as_str(),
+                    shipment.as_str(),
+                    scope.tenant.as_str(),
+                    scope.mode.as_str()
+                ],
             )
             .await?;
         rows.into_iter().map(EventRow::into_record).collect()
     }
 
-    /// Records new scans (duplicates are dropped by their key), moves the shipment and its
-    /// order, and queues whatever `follow_ups` asks for the new state, all in one transaction.
-    pub async fn apply_scans(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        scans: Vec<NewScan>,
-        follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
-    ) -> Result<ScanOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let shipment = lock_shipment(&mut tx, tenant, id).await?;
-        apply_locked(tx, shipment, scans, follow_ups).await
+    pub async fn document(&self, scope: &Scope, shipment: &ShipmentId, format: &str) -> Result<Option<Vec<u8>>> {
+        let row: Option<DocumentRow> = self
+            .pool
+            .fetch_optional(
+                "SELECT d.bytes FROM shipment_documents d JOIN shipments s ON s.id = d.shipment_id \
+                 WHERE d.shipment_id = $1 AND d.format = $2 AND s.tenant_id = $3 AND d.tenant_id = s.tenant_id AND s.mode = $4",
+                args![shipment.as_str(), format, scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?;
+        Ok(row.map(|r| r.bytes))
     }
 
-    /// [`Store::apply_scans`] for the shipment booked on `account` under `tracking_number`
-    /// (how pushes find theirs), found inside the same transaction.
-    pub async fn apply_pushed_scans(
+    /// Bookings still pending whose outcome nobody is recording: started before `cutoff`
+    /// (epoch ms), by a node that has not beaten its heart since `alive_since` (it died), or by
+    /// an earlier run of a node that has restarted since. Oldest first, at most `limit`.
+    pub async fn orphaned_bookings(
         &self,
-        account: &CarrierAccountId,
-        tracking_number: &str,
-        scans: Vec<NewScan>,
-        follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
-    ) -> Result<ScanOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let a = args![account.as_str(), tracking_number];
-        let row: Option<ShipmentRow> = match tx.backend() {
+        cutoff: i64,
+        alive_since: i64,
+        limit: u32,
+    ) -> Result<Vec<(Scope, ShipmentId)>> {
+        let rows: Vec<PendingRow> = self
+            .pool
+            .fetch_all(
+                "SELECT s.id, s.tenant_id, s.mode FROM shipments s LEFT JOIN nodes n ON n.id = s.node_id \
+                 WHERE s.booking_state = 'pending' AND (s.created_at < $1 OR n.id IS NULL OR n.heartbeat_at < $2 \
+                 OR n.started_at > s.created_at) ORDER BY s.created_at LIMIT $3",
+                args![cutoff, alive_since, i64::from(limit)],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| match (TenantId::parse(&r.tenant_id), Mode::parse(&r.mode), ShipmentId::parse(&r.id)) {
+                (Some(t), Some(m), Some(s)) => Ok((Scope::new(t, m), s)),
+                _ => Err(StoreError::Corrupt(format!("shipment {}", r.id))),
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Writes a new shipment (a booking's intent), naming the node that makes the call.
+    pub async fn insert_shipment(&mut self, s: &Shipment, node: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO shipments (id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, \
+             progress, ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at, node_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            args![
+                s.id.as_str(),
+                s.tenant_id.as_str(),
+                s.mode.as_str(),
+                s.order_id.as_ref().map(|o| o.as_str()),
+                s.carrier_account_id.as_str(),
+                &s.carrier,
+                &s.service,
+                s.booking_state.as_str(),
+                s.status.as_str(),
+                i64::from(s.progress),
+                json(&s.ship_from),
+                json(&s.ship_to),
+                json(&s.parcels),
+                s.cod.as_ref().map(json),
+                s.simulate.clone(),
+                i64::from(s.is_return),
+                s.reference.clone(),
+                s.created_at,
+                s.updated_at,
+                node
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The shipment, locked for this transaction on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
+    /// already holds the only write lock).
+    pub async fn lock_shipment(&mut self, scope: &Scope, id: &ShipmentId) -> Result<Shipment> {
+        let a = args![id.as_str(), scope.tenant.as_str(), scope.mode.as_str()];
+        let row: Option<ShipmentRow> = match self.backend() {
             Backend::Sqlite => {
-                tx.fetch_optional(shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2"), a).await?
+                self.fetch_optional(shipment_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3"), a).await?
             }
             Backend::Postgres => {
-                tx.fetch_optional(
+                self.fetch_optional(shipment_select!("WHERE id = $1 AND tenant_id = $2 AND mode = $3 FOR UPDATE"), a)
+                    .await?
+            }
+        };
+        row.ok_or(StoreError::NotFound)?.into_record()
+    }
+
+    /// The shipment booked on `account` under `tracking_number` (how pushes find theirs), locked.
+    pub async fn lock_shipment_for_account(
+        &mut self,
+        account: &CarrierAccountId,
+        tracking_number: &str,
+    ) -> Result<Option<Shipment>> {
+        let a = args![account.as_str(), tracking_number];
+        let row: Option<ShipmentRow> = match self.backend() {
+            Backend::Sqlite => {
+                self.fetch_optional(shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2"), a)
+                    .await?
+            }
+            Backend::Postgres => {
+                self.fetch_optional(
                     shipment_select!("WHERE carrier_account_id = $1 AND tracking_number = $2 FOR UPDATE"),
                     a,
                 )
                 .await?
             }
         };
-        let shipment = row.ok_or(StoreError::NotFound)?.into_record()?;
-        apply_locked(tx, shipment, scans, follow_ups).await
+        row.map(ShipmentRow::into_record).transpose()
     }
 
-    pub async fn document(&self, tenant: &TenantId, shipment: &ShipmentId, format: &str) -> Result<Option<Vec<u8>>> {
-        let row: Option<DocumentRow> = self
-            .pool
-            .fetch_optional(
-                "SELECT bytes FROM shipment_documents WHERE shipment_id = $1 AND format = $2 AND tenant_id = $3",
-                args![shipment.as_str(), format, tenant.as_str()],
-            )
-            .await?;
-        Ok(row.map(|r| r.bytes))
+    /// Writes every field of a shipment that changes after its intent was recorded.
+    pub async fn update_shipment(&mut self, s: &Shipment) -> Result<()> {
+        self.execute(
+            "UPDATE shipments SET booking_state = $1, status = $2, progress = $3, last_scan_at = $4, ndr_reason = $5, \
+             tracking_number = $6, carrier_shipment_id = $7, service = $8, charge = $9, edd = $10, routing = $11, \
+             error = $12, updated_at = $13 WHERE id = $14 AND tenant_id = $15 AND mode = $16",
+            args![
+                s.booking_state.as_str(),
+                s.status.as_str(),
+                i64::from(s.progress),
+                s.last_scan_at,
+                s.ndr_reason.map(|r| r.as_str()),
+                s.tracking_number.clone(),
+                s.carrier_shipment_id.clone(),
+                &s.service,
+                s.charge.as_ref().map(json),
+                s.edd.map(|d| d.to_string()),
+                s.routing.as_ref().map(json),
+                s.error.as_ref().map(json),
+                s.updated_at,
+                s.id.as_str(),
+                s.tenant_id.as_str(),
+                s.mode.as_str()
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
-    /// Keeps a label document. The first one stored wins, so a label never changes once served.
-    pub async fn put_document(
-        &self,
-        tenant: &TenantId,
-        shipment: &ShipmentId,
-        format: &str,
-        bytes: Vec<u8>,
-    ) -> Result<Vec<u8>> {
-        self.pool
-            .execute(
-                // Inserted only under a shipment of this tenant, so no tenant can take another's slot.
-                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) \
-                 SELECT id, $1, tenant_id, $2, $3 FROM shipments WHERE id = $4 AND tenant_id = $5 \
-                 ON CONFLICT (shipment_id, format) DO NOTHING",
-                args![format, bytes, now_ms(), shipment.as_str(), tenant.as_str()],
-            )
-            .await?;
-        self.document(tenant, shipment, format).await?.ok_or(StoreError::NotFound)
-    }
-}
-
-/// The body of [`Store::apply_scans`] once the shipment's row is locked in `tx`.
-async fn apply_locked(
-    mut tx: Tx,
-    mut shipment: Shipment,
-    scans: Vec<NewScan>,
-    follow_ups: impl FnOnce(&Shipment, TrackingStatus) -> Vec<NewJob> + Send,
-) -> Result<ScanOutcome> {
-    let tenant = &shipment.tenant_id.clone();
-    let id = &shipment.id.clone();
-    let previous_status = shipment.status;
-    let now = now_ms();
-    let mut fresh = Vec::new();
-    for scan in scans {
-        let inserted = tx
+    /// Records a scan on `shipment`; `None` when it was recorded before (same key).
+    pub async fn insert_scan(
+        &mut self,
+        shipment: &Shipment,
+        scan: &NewScan,
+        received_at: i64,
+    ) -> Result<Option<TrackingEvent>> {
+        let id = TrackingEventId::generate();
+        // Written only under a shipment of this tenant and mode, so a record from elsewhere
+        // can take no scan slot of another shipment.
+        let inserted = self
             .execute(
                 "INSERT INTO tracking_events (id, tenant_id, shipment_id, dedupe_key, code, status, reason_code, ndr_reason, \
                  description, location, occurred_at, occurred_ms, source, raw, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 SELECT $1, s.tenant_id, s.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM shipments s \
+                 WHERE s.id = $14 AND s.tenant_id = $15 AND s.mode = $16 \
                  ON CONFLICT (shipment_id, dedupe_key) DO NOTHING",
                 args![
-                    TrackingEventId::generate().as_str(),
-                    tenant.as_str(),
                     id.as_str(),
                     &scan.dedupe_key,
                     &scan.code,
@@ -663,55 +491,62 @@ async fn apply_locked(
                     &scan.description,
                     scan.location.clone(),
                     scan.occurred_at.to_rfc3339(),
-                    scan.occurred_at.timestamp_millis(),
+                    scan.placed_at.timestamp_millis(),
                     scan.source.as_str(),
                     scan.raw.to_string(),
-                    now
+                    received_at,
+                    shipment.id.as_str(),
+                    shipment.tenant_id.as_str(),
+                    shipment.mode.as_str()
                 ],
             )
             .await?;
-        if inserted == 1 {
-            fresh.push(scan);
-        }
+        Ok((inserted == 1).then(|| TrackingEvent {
+            id,
+            code: scan.code.clone(),
+            status: scan.status,
+            reason_code: scan.reason_code.clone(),
+            ndr_reason: scan.ndr_reason,
+            description: scan.description.clone(),
+            location: scan.location.clone(),
+            occurred_at: scan.occurred_at,
+            placed_at: DateTime::from_timestamp_millis(scan.placed_at.timestamp_millis()).unwrap_or(scan.placed_at),
+            source: scan.source,
+            received_at,
+        }))
     }
-    let recorded = fresh.len();
-    if recorded > 0 {
-        let state = TrackingState {
-            status: shipment.status,
-            progress: shipment.progress,
-            last_scan_at: shipment.last_scan_at.and_then(chrono::DateTime::from_timestamp_millis),
-        };
-        let next = state.apply_all(fresh.iter().map(|s| (s.status, s.occurred_at.to_utc())));
-        let ndr = fresh
-            .iter()
-            .filter(|s| s.status == TrackingStatus::DeliveryFailed)
-            .max_by_key(|s| s.occurred_at)
-            .and_then(|s| s.ndr_reason)
-            .or(shipment.ndr_reason);
-        shipment.status = next.status;
-        shipment.progress = next.progress;
-        shipment.last_scan_at = next.last_scan_at.map(|t| t.timestamp_millis());
-        shipment.ndr_reason = ndr;
-        shipment.updated_at = now;
-        tx.execute(
-            "UPDATE shipments SET status = $1, progress = $2, last_scan_at = $3, ndr_reason = $4, updated_at = $5 \
-             WHERE id = $6 AND tenant_id = $7",
-            args![
-                shipment.status.as_str(),
-                i64::from(shipment.progress),
-                shipment.last_scan_at,
-                shipment.ndr_reason.map(|r| r.as_str()),
-                now,
-                id.as_str(),
-                tenant.as_str()
-            ],
-        )
-        .await?;
-        if shipment.status != previous_status {
-            follow_order(&mut tx, &shipment).await?;
-            insert_jobs(&mut tx, Some(tenant), follow_ups(&shipment, previous_status)).await?;
-        }
+
+    /// Every scan recorded on the shipment, in placed order (to replay its state).
+    pub async fn scans(&mut self, shipment: &Shipment) -> Result<Vec<TrackingEvent>> {
+        let rows: Vec<EventRow> = self
+            .fetch_all(
+                "SELECT id, code, status, reason_code, ndr_reason, description, location, occurred_at, occurred_ms, \
+                 source, received_at FROM tracking_events WHERE shipment_id = $1 AND tenant_id = $2 ORDER BY occurred_ms, id",
+                args![shipment.id.as_str(), shipment.tenant_id.as_str()],
+            )
+            .await?;
+        rows.into_iter().map(EventRow::into_record).collect()
     }
-    tx.commit().await?;
-    Ok(ScanOutcome { shipment, recorded, previous_status })
+
+    /// Keeps a label document. The first one stored wins, so a label never changes once
+    /// served; returns whether this one was stored. Written only under a shipment of this
+    /// tenant and mode, so no other can take its slot.
+    pub async fn insert_document(&mut self, shipment: &Shipment, format: &str, bytes: &[u8]) -> Result<bool> {
+        let n = self
+            .execute(
+                "INSERT INTO shipment_documents (shipment_id, format, tenant_id, bytes, created_at) \
+                 SELECT s.id, $1, s.tenant_id, $2, $3 FROM shipments s WHERE s.id = $4 AND s.tenant_id = $5 AND s.mode = $6 \
+                 ON CONFLICT (shipment_id, format) DO NOTHING",
+                args![
+                    format,
+                    bytes.to_vec(),
+                    now_ms(),
+                    shipment.id.as_str(),
+                    shipment.tenant_id.as_str(),
+                    shipment.mode.as_str()
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
 }

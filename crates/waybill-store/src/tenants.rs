@@ -3,10 +3,17 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
-use waybill_core::Mode;
 use waybill_core::ids::{ApiKeyId, TenantId};
+use waybill_core::{Mode, Scope};
 
-use crate::{Principal, Result, Store, StoreError, Tenant, args, now_ms};
+use crate::{Result, Store, StoreError, args, now_ms};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: i64,
+}
 
 #[derive(sqlx::FromRow)]
 struct TenantRow {
@@ -75,8 +82,8 @@ impl Store {
         Ok(secret)
     }
 
-    /// The tenant and mode of a live (unrevoked) key, or `None`.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
+    /// The tenant and mode of an unrevoked key, or `None`.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Scope>> {
         let row: Option<KeyRow> = self
             .pool
             .fetch_optional(
@@ -84,6 +91,6 @@ impl Store {
                 args![key_hash(secret)],
             )
             .await?;
-        Ok(row.and_then(|r| Some(Principal { tenant_id: TenantId::parse(&r.tenant_id)?, mode: Mode::parse(&r.mode)? })))
+        Ok(row.and_then(|r| Some(Scope::new(TenantId::parse(&r.tenant_id)?, Mode::parse(&r.mode)?))))
     }
 }

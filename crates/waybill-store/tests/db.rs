@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use waybill_store::db::Pool;
+use waybill_store::db::{Pool, PoolSettings};
 use waybill_store::{args, now_ms};
 
 #[derive(sqlx::FromRow)]
@@ -31,7 +31,7 @@ const INSERT: &str = "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2,
 async fn a_dropped_transaction_rolls_back_and_frees_the_writer() {
     for (label, _store, guard) in stores().await {
         let l = label.as_str();
-        let pool = Pool::connect(&guard.url).await.must(l);
+        let pool = Pool::connect(&guard.url, PoolSettings::default()).await.must(l);
 
         let mut tx = pool.begin().await.must(l);
         tx.execute(INSERT, args!["ten_dropped", "dropped", now_ms()]).await.must(l);
@@ -50,7 +50,7 @@ async fn a_dropped_transaction_rolls_back_and_frees_the_writer() {
 async fn reads_see_committed_rows_only_and_do_not_wait_for_a_writer() {
     for (label, _store, guard) in stores().await {
         let l = label.as_str();
-        let pool = Pool::connect(&guard.url).await.must(l);
+        let pool = Pool::connect(&guard.url, PoolSettings::default()).await.must(l);
         let mut tx = pool.begin().await.must(l);
         tx.execute(INSERT, args!["ten_open", "open", now_ms()]).await.must(l);
         let inside: Vec<Count> = tx.fetch_all("SELECT COUNT(*) AS n FROM tenants", vec![]).await.must(l);
@@ -65,7 +65,7 @@ async fn reads_see_committed_rows_only_and_do_not_wait_for_a_writer() {
 async fn unique_violations_are_recognised_and_returning_reads_back() {
     for (label, _store, guard) in stores().await {
         let l = label.as_str();
-        let pool = Pool::connect(&guard.url).await.must(l);
+        let pool = Pool::connect(&guard.url, PoolSettings::default()).await.must(l);
         pool.execute(INSERT, args!["ten_1", "first", now_ms()]).await.must(l);
         let again = pool.execute(INSERT, args!["ten_1", "second", now_ms()]).await;
         assert!(again.is_err_and(|e| e.is_unique_violation()), "[{l}] a repeated primary key is a unique violation");
@@ -78,5 +78,33 @@ async fn unique_violations_are_recognised_and_returning_reads_back() {
             .must(l);
         assert_eq!(renamed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["renamed"], "[{l}]");
         assert_eq!(pool.execute("DELETE FROM tenants WHERE id = $1", args!["ten_1"]).await.must(l), 1, "[{l}]");
+    }
+}
+
+/// PostgreSQL only (SQLite has one writer and opens readers as needed, so it has no pool to
+/// exhaust): a node's pool holds at most `max_connections`, a request waits at most
+/// `acquire_timeout` for one, and then the store answers `Unavailable` (the server turns that
+/// into a 503) instead of hanging; the connection, once free, serves again.
+#[tokio::test]
+async fn a_full_postgres_pool_answers_unavailable_after_its_acquire_timeout() {
+    for (label, _store, guard) in stores().await {
+        let l = label.as_str();
+        if l != "postgres" {
+            continue;
+        }
+        let settings = PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_millis(300) };
+        let sealer = waybill_store::Sealer::from_base64(&guard.key).unwrap();
+        let store = waybill_store::Store::open_with(&guard.url, sealer, settings).await.must(l);
+        let tenant = store.create_tenant("acme").await.must(l);
+
+        let held = store.begin().await.must(l);
+        let waited = store.tenant(&tenant.id).await;
+        assert!(
+            matches!(waited, Err(waybill_store::StoreError::Unavailable(ref e)) if e.is_unavailable()),
+            "[{l}] a read with the only connection taken: {waited:?}"
+        );
+        held.commit().await.must(l);
+        assert_eq!(store.tenant(&tenant.id).await.must(l), tenant, "[{l}] the freed connection serves again");
+        store.close().await;
     }
 }

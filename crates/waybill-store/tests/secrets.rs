@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use waybill_core::Mode;
 use waybill_core::ids::TenantId;
-use waybill_store::{Principal, Sealer, StoreError};
+use waybill_core::{Mode, Scope};
+use waybill_store::{Sealer, StoreError};
 
 #[tokio::test]
 async fn api_keys_authenticate_their_tenant_and_mode_and_are_stored_only_as_digests() {
@@ -31,7 +31,7 @@ async fn api_keys_authenticate_their_tenant_and_mode_and_are_stored_only_as_dige
         for (key, tenant, mode) in [(&a_test, &a, Mode::Test), (&a_live, &a, Mode::Live), (&b_test, &b, Mode::Test)] {
             assert_eq!(
                 store.authenticate(key).await.must(l),
-                Some(Principal { tenant_id: tenant.clone(), mode }),
+                Some(Scope::new(tenant.clone(), mode)),
                 "[{l}] {key} authenticates"
             );
         }
@@ -65,12 +65,12 @@ async fn api_keys_authenticate_their_tenant_and_mode_and_are_stored_only_as_dige
 async fn carrier_credentials_are_sealed_and_open_only_with_their_key() {
     for (label, store, guard) in stores().await {
         let l = label.as_str();
-        let a = store.create_tenant("acme").await.must(l).id;
+        let a = Scope::live(tenant(l, &store, "acme").await);
         let credential = format!("cred-{:016x}", rand::random::<u64>());
-        let account = store.create_carrier_account(&a, new_account(&credential)).await.must(l);
+        let account = create_account(l, &store, &a, &credential).await;
         assert_eq!(account.carrier, "sandbox", "[{l}] carrier");
-        assert_eq!(account.mode, Mode::Test, "[{l}] mode");
-        assert_eq!(account.tenant_id, a, "[{l}] tenant");
+        assert_eq!(account.mode, Mode::Live, "[{l}] mode");
+        assert_eq!(account.tenant_id, a.tenant, "[{l}] tenant");
         assert_eq!(store.carrier_account(&a, &account.id).await.must(l), account, "[{l}] account reads back");
 
         let cells = table_text(&guard.url, "carrier_accounts").await;
@@ -81,17 +81,26 @@ async fn carrier_credentials_are_sealed_and_open_only_with_their_key() {
         }
 
         assert_eq!(store.account_secrets(&a, &account.id).await.must(l), secrets(&credential), "[{l}] secrets open");
-        let (pushed, pushed_secrets) = store.carrier_account_for_push(&account.id).await.must(l);
+        // A push names its account by id alone; its secrets then open in the account's scope.
+        let pushed = store.carrier_account_for_push(&account.id).await.must(l);
         assert_eq!(pushed, account, "[{l}] account for push");
-        assert_eq!(pushed_secrets, secrets(&credential), "[{l}] secrets for push");
+        assert_eq!(
+            store.account_secrets(&pushed.scope(), &pushed.id).await.must(l),
+            secrets(&credential),
+            "[{l}] secrets for push"
+        );
+        let unknown = waybill_core::ids::CarrierAccountId::generate();
+        assert!(
+            matches!(store.carrier_account_for_push(&unknown).await, Err(StoreError::NotFound)),
+            "[{l}] a push for an unknown account"
+        );
 
         // The same database under another master key: the metadata reads, the secrets do not.
         let other = guard.reopen(&Sealer::generate_key()).await.must(l);
         assert_eq!(other.carrier_account(&a, &account.id).await.must(l), account, "[{l}] metadata needs no key");
+        assert_eq!(other.carrier_account_for_push(&account.id).await.must(l), account, "[{l}] nor for a push");
         let opened = other.account_secrets(&a, &account.id).await;
         assert!(matches!(opened, Err(StoreError::Seal(_))), "[{l}] wrong key opens secrets: {opened:?}");
-        let pushed = other.carrier_account_for_push(&account.id).await;
-        assert!(matches!(pushed, Err(StoreError::Seal(_))), "[{l}] wrong key opens push secrets: {pushed:?}");
         other.close().await;
 
         // And under the right key again, from a fresh store.

@@ -12,9 +12,11 @@ use clap::Subcommand;
 use serde_json::json;
 use tokio::sync::Semaphore;
 use waybill_carriers::Carriers;
-use waybill_core::Mode;
-use waybill_engine::{Engine, EngineConfig, NewAccountInput, Worker};
+use waybill_core::api::requests::CarrierAccountCreate;
+use waybill_core::{Mode, Scope};
+use waybill_engine::{Engine, EngineConfig, Worker};
 use waybill_labels::{LabelAddress, LabelFormat, LabelRenderer, LabelSpec, Routing};
+use waybill_outbound::Outbound;
 use waybill_store::{Sealer, Store};
 
 #[derive(Subcommand)]
@@ -140,29 +142,28 @@ async fn bookings(n: usize, concurrency: usize, label: Option<String>, database_
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api = format!("http://{}", listener.local_addr()?);
+    let outbound = Outbound::default();
     let engine = Engine::new(
         store.clone(),
-        Carriers::new(waybill_carriers::http_client()),
-        EngineConfig { public_url: api.clone(), ..Default::default() },
+        Carriers::new(outbound.clone()),
+        outbound,
+        EngineConfig { public_url: api.clone(), node: "bench".into(), ..Default::default() },
     );
-    tokio::spawn(Worker::new(engine.clone(), "bench".into()).run());
+    tokio::spawn(Worker::new(engine.clone()).run());
     tokio::spawn(waybill_server::serve(listener, engine.clone()));
 
     let tenant = store.create_tenant("bench").await?;
     let key = store.create_api_key(&tenant.id, Mode::Test).await?;
-    let account = engine
-        .create_carrier_account(
-            &tenant.id,
-            NewAccountInput {
-                carrier: "sandbox".into(),
-                mode: Mode::Test,
-                description: None,
-                base_url: Some(sim_url),
-                credentials: json!({"api_key": "bench"}),
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let account = CarrierAccountCreate {
+        carrier: "sandbox".into(),
+        mode: Mode::Test,
+        description: None,
+        base_url: Some(sim_url),
+        credentials: json!({"api_key": "bench"}),
+        settings: None,
+    };
+    let (account, _) =
+        engine.create_carrier_account(&Scope::test(tenant.id), account).await.map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
     let mut body = json!({

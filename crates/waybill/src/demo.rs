@@ -6,9 +6,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rust_decimal::Decimal;
-use waybill_core::{Address, LineItem, Mode, Payment};
-use waybill_engine::{Engine, NewAccountInput};
-use waybill_store::NewOrder;
+use waybill_core::api::requests::{CarrierAccountCreate, OrderCreate};
+use waybill_core::{Address, LineItem, Mode, Payment, Scope};
+use waybill_engine::Engine;
 
 const DEMO_TENANT: &str = "demo";
 
@@ -49,7 +49,8 @@ pub async fn start(
             (tenant, key)
         }
     };
-    let accounts = store.list_carrier_accounts(&tenant.id, None, 100).await?;
+    let scope = Scope::test(tenant.id.clone());
+    let accounts = store.list_carrier_accounts(&scope, None, 100).await?;
     let sim_url = format!("http://{sim_listen}");
     let account = match accounts
         .items
@@ -58,22 +59,23 @@ pub async fn start(
     {
         Some(a) => a,
         None => {
-            let input = NewAccountInput {
+            let input = CarrierAccountCreate {
                 carrier: "sandbox".into(),
                 mode: Mode::Test,
                 description: Some("Demo sandbox (in-process simulator)".into()),
                 base_url: Some(sim_url),
                 credentials: serde_json::json!({ "api_key": "demo" }),
+                settings: None,
             };
-            engine.create_carrier_account(&tenant.id, input).await.map_err(|e| anyhow::anyhow!("{e}"))?
+            engine.create_carrier_account(&scope, input).await.map_err(|e| anyhow::anyhow!("{e}"))?.0
         }
     };
-    if store.list_orders(&tenant.id, None, 1).await?.items.is_empty() {
+    if store.list_orders(&scope, None, 1).await?.items.is_empty() {
         for order in sample_orders() {
-            store.create_order(&tenant.id, order).await?;
+            engine.create_order(&scope, order).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
-    let orders = store.list_orders(&tenant.id, None, 1).await?;
+    let orders = store.list_orders(&scope, None, 1).await?;
     let order_id = orders.items.first().map(|o| o.id.to_string()).unwrap_or_default();
     println!("{}", walkthrough(listen, &key, account.id.as_str(), &order_id));
     Ok(())
@@ -109,7 +111,7 @@ fn seoul_customer() -> Address {
     }
 }
 
-fn sample_orders() -> Vec<NewOrder> {
+fn sample_orders() -> Vec<OrderCreate> {
     let item = |sku: &str, name: &str, qty: u32, price: &str| LineItem {
         sku: sku.into(),
         name: Some(name.into()),
@@ -117,8 +119,8 @@ fn sample_orders() -> Vec<NewOrder> {
         unit_price: price.parse::<Decimal>().expect("sample prices are decimals"),
     };
     vec![
-        NewOrder {
-            channel: "demo".into(),
+        OrderCreate {
+            channel: Some("demo".into()),
             external_id: "1001".into(),
             currency: "TRY".parse().expect("TRY is known"),
             payment: Payment::Cod { amount: "749.90".parse().expect("decimal") },
@@ -128,8 +130,8 @@ fn sample_orders() -> Vec<NewOrder> {
                 item("CAP-RED", "Şapka", 1, "250.00"),
             ],
         },
-        NewOrder {
-            channel: "demo".into(),
+        OrderCreate {
+            channel: Some("demo".into()),
             external_id: "1002".into(),
             currency: "KRW".parse().expect("KRW is known"),
             payment: Payment::Prepaid,

@@ -13,8 +13,10 @@ use clap::{Parser, Subcommand};
 use waybill_carriers::Carriers;
 use waybill_core::Mode;
 use waybill_core::ids::TenantId;
-use waybill_engine::{Engine, EngineConfig, Worker};
-use waybill_store::{Sealer, Store};
+use waybill_engine::{BaseUrlPolicy, Engine, EngineConfig, Worker};
+use waybill_outbound::Outbound;
+use waybill_server::ServerConfig;
+use waybill_store::{PoolSettings, Sealer, Store};
 
 #[derive(Parser)]
 #[command(name = "waybill", version, about = "Self-hostable shipping integration platform")]
@@ -32,6 +34,13 @@ struct DataArgs {
     /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
     #[arg(long, env = "WAYBILL_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL connections this node may hold at most (nodes × this must fit the server's
+    /// `max_connections`, with room for everything else that connects).
+    #[arg(long, env = "WAYBILL_DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: u32,
+    /// Seconds a request waits for a free database connection before it is answered 503.
+    #[arg(long, env = "WAYBILL_DB_ACQUIRE_TIMEOUT", default_value_t = 5.0)]
+    db_acquire_timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -48,6 +57,27 @@ enum Command {
         /// Seconds between tracking polls of an in-transit shipment (other stages poll less often).
         #[arg(long, env = "WAYBILL_POLL_INTERVAL")]
         poll_interval: Option<f64>,
+        /// This node's name: unique among the nodes sharing a database, the same across its
+        /// restarts (defaults to `<hostname>:<listen port>`).
+        #[arg(long, env = "WAYBILL_NODE_NAME")]
+        node_name: Option<String>,
+        /// Seconds a booking may stay pending before any node reconciles it, even if the node
+        /// making it still looks alive (bookings of a dead or restarted node are reconciled at once).
+        #[arg(long, env = "WAYBILL_BOOKING_WATCHDOG", default_value_t = 120.0)]
+        booking_watchdog: f64,
+        /// Let live carrier accounts set `base_url` to any public host.
+        #[arg(long, env = "WAYBILL_ALLOW_BASE_URL_OVERRIDE")]
+        allow_base_url_override: bool,
+        /// Hosts live carrier accounts may set `base_url` to (comma-separated), e.g. a carrier's
+        /// regional host. Private, loopback and metadata addresses are refused whatever this says.
+        #[arg(long, env = "WAYBILL_BASE_URL_HOSTS", value_delimiter = ',')]
+        base_url_hosts: Vec<String>,
+        /// Serve `/metrics` on the API's address to `Authorization: Bearer <token>`.
+        #[arg(long, env = "WAYBILL_METRICS_TOKEN")]
+        metrics_token: Option<String>,
+        /// Serve `/metrics` without a key on this separate address (keep it private).
+        #[arg(long, env = "WAYBILL_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         /// Also run the carrier simulator and a demo tenant with a sandbox account and sample orders.
         #[arg(long)]
         demo: bool,
@@ -156,9 +186,23 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 async fn open_store(data: &DataArgs) -> Result<Store> {
     std::fs::create_dir_all(&data.data_dir).with_context(|| format!("creating {}", data.data_dir.display()))?;
     let url = data.database_url.clone().unwrap_or_else(|| Store::sqlite_url(&data.data_dir));
-    Store::open(&url, sealer(&data.data_dir)?)
+    if !(data.db_acquire_timeout.is_finite() && data.db_acquire_timeout > 0.0) || data.db_pool_size == 0 {
+        bail!("--db-pool-size must be at least 1 and --db-acquire-timeout a positive number of seconds");
+    }
+    let pool = PoolSettings {
+        max_connections: data.db_pool_size,
+        acquire_timeout: Duration::from_secs_f64(data.db_acquire_timeout),
+    };
+    Store::open_with(&url, sealer(&data.data_dir)?, pool)
         .await
         .with_context(|| format!("opening the database at {}", redact(&url)))
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        bail!("{flag} must be a positive number of seconds");
+    }
+    Ok(Duration::from_secs_f64(value))
 }
 
 /// A database URL with its password hidden, for messages.
@@ -179,29 +223,56 @@ fn init_tracing(default: &str) {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, data, public_url, poll_interval, demo, sim_listen, day_seconds } => {
+        Command::Serve {
+            listen,
+            data,
+            public_url,
+            poll_interval,
+            node_name,
+            booking_watchdog,
+            allow_base_url_override,
+            base_url_hosts,
+            metrics_token,
+            metrics_listen,
+            demo,
+            sim_listen,
+            day_seconds,
+        } => {
             init_tracing("info,sqlx=warn,tower_http=warn");
             let store = open_store(&data).await?;
             let listener =
                 tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-            let default_poll = if demo { 10.0 } else { 900.0 };
-            let poll = poll_interval.unwrap_or(default_poll);
-            if !(poll.is_finite() && poll > 0.0) {
-                bail!("--poll-interval must be a positive number of seconds");
-            }
+            let poll = seconds(poll_interval.unwrap_or(if demo { 10.0 } else { 900.0 }), "--poll-interval")?;
             let config = EngineConfig {
                 public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
-                poll_interval: Duration::from_secs_f64(poll),
+                poll_interval: poll,
+                booking_watchdog: seconds(booking_watchdog, "--booking-watchdog")?,
+                node: node_name.unwrap_or_else(|| format!("{}:{}", hostname(), listen.port())),
+                base_urls: BaseUrlPolicy {
+                    allow_any: allow_base_url_override,
+                    hosts: base_url_hosts.into_iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
+                },
                 ..EngineConfig::default()
             };
-            let engine = Engine::new(store.clone(), Carriers::new(waybill_carriers::http_client()), config);
+            let node = config.node.clone();
+            let outbound = Outbound::default();
+            let engine = Engine::new(store.clone(), Carriers::new(outbound.clone()), outbound, config);
             if demo {
                 demo::start(&engine, &data.data_dir, sim_listen, day_seconds, listen).await?;
             }
-            let worker_name = format!("{}-{}", hostname(), std::process::id());
-            tokio::spawn(Worker::new(engine.clone(), worker_name).run());
-            tracing::info!(%listen, backend = ?store.backend(), "waybill is serving");
-            waybill_server::serve_until(listener, engine, shutdown_signal()).await?;
+            if let Some(address) = metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("metrics cannot listen on {address}"))?;
+                tokio::spawn(waybill_server::serve_metrics(metrics, engine.clone()));
+            }
+            tokio::spawn(Worker::new(engine.clone()).run());
+            tracing::info!(%listen, %node, backend = ?store.backend(), "waybill is serving");
+            let server = ServerConfig { metrics_token };
+            waybill_server::serve_until(listener, engine, server, shutdown_signal()).await?;
+            if let Err(e) = store.forget_node(&node, 0).await {
+                tracing::warn!(error = %e, "cannot record that this node stopped");
+            }
             tracing::info!("stopped; jobs in flight run again after their lease expires");
         }
         Command::Sim { listen, day_seconds, state_file, latency_ms, error_rate, timeout_rate } => {
@@ -238,7 +309,7 @@ async fn main() -> Result<()> {
             })?;
             println!("{key}");
         }
-        Command::Carriers => print!("{}", carriers_table(&Carriers::new(waybill_carriers::http_client()))),
+        Command::Carriers => print!("{}", carriers_table(&Carriers::new(Outbound::default()))),
         Command::Bench { command } => {
             init_tracing("warn");
             bench::run(command).await?;

@@ -1,17 +1,25 @@
 //! `/v1/carriers`, `/v1/carrier-accounts` and `/v1/rates`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use waybill_carriers::RateRequest;
-use waybill_core::error::Problems;
-use waybill_engine::NewAccountInput;
+use serde::Serialize;
+use utoipa::ToSchema;
+use waybill_carriers::CarrierInfo;
+use waybill_core::api::requests::{CarrierAccountCreate, RateCreate};
+use waybill_core::api::views::{CarrierAccountView, List, RateView};
+use waybill_core::ids::CarrierAccountId;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::routes::ListQuery;
-use crate::views::{CarrierAccountCreate, CarrierAccountView, CarrierView, List, RateCreate, RateView};
+
+#[derive(Serialize, ToSchema)]
+pub struct CarrierView {
+    #[serde(flatten)]
+    pub info: CarrierInfo,
+}
 
 /// Every carrier this build speaks to: services, capabilities and credential schema.
 #[utoipa::path(get, path = "/v1/carriers", tag = "carriers", responses((status = 200, body = List<CarrierView>)), security(("api_key" = [])))]
@@ -20,8 +28,8 @@ pub async fn list_carriers(State(state): State<AppState>, _auth: Auth) -> Json<L
     Json(List { data, next_after: None })
 }
 
-/// Connect a carrier account. Credentials are checked against the carrier's schema, sealed
-/// at rest, and never shown again.
+/// Connect a carrier account in the key's mode. Credentials are checked against the
+/// carrier's schema, sealed at rest, and never shown again.
 #[utoipa::path(post, path = "/v1/carrier-accounts", tag = "carriers", request_body = CarrierAccountCreate,
     responses((status = 201, body = CarrierAccountView), (status = 422, body = Problem)), security(("api_key" = [])))]
 pub async fn create_account(
@@ -29,38 +37,29 @@ pub async fn create_account(
     Auth(me): Auth,
     ApiJson(body, _): ApiJson<CarrierAccountCreate>,
 ) -> ApiResult<(StatusCode, Json<CarrierAccountView>)> {
-    let input = NewAccountInput {
-        carrier: body.carrier,
-        mode: body.mode,
-        description: body.description,
-        base_url: body.base_url,
-        credentials: body.credentials,
-    };
-    let account = state.engine.create_carrier_account_with_settings(&me.tenant_id, input, body.settings).await?;
-    let secrets = state.engine.store().account_secrets(&me.tenant_id, &account.id).await?;
+    let (account, push_secret) = state.engine.create_carrier_account(&me, body).await?;
     let push_url = state.engine.push_url(&account);
-    Ok((StatusCode::CREATED, Json(CarrierAccountView::new(account, push_url, Some(secrets.push_secret)))))
+    Ok((StatusCode::CREATED, Json(CarrierAccountView::new(account, push_url, Some(push_secret)))))
 }
 
-/// List the tenant's carrier accounts (without credentials).
-#[utoipa::path(get, path = "/v1/carrier-accounts", tag = "carriers", params(ListQuery), responses((status = 200, body = List<CarrierAccountView>)), security(("api_key" = [])))]
+/// List the key's carrier accounts (without credentials).
+#[utoipa::path(get, path = "/v1/carrier-accounts", tag = "carriers", params(ListQuery), responses((status = 200, body = List<CarrierAccountView>), (status = 422, body = Problem)), security(("api_key" = [])))]
 pub async fn list_accounts(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<List<CarrierAccountView>>> {
-    let page = state.engine.store().list_carrier_accounts(&me.tenant_id, q.after.as_deref(), q.limit()?).await?;
-    Ok(Json(List {
-        data: page
-            .items
-            .into_iter()
-            .map(|a| {
-                let url = state.engine.push_url(&a);
-                CarrierAccountView::new(a, url, None)
-            })
-            .collect(),
-        next_after: page.next_after,
-    }))
+    let after = q.after(CarrierAccountId::parse, "carrier account")?;
+    let page = state.engine.list_carrier_accounts(&me, after.as_ref(), q.limit()?).await?;
+    let data = page
+        .items
+        .into_iter()
+        .map(|a| {
+            let url = state.engine.push_url(&a);
+            CarrierAccountView::new(a, url, None)
+        })
+        .collect();
+    Ok(Json(List { data, next_after: page.next_after }))
 }
 
 /// Ask a carrier account for prices and transit times.
@@ -71,27 +70,12 @@ pub async fn rates(
     Auth(me): Auth,
     ApiJson(body, _): ApiJson<RateCreate>,
 ) -> ApiResult<Json<List<RateView>>> {
-    let mut problems = Problems::new();
-    problems.extend(body.ship_from.problems("/ship_from"));
-    problems.extend(body.ship_to.problems("/ship_to"));
-    let mut parcels = Vec::new();
-    if body.parcels.is_empty() {
-        problems.add("/parcels", "at least one parcel is required");
-    }
-    for (i, p) in body.parcels.iter().enumerate() {
-        match p.resolve(&format!("/parcels/{i}")) {
-            Ok(p) => parcels.push(p),
-            Err(e) => problems.extend(e),
-        }
-    }
-    problems.finish(())?;
-    let request = RateRequest { ship_from: body.ship_from, ship_to: body.ship_to, parcels };
-    let (account, rates) = state.engine.rates(&me.tenant_id, &body.carrier_account_id, &request).await?;
+    let (account_id, carrier, rates) = state.engine.rates(&me, body).await?;
     let data = rates
         .into_iter()
         .map(|r| RateView {
-            carrier: account.carrier.clone(),
-            carrier_account_id: account.id.clone(),
+            carrier: carrier.clone(),
+            carrier_account_id: account_id.clone(),
             service: r.service,
             charge: r.charge,
             transit_days: r.transit_days,

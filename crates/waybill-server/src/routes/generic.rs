@@ -7,11 +7,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use waybill_core::FieldError;
+use waybill_core::api::requests::ScanEventsCreate;
+use waybill_core::api::views::ScanReportView;
 use waybill_core::error::Problems;
 use waybill_core::ids::CarrierAccountId;
 use waybill_engine::{EngineError, MAX_REPORTED_SCANS, ReportedScan, ScanReport};
@@ -19,6 +19,7 @@ use waybill_engine::{EngineError, MAX_REPORTED_SCANS, ReportedScan, ScanReport};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth};
+use crate::routes::unknown_id;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(report_events)).routes(routes!(upload_scans))
@@ -28,47 +29,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const CSV_COLUMNS: [&str; 6] = ["tracking_number", "status", "occurred_at", "location", "description", "ndr_reason"];
 const REQUIRED_COLUMNS: [&str; 3] = ["tracking_number", "status", "occurred_at"];
 
-#[derive(Deserialize, ToSchema)]
-pub struct ScanEventsCreate {
-    /// The generic carrier account the shipment was booked with.
-    pub carrier_account_id: String,
-    pub events: Vec<ScanEventInput>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ScanEventInput {
-    /// A normalized status: `info_received`, `picked_up`, `in_transit`, `out_for_delivery`,
-    /// `delivery_failed`, `available_for_pickup`, `delivered`, `return_to_origin`, `returned`,
-    /// `exception`, `cancelled`.
-    pub status: String,
-    /// RFC 3339 with the offset where it happened, e.g. `2025-03-01T14:05:00+03:00`.
-    pub occurred_at: String,
-    #[serde(default)]
-    pub location: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The carrier's own code for the scan, if it has one.
-    #[serde(default)]
-    pub code: Option<String>,
-    /// With `delivery_failed` only: why (`customer_unavailable`, `address_issue`, `refused`, …).
-    #[serde(default)]
-    pub ndr_reason: Option<String>,
-}
-
-/// What a report of scans amounted to.
-#[derive(Serialize, ToSchema)]
-pub struct ScanReportView {
-    pub received: usize,
-    /// Scans that were new and went through the shipment's status machine.
-    pub applied: usize,
-    /// Scans recorded before (the same content sent again): nothing changed for them.
-    pub duplicates: usize,
-}
-
-impl From<ScanReport> for ScanReportView {
-    fn from(r: ScanReport) -> Self {
-        Self { received: r.received, applied: r.applied, duplicates: r.duplicates }
-    }
+fn report_view(r: ScanReport) -> ScanReportView {
+    ScanReportView { received: r.received, applied: r.applied, duplicates: r.duplicates, clock_skewed: r.clock_skewed }
 }
 
 /// Report scans of one shipment booked with a generic (no-API) carrier account.
@@ -87,16 +49,26 @@ pub async fn report_events(
     Path(tracking_number): Path<String>,
     ApiJson(body, _): ApiJson<ScanEventsCreate>,
 ) -> ApiResult<Json<ScanReportView>> {
-    let no_account =
-        || ApiError::invalid(vec![FieldError::new("/carrier_account_id", "no such carrier account for this key")]);
-    let account_id = CarrierAccountId::parse(&body.carrier_account_id).ok_or_else(no_account)?;
-    let store = state.engine.store();
-    let account = store.carrier_account(&me.tenant_id, &account_id).await.map_err(|_| no_account())?;
+    let account_id = body.carrier_account_id;
     if body.events.is_empty() {
         return Err(ApiError::invalid(vec![FieldError::new("/events", "at least one event is required")]));
     }
+    let store = state.engine.store();
+    let account = match store.carrier_account(&me, &account_id).await {
+        Ok(account) => account,
+        Err(waybill_store::StoreError::NotFound) => {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "/carrier_account_id",
+                "no such carrier account for this key",
+            )]));
+        }
+        Err(e) => return Err(EngineError::from(e).into()),
+    };
+    if tracking_number.chars().count() > 64 {
+        return Err(unknown_id("tracking number", &tracking_number));
+    }
     if account.carrier == waybill_carriers::generic::SLUG
-        && store.shipment_for_account(&account.id, &tracking_number).await.is_err()
+        && store.shipment_for_account(&me, &account.id, &tracking_number).await.map_err(EngineError::from)?.is_none()
     {
         return Err(ApiError::not_found(format!("tracking number {tracking_number} on carrier account {account_id}")));
     }
@@ -115,7 +87,7 @@ pub async fn report_events(
             ndr_reason: e.ndr_reason,
         })
         .collect();
-    Ok(Json(state.engine.report_scans(&me.tenant_id, &account_id, reported).await?.into()))
+    Ok(Json(report_view(state.engine.report_scans(&me, &account_id, reported).await?)))
 }
 
 /// Upload scans of a generic (no-API) carrier account as a CSV file.
@@ -137,8 +109,7 @@ pub async fn upload_scans(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ScanReportView>> {
-    let account_id =
-        CarrierAccountId::parse(&id).ok_or_else(|| ApiError::not_found(format!("carrier account {id}")))?;
+    let account_id = CarrierAccountId::parse(&id).ok_or_else(|| unknown_id("carrier account", &id))?;
     let csv = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -151,11 +122,8 @@ pub async fn upload_scans(
         ));
     }
     let reported = read_csv(&body)?;
-    let report = state.engine.report_scans(&me.tenant_id, &account_id, reported).await.map_err(|e| match e {
-        EngineError::NotFound(_) => ApiError::not_found(format!("carrier account {account_id}")),
-        other => other.into(),
-    })?;
-    Ok(Json(report.into()))
+    let report = state.engine.report_scans(&me, &account_id, reported).await?;
+    Ok(Json(report_view(report)))
 }
 
 /// The file's rows as reported scans; problems of shape (header, field counts) point at

@@ -1,4 +1,5 @@
-//! The API's routes, one module per resource.
+//! The API's routes, one module per resource. Handlers only speak HTTP: they take the scope
+//! and the parsed request, call the engine, and shape the answer.
 
 pub mod carriers;
 pub mod generic;
@@ -16,8 +17,12 @@ use crate::error::ApiError;
 
 /// Key-set paging: `?limit=` (1–100, default 20) and `?after=` (the last id of the previous page).
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// How many to list, 1 to 100 (default 20).
     pub limit: Option<u32>,
+    /// The `next_after` of the previous page: an id of the kind listed (empty: the first page).
+    #[param(max_length = 40)]
     pub after: Option<String>,
 }
 
@@ -26,7 +31,26 @@ impl ListQuery {
         match self.limit {
             None => Ok(20),
             Some(n @ 1..=100) => Ok(n),
-            Some(_) => Err(ApiError::invalid(vec![FieldError::new("/limit", "limit must be between 1 and 100")])),
+            Some(_) => Err(ApiError::invalid(vec![FieldError::new("/query/limit", "limit must be between 1 and 100")])),
         }
     }
+
+    /// The cursor, which must be an id of the kind listed (`parse` is that id's parser).
+    pub fn after<I>(&self, parse: fn(&str) -> Option<I>, kind: &str) -> Result<Option<I>, ApiError> {
+        match self.after.as_deref().filter(|a| !a.is_empty()) {
+            None => Ok(None),
+            Some(a) => parse(a).map(Some).ok_or_else(|| {
+                ApiError::invalid(vec![FieldError::new(
+                    "/query/after",
+                    format!("`{a}` is not a {kind} id; pass the `next_after` of the previous page"),
+                )])
+            }),
+        }
+    }
+}
+
+/// A 404 for a path id that is not one of ours, echoing at most a short, printable form of it.
+pub fn unknown_id(kind: &str, raw: &str) -> ApiError {
+    let shown: String = raw.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
+    ApiError::not_found(format!("{kind} {shown}"))
 }

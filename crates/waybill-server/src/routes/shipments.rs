@@ -2,127 +2,40 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waybill_carriers::sandbox::SCENARIOS;
-use waybill_core::error::Problems;
-use waybill_core::ids::{ShipmentId, TenantId};
-use waybill_core::{Address, FieldError, Mode, Payment};
-use waybill_engine::{BookInput, EngineError};
+use waybill_core::api::requests::ShipmentCreate;
+use waybill_core::api::views::{List, ShipmentDetails, ShipmentView, TrackerView};
+use waybill_core::ids::{CarrierAccountId, ShipmentId};
+use waybill_core::{BookingState, FieldError, Scope};
+use waybill_engine::EngineError;
 use waybill_labels::LabelFormat;
-use waybill_store::BookingState;
+use waybill_store::ShipmentFilter;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth};
-use crate::idempotency::{Answer, Idempotency, Settle};
-use crate::routes::ListQuery;
-use crate::views::{List, ShipmentCreate, ShipmentView, TrackerView};
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::idempotency::{Idempotency, Settle, Settled};
+use crate::routes::{ListQuery, unknown_id};
 
 const BOOK: &str = "POST /v1/shipments";
 
-/// Checks the request and fills in what the order provides, without writing anything.
-async fn book_input(
-    state: &AppState,
-    tenant: &TenantId,
-    mode: Mode,
-    body: ShipmentCreate,
-    id: ShipmentId,
-) -> ApiResult<BookInput> {
-    let mut problems = Problems::new();
-    let order = match &body.order_id {
-        Some(order_id) => match state.engine.store().order(tenant, order_id).await {
-            Ok(order) if order.status.can_ship() => Some(order),
-            Ok(order) => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "order_not_shippable",
-                    format!("order {order_id} is `{}`; only open or ready orders can be booked", order.status.as_str()),
-                ));
-            }
-            Err(_) => return Err(ApiError::not_found(format!("order {order_id}"))),
-        },
-        None => None,
-    };
-    problems.extend(body.ship_from.problems("/ship_from"));
-    let ship_to: Option<Address> = match (body.ship_to, &order) {
-        (Some(a), _) => {
-            problems.extend(a.problems("/ship_to"));
-            Some(a)
-        }
-        (None, Some(o)) => Some(o.ship_to.clone()),
-        (None, None) => {
-            problems.add("/ship_to", "ship_to is required when no order_id is given");
-            None
-        }
-    };
-    if body.parcels.is_empty() {
-        problems.add("/parcels", "at least one parcel is required");
-    }
-    let mut parcels = Vec::new();
-    for (i, p) in body.parcels.iter().enumerate() {
-        match p.resolve(&format!("/parcels/{i}")) {
-            Ok(p) => parcels.push(p),
-            Err(errors) => problems.extend(errors),
-        }
-    }
-    let cod = body.cod.or_else(|| {
-        order.as_ref().and_then(|o| match o.payment {
-            Payment::Cod { .. } => o.payment.cod(o.currency),
-            Payment::Prepaid => None,
-        })
-    });
-    if let Some(Err(e)) = cod.as_ref().map(|c| c.check("/cod")) {
-        problems.extend(vec![e]);
-    }
-    match (&body.options.simulate, mode) {
-        (Some(s), Mode::Test) if !SCENARIOS.contains(&s.as_str()) => problems
-            .add("/options/simulate", format!("unknown scenario `{s}`; choose one of: {}", SCENARIOS.join(", "))),
-        (Some(_), Mode::Live) => problems.add("/options/simulate", "scenarios can only be chosen with a test key"),
-        _ => {}
-    }
-    let label_format = match body.options.label_format.as_deref() {
-        None => None,
-        Some(f) => {
-            let parsed = LabelFormat::parse(f);
-            if parsed.is_none() {
-                problems.add("/options/label_format", format!("unknown label format `{f}`; use pdf, zpl or png"));
-            }
-            parsed
-        }
-    };
-    if body.reference.as_ref().is_some_and(|r| r.chars().count() > 64) {
-        problems.add("/reference", "reference must be at most 64 characters");
-    }
-    problems.finish(())?;
-    Ok(BookInput {
-        id,
-        order_id: body.order_id,
-        carrier_account_id: body.carrier_account_id,
-        service: body.service,
-        ship_from: body.ship_from.normalized(),
-        ship_to: ship_to.expect("checked above").normalized(),
-        parcels,
-        cod,
-        simulate: body.options.simulate,
-        is_return: body.is_return,
-        reference: body.reference.or_else(|| order.map(|o| o.external_id)),
-        tracking_number: body.tracking_number.map(|n| n.trim().to_owned()),
-        label_format,
-    })
+fn view_json(details: ShipmentDetails) -> String {
+    serde_json::to_string(&ShipmentView::from(details)).expect("views serialize")
 }
 
 /// Book a shipment with a carrier.
 ///
 /// With an `Idempotency-Key` header, a repeat of the same request returns the first answer
 /// and never books twice, even while the first is still in flight. `201` means booked; `202`
-/// means the carrier did not answer in time and the booking is being reconciled (poll the
-/// shipment).
+/// means the carrier may have booked but its answer was lost or could not be recorded: the
+/// booking is `unknown` and is settled by asking the carrier (poll the shipment), never by
+/// booking again.
 #[utoipa::path(post, path = "/v1/shipments", tag = "shipments", request_body = ShipmentCreate,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a repeat return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a repeat return the first answer (1–255 visible ASCII characters)")),
     responses((status = 201, body = ShipmentView), (status = 202, body = ShipmentView), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem)),
     security(("api_key" = [])))]
@@ -132,32 +45,32 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<ShipmentCreate>,
 ) -> ApiResult<Response> {
-    let tenant = &me.tenant_id;
-    let settle: Settle = |state, tenant, id| Box::pin(settle_abandoned(state, tenant, id));
-    let idempotency = match Idempotency::check(&state, tenant, &headers, BOOK, &raw, settle).await? {
+    let settle: Settle = |state, scope, id| Box::pin(settle_abandoned(state, scope, id));
+    let idempotency = match Idempotency::check(&state, &me, &headers, BOOK, &raw, settle).await? {
         Ok(fresh) => fresh,
         Err(repeat) => return Ok(repeat),
     };
+    let input = state.engine.check_booking(&me, body).await.map_err(|e| match e {
+        EngineError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, "order_not_shippable", c),
+        other => other.into(),
+    })?;
     let id = ShipmentId::generate();
-    let input = book_input(&state, tenant, me.mode, body, id.clone()).await?;
     if let Some(repeat) = idempotency.claim(id.as_str()).await? {
         return Ok(repeat);
     }
-    let outcome = match state.engine.book(tenant, input).await {
+    let outcome = match state.engine.book(&me, id, input).await {
         Ok(shipment) => {
-            let status = if shipment.booking_state == BookingState::Unknown {
-                StatusCode::ACCEPTED
-            } else {
-                StatusCode::CREATED
+            let status = match shipment.booking_state {
+                BookingState::Booked => StatusCode::CREATED,
+                _ => StatusCode::ACCEPTED,
             };
-            // A shipment no scan has reached yet has no history to read.
-            let events = match shipment.last_scan_at {
-                Some(_) => state.engine.store().tracking_events(tenant, &shipment.id).await?,
-                None => vec![],
+            // The booking stands even if its view cannot be read back now: answer from what
+            // the booking returned.
+            let details = match state.engine.details_of(shipment.clone(), true).await {
+                Ok(d) => d,
+                Err(_) => ShipmentDetails { shipment, events: Some(vec![]), tracking_url: None },
             };
-            let url = state.engine.tracking_url(tenant, &shipment).await?;
-            let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
-            Ok((status, serde_json::to_string(&view).expect("views serialize")))
+            Ok((status, view_json(details)))
         }
         Err(e) => Err(e),
     };
@@ -165,41 +78,74 @@ pub async fn create(
 }
 
 /// A key whose first request died before answering (its node crashed): once the booking's
-/// own outcome is settled (by the pending-booking sweep, if need be), that outcome is the answer.
-async fn settle_abandoned(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Option<Answer>> {
-    let Some(id) = ShipmentId::parse(id) else { return Ok(None) };
-    let store = state.engine.store();
-    let Ok(shipment) = store.shipment(tenant, &id).await else { return Ok(None) };
-    let status = match shipment.booking_state {
-        BookingState::Pending => return Ok(None),
+/// own outcome is settled (by the sweep of orphaned bookings), that outcome is the answer; a
+/// booking the carrier never got frees the key.
+async fn settle_abandoned(state: &AppState, scope: &Scope, id: &str) -> ApiResult<Settled> {
+    let Some(id) = ShipmentId::parse(id) else { return Ok(Settled::Release) };
+    let details = match state.engine.shipment_details(scope, &id).await {
+        Ok(d) => d,
+        // The intent was never recorded: nothing reached the carrier.
+        Err(EngineError::NotFound(_)) => return Ok(Settled::Release),
+        Err(e) => return Err(e.into()),
+    };
+    let status = match details.shipment.booking_state {
+        BookingState::Pending => return Ok(Settled::Pending),
+        BookingState::Failed if details.shipment.error.as_ref().is_some_and(|e| e.code == "NOT_BOOKED") => {
+            return Ok(Settled::Release);
+        }
         BookingState::Booked => StatusCode::CREATED,
         BookingState::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         BookingState::Unknown => StatusCode::ACCEPTED,
     };
-    let events = store.tracking_events(tenant, &id).await?;
-    let url = state.engine.tracking_url(tenant, &shipment).await?;
-    let view = ShipmentView::new(shipment, Some(events)).with_tracking_url(url);
-    Ok(Some((status, serde_json::to_string(&view).expect("views serialize"))))
+    Ok(Settled::Answer((status, view_json(details))))
 }
 
-/// List shipments, oldest first.
-#[utoipa::path(get, path = "/v1/shipments", tag = "shipments", params(ListQuery), responses((status = 200, body = List<ShipmentView>)), security(("api_key" = [])))]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShipmentListQuery {
+    /// How many to list, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page (empty: the first page).
+    #[param(max_length = 40)]
+    pub after: Option<String>,
+    /// Only shipments in this booking state: `pending`, `booked`, `failed` or `unknown`
+    /// (e.g. `failed` for bookings a carrier refused).
+    #[param(max_length = 16)]
+    pub booking_state: Option<String>,
+}
+
+/// List shipments, oldest first; failed and unknown bookings are listed too (filter with
+/// `booking_state`).
+#[utoipa::path(get, path = "/v1/shipments", tag = "shipments", params(ShipmentListQuery), responses((status = 200, body = List<ShipmentView>), (status = 422, body = Problem)), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ShipmentListQuery>,
 ) -> ApiResult<Json<List<ShipmentView>>> {
-    let page = state.engine.store().list_shipments(&me.tenant_id, q.after.as_deref(), q.limit()?).await?;
-    let mut data = Vec::with_capacity(page.items.len());
-    for s in page.items {
-        let url = state.engine.tracking_url(&me.tenant_id, &s).await?;
-        data.push(ShipmentView::new(s, None).with_tracking_url(url));
-    }
-    Ok(Json(List { data, next_after: page.next_after }))
+    let paging = ListQuery { limit: q.limit, after: q.after };
+    let booking_state = match q.booking_state.as_deref() {
+        None => None,
+        Some(s) => Some(BookingState::parse(s).ok_or_else(|| {
+            ApiError::invalid(vec![FieldError::new(
+                "/query/booking_state",
+                "booking_state is one of: pending, booked, failed, unknown",
+            )])
+        })?),
+    };
+    let page = state
+        .engine
+        .list_shipments(
+            &me,
+            ShipmentFilter { booking_state },
+            paging.after(ShipmentId::parse, "shipment")?.as_ref(),
+            paging.limit()?,
+        )
+        .await?;
+    Ok(Json(List { data: page.items.into_iter().map(Into::into).collect(), next_after: page.next_after }))
 }
 
 fn shipment_id(id: &str) -> ApiResult<ShipmentId> {
-    ShipmentId::parse(id).ok_or_else(|| ApiError::not_found(format!("shipment {id}")))
+    ShipmentId::parse(id).ok_or_else(|| unknown_id("shipment", id))
 }
 
 /// Fetch one shipment with its full scan history.
@@ -211,17 +157,14 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentView>> {
     let id = shipment_id(&id)?;
-    let store = state.engine.store();
-    let shipment =
-        store.shipment(&me.tenant_id, &id).await.map_err(|_| ApiError::not_found(format!("shipment {id}")))?;
-    let events = store.tracking_events(&me.tenant_id, &id).await?;
-    let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
-    Ok(Json(ShipmentView::new(shipment, Some(events)).with_tracking_url(url)))
+    Ok(Json(state.engine.shipment_details(&me, &id).await?.into()))
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LabelQuery {
     /// `pdf` (default), `zpl` or `png`.
+    #[param(max_length = 8)]
     pub format: Option<String>,
 }
 
@@ -234,17 +177,14 @@ pub async fn label(
     State(state): State<AppState>,
     Auth(me): Auth,
     Path(id): Path<String>,
-    Query(q): Query<LabelQuery>,
+    ApiQuery(q): ApiQuery<LabelQuery>,
 ) -> ApiResult<Response> {
     let id = shipment_id(&id)?;
     let requested = q.format.as_deref().unwrap_or("pdf");
     let format = LabelFormat::parse(requested).ok_or_else(|| {
-        ApiError::invalid(vec![FieldError::new(
-            "/format",
-            format!("unknown label format `{requested}`; use pdf, zpl or png"),
-        )])
+        ApiError::invalid(vec![FieldError::new("/query/format", "unknown label format; use pdf, zpl or png")])
     })?;
-    let bytes = state.engine.label(&me.tenant_id, &id, format).await?;
+    let bytes = state.engine.label(&me, &id, format).await?;
     let mut r = Response::new(Body::from(bytes));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
     let disposition = format!("inline; filename=\"{id}.{}\"", format.extension());
@@ -262,38 +202,64 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentView>> {
     let id = shipment_id(&id)?;
-    let shipment = state.engine.cancel(&me.tenant_id, &id).await.map_err(|e| match e {
+    state.engine.cancel(&me, &id).await.map_err(|e| match e {
         EngineError::Carrier(c) => ApiError::carrier(c, StatusCode::CONFLICT),
         other => other.into(),
     })?;
-    let events = state.engine.store().tracking_events(&me.tenant_id, &id).await?;
-    let url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
-    Ok(Json(ShipmentView::new(shipment, Some(events)).with_tracking_url(url)))
+    Ok(Json(state.engine.shipment_details(&me, &id).await?.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackerQuery {
+    /// Only the shipment booked on this carrier account (for generic accounts whose tracking
+    /// numbers another account may also use).
+    #[param(max_length = 40)]
+    pub carrier_account_id: Option<String>,
 }
 
 /// Tracking by tracking number: the normalized status and every scan.
-#[utoipa::path(get, path = "/v1/trackers/{tracking_number}", tag = "tracking", params(("tracking_number" = String, Path, description = "the carrier's tracking number")),
-    responses((status = 200, body = TrackerView), (status = 404, body = Problem)), security(("api_key" = [])))]
+///
+/// A tracking number is unique per carrier account. Generic (no-API) accounts of one tenant
+/// may share a number; then the answer is `409 ambiguous_tracking_number` listing the
+/// shipments, and `?carrier_account_id=` picks one.
+#[utoipa::path(get, path = "/v1/trackers/{tracking_number}", tag = "tracking",
+    params(("tracking_number" = String, Path, description = "the carrier's tracking number"), TrackerQuery),
+    responses((status = 200, body = TrackerView), (status = 404, body = Problem), (status = 409, description = "several shipments have this number", body = Problem)),
+    security(("api_key" = [])))]
 pub async fn tracker(
     State(state): State<AppState>,
     Auth(me): Auth,
     Path(tracking_number): Path<String>,
+    ApiQuery(q): ApiQuery<TrackerQuery>,
 ) -> ApiResult<Json<TrackerView>> {
-    let store = state.engine.store();
-    let shipment = store
-        .shipment_by_tracking_number(&me.tenant_id, &tracking_number)
-        .await
-        .map_err(|_| ApiError::not_found(format!("tracking number {tracking_number}")))?;
-    let events = store.tracking_events(&me.tenant_id, &shipment.id).await?;
-    let tracking_url = state.engine.tracking_url(&me.tenant_id, &shipment).await?;
-    Ok(Json(TrackerView {
-        tracking_number,
-        carrier: shipment.carrier,
-        shipment_id: shipment.id,
-        status: shipment.status,
-        ndr_reason: shipment.ndr_reason,
-        edd: shipment.edd.map(|d| d.to_string()),
-        tracking_url,
-        events: events.into_iter().map(Into::into).collect(),
-    }))
+    let account = match q.carrier_account_id.as_deref() {
+        None => None,
+        Some(a) => Some(CarrierAccountId::parse(a).ok_or_else(|| {
+            ApiError::invalid(vec![FieldError::new("/query/carrier_account_id", "not a carrier account id (`car_…`)")])
+        })?),
+    };
+    if tracking_number.chars().count() > 64 {
+        return Err(unknown_id("tracking number", &tracking_number));
+    }
+    let mut found = state.engine.trackers(&me, &tracking_number, account.as_ref()).await.map_err(|e| match e {
+        EngineError::NotFound(_) => unknown_id("tracking number", &tracking_number),
+        other => other.into(),
+    })?;
+    if found.len() > 1 {
+        let matches: Vec<_> = found
+            .iter()
+            .map(|d| format!("{} on carrier account {}", d.shipment.id, d.shipment.carrier_account_id))
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ambiguous_tracking_number",
+            format!(
+                "{} shipments have this tracking number ({}); add ?carrier_account_id= to pick one",
+                found.len(),
+                matches.join(", ")
+            ),
+        ));
+    }
+    Ok(Json(found.remove(0).into()))
 }

@@ -46,7 +46,8 @@ async fn order_to_delivered_with_labels() {
     let (_, order) = h.get(&format!("/v1/orders/{order_id}")).await;
     assert!(["shipped", "in_transit"].contains(&order["status"].as_str().unwrap()), "{order}");
     // The sandbox subscribed its pushes with the booking: only the first poll is queued.
-    let queued = h.store.queued_jobs().await.unwrap();
+    let queued: Vec<_> =
+        h.store.queued_jobs().await.unwrap().into_iter().filter(|(k, _)| k != "sweep_bookings").collect();
     assert_eq!(queued, [("track".to_owned(), 1)], "no separate subscribe job");
 
     // PDF: parses, one 4×6 in page.
@@ -79,7 +80,7 @@ async fn order_to_delivered_with_labels() {
 
     let (status, problem) = h.get(&format!("/v1/shipments/{id}/label?format=gif")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(problem["errors"][0]["pointer"], "/format");
+    assert_eq!(problem["errors"][0]["pointer"], "/query/format");
 
     let delivered = h.wait_for_status(id, "delivered", Duration::from_secs(30)).await;
     assert_eq!(
@@ -192,11 +193,11 @@ async fn a_label_format_named_at_booking_is_stored_with_the_booking() {
 
     // Kept before anyone asked for it; the other formats are not rendered yet.
     let shipment_id = waybill_core::ids::ShipmentId::parse(id).unwrap();
-    let stored = h.store.document(&h.tenant, &shipment_id, "zpl").await.unwrap().expect("stored with the booking");
+    let stored = h.store.document(&h.scope, &shipment_id, "zpl").await.unwrap().expect("stored with the booking");
     let zpl = String::from_utf8(stored.clone()).unwrap();
     assert!(zpl.starts_with("^XA") && zpl.contains(tracking_number) && zpl.contains("^BC"), "{zpl}");
     assert!(zpl.contains(shipment["routing"]["sort_code"].as_str().unwrap()), "routing is on the label");
-    assert_eq!(h.store.document(&h.tenant, &shipment_id, "pdf").await.unwrap(), None);
+    assert_eq!(h.store.document(&h.scope, &shipment_id, "pdf").await.unwrap(), None);
 
     let (status, ct, served) = h.get_bytes(&format!("/v1/shipments/{id}/label?format=zpl")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/zpl"));

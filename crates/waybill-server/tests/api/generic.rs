@@ -225,7 +225,7 @@ async fn the_label_carries_the_accounts_name_and_a_barcode_of_the_number() {
     body["options"] = json!({"label_format": "pdf"});
     let shipment = book(&h, &body).await;
     let id = ShipmentId::parse(shipment["id"].as_str().unwrap()).unwrap();
-    let stored = h.store.document(&h.tenant, &id, "pdf").await.unwrap().expect("stored with the booking");
+    let stored = h.store.document(&h.scope, &id, "pdf").await.unwrap().expect("stored with the booking");
     assert_eq!(lopdf::Document::load_mem(&stored).expect("the stored PDF parses").get_pages().len(), 1);
     assert_eq!(h.get_bytes(&format!("/v1/shipments/{id}/label?format=pdf")).await.2, stored);
 }
@@ -251,7 +251,7 @@ async fn a_csv_upload_delivers_the_shipment_and_closes_its_order() {
     );
     let (status, report) = upload(&h, &account, &csv).await;
     assert_eq!(status, StatusCode::OK, "[{}] {report}", h.backend);
-    assert_eq!(report, json!({"received": 3, "applied": 3, "duplicates": 0}));
+    assert_eq!(report, json!({"received": 3, "applied": 3, "duplicates": 0, "clock_skewed": []}));
 
     let (_, shipment) = h.get(&format!("/v1/shipments/{id}")).await;
     assert_eq!(shipment["status"], "delivered");
@@ -264,7 +264,7 @@ async fn a_csv_upload_delivers_the_shipment_and_closes_its_order() {
 
     let (status, report) = upload(&h, &account, &csv).await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    assert_eq!(report, json!({"received": 3, "applied": 0, "duplicates": 3}));
+    assert_eq!(report, json!({"received": 3, "applied": 0, "duplicates": 3, "clock_skewed": []}));
     let (_, again) = h.get(&format!("/v1/shipments/{id}")).await;
     assert_eq!(again["events"].as_array().unwrap().len(), 3, "the same file twice adds nothing");
 
@@ -324,10 +324,10 @@ async fn scans_by_the_events_api() {
     ]});
     let (status, report) = h.post(&path, &events).await;
     assert_eq!(status, StatusCode::OK, "[{}] {report}", h.backend);
-    assert_eq!(report, json!({"received": 2, "applied": 2, "duplicates": 0}));
+    assert_eq!(report, json!({"received": 2, "applied": 2, "duplicates": 0, "clock_skewed": []}));
     let (status, report) = h.post(&path, &events).await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    assert_eq!(report, json!({"received": 2, "applied": 0, "duplicates": 2}));
+    assert_eq!(report, json!({"received": 2, "applied": 0, "duplicates": 2, "clock_skewed": []}));
 
     // A late scan does not move the shipment backwards.
     let late = json!({"carrier_account_id": account, "events": [
@@ -378,10 +378,8 @@ async fn a_generic_booking_interrupted_before_it_was_recorded_is_failed_and_may_
     let h = Harness::with(Options { booking_watchdog: Duration::from_secs(1), ..Default::default() }).await;
     let account = range_account(&h, 1, 100).await;
     let id = ShipmentId::generate();
-    h.store
-        .create_pending_shipment(&h.tenant, common::pending_shipment(&id, &account, "generic", "std"))
-        .await
-        .unwrap();
+    let pending = common::pending_shipment(&h.scope, &id, &account, "generic", "std");
+    common::insert_in_flight(&h.store, &pending, "a-node-that-died").await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let settled = loop {

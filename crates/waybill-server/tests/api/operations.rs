@@ -44,7 +44,7 @@ async fn carrier_pickups(h: &Harness, reference: &str) -> Vec<Value> {
 }
 
 async fn pickup_count(h: &Harness) -> usize {
-    h.store.list_pickups(&h.tenant, None, 100).await.unwrap().items.len()
+    h.store.list_pickups(&h.scope, None, 100).await.unwrap().items.len()
 }
 
 fn pointers(problem: &Value) -> Vec<String> {
@@ -110,7 +110,7 @@ async fn serviceability_says_where_the_carrier_goes() {
 
     let (status, problem) = h.get("/v1/serviceability?country=Turkey").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(pointers(&problem), ["/carrier_account_id", "/country", "/postal_code"]);
+    assert_eq!(pointers(&problem), ["/query/carrier_account_id", "/query/country", "/query/postal_code"]);
 }
 
 #[tokio::test]
@@ -274,7 +274,7 @@ async fn a_carrier_without_the_operation_is_refused_with_a_pointer() {
     let (status, problem) =
         h.get(&format!("/v1/serviceability?carrier_account_id={account_id}&country=TR&postal_code=34710")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(pointers(&problem), ["/carrier_account_id"]);
+    assert_eq!(pointers(&problem), ["/query/carrier_account_id"]);
     assert_eq!(problem["errors"][0]["detail"], format!("{slug} does not offer serviceability checks"));
 
     let mut body = pickup_body(&h);

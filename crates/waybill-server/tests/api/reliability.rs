@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
-use waybill_carriers::{Account, BookingRequest, Carriers, http_client};
-use waybill_core::Mode;
+use waybill_carriers::{Account, BookingRequest, Carriers};
 use waybill_core::ids::{CarrierAccountId, ShipmentId};
+use waybill_core::{BookingState, Mode};
+use waybill_outbound::Outbound;
 use waybill_sim::Faults;
-use waybill_store::{BookedFields, NewJob, now_ms};
 
 use crate::common::{self, Harness, Options};
 
@@ -45,8 +45,8 @@ async fn a_booking_left_pending_by_a_dead_node_is_swept_and_settled() {
     // What a node leaves behind when it dies between recording the intent and the answer:
     // a pending row the carrier never heard of.
     let id = ShipmentId::generate();
-    let pending = common::pending_shipment(&id, &h.account_id, "sandbox", "standard");
-    h.store.create_pending_shipment(&h.tenant, pending).await.unwrap();
+    let pending = common::pending_shipment(&h.scope, &id, &h.account_id, "sandbox", "standard");
+    common::insert_in_flight(&h.store, &pending, "a-node-that-died").await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let settled = loop {
@@ -120,7 +120,7 @@ async fn forged_pushes_are_refused_and_record_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an unknown account is refused like a bad signature");
     let (_, after) = h.get(&format!("/v1/shipments/{}", shipment["id"].as_str().unwrap())).await;
     assert_ne!(after["status"], "delivered");
     assert!(after["events"].as_array().unwrap().iter().all(|e| e["carrier_code"] != "DL"));
@@ -133,7 +133,7 @@ async fn a_push_that_overtakes_its_booking_is_refused_until_the_booking_exists()
         Harness::with(Options { day_seconds: 3600.0, poll_interval: Duration::from_secs(3600), ..Default::default() })
             .await;
     let account: waybill_core::ids::CarrierAccountId = serde_json::from_value(json!(h.account_id)).unwrap();
-    let secret = h.store.account_secrets(&h.tenant, &account).await.unwrap().push_secret;
+    let secret = h.store.account_secrets(&h.scope, &account).await.unwrap().push_secret;
     let push = |tn: &str| {
         let body = json!({"awb": tn, "event": {"event_id": format!("{tn}-2"), "code": "PU", "description": "Picked up",
             "location": "Ankara Hub, TR", "timestamp": chrono::Utc::now().to_rfc3339(), "reason_code": null}})
@@ -167,43 +167,32 @@ async fn a_push_that_overtakes_its_booking_is_refused_until_the_booking_exists()
 async fn a_subscribe_job_queued_by_an_earlier_version_still_subscribes() {
     let h = Harness::start().await;
     let id = ShipmentId::generate();
-    let pending = common::pending_shipment(&id, &h.account_id, "sandbox", "standard");
+    let mut shipment = common::pending_shipment(&h.scope, &id, &h.account_id, "sandbox", "standard");
     // Booked at the carrier and recorded, but with no jobs: the job below is the only subscriber.
-    let sandbox = Carriers::new(http_client()).get("sandbox").unwrap().clone();
+    let sandbox = Carriers::new(Outbound::default()).get("sandbox").unwrap().clone();
     let account_id = CarrierAccountId::parse(&h.account_id).unwrap();
     let credentials = json!({"api_key": "test"});
     let account = Account { id: &account_id, mode: Mode::Test, base_url: &h.sim_url, credentials: &credentials };
     let request = BookingRequest {
         reference: id.to_string(),
-        service: pending.service.clone(),
-        ship_from: pending.ship_from.clone(),
-        ship_to: pending.ship_to.clone(),
-        parcels: pending.parcels.clone(),
+        service: shipment.service.clone(),
+        ship_from: shipment.ship_from.clone(),
+        ship_to: shipment.ship_to.clone(),
+        parcels: shipment.parcels.clone(),
         cod: None,
         simulate: Some("delivered".into()),
         is_return: false,
     };
     let booking = sandbox.book(&account, &request).await.unwrap();
-    h.store.create_pending_shipment(&h.tenant, pending).await.unwrap();
-    let booked = BookedFields {
-        tracking_number: booking.tracking_number,
-        carrier_shipment_id: booking.carrier_shipment_id,
-        service: booking.service,
-        charge: booking.charge,
-        edd: booking.edd,
-        routing: booking.routing,
-        documents: vec![],
-    };
-    h.store.record_booking(&h.tenant, &id, booked, vec![]).await.unwrap();
-    // The subscribe job as the previous version queued it: the shipment id alone.
-    let job = NewJob {
-        kind: "subscribe",
-        payload: json!({ "shipment_id": id }),
-        run_at: now_ms(),
-        unique_key: Some(format!("subscribe:{id}")),
-        max_attempts: 10,
-    };
-    h.store.enqueue(Some(&h.tenant), vec![job]).await.unwrap();
+    common::insert_in_flight(&h.store, &shipment, h.engine.config().node.as_str()).await;
+    shipment.booking_state = BookingState::Booked;
+    shipment.tracking_number = Some(booking.tracking_number);
+    shipment.carrier_shipment_id = Some(booking.carrier_shipment_id);
+    let mut tx = h.store.begin().await.unwrap();
+    tx.update_shipment(&shipment).await.unwrap();
+    tx.commit().await.unwrap();
+    // The subscribe job as the first version queued it: the shipment id alone, and no mode.
+    common::insert_legacy_job(&h.db_url, &h.scope, "subscribe", &json!({ "shipment_id": id })).await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -372,7 +372,7 @@ async fn problem(h: &Harness, path: &str, body: &Value, status: StatusCode) -> V
 /// Books `body`, which the carrier refuses with `code`: a 422 problem keeping the code, and a
 /// failed shipment that keeps it too.
 async fn refused(h: &Harness, body: &Value, code: &str) -> Value {
-    let before = h.store.list_shipments(&h.tenant, None, 100).await.unwrap().items.len();
+    let before = h.store.list_shipments(&h.scope, Default::default(), None, 100).await.unwrap().items.len();
     let problem = problem(h, "/v1/shipments", body, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["type"], "carrier_refused", "{problem}");
     assert_eq!(problem["carrier_code"], code, "{problem}");

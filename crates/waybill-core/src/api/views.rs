@@ -1,0 +1,353 @@
+//! What API answers (and webhooks and pages) show.
+
+use serde::Serialize;
+
+use super::time;
+use crate::account::CarrierAccount;
+use crate::address::Address;
+use crate::ids::{CarrierAccountId, OrderId, PickupId, ShipmentId, TrackingEventId};
+use crate::money::{Currency, Money};
+use crate::order::{LineItem, Order, OrderStatus, Payment};
+use crate::parcel::{Parcel, Routing};
+use crate::pickup::Pickup;
+use crate::scope::Mode;
+use crate::shipment::{BookingState, Shipment, TrackingEvent};
+use crate::tracking::{NdrReason, TrackingStatus};
+
+/// A page of results; pass `next_after` as `?after=` for the next one.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub next_after: Option<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: OrderId,
+    pub external_id: String,
+    pub channel: String,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub line_items: Vec<LineItem>,
+    pub ship_to: Address,
+    pub payment: Payment,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Order> for OrderView {
+    fn from(o: Order) -> Self {
+        Self {
+            id: o.id,
+            external_id: o.external_id,
+            channel: o.channel,
+            status: o.status,
+            currency: o.currency,
+            line_items: o.line_items,
+            ship_to: o.ship_to,
+            payment: o.payment,
+            created_at: time(o.created_at),
+            updated_at: time(o.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventView {
+    pub id: TrackingEventId,
+    pub status: TrackingStatus,
+    /// The carrier's own code for the scan.
+    pub carrier_code: String,
+    pub reason_code: Option<String>,
+    pub ndr_reason: Option<NdrReason>,
+    pub description: String,
+    pub location: Option<String>,
+    /// Carrier time, with the carrier's offset, as the carrier sent it.
+    pub occurred_at: String,
+    /// Only when the carrier's clock was ahead of Waybill's receipt of the scan (by more than
+    /// five minutes): the time the scan is placed at in the history instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<String>,
+    /// `push`, `pull`, `api`, or `merchant` (reported by CSV upload or the events API).
+    pub source: String,
+    pub received_at: String,
+}
+
+impl From<TrackingEvent> for EventView {
+    fn from(e: TrackingEvent) -> Self {
+        let placed = e.placed();
+        Self {
+            id: e.id,
+            status: e.status,
+            carrier_code: e.code,
+            reason_code: e.reason_code,
+            ndr_reason: e.ndr_reason,
+            description: e.description,
+            location: e.location,
+            occurred_at: e.occurred_at.to_rfc3339(),
+            placed_at: placed.clock_ahead_by().map(|_| time(placed.at.timestamp_millis())),
+            source: e.source.as_str().to_owned(),
+            received_at: time(e.received_at),
+        }
+    }
+}
+
+/// A shipment with what its full view shows: its scans (on single-shipment answers) and the
+/// carrier's tracking page (generic carriers).
+#[derive(Debug, Clone)]
+pub struct ShipmentDetails {
+    pub shipment: Shipment,
+    pub events: Option<Vec<TrackingEvent>>,
+    pub tracking_url: Option<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShipmentView {
+    pub id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    pub carrier: String,
+    pub carrier_account_id: CarrierAccountId,
+    pub service: String,
+    /// `pending`, `booked`, `failed`, or `unknown` (the carrier did not answer; being reconciled).
+    pub booking_state: BookingState,
+    pub status: TrackingStatus,
+    /// Why the last delivery attempt failed, when one did.
+    pub ndr_reason: Option<NdrReason>,
+    pub tracking_number: Option<String>,
+    /// The carrier's tracking page for this shipment (generic carrier accounts).
+    pub tracking_url: Option<String>,
+    pub charge: Option<Money>,
+    /// Estimated delivery date (`YYYY-MM-DD`).
+    pub edd: Option<String>,
+    pub cod: Option<Money>,
+    pub is_return: bool,
+    pub reference: Option<String>,
+    pub ship_from: Address,
+    pub ship_to: Address,
+    pub parcels: Vec<Parcel>,
+    pub routing: Option<Routing>,
+    /// Formats `GET /v1/shipments/{id}/label?format=` serves.
+    pub label_formats: Vec<String>,
+    pub error: Option<BookingErrorView>,
+    /// Full scan history, oldest first (only on single-shipment answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<ShipmentDetails> for ShipmentView {
+    fn from(d: ShipmentDetails) -> Self {
+        let s = d.shipment;
+        let booked = s.booking_state == BookingState::Booked;
+        Self {
+            id: s.id,
+            order_id: s.order_id,
+            carrier: s.carrier,
+            carrier_account_id: s.carrier_account_id,
+            service: s.service,
+            booking_state: s.booking_state,
+            status: s.status,
+            ndr_reason: s.ndr_reason,
+            tracking_number: s.tracking_number,
+            tracking_url: d.tracking_url,
+            charge: s.charge,
+            edd: s.edd.map(|d| d.to_string()),
+            cod: s.cod,
+            is_return: s.is_return,
+            reference: s.reference,
+            ship_from: s.ship_from,
+            ship_to: s.ship_to,
+            parcels: s.parcels,
+            routing: s.routing,
+            label_formats: if booked { ["pdf", "zpl", "png"].map(String::from).to_vec() } else { vec![] },
+            error: s.error.map(|e| BookingErrorView { code: e.code, message: e.message }),
+            events: d.events.map(|ev| ev.into_iter().map(EventView::from).collect()),
+            created_at: time(s.created_at),
+            updated_at: time(s.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackerView {
+    pub tracking_number: String,
+    pub carrier: String,
+    pub carrier_account_id: CarrierAccountId,
+    pub shipment_id: ShipmentId,
+    pub status: TrackingStatus,
+    pub ndr_reason: Option<NdrReason>,
+    pub edd: Option<String>,
+    /// The carrier's tracking page (generic carrier accounts).
+    pub tracking_url: Option<String>,
+    pub events: Vec<EventView>,
+}
+
+impl From<ShipmentDetails> for TrackerView {
+    fn from(d: ShipmentDetails) -> Self {
+        let s = d.shipment;
+        Self {
+            tracking_number: s.tracking_number.unwrap_or_default(),
+            carrier: s.carrier,
+            carrier_account_id: s.carrier_account_id,
+            shipment_id: s.id,
+            status: s.status,
+            ndr_reason: s.ndr_reason,
+            edd: s.edd.map(|d| d.to_string()),
+            tracking_url: d.tracking_url,
+            events: d.events.unwrap_or_default().into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarrierAccountView {
+    pub id: CarrierAccountId,
+    pub carrier: String,
+    pub mode: Mode,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    /// Where this carrier pushes scans. For carriers whose webhooks are set up once per account
+    /// (e.g. Delhivery), give them this URL and `push_secret`.
+    pub push_url: String,
+    /// The secret pushes are signed (or authorized) with. Shown once, in the creation answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_secret: Option<String>,
+    /// A generic carrier's settings, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub settings: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl CarrierAccountView {
+    pub fn new(a: CarrierAccount, push_url: String, push_secret: Option<String>) -> Self {
+        Self {
+            id: a.id,
+            carrier: a.carrier,
+            mode: a.mode,
+            description: a.description,
+            base_url: a.base_url,
+            push_url,
+            push_secret,
+            settings: a.settings,
+            created_at: time(a.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateView {
+    pub carrier: String,
+    pub carrier_account_id: CarrierAccountId,
+    pub service: String,
+    pub charge: Money,
+    pub transit_days: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PickupErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PickupView {
+    pub id: PickupId,
+    pub carrier_account_id: CarrierAccountId,
+    pub carrier: String,
+    /// `requested`, `scheduled`, `failed` or `unknown` (the carrier's answer was lost: check
+    /// with the carrier before asking again).
+    pub status: String,
+    pub confirmation_number: Option<String>,
+    pub date: String,
+    pub ready_time: String,
+    pub close_time: String,
+    pub address: Address,
+    pub parcels: Vec<Parcel>,
+    pub shipment_ids: Vec<ShipmentId>,
+    pub service: Option<String>,
+    pub instructions: Option<String>,
+    pub charge: Option<Money>,
+    pub note: Option<String>,
+    pub error: Option<PickupErrorView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Pickup> for PickupView {
+    fn from(p: Pickup) -> Self {
+        Self {
+            id: p.id,
+            carrier_account_id: p.carrier_account_id,
+            carrier: p.carrier,
+            status: p.status.as_str().to_owned(),
+            confirmation_number: p.confirmation_number,
+            date: p.date.to_string(),
+            ready_time: p.ready_time.format("%H:%M").to_string(),
+            close_time: p.close_time.format("%H:%M").to_string(),
+            address: p.address,
+            parcels: p.parcels,
+            shipment_ids: p.shipment_ids,
+            service: p.service,
+            instructions: p.instructions,
+            charge: p.charge,
+            note: p.note,
+            error: p.error.map(|e| PickupErrorView { code: e.code, message: e.message }),
+            created_at: time(p.created_at),
+            updated_at: time(p.updated_at),
+        }
+    }
+}
+
+/// A scan whose carrier time was ahead of its receipt: where it was placed instead.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockSkewView {
+    /// Where the scan is in the request (`/events/0`, `/rows/3`), or its tracking number for pushes.
+    pub at: String,
+    /// The time the carrier (or file) gave.
+    pub occurred_at: String,
+    /// The time it is placed at: when Waybill received it.
+    pub placed_at: String,
+}
+
+/// What a report of scans amounted to.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScanReportView {
+    pub received: usize,
+    /// Scans that were new and went through the shipment's status machine.
+    pub applied: usize,
+    /// Scans recorded before (the same content sent again): nothing changed for them.
+    pub duplicates: usize,
+    /// Applied scans whose time was more than five minutes after their receipt: each is placed
+    /// at its receipt instead (a clock or typing error; check the source).
+    pub clock_skewed: Vec<ClockSkewView>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushReceiptView {
+    pub scans: usize,
+    pub recorded: usize,
+    pub unknown_tracking_numbers: usize,
+    /// Recorded scans whose time was ahead of their receipt, placed at the receipt instead.
+    pub clock_skewed: usize,
+}

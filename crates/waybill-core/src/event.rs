@@ -1,0 +1,112 @@
+//! Events: typed facts about changes, written in the same transaction as the change itself.
+//!
+//! Every consumer of changes (merchant webhooks, customer messages, channel updates, workflow
+//! follow-ups, KPI rollups) reads events; none hooks into the workflows. An event's JSON is
+//! `{"type": "shipment.booked", "data": {…}}`. Events are an API boundary: stored events outlive
+//! the version that wrote them, so a payload only ever gains optional fields.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::CarrierAccount;
+use crate::ids::ShipmentId;
+use crate::order::{Order, OrderStatus};
+use crate::pickup::Pickup;
+use crate::shipment::{Shipment, TrackingEvent};
+use crate::tracking::TrackingStatus;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    #[serde(rename = "order.created")]
+    OrderCreated { order: Order },
+    /// The order moved with its shipment (or was closed).
+    #[serde(rename = "order.status_changed")]
+    OrderStatusChanged { order: Order, from: OrderStatus },
+    #[serde(rename = "carrier_account.created")]
+    CarrierAccountCreated { account: CarrierAccount },
+    /// The carrier confirmed the booking: tracking number, label and charge are known.
+    #[serde(rename = "shipment.booked")]
+    ShipmentBooked { shipment: Shipment },
+    /// The carrier refused, or has no record of a booking whose answer was lost.
+    #[serde(rename = "shipment.booking_failed")]
+    ShipmentBookingFailed { shipment: Shipment },
+    /// The carrier was asked and its answer was lost (or could not be recorded); Waybill is
+    /// settling it by asking the carrier, never by booking again.
+    #[serde(rename = "shipment.booking_unknown")]
+    ShipmentBookingUnknown { shipment: Shipment },
+    /// New scans moved the shipment's status. `scans` are the scans that were new.
+    #[serde(rename = "shipment.status_changed")]
+    ShipmentStatusChanged { shipment: Shipment, from: TrackingStatus, scans: Vec<TrackingEvent> },
+    /// A label document was stored (at booking, or on its first fetch).
+    #[serde(rename = "shipment.document_stored")]
+    ShipmentDocumentStored { shipment_id: ShipmentId, format: String },
+    #[serde(rename = "pickup.scheduled")]
+    PickupScheduled { pickup: Pickup },
+    #[serde(rename = "pickup.failed")]
+    PickupFailed { pickup: Pickup },
+    /// The carrier's answer to a pickup request was lost: a person must check with it.
+    #[serde(rename = "pickup.unknown")]
+    PickupUnknown { pickup: Pickup },
+}
+
+impl Event {
+    /// The event's type, as in its JSON (`shipment.booked`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::OrderCreated { .. } => "order.created",
+            Event::OrderStatusChanged { .. } => "order.status_changed",
+            Event::CarrierAccountCreated { .. } => "carrier_account.created",
+            Event::ShipmentBooked { .. } => "shipment.booked",
+            Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
+            Event::ShipmentBookingUnknown { .. } => "shipment.booking_unknown",
+            Event::ShipmentStatusChanged { .. } => "shipment.status_changed",
+            Event::ShipmentDocumentStored { .. } => "shipment.document_stored",
+            Event::PickupScheduled { .. } => "pickup.scheduled",
+            Event::PickupFailed { .. } => "pickup.failed",
+            Event::PickupUnknown { .. } => "pickup.unknown",
+        }
+    }
+
+    /// The id of the object the event is about (`ord_…`, `shp_…`, `pku_…`, `car_…`).
+    pub fn subject(&self) -> &str {
+        match self {
+            Event::OrderCreated { order } | Event::OrderStatusChanged { order, .. } => order.id.as_str(),
+            Event::CarrierAccountCreated { account } => account.id.as_str(),
+            Event::ShipmentBooked { shipment }
+            | Event::ShipmentBookingFailed { shipment }
+            | Event::ShipmentBookingUnknown { shipment }
+            | Event::ShipmentStatusChanged { shipment, .. } => shipment.id.as_str(),
+            Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
+            Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
+                pickup.id.as_str()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ShipmentId;
+
+    #[test]
+    fn events_are_tagged_by_type_and_read_back() {
+        let id = ShipmentId::generate();
+        let e = Event::ShipmentDocumentStored { shipment_id: id.clone(), format: "pdf".into() };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "shipment.document_stored");
+        assert_eq!(json["type"], e.kind());
+        assert_eq!(json["data"]["shipment_id"], id.as_str());
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), e);
+        assert_eq!(e.subject(), id.as_str());
+    }
+
+    #[test]
+    fn an_event_stored_by_an_older_version_still_reads_when_fields_are_added_later() {
+        // Payloads only gain optional fields, so a stored event with fewer fields must read.
+        let id = ShipmentId::generate();
+        let stored =
+            serde_json::json!({"type": "shipment.document_stored", "data": {"shipment_id": id, "format": "zpl"}});
+        assert!(serde_json::from_value::<Event>(stored).is_ok());
+    }
+}

@@ -1,0 +1,88 @@
+//! Orders: creating them, moving them with their shipment, closing them.
+
+use waybill_core::api::requests::OrderCreate;
+use waybill_core::ids::OrderId;
+use waybill_core::{Event, Invalid, Order, OrderStatus, Scope, Shipment};
+use waybill_store::{StoreError, now_ms};
+
+use crate::uow::UnitOfWork;
+use crate::{Engine, EngineError};
+
+impl Engine {
+    /// Creates an order in the key's scope. Another order with the same channel and external
+    /// id is a conflict that names it.
+    pub async fn create_order(&self, scope: &Scope, body: OrderCreate) -> Result<Order, EngineError> {
+        let problems = body.problems();
+        if !problems.is_empty() {
+            return Err(Invalid(problems).into());
+        }
+        let now = now_ms();
+        let order = Order {
+            id: OrderId::generate(),
+            tenant_id: scope.tenant.clone(),
+            mode: scope.mode,
+            channel: body.channel.unwrap_or_else(|| "api".into()),
+            external_id: body.external_id,
+            status: OrderStatus::Open,
+            currency: body.currency,
+            payment: body.payment,
+            ship_to: body.ship_to.normalized(),
+            line_items: body.line_items,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut uow = self.begin().await?;
+        match uow.tx.insert_order(&order).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(existing)) => {
+                return Err(EngineError::Conflict(format!(
+                    "an order with this channel and external_id already exists: {existing}"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        uow.emit(scope, Event::OrderCreated { order: order.clone() });
+        uow.commit(self).await?;
+        Ok(order)
+    }
+
+    /// Closes a delivered order (a consumer of `order.status_changed`). An order in any other
+    /// state is left as it is.
+    pub(crate) async fn close_order(&self, scope: &Scope, id: &OrderId) -> Result<(), EngineError> {
+        let mut uow = self.begin().await?;
+        let mut order = uow.tx.lock_order(scope, id).await?;
+        if order.status != OrderStatus::Delivered {
+            return Ok(());
+        }
+        let from = order.status;
+        order.status = OrderStatus::Closed;
+        order.updated_at = now_ms();
+        uow.tx.update_order_status(&order).await?;
+        uow.emit(scope, Event::OrderStatusChanged { order, from });
+        uow.commit(self).await?;
+        tracing::info!(order = %id, "order closed");
+        Ok(())
+    }
+}
+
+/// Moves the shipment's order along with the shipment's status, inside the shipment's unit of
+/// work; the move is an `order.status_changed` event.
+pub(crate) async fn follow_order(uow: &mut UnitOfWork, shipment: &Shipment) -> Result<(), EngineError> {
+    let Some(order_id) = &shipment.order_id else { return Ok(()) };
+    let scope = shipment.scope();
+    let mut order = match uow.tx.lock_order(&scope, order_id).await {
+        Ok(order) => order,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let from = order.status;
+    let next = from.after_shipment(shipment.status);
+    if next == from {
+        return Ok(());
+    }
+    order.status = next;
+    order.updated_at = now_ms();
+    uow.tx.update_order_status(&order).await?;
+    uow.emit(&scope, Event::OrderStatusChanged { order, from });
+    Ok(())
+}
