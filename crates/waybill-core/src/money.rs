@@ -113,6 +113,7 @@ impl utoipa::PartialSchema for Currency {
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some("ISO 4217 currency code"))
             .examples(["TRY"])
+            .max_length(Some(3))
             .into()
     }
 }
@@ -125,7 +126,7 @@ impl utoipa::ToSchema for Currency {}
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     #[serde(with = "rust_decimal::serde::str")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "12.50"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "12.50", max_length = 32))]
     pub amount: Decimal,
     pub currency: Currency,
 }

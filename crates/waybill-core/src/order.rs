@@ -114,7 +114,7 @@ pub enum Payment {
     Prepaid,
     Cod {
         #[serde(with = "rust_decimal::serde::str")]
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "249.90"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "249.90", max_length = 32))]
         amount: Decimal,
     },
 }
@@ -138,7 +138,7 @@ pub struct LineItem {
     pub name: Option<String>,
     pub quantity: u32,
     #[serde(with = "rust_decimal::serde::str")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "49.90"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "49.90", max_length = 32))]
     pub unit_price: Decimal,
 }
 

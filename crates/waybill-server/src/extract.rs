@@ -334,16 +334,24 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest<AppState> for ApiJson
 /// Parses a query string strictly (see the module docs). Public for the fuzz targets and tests.
 pub fn parse_query<T: DeserializeOwned + IntoParams>(query: &str) -> Result<T, ApiError> {
     let mut problems = Vec::new();
-    let known: Vec<String> =
-        T::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query)).into_iter().map(|p| p.name).collect();
+    let params = T::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query));
+    let known: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
+    let max_length = |name: &str| {
+        let schema = params.iter().find(|p| p.name == name)?.schema.as_ref()?;
+        match schema {
+            RefOr::T(Schema::Object(o)) => o.max_length,
+            _ => None,
+        }
+    };
     let mut seen = BTreeMap::<String, usize>::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         *seen.entry(name.to_string()).or_default() += 1;
         let pointer = format!("/query/{}", segment(&name));
         if !known.iter().any(|k| *k == name) {
             problems.push(unknown_field(pointer, &name, &known));
-        } else if let Some(e) = text::ANY.optional().check(&pointer, &value) {
-            problems.push(e);
+        } else {
+            let rule = text::Rule { max: max_length(&name).unwrap_or(text::ANY.max), ..text::ANY };
+            problems.extend(rule.check(&pointer, &value));
         }
     }
     for (name, _) in seen.into_iter().filter(|(name, n)| *n > 1 && known.contains(name)) {

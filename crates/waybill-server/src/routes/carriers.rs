@@ -13,7 +13,7 @@ use waybill_core::ids::CarrierAccountId;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::routes::ListQuery;
+use crate::routes::{ListQuery, NoQuery};
 
 #[derive(Serialize, ToSchema)]
 pub struct CarrierView {
@@ -23,7 +23,11 @@ pub struct CarrierView {
 
 /// Every carrier this build speaks to: services, capabilities and credential schema.
 #[utoipa::path(get, path = "/v1/carriers", tag = "carriers", responses((status = 200, body = List<CarrierView>)), security(("api_key" = [])))]
-pub async fn list_carriers(State(state): State<AppState>, _auth: Auth) -> Json<List<CarrierView>> {
+pub async fn list_carriers(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _: ApiQuery<NoQuery>,
+) -> Json<List<CarrierView>> {
     let data = state.engine.carriers().iter().map(|c| CarrierView { info: c.info().clone() }).collect();
     Json(List { data, next_after: None })
 }
@@ -35,6 +39,7 @@ pub async fn list_carriers(State(state): State<AppState>, _auth: Auth) -> Json<L
 pub async fn create_account(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     ApiJson(body, _): ApiJson<CarrierAccountCreate>,
 ) -> ApiResult<(StatusCode, Json<CarrierAccountView>)> {
     let (account, push_secret) = state.engine.create_carrier_account(&me, body).await?;
@@ -68,6 +73,7 @@ pub async fn list_accounts(
 pub async fn rates(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     ApiJson(body, _): ApiJson<RateCreate>,
 ) -> ApiResult<Json<List<RateView>>> {
     let (account_id, carrier, rates) = state.engine.rates(&me, body).await?;

@@ -18,8 +18,8 @@ use waybill_engine::{EngineError, MAX_REPORTED_SCANS, ReportedScan, ScanReport};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth};
-use crate::routes::unknown_id;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::routes::{NoQuery, unknown_id};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(report_events)).routes(routes!(upload_scans))
@@ -46,6 +46,7 @@ fn report_view(r: ScanReport) -> ScanReportView {
 pub async fn report_events(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     Path(tracking_number): Path<String>,
     ApiJson(body, _): ApiJson<ScanEventsCreate>,
 ) -> ApiResult<Json<ScanReportView>> {
@@ -54,6 +55,12 @@ pub async fn report_events(
         return Err(ApiError::invalid(vec![FieldError::new("/events", "at least one event is required")]));
     }
     let store = state.engine.store();
+    let not_found = || unknown_id("tracking number", &tracking_number);
+    if tracking_number.chars().count() > 64
+        || store.shipments_by_tracking_number(&me, &tracking_number).await.map_err(EngineError::from)?.is_empty()
+    {
+        return Err(not_found());
+    }
     let account = match store.carrier_account(&me, &account_id).await {
         Ok(account) => account,
         Err(waybill_store::StoreError::NotFound) => {
@@ -64,9 +71,6 @@ pub async fn report_events(
         }
         Err(e) => return Err(EngineError::from(e).into()),
     };
-    if tracking_number.chars().count() > 64 {
-        return Err(unknown_id("tracking number", &tracking_number));
-    }
     if account.carrier == waybill_carriers::generic::SLUG
         && store.shipment_for_account(&me, &account.id, &tracking_number).await.map_err(EngineError::from)?.is_none()
     {
@@ -105,11 +109,15 @@ pub async fn report_events(
 pub async fn upload_scans(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ScanReportView>> {
     let account_id = CarrierAccountId::parse(&id).ok_or_else(|| unknown_id("carrier account", &id))?;
+    if let Err(waybill_store::StoreError::NotFound) = state.engine.store().carrier_account(&me, &account_id).await {
+        return Err(unknown_id("carrier account", &id));
+    }
     let csv = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -15,6 +15,11 @@ use waybill_core::FieldError;
 
 use crate::error::ApiError;
 
+/// The query of a route that takes no parameters: any parameter is refused by name.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NoQuery {}
+
 /// Key-set paging: `?limit=` (1–100, default 20) and `?after=` (the last id of the previous page).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

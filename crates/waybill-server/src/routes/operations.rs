@@ -23,7 +23,7 @@ use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::idempotency::{Answer, Idempotency, Settle, Settled};
-use crate::routes::{ListQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, unknown_id};
 
 const SCHEDULE: &str = "POST /v1/pickups";
 
@@ -42,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub async fn validate_address(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     ApiJson(body, _): ApiJson<AddressValidate>,
 ) -> ApiResult<Json<AddressCheck>> {
     Ok(Json(state.engine.validate_address(&me, body).await?))
@@ -141,6 +142,7 @@ fn pickup_answer(pickup: Pickup) -> Answer {
 pub async fn schedule_pickup(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<PickupCreate>,
 ) -> ApiResult<Response> {
@@ -191,6 +193,7 @@ pub async fn list_pickups(
 pub async fn get_pickup(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PickupView>> {
     let id = PickupId::parse(&id).ok_or_else(|| unknown_id("pickup", &id))?;

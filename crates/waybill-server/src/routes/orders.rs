@@ -11,7 +11,7 @@ use waybill_engine::EngineError;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::routes::{ListQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, unknown_id};
 
 /// Create an order.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderCreate,
@@ -20,6 +20,7 @@ use crate::routes::{ListQuery, unknown_id};
 pub async fn create(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     ApiJson(body, _): ApiJson<OrderCreate>,
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
     match state.engine.create_order(&me, body).await {
@@ -43,7 +44,12 @@ pub async fn list(
 /// Fetch one order.
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path, description = "order id (`ord_…`)")),
     responses((status = 200, body = OrderView), (status = 404, body = Problem)), security(("api_key" = [])))]
-pub async fn get(State(state): State<AppState>, Auth(me): Auth, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderView>> {
     let id = OrderId::parse(&id).ok_or_else(|| unknown_id("order", &id))?;
     Ok(Json(state.engine.order(&me, &id).await?.into()))
 }

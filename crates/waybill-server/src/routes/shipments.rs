@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::idempotency::{Idempotency, Settle, Settled};
-use crate::routes::{ListQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, unknown_id};
 
 const BOOK: &str = "POST /v1/shipments";
 
@@ -42,6 +42,7 @@ fn view_json(details: ShipmentDetails) -> String {
 pub async fn create(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<ShipmentCreate>,
 ) -> ApiResult<Response> {
@@ -154,6 +155,7 @@ fn shipment_id(id: &str) -> ApiResult<ShipmentId> {
 pub async fn get(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentView>> {
     let id = shipment_id(&id)?;
@@ -199,6 +201,7 @@ pub async fn label(
 pub async fn cancel(
     State(state): State<AppState>,
     Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentView>> {
     let id = shipment_id(&id)?;

@@ -364,8 +364,12 @@ async fn carriers_with_an_api_take_no_reported_scans() {
     let body = json!({"carrier_account_id": h.account_id, "events": [
         {"status": "delivered", "occurred_at": "2025-03-03T10:00:00Z"},
     ]});
-    let (status, problem) = h.post("/v1/trackers/SIM123/events", &body).await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    let booked = format!("/v1/trackers/{}/events", shipment["tracking_number"].as_str().unwrap());
+    let (status, problem) = h.post(&booked, &body).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, problem) = h.post("/v1/trackers/SIM123/events", &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a number nothing was booked under: {problem}");
 
     let (status, problem) =
         h.post("/v1/trackers/SIM123/events", &json!({"carrier_account_id": "ca_nope", "events": []})).await;

@@ -7,6 +7,7 @@ mod docs;
 mod flows;
 mod generic;
 mod hardening;
+mod hostile;
 mod idempotency;
 mod modes;
 mod operations;
