@@ -42,7 +42,16 @@ impl Drop for Node {
 }
 
 async fn serve(data_dir: &Path, db: &[String], demo_sim_port: Option<u16>, push_url: Option<&str>) -> Node {
-    let port = free_port();
+    serve_on(free_port(), data_dir, db, demo_sim_port, push_url).await
+}
+
+async fn serve_on(
+    port: u16,
+    data_dir: &Path,
+    db: &[String],
+    demo_sim_port: Option<u16>,
+    push_url: Option<&str>,
+) -> Node {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--poll-interval", "0.3"])
         .arg("--data-dir")
@@ -170,4 +179,189 @@ async fn two_nodes_share_one_database_and_queue() {
     }
     let metrics = http.get(format!("{}/metrics", first.api)).send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains("kind=\"subscribe\""), "no subscribe job left behind: {metrics}");
+}
+
+/// A node killed while the carrier holds its booking (the carrier booked, its answer never came
+/// back) and restarted: the client's retry with its key is answered with that booking within
+/// seconds (the restarted node reconciles what its previous run left at once), and the carrier
+/// booked once.
+#[tokio::test]
+async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_args().await;
+    let http = reqwest::Client::new();
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).args(&db).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let tenant = cli(&["tenant", "create", "Acme"]);
+    let key = cli(&["apikey", "create", "--tenant", &tenant, "--mode", "test"]);
+    // The carrier does every booking, then never answers (until told otherwise).
+    let sim_port = free_port();
+    let sim = Node {
+        child: Command::new(BIN)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sim_port}"), "--timeout-rate", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        api: format!("http://127.0.0.1:{sim_port}"),
+    };
+    let port = free_port();
+    let node = serve_on(port, dir.path(), &db, None, None).await;
+    let account: Value = http
+        .post(format!("{}/v1/carrier-accounts", node.api))
+        .bearer_auth(&key)
+        .json(&json!({"carrier": "sandbox", "mode": "test", "base_url": sim.api, "credentials": {"api_key": "k"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = json!({
+        "carrier_account_id": account["id"], "service": "express",
+        "ship_from": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
+        "ship_to": {"name": "Ayşe Yılmaz", "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"},
+        "parcels": [{"weight": {"value": 800, "unit": "g"}}],
+    });
+    let book = |api: String| {
+        let (http, key, body) = (http.clone(), key.clone(), body.clone());
+        async move {
+            http.post(format!("{api}/v1/shipments"))
+                .bearer_auth(key)
+                .header("Idempotency-Key", "crash-1")
+                .json(&body)
+                .send()
+                .await
+        }
+    };
+    let first = tokio::spawn(book(node.api.clone()));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    drop(node); // SIGKILL while the carrier holds the booking and its answer
+    assert!(first.await.unwrap().is_err(), "the first request died with its node");
+    http.put(format!("{}/_sim/faults", sim.api)).json(&json!({})).send().await.unwrap();
+
+    let node = serve_on(port, dir.path(), &db, None, None).await;
+    let started = Instant::now();
+    let retry = book(node.api.clone()).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(retry.status(), 201, "the carrier's booking is the answer");
+    assert!(waited < Duration::from_secs(15), "answered after {waited:?}");
+    let shipment: Value = retry.json().await.unwrap();
+    assert_eq!(shipment["booking_state"], "booked");
+    let at_carrier: Value = http
+        .get(format!("{}/api/v1/shipments", sim.api))
+        .query(&[("reference", shipment["id"].as_str().unwrap())])
+        .header("X-Api-Key", "k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at_carrier["shipments"].as_array().unwrap().len(), 1, "booked once at the carrier");
+    eprintln!("a restarted node answered the retried booking in {waited:?}");
+}
+
+/// Runs SQL on the nodes' database (the SQLite file in `data_dir`, or the PostgreSQL one).
+async fn sql(data_dir: &Path, db: &[String], statements: &str) {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(statements.to_owned());
+    match db.get(1) {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+        None => {
+            let url = format!("sqlite://{}", data_dir.join("waybill.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
+/// The fault that booked twice: the carrier booked, then the database failed to record it.
+/// The answer is `unknown`, the client's retry on another node gets that same answer (the key
+/// is kept), and once the database recovers the booking is reconciled: one carrier booking.
+#[tokio::test]
+async fn a_database_failure_after_the_carrier_booked_never_books_twice_across_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_args().await;
+    let http = reqwest::Client::new();
+    let sim_port = free_port();
+    let first = serve(dir.path(), &db, Some(sim_port), None).await;
+    let second = serve(dir.path(), &db, None, Some(&first.api)).await;
+    let key = demo_key(dir.path());
+    let account = sandbox_account(&http, &first.api, &key).await;
+    let (create, drop_trigger) = if db.is_empty() {
+        (
+            "CREATE TRIGGER fail_booked BEFORE UPDATE ON shipments WHEN NEW.booking_state = 'booked' \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END;",
+            "DROP TRIGGER fail_booked",
+        )
+    } else {
+        (
+            "CREATE FUNCTION waybill_forced_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$ \
+             LANGUAGE plpgsql; CREATE TRIGGER fail_booked BEFORE UPDATE ON shipments FOR EACH ROW \
+             WHEN (NEW.booking_state = 'booked') EXECUTE FUNCTION waybill_forced_failure();",
+            "DROP TRIGGER fail_booked ON shipments",
+        )
+    };
+    sql(dir.path(), &db, create).await;
+    let body = json!({
+        "carrier_account_id": account, "service": "express",
+        "ship_from": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
+        "ship_to": {"name": "Ayşe Yılmaz", "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"},
+        "parcels": [{"weight": {"value": 800, "unit": "g"}}],
+    });
+    let book = |api: &str| {
+        http.post(format!("{api}/v1/shipments"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "db-fail")
+            .json(&body)
+            .send()
+    };
+    let r = book(&first.api).await.unwrap();
+    assert_eq!(r.status(), 202);
+    let unknown: Value = r.json().await.unwrap();
+    assert_eq!(unknown["booking_state"], "unknown");
+    let r = book(&second.api).await.unwrap();
+    assert_eq!(r.status(), 202, "the retry on another node gets the first answer");
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["id"], unknown["id"]);
+    sql(dir.path(), &db, drop_trigger).await;
+
+    let id = unknown["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let s: Value = http
+            .get(format!("{}/v1/shipments/{id}", second.api))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["booking_state"] == "booked" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "never reconciled: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let at_carrier: Value = http
+        .get(format!("http://127.0.0.1:{sim_port}/api/v1/shipments"))
+        .query(&[("reference", id)])
+        .header("X-Api-Key", "demo")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bookings = at_carrier["shipments"].as_array().unwrap();
+    assert_eq!(bookings.len(), 1, "booked once at the carrier");
+    assert_eq!(bookings[0]["awb"], settled["tracking_number"]);
 }

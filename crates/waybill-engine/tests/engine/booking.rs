@@ -172,3 +172,28 @@ async fn a_close_order_job_queued_before_modes_existed_still_runs() {
         assert_eq!(h.engine.order(&h.scope, &order.id).await.unwrap().status, OrderStatus::Closed, "[{b}]");
     }
 }
+
+/// Accounts are cached with their opened credentials; an account changed elsewhere (another
+/// node, a future edit API) is read afresh, because the cache is only used while the account's
+/// `updated_at` is unchanged.
+#[tokio::test]
+async fn a_changed_account_is_never_served_stale_from_the_cache() {
+    for h in harnesses().await {
+        let b = h.backend;
+        let input = h.engine.check_booking(&h.scope, h.booking(None, None)).await.unwrap();
+        h.engine.book(&h.scope, ShipmentId::generate(), input.clone()).await.unwrap();
+        assert_eq!(h.fake.state.lock().unwrap().last_credentials["api_key"], "k", "[{b}]");
+        let secrets = waybill_store::AccountSecrets {
+            credentials: serde_json::json!({"api_key": "rotated"}),
+            push_secret: "p".into(),
+        };
+        let sealed = h.store.seal_secrets(&secrets);
+        h.sql(&format!(
+            "UPDATE carrier_accounts SET sealed_secrets = '{sealed}', updated_at = updated_at + 1 WHERE id = '{}'",
+            h.account
+        ))
+        .await;
+        h.engine.book(&h.scope, ShipmentId::generate(), input).await.unwrap();
+        assert_eq!(h.fake.state.lock().unwrap().last_credentials["api_key"], "rotated", "[{b}] not the cached ones");
+    }
+}

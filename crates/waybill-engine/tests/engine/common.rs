@@ -39,6 +39,8 @@ pub struct FakeState {
     pub book_calls: usize,
     /// What `track` answers, per tracking number.
     pub scans: HashMap<String, Vec<Scan>>,
+    /// The credentials the last booking came with.
+    pub last_credentials: serde_json::Value,
 }
 
 pub struct Fake {
@@ -103,9 +105,10 @@ impl Carrier for Fake {
         Ok(vec![])
     }
 
-    async fn book(&self, _: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
+    async fn book(&self, account: &Account<'_>, request: &BookingRequest) -> Result<Booking, CarrierError> {
         let mut state = self.state.lock().unwrap();
         state.book_calls += 1;
+        state.last_credentials = account.credentials.clone();
         let answer = state.next.pop_front().unwrap_or(Answer::Book);
         let booking = || Booking {
             tracking_number: format!("FAKE{:06}", state.book_calls),
