@@ -11,7 +11,8 @@ mod error;
 pub mod extract;
 mod idempotency;
 mod metrics;
-mod routes;
+/// The route handlers; public so the fuzz targets can feed their query types to the extractors.
+pub mod routes;
 
 use std::sync::Arc;
 
@@ -30,8 +31,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use waybill_core::ids::RequestId;
 use waybill_engine::Engine;
 
-pub use error::Problem;
-use error::{ApiError, REQUEST_ID};
+pub use error::{ApiError, Problem};
+use error::REQUEST_ID;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
