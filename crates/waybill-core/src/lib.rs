@@ -32,15 +32,25 @@ pub use scope::{Mode, Scope};
 pub use shipment::{BookingError, BookingState, ScanSource, Shipment, TrackingEvent};
 pub use tracking::{NdrReason, TrackingState, TrackingStatus};
 
-/// Gives an enum whose names strum derives (`IntoStaticStr`, `EnumString`, `VariantArray`)
+/// Declares an enum whose variants travel as names (in JSON and in the database), written in
+/// `$case` (`"snake_case"`, `"lowercase"`): serde and strum derive the names, and the enum gets
 /// the `as_str`, `parse` and `ALL` its callers use.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! named_enum {
-    ($($t:ty),* $(,)?) => {$(
-        impl $t {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident as $case:literal { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+            strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+        )]
+        #[serde(rename_all = $case)]
+        #[strum(serialize_all = $case)]
+        $vis enum $name { $($(#[$vmeta])* $variant),* }
+
+        impl $name {
             /// Every variant, in declaration order.
-            pub const ALL: &'static [$t] = <$t as strum::VariantArray>::VARIANTS;
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
 
             /// The name used in JSON and in the database.
             pub fn as_str(self) -> &'static str {
@@ -52,7 +62,7 @@ macro_rules! named_enum {
                 s.parse().ok()
             }
         }
-    )*};
+    };
 }
 
 /// One page of a list, and the cursor for the next page when there is one.

@@ -11,36 +11,21 @@ use crate::scope::{Mode, Scope};
 use crate::text;
 use crate::tracking::TrackingStatus;
 
-/// An order's place in its life. A delivered order is closed by a follow-up job, once the
-/// work that hangs off delivery (channel fulfilment, notifications) has been queued.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OrderStatus {
-    Open,
-    Ready,
-    Shipped,
-    InTransit,
-    Delivered,
-    Closed,
-    Cancelled,
-    Returned,
+crate::named_enum! {
+    /// An order's place in its life. A delivered order is closed by a follow-up job, once the
+    /// work that hangs off delivery (channel fulfilment, notifications) has been queued.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum OrderStatus as "snake_case" {
+        Open,
+        Ready,
+        Shipped,
+        InTransit,
+        Delivered,
+        Closed,
+        Cancelled,
+        Returned,
+    }
 }
-
-crate::named_enum!(OrderStatus);
 
 /// What was sold, to whom, and how it was paid; one per tenant, mode, channel and the
 /// channel's own id.

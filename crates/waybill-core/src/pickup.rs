@@ -11,33 +11,18 @@ use crate::money::Money;
 use crate::parcel::Parcel;
 use crate::scope::{Mode, Scope};
 
-/// Where a pickup stands with the carrier.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PickupStatus {
-    /// Recorded; the carrier's answer is not recorded yet.
-    Requested,
-    Scheduled,
-    /// The carrier refused, or could not be reached before acting.
-    Failed,
-    /// The carrier was asked and its answer was lost: a person must check with the carrier.
-    Unknown,
+crate::named_enum! {
+    /// Where a pickup stands with the carrier.
+    pub enum PickupStatus as "snake_case" {
+        /// Recorded; the carrier's answer is not recorded yet.
+        Requested,
+        Scheduled,
+        /// The carrier refused, or could not be reached before acting.
+        Failed,
+        /// The carrier was asked and its answer was lost: a person must check with the carrier.
+        Unknown,
+    }
 }
-
-crate::named_enum!(PickupStatus);
 
 /// Why a pickup is `failed` or `unknown`, for the merchant to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,30 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::TenantId;
 
-/// Test or live: which of a carrier's environments an API key, a carrier account, an order or
-/// a shipment belongs to. Objects of one mode are never seen or touched from the other.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Mode {
-    Test,
-    Live,
+crate::named_enum! {
+    /// Test or live: which of a carrier's environments an API key, a carrier account, an order or
+    /// a shipment belongs to. Objects of one mode are never seen or touched from the other.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum Mode as "lowercase" {
+        Test,
+        Live,
+    }
 }
-
-crate::named_enum!(Mode);
 
 /// One tenant in one mode: what an API key acts as, and what every stored object belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

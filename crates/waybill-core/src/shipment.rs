@@ -10,59 +10,31 @@ use crate::parcel::{Parcel, Routing};
 use crate::scope::{Mode, Scope};
 use crate::tracking::{NdrReason, PlacedScan, TrackingState, TrackingStatus};
 
-/// Where a booking stands with the carrier.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum BookingState {
-    /// Recorded, the carrier not yet asked (or the answer not yet recorded).
-    Pending,
-    Booked,
-    /// The carrier refused or could not be reached before acting.
-    Failed,
-    /// The carrier was asked and no answer came (or it could not be recorded): being reconciled.
-    Unknown,
+crate::named_enum! {
+    /// Where a booking stands with the carrier.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum BookingState as "snake_case" {
+        /// Recorded, the carrier not yet asked (or the answer not yet recorded).
+        Pending,
+        Booked,
+        /// The carrier refused or could not be reached before acting.
+        Failed,
+        /// The carrier was asked and no answer came (or it could not be recorded): being reconciled.
+        Unknown,
+    }
 }
 
-/// How a scan reached Waybill.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ScanSource {
-    Push,
-    Pull,
-    /// Recorded by Waybill itself, e.g. a cancellation confirmed by the carrier's API.
-    Api,
-    /// Reported by the merchant for a carrier without an API (CSV upload or the events API).
-    Merchant,
+crate::named_enum! {
+    /// How a scan reached Waybill.
+    pub enum ScanSource as "snake_case" {
+        Push,
+        Pull,
+        /// Recorded by Waybill itself, e.g. a cancellation confirmed by the carrier's API.
+        Api,
+        /// Reported by the merchant for a carrier without an API (CSV upload or the events API).
+        Merchant,
+    }
 }
-
-crate::named_enum!(BookingState, ScanSource);
 
 /// The carrier's refusal, kept on a failed booking for the merchant to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

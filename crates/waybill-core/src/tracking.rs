@@ -12,70 +12,40 @@
 //! status.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
-/// One normalized status for every carrier's codes.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TrackingStatus {
-    InfoReceived,
-    PickedUp,
-    InTransit,
-    OutForDelivery,
-    DeliveryFailed,
-    AvailableForPickup,
-    Delivered,
-    Exception,
-    ReturnToOrigin,
-    Returned,
-    Cancelled,
+crate::named_enum! {
+    /// One normalized status for every carrier's codes.
+    #[derive(PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum TrackingStatus as "snake_case" {
+        InfoReceived,
+        PickedUp,
+        InTransit,
+        OutForDelivery,
+        DeliveryFailed,
+        AvailableForPickup,
+        Delivered,
+        Exception,
+        ReturnToOrigin,
+        Returned,
+        Cancelled,
+    }
 }
 
-/// Why a delivery attempt failed (the reason an NDR case is opened with).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum NdrReason {
-    CustomerUnavailable,
-    AddressIssue,
-    Refused,
-    CodNotReady,
-    PremisesClosed,
-    RescheduledByCustomer,
-    OutOfServiceArea,
-    Other,
+crate::named_enum! {
+    /// Why a delivery attempt failed (the reason an NDR case is opened with).
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum NdrReason as "snake_case" {
+        CustomerUnavailable,
+        AddressIssue,
+        Refused,
+        CodNotReady,
+        PremisesClosed,
+        RescheduledByCustomer,
+        OutOfServiceArea,
+        Other,
+    }
 }
-
-crate::named_enum!(TrackingStatus, NdrReason);
 
 impl TrackingStatus {
     /// No carrier scan moves a shipment out of these.

@@ -326,7 +326,12 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest<AppState> for ApiJson
                 "send the body as `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| crate::error::too_large())?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => crate::error::too_large(),
+            status => {
+                ApiError::new(status, "body_unreadable", format!("the body could not be read: {}", e.body_text()))
+            }
+        })?;
         Ok(ApiJson(parse_json(&bytes)?, bytes))
     }
 }

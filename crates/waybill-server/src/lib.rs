@@ -31,8 +31,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use waybill_core::ids::RequestId;
 use waybill_engine::Engine;
 
-pub use error::{ApiError, Problem};
 use error::REQUEST_ID;
+pub use error::{ApiError, Problem};
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

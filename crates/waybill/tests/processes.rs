@@ -74,14 +74,22 @@ async fn serve_on(
     node
 }
 
-async fn book(http: &reqwest::Client, api: &str, key: &str, account: &str, scenario: &str) -> Value {
-    let body = json!({
+/// A sandbox booking from Ankara to İzmir; `scenario` picks the simulator's journey.
+fn booking_body(account: &str, scenario: Option<&str>) -> Value {
+    let mut body = json!({
         "carrier_account_id": account, "service": "express",
         "ship_from": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
         "ship_to": {"name": "Ayşe Yılmaz", "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"},
         "parcels": [{"weight": {"value": 800, "unit": "g"}}],
-        "options": {"simulate": scenario},
     });
+    if let Some(scenario) = scenario {
+        body["options"] = json!({"simulate": scenario});
+    }
+    body
+}
+
+async fn book(http: &reqwest::Client, api: &str, key: &str, account: &str, scenario: &str) -> Value {
+    let body = booking_body(account, Some(scenario));
     let r = http.post(format!("{api}/v1/shipments")).bearer_auth(key).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 201);
     r.json().await.unwrap()
@@ -220,12 +228,7 @@ async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
         .json()
         .await
         .unwrap();
-    let body = json!({
-        "carrier_account_id": account["id"], "service": "express",
-        "ship_from": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
-        "ship_to": {"name": "Ayşe Yılmaz", "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"},
-        "parcels": [{"weight": {"value": 800, "unit": "g"}}],
-    });
+    let body = booking_body(account["id"].as_str().unwrap(), None);
     let book = |api: String| {
         let (http, key, body) = (http.clone(), key.clone(), body.clone());
         async move {
@@ -310,12 +313,7 @@ async fn a_database_failure_after_the_carrier_booked_never_books_twice_across_no
         )
     };
     sql(dir.path(), &db, create).await;
-    let body = json!({
-        "carrier_account_id": account, "service": "express",
-        "ship_from": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
-        "ship_to": {"name": "Ayşe Yılmaz", "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"},
-        "parcels": [{"weight": {"value": 800, "unit": "g"}}],
-    });
+    let body = booking_body(&account, None);
     let book = |api: &str| {
         http.post(format!("{api}/v1/shipments"))
             .bearer_auth(&key)

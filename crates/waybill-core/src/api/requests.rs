@@ -375,7 +375,7 @@ mod tests {
             "carrier_account_id": CarrierAccountId::generate(),
             "address": {"name": "Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
             "date": "2030-01-15", "ready_time": "10:00", "close_time": "09:00",
-            "shipment_ids": [],
+            "parcels": [{"weight": {"value": 0, "unit": "kg"}}],
         })
     }
 
@@ -384,7 +384,7 @@ mod tests {
         let p: PickupCreate = serde_json::from_value(pickup()).unwrap();
         let earliest = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
         let pointers: Vec<_> = p.check(earliest).unwrap_err().0.into_iter().map(|e| e.pointer).collect();
-        assert_eq!(pointers, ["/close_time"]);
+        assert_eq!(pointers, ["/close_time", "/parcels/0/weight/value"]);
     }
 
     #[test]
