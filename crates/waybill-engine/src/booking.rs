@@ -7,6 +7,7 @@
 //! booking again.
 
 use waybill_carriers::{BookedRef, Booking, BookingRequest, Carrier, CarrierDocument, CarrierError, Rate, RateRequest};
+use waybill_core::account::CarrierAccount;
 use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId};
@@ -40,6 +41,8 @@ pub struct BookInput {
     /// Render Waybill's label in this format with the booking and store it in the same
     /// transaction, unless the carrier sends its own in that format.
     pub label_format: Option<LabelFormat>,
+    /// The account as the check read it (so booking does not read it again).
+    account: CarrierAccount,
 }
 
 /// A label is one document per format. Carriers answer a multi-parcel booking with one label
@@ -154,6 +157,8 @@ impl Engine {
             }
         }
         problems.finish(())?;
+        let (account, _) = account.expect("a missing account is a problem above");
+        let carrier = account.carrier.clone();
         let input = BookInput {
             order_id: body.order_id,
             carrier_account_id: body.carrier_account_id,
@@ -167,21 +172,19 @@ impl Engine {
             reference: body.reference.or_else(|| order.map(|o| o.external_id)),
             tracking_number: body.tracking_number.map(|n| n.trim().to_owned()),
             label_format,
+            account,
         };
-        self.check_label(scope, &input).await?;
+        self.check_label(scope, &input, &carrier).await?;
         Ok(input)
     }
 
     /// Refuses a booking whose label could never be printed (a merchant's tracking number too
     /// long for a scannable barcode, text that overflows the label's QR code), before the
     /// carrier is asked. Carriers' own numbers are checked with a typical one in their place.
-    async fn check_label(&self, scope: &Scope, input: &BookInput) -> Result<(), EngineError> {
-        let mut draft = self.pending_shipment(scope, ShipmentId::generate(), input.clone(), &input.service);
+    async fn check_label(&self, scope: &Scope, input: &BookInput, carrier: &str) -> Result<(), EngineError> {
+        let mut draft = self.pending_shipment(scope, ShipmentId::generate(), input.clone(), carrier);
         draft.tracking_number =
             Some(input.tracking_number.clone().unwrap_or_else(|| PLACEHOLDER_TRACKING_NUMBER.into()));
-        if let Ok(account) = self.store().carrier_account(scope, &input.carrier_account_id).await {
-            draft.carrier = account.carrier;
-        }
         let (carrier_name, service_name) = self.label_names(&draft).await?;
         let spec = crate::labels::label_spec(&draft, &carrier_name, &service_name).expect("the draft has a number");
         self.inner.labels.check(&spec).map_err(|e| {
@@ -251,7 +254,14 @@ impl Engine {
     /// Books a checked request as shipment `id`: records the intent, asks the carrier, records
     /// the outcome. An error means no carrier booked (or the carrier refused).
     pub async fn book(&self, scope: &Scope, id: ShipmentId, input: BookInput) -> Result<Shipment, EngineError> {
-        let (account, secrets, carrier) = self.named_account(scope, &input.carrier_account_id).await?;
+        let account = input.account.clone();
+        let secrets = self.secrets_of(&account).await?;
+        let carrier = self.carriers().get(&account.carrier).cloned().ok_or_else(|| {
+            EngineError::Internal(format!(
+                "carrier `{}` of account {} is not in this build",
+                account.carrier, account.id
+            ))
+        })?;
         if account.carrier == waybill_carriers::generic::SLUG {
             return self.book_generic(scope, id, input, &account).await;
         }
@@ -356,20 +366,12 @@ impl Engine {
 
         let scope = pending.scope();
         let mut uow = self.begin().await?;
-        let current = uow.tx.lock_shipment(&scope, id).await?;
-        if current.booking_state == BookingState::Booked {
-            return Ok(current);
-        }
-        // Scans may have arrived before the booking was recorded: keep their tracking position.
-        let shipment = Shipment {
-            status: current.status,
-            progress: current.progress,
-            last_scan_at: current.last_scan_at,
-            ndr_reason: current.ndr_reason,
-            updated_at: now_ms(),
-            ..as_booked
+        // One statement writes the booking and reads the shipment back (with whatever scans
+        // moved it meanwhile); a shipment booked already (a reconcile won the race) is kept.
+        let Some(shipment) = uow.tx.record_booking(&Shipment { updated_at: now_ms(), ..as_booked }).await? else {
+            drop(uow);
+            return Ok(self.store().shipment(&scope, id).await?);
         };
-        uow.tx.update_shipment(&shipment).await?;
         for (format, bytes) in &documents {
             uow.tx.insert_document(&shipment, format, bytes).await?;
         }

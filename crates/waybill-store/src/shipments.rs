@@ -464,6 +464,39 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a confirmed booking's fields (not its tracking position, which scans may have
+    /// moved already) in one statement, unless it is booked already; the shipment as written,
+    /// or `None` when another recording won the race.
+    pub async fn record_booking(&mut self, s: &Shipment) -> Result<Option<Shipment>> {
+        let rows: Vec<ShipmentRow> = self
+            .fetch_all(
+                concat!(
+                    "UPDATE shipments SET booking_state = $1, tracking_number = $2, carrier_shipment_id = $3, service = $4, \
+                     charge = $5, edd = $6, routing = $7, error = NULL, updated_at = $8 \
+                     WHERE id = $9 AND tenant_id = $10 AND mode = $11 AND booking_state <> $12 RETURNING ",
+                    "id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
+                     last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, \
+                     edd, routing, simulate, is_return, reference, error, created_at, updated_at"
+                ),
+                args![
+                    BookingState::Booked.as_str(),
+                    s.tracking_number.clone(),
+                    s.carrier_shipment_id.clone(),
+                    &s.service,
+                    s.charge.as_ref().map(json),
+                    s.edd.map(|d| d.to_string()),
+                    s.routing.as_ref().map(json),
+                    s.updated_at,
+                    s.id.as_str(),
+                    s.tenant_id.as_str(),
+                    s.mode.as_str(),
+                    BookingState::Booked.as_str()
+                ],
+            )
+            .await?;
+        rows.into_iter().next().map(ShipmentRow::into_record).transpose()
+    }
+
     /// Records a scan on `shipment`; `None` when it was recorded before (same key).
     pub async fn insert_scan(
         &mut self,

@@ -181,7 +181,7 @@ async fn a_changed_account_is_never_served_stale_from_the_cache() {
     for h in harnesses().await {
         let b = h.backend;
         let input = h.engine.check_booking(&h.scope, h.booking(None, None)).await.unwrap();
-        h.engine.book(&h.scope, ShipmentId::generate(), input.clone()).await.unwrap();
+        h.engine.book(&h.scope, ShipmentId::generate(), input).await.unwrap();
         assert_eq!(h.fake.state.lock().unwrap().last_credentials["api_key"], "k", "[{b}]");
         let secrets = waybill_store::AccountSecrets {
             credentials: serde_json::json!({"api_key": "rotated"}),
@@ -193,6 +193,7 @@ async fn a_changed_account_is_never_served_stale_from_the_cache() {
             h.account
         ))
         .await;
+        let input = h.engine.check_booking(&h.scope, h.booking(None, None)).await.unwrap();
         h.engine.book(&h.scope, ShipmentId::generate(), input).await.unwrap();
         assert_eq!(h.fake.state.lock().unwrap().last_credentials["api_key"], "rotated", "[{b}] not the cached ones");
     }
