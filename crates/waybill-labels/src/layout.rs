@@ -167,6 +167,40 @@ pub(crate) enum Barcodes {
     Native,
 }
 
+/// Where the routing block starts: under the recipient, or under the COD band.
+fn routing_top(spec: &LabelSpec) -> f32 {
+    TO_END + RULE + if spec.cod.is_some() { COD_HEIGHT } else { 0.0 }
+}
+
+/// Dots per QR module when a code `encoding` wide sits in the routing block from `top`.
+fn qr_module_dots(encoding: &QrEncoding, top: f32, payload_len: usize) -> Result<u32, LabelError> {
+    let side_modules = encoding.width() as u32 + 2 * QR_QUIET_MODULES;
+    let room_dots = to_dots(ROUTING_END - top - 2.0).max(0) as u32;
+    let module_dots = (room_dots / side_modules).min(QR_MAX_MODULE_DOTS);
+    if module_dots < 2 {
+        return Err(LabelError::QrPayloadTooLong { len: payload_len });
+    }
+    Ok(module_dots)
+}
+
+/// Dots per Code 128 module: as wide as fits across the frame, never under 2.
+fn barcode_module_dots(modules: u32, tracking: &str) -> Result<u32, LabelError> {
+    let room = to_dots(INNER_RIGHT - INNER_LEFT) as u32;
+    MODULE_DOTS
+        .into_iter()
+        .find(|d| (modules + 2 * QUIET_MODULES) * d <= room)
+        .ok_or(LabelError::TrackingNumberTooLong { len: tracking.chars().count() })
+}
+
+/// Whether `spec`'s barcodes fit the label, without laying out any text.
+pub(crate) fn check(spec: &LabelSpec) -> Result<(), LabelError> {
+    let code = symbols::code128(&spec.tracking_number)?;
+    barcode_module_dots(code.modules.len() as u32, &spec.tracking_number)?;
+    let payload = qr_payload(spec);
+    let qr = symbols::qr(&payload)?;
+    qr_module_dots(&qr, routing_top(spec), payload.len()).map(|_| ())
+}
+
 /// Lays out `spec`. Fails only on what the barcodes cannot carry.
 pub(crate) fn build(spec: &LabelSpec, fonts: &FontSet, barcodes: Barcodes) -> Result<Layout, LabelError> {
     let code = symbols::code128(&spec.tracking_number)?;
@@ -179,10 +213,10 @@ pub(crate) fn build(spec: &LabelSpec, fonts: &FontSet, barcodes: Barcodes) -> Re
     b.sender(&spec.ship_from);
     b.details(spec);
     b.recipient(&spec.ship_to);
-    let routing_top = match &spec.cod {
-        Some(cod) => b.cod(cod),
-        None => TO_END + RULE,
-    };
+    if let Some(cod) = &spec.cod {
+        b.cod(cod);
+    }
+    let routing_top = routing_top(spec);
     let qr = b.routing(spec, routing_top, &qr, payload)?;
     let barcode = b.barcode(&spec.tracking_number, code)?;
     Ok(Layout { boxes: b.boxes, texts: b.texts, barcode, qr })
@@ -408,7 +442,7 @@ impl Builder<'_> {
 
     /// Cash on delivery reversed out of a full-width black band under the recipient.
     /// Returns where the routing block starts.
-    fn cod(&mut self, cod: &str) -> f32 {
+    fn cod(&mut self, cod: &str) {
         let top = TO_END + RULE;
         self.fill(INNER_LEFT, top, INNER_RIGHT - INNER_LEFT, COD_HEIGHT);
         self.text(
@@ -417,7 +451,6 @@ impl Builder<'_> {
                 .align(Align::Center)
                 .white(),
         );
-        top + COD_HEIGHT
     }
 
     /// Destination hub and sort code large on the left, the QR code on the right.
@@ -429,13 +462,8 @@ impl Builder<'_> {
         payload: String,
     ) -> Result<Qr, LabelError> {
         let height = ROUTING_END - top;
-
         let side_modules = encoding.width() as u32 + 2 * QR_QUIET_MODULES;
-        let room_dots = to_dots(height - 2.0).max(0) as u32;
-        let module_dots = (room_dots / side_modules).min(QR_MAX_MODULE_DOTS);
-        if module_dots < 2 {
-            return Err(LabelError::QrPayloadTooLong { len: payload.len() });
-        }
+        let module_dots = qr_module_dots(encoding, top, payload.len())?;
         let side = from_dots(side_modules * module_dots);
         let box_x = snap(INNER_RIGHT - 2.0 - side);
         let box_y = snap(top + (height - side) / 2.0);
@@ -471,11 +499,7 @@ impl Builder<'_> {
     /// number under it. Modules are as wide as fits, but never under 2 dots.
     fn barcode(&mut self, tracking: &str, code: symbols::Code128) -> Result<Barcode, LabelError> {
         let modules = code.modules.len() as u32;
-        let room = to_dots(INNER_RIGHT - INNER_LEFT) as u32;
-        let module_dots = MODULE_DOTS
-            .into_iter()
-            .find(|d| (modules + 2 * QUIET_MODULES) * d <= room)
-            .ok_or(LabelError::TrackingNumberTooLong { len: tracking.chars().count() })?;
+        let module_dots = barcode_module_dots(modules, tracking)?;
         let x_dots = (PAGE_WIDTH_DOTS - modules * module_dots) / 2;
         let x = from_dots(x_dots);
         let y = snap(BARCODE_TOP);

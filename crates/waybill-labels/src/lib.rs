@@ -193,11 +193,11 @@ impl LabelRenderer {
         LabelRenderer { fonts, pdf_fonts }
     }
 
-    /// Whether `spec` can be laid out (its barcodes and QR code fit the label), without
-    /// drawing anything: a booking checks its label before the carrier is called, so a label
-    /// that could never print is refused while nothing has happened yet.
+    /// Whether `spec`'s barcode and QR code fit the label (all else shrinks or wraps to fit),
+    /// without laying out or drawing anything: a booking checks its label before the carrier is
+    /// called, so a label that could never print is refused while nothing has happened yet.
     pub fn check(&self, spec: &LabelSpec) -> Result<(), LabelError> {
-        layout::build(spec, &self.fonts, Barcodes::Native).map(|_| ())
+        layout::check(spec)
     }
 
     /// Renders `spec` as a complete document in `format`.

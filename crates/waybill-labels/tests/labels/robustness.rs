@@ -92,6 +92,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The check a booking runs before the carrier is called says exactly what rendering will:
+    /// any tracking number, and routing and city text long enough to overflow the QR code.
+    #[test]
+    fn the_check_agrees_with_rendering(
+        tracking in "\\PC{0,40}",
+        city_line in text(400),
+        destination_hub in text(200),
+        cod in any::<bool>(),
+    ) {
+        let mut spec = specs::turkish(cod);
+        spec.tracking_number = tracking;
+        spec.ship_to.city_line = city_line;
+        spec.routing.destination_hub = destination_hub;
+        let checked = renderer().check(&spec).map_err(|e| e.to_string());
+        let rendered = renderer().render(&spec, LabelFormat::Zpl).map(|_| ()).map_err(|e| e.to_string());
+        prop_assert_eq!(checked, rendered);
+    }
+}
+
 #[test]
 fn non_ascii_tracking_number_is_an_error() {
     let mut spec = specs::turkish(false);
