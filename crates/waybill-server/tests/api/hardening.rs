@@ -318,3 +318,19 @@ async fn failed_bookings_are_listed_and_can_be_filtered() {
     let (_, booked) = h.get("/v1/shipments?booking_state=booked&limit=5").await;
     assert_eq!(booked["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_fault_of_ours_is_a_logged_500_with_the_request_id_never_a_404() {
+    let h = Harness::start().await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    let id = shipment["id"].as_str().unwrap();
+    // A row this version cannot read: the store's fault, not a missing shipment.
+    common::sql(&h.db_url, &format!("UPDATE shipments SET status = 'teleported' WHERE id = '{id}'")).await;
+    let r = h.http.get(format!("{}/v1/shipments/{id}", h.api)).bearer_auth(&h.key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let header = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["type"], "internal_error");
+    assert_eq!(problem["request_id"], header.as_str(), "the answer names the request the log has");
+    assert!(!problem.to_string().contains("teleported"), "the fault's details stay in the log: {problem}");
+}
