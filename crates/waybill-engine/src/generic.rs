@@ -241,18 +241,23 @@ impl Engine {
         self.booking_label(&shipment, label_format, &mut documents).await;
         // Intent and outcome in one unit of work: no carrier is called. No jobs follow: there
         // is nothing to subscribe to or pull; the merchant reports the scans.
-        let mut uow = self.begin().await?;
-        uow.tx.insert_shipment(&shipment, &self.config().node).await?;
-        uow.tx.update_shipment(&shipment).await?;
-        for (format, bytes) in &documents {
-            uow.tx.insert_document(&shipment, format, bytes).await?;
+        let written = async {
+            let mut uow = self.begin().await?;
+            uow.tx.insert_shipment(&shipment, &self.config().node).await?;
+            uow.tx.update_shipment(&shipment).await?;
+            for (format, bytes) in &documents {
+                uow.tx.insert_document(&shipment, format, bytes).await?;
+            }
+            follow_order(&mut uow, &shipment).await?;
+            uow.emit(scope, Event::ShipmentBooked { shipment: shipment.clone() });
+            uow.commit(self).await
         }
-        follow_order(&mut uow, &shipment).await?;
-        uow.emit(scope, Event::ShipmentBooked { shipment: shipment.clone() });
-        match uow.commit(self).await {
+        .await;
+        match written {
             Ok(()) => Ok(shipment),
             Err(e) => {
-                // Two bookings raced for one merchant number: the unique index let one through.
+                // Two bookings raced for one merchant number: the unique index let one through,
+                // and the other fails at whichever write meets it first.
                 self.refuse_used_number(scope, account, &tracking_number).await?;
                 Err(e)
             }

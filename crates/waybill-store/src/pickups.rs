@@ -60,14 +60,17 @@ crate::sqlite_row!(PickupRow {
 });
 
 /// `SELECT <every pickup column> FROM pickups <rest>`, as one static string.
+/// The columns a pickup row reads, for `SELECT` and `RETURNING` alike.
+macro_rules! pickup_columns {
+    () => {
+        "id, tenant_id, mode, carrier_account_id, carrier, status, confirmation_number, pickup_date, ready_time, \
+         close_time, address, parcels, shipment_ids, service, instructions, charge, note, error, created_at, updated_at"
+    };
+}
+
 macro_rules! pickup_select {
     ($rest:literal) => {
-        concat!(
-            "SELECT id, tenant_id, mode, carrier_account_id, carrier, status, confirmation_number, pickup_date, ready_time, ",
-            "close_time, address, parcels, shipment_ids, service, instructions, charge, note, error, created_at, updated_at ",
-            "FROM pickups ",
-            $rest
-        )
+        concat!("SELECT ", pickup_columns!(), " FROM pickups ", $rest)
     };
 }
 
@@ -193,8 +196,7 @@ impl Tx {
                     "UPDATE pickups SET status = $1, confirmation_number = $2, pickup_date = COALESCE($3, pickup_date), \
                      charge = $4, note = $5, error = $6, updated_at = $7 \
                      WHERE id = $8 AND tenant_id = $9 AND mode = $10 AND status = $11 RETURNING ",
-                    "id, tenant_id, mode, carrier_account_id, carrier, status, confirmation_number, pickup_date, ready_time, ",
-                    "close_time, address, parcels, shipment_ids, service, instructions, charge, note, error, created_at, updated_at"
+                    pickup_columns!()
                 ),
                 args![
                     status.as_str(),

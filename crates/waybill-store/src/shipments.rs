@@ -96,14 +96,18 @@ crate::sqlite_row!(ShipmentRow {
     updated_at
 });
 
+/// The columns a [`ShipmentRow`] reads, for `SELECT` and `RETURNING` alike.
+macro_rules! shipment_columns {
+    () => {
+        "id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
+         last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
+         routing, simulate, is_return, reference, error, created_at, updated_at"
+    };
+}
+
 macro_rules! shipment_select {
     ($($rest:literal)*) => {
-        concat!(
-            "SELECT id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
-             last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
-             routing, simulate, is_return, reference, error, created_at, updated_at FROM shipments ",
-            $($rest),*
-        )
+        concat!("SELECT ", shipment_columns!(), " FROM shipments ", $($rest),*)
     };
 }
 
@@ -474,9 +478,7 @@ impl Tx {
                     "UPDATE shipments SET booking_state = $1, tracking_number = $2, carrier_shipment_id = $3, service = $4, \
                      charge = $5, edd = $6, routing = $7, error = NULL, updated_at = $8 \
                      WHERE id = $9 AND tenant_id = $10 AND mode = $11 AND booking_state <> $12 RETURNING ",
-                    "id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
-                     last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, \
-                     edd, routing, simulate, is_return, reference, error, created_at, updated_at"
+                    shipment_columns!()
                 ),
                 args![
                     BookingState::Booked.as_str(),

@@ -250,8 +250,9 @@ async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
     let started = Instant::now();
     let retry = book(node.api.clone()).await.unwrap();
     let waited = started.elapsed();
-    assert_eq!(retry.status(), 201, "the carrier's booking is the answer");
-    assert!(waited < Duration::from_secs(15), "answered after {waited:?}");
+    // Left to the 120 s watchdog, the retry would wait out its 60 s and answer 409
+    // `idempotency_in_progress`: a 201 means the restart itself settled the booking.
+    assert_eq!(retry.status(), 201, "the carrier's booking is the answer (after {waited:?})");
     let shipment: Value = retry.json().await.unwrap();
     assert_eq!(shipment["booking_state"], "booked");
     let at_carrier: Value = http

@@ -198,6 +198,29 @@ async fn a_pattern_takes_the_merchants_numbers() {
 }
 
 #[tokio::test]
+async fn racing_bookings_of_one_merchant_number_give_one_shipment_and_conflicts() {
+    let h = Harness::start().await;
+    let account = generic_account(&h, json!({"pattern": "PP[0-9]{6}"})).await;
+    let mut body = booking(&account);
+    body["tracking_number"] = json!("PP654321");
+    let mut bookings = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let request = h.http.post(format!("{}/v1/shipments", h.api)).bearer_auth(&h.key).json(&body);
+        bookings.spawn(async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = bookings.join_all().await;
+    let statuses: Vec<_> = answers.iter().map(|(status, _)| *status).collect();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((created, conflicts), (1, 9), "[{}] one booking wins, the others are told why: {answers:?}", h.backend);
+    let (_, shipments) = h.get("/v1/shipments").await;
+    assert_eq!(shipments["data"].as_array().unwrap().iter().filter(|s| s["tracking_number"] == "PP654321").count(), 1);
+}
+
+#[tokio::test]
 async fn the_label_carries_the_accounts_name_and_a_barcode_of_the_number() {
     let h = Harness::start().await;
     let account = range_account(&h, 1, 1000).await;

@@ -163,8 +163,8 @@ async fn bookings_a_previous_run_left_in_flight_are_settled_at_once() {
     common::sql(&h.db_url, &format!("UPDATE idempotency_keys SET created_at = {before_start} WHERE key = 'crashed-1'"))
         .await;
 
-    // The client retries with its key: it is answered within seconds, not after a minute.
-    let started = Instant::now();
+    // The client retries with its key. Left to the watchdog, it would wait out its minute and
+    // get 409 `idempotency_in_progress`; settled at start, it learns the carrier never got it.
     let r = h
         .http
         .post(format!("{}/v1/shipments", h.api))
@@ -175,8 +175,6 @@ async fn bookings_a_previous_run_left_in_flight_are_settled_at_once() {
         .send()
         .await
         .unwrap();
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(20), "[{}] waited {waited:?}", h.backend);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["type"], "idempotency_retry", "[{}] the carrier never got it: {problem}", h.backend);
     let (_, settled) = h.get(&format!("/v1/shipments/{id}")).await;
