@@ -51,3 +51,14 @@ impl Problems {
         if self.0.is_empty() { Ok(value) } else { Err(Invalid(self.0)) }
     }
 }
+
+/// The known name nearest to `unknown`, when it is close enough to be a likely typo (for
+/// "did you mean …?").
+pub fn nearest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(unknown, k), k))
+        .filter(|(d, k)| *d <= (k.len().max(unknown.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}

@@ -209,18 +209,8 @@ fn check_strings(schemas: &Schemas, value: &Value, at: Option<&Schema>, pointer:
     }
 }
 
-/// The known name nearest to `unknown`, when it is close enough to be a likely typo.
-fn nearest(unknown: &str, known: &[String]) -> Option<String> {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(unknown, k), k))
-        .filter(|(d, k)| *d <= (k.len().max(unknown.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.clone())
-}
-
 fn unknown_field(pointer: String, name: &str, known: &[String]) -> FieldError {
-    match nearest(name, known) {
+    match waybill_core::error::nearest(name, known.iter().map(String::as_str)) {
         Some(k) => FieldError::new(pointer, format!("unknown field `{name}`; did you mean `{k}`?")),
         None if known.is_empty() => FieldError::new(pointer, format!("unknown field `{name}`")),
         None => FieldError::new(pointer, format!("unknown field `{name}`; the fields here are: {}", known.join(", "))),
