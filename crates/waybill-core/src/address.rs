@@ -196,6 +196,13 @@ impl Address {
     }
 }
 
+/// A phone number of `country` in E.164 (`+905321234567`), as SMS providers take it.
+pub fn e164(phone: &str, country: &str) -> Option<String> {
+    let region = country.parse::<phonenumber::country::Id>().ok();
+    let number = phonenumber::parse(region, phone).ok().filter(phonenumber::is_valid)?;
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
 fn phone_is_dialable(phone: &str, country: &str) -> bool {
     let region = country.parse::<phonenumber::country::Id>().ok();
     phonenumber::parse(region, phone).is_ok_and(|n| phonenumber::is_valid(&n))

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
-use crate::ids::ShipmentId;
+use crate::ids::{ShipmentId, WebhookEndpointId};
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
 use crate::shipment::{Shipment, TrackingEvent};
@@ -22,6 +22,9 @@ pub enum Event {
     /// The order moved with its shipment (or was closed).
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged { order: Order, from: OrderStatus },
+    /// A delivered order was closed: the work that hangs off delivery has been queued.
+    #[serde(rename = "order.closed")]
+    OrderClosed { order: Order },
     #[serde(rename = "carrier_account.created")]
     CarrierAccountCreated { account: CarrierAccount },
     /// The carrier confirmed the booking: tracking number, label and charge are known.
@@ -37,6 +40,9 @@ pub enum Event {
     /// New scans moved the shipment's status. `scans` are the scans that were new.
     #[serde(rename = "shipment.status_changed")]
     ShipmentStatusChanged { shipment: Shipment, from: TrackingStatus, scans: Vec<TrackingEvent> },
+    /// New scans were recorded, whether or not they moved the status. `scans` are the new ones.
+    #[serde(rename = "tracker.updated")]
+    TrackerUpdated { shipment: Shipment, scans: Vec<TrackingEvent> },
     /// A label document was stored (at booking, or on its first fetch).
     #[serde(rename = "shipment.document_stored")]
     ShipmentDocumentStored { shipment_id: ShipmentId, format: String },
@@ -47,6 +53,9 @@ pub enum Event {
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
+    /// A webhook endpoint kept failing and was disabled; its pending deliveries were dropped.
+    #[serde(rename = "webhook_endpoint.disabled")]
+    WebhookEndpointDisabled { endpoint_id: WebhookEndpointId, url: String, reason: String },
 }
 
 impl Event {
@@ -55,34 +64,63 @@ impl Event {
         match self {
             Event::OrderCreated { .. } => "order.created",
             Event::OrderStatusChanged { .. } => "order.status_changed",
+            Event::OrderClosed { .. } => "order.closed",
             Event::CarrierAccountCreated { .. } => "carrier_account.created",
             Event::ShipmentBooked { .. } => "shipment.booked",
             Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
             Event::ShipmentBookingUnknown { .. } => "shipment.booking_unknown",
             Event::ShipmentStatusChanged { .. } => "shipment.status_changed",
+            Event::TrackerUpdated { .. } => "tracker.updated",
             Event::ShipmentDocumentStored { .. } => "shipment.document_stored",
             Event::PickupScheduled { .. } => "pickup.scheduled",
             Event::PickupFailed { .. } => "pickup.failed",
             Event::PickupUnknown { .. } => "pickup.unknown",
+            Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
         }
     }
 
     /// The id of the object the event is about (`ord_…`, `shp_…`, `pku_…`, `car_…`).
     pub fn subject(&self) -> &str {
         match self {
-            Event::OrderCreated { order } | Event::OrderStatusChanged { order, .. } => order.id.as_str(),
+            Event::OrderCreated { order } | Event::OrderStatusChanged { order, .. } | Event::OrderClosed { order } => {
+                order.id.as_str()
+            }
             Event::CarrierAccountCreated { account } => account.id.as_str(),
             Event::ShipmentBooked { shipment }
             | Event::ShipmentBookingFailed { shipment }
             | Event::ShipmentBookingUnknown { shipment }
-            | Event::ShipmentStatusChanged { shipment, .. } => shipment.id.as_str(),
+            | Event::ShipmentStatusChanged { shipment, .. }
+            | Event::TrackerUpdated { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
                 pickup.id.as_str()
             }
+            Event::WebhookEndpointDisabled { endpoint_id, .. } => endpoint_id.as_str(),
         }
     }
+
+    /// Whether merchants may subscribe webhooks to events of type `kind`: every event but the
+    /// ones only Waybill's own workflows need.
+    pub fn is_public(kind: &str) -> bool {
+        PUBLIC_EVENT_TYPES.contains(&kind)
+    }
 }
+
+/// The event types merchant webhooks may subscribe to, in the order the API lists them.
+pub const PUBLIC_EVENT_TYPES: &[&str] = &[
+    "order.created",
+    "order.status_changed",
+    "order.closed",
+    "shipment.booked",
+    "shipment.booking_failed",
+    "shipment.booking_unknown",
+    "shipment.status_changed",
+    "tracker.updated",
+    "pickup.scheduled",
+    "pickup.failed",
+    "pickup.unknown",
+    "webhook_endpoint.disabled",
+];
 
 #[cfg(test)]
 mod tests {

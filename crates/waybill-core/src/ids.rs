@@ -89,6 +89,10 @@ prefixed_id!(/** A durable background job. */ JobId, "job");
 prefixed_id!(/** A courier pickup booked with a carrier. */ PickupId, "pku");
 prefixed_id!(/** A stored event. */ EventId, "evt");
 prefixed_id!(/** One HTTP request, as logs and 500 answers name it. */ RequestId, "req");
+prefixed_id!(/** One message to one customer about one milestone. */ NotificationId, "ntf");
+prefixed_id!(/** A merchant's webhook endpoint. */ WebhookEndpointId, "wh");
+prefixed_id!(/** One event on its way to one webhook endpoint. */ WebhookMessageId, "whm");
+prefixed_id!(/** One attempt to deliver a webhook message: a line of the delivery log. */ WebhookDeliveryId, "whd");
 
 #[cfg(test)]
 mod tests {

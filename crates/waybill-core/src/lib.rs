@@ -9,11 +9,13 @@
 pub mod account;
 pub mod address;
 pub mod api;
+pub mod branding;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod message;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod parcel;
 pub mod pickup;
@@ -22,6 +24,7 @@ pub mod shipment;
 pub mod text;
 pub mod tracking;
 pub mod units;
+pub mod webhook;
 
 pub use address::Address;
 pub use error::{FieldError, Invalid};

@@ -41,6 +41,10 @@ pub struct Order {
     pub payment: Payment,
     pub ship_to: Address,
     pub line_items: Vec<LineItem>,
+    /// The customer's language (`tr`, `fr-CA`), for messages and pages; absent on orders stored
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -178,16 +178,22 @@ pub struct Consumer {
     pub job: fn(&Scope, &EventId, &Event) -> NewJob,
 }
 
-/// Which consumer wants which events. Merchant webhooks, messages, channel updates and KPI
-/// rollups join here; none hooks into the workflows.
-pub const CONSUMERS: &[Consumer] = &[Consumer {
-    name: "close_order",
-    wants: |e| matches!(e, Event::OrderStatusChanged { order, .. } if order.status == OrderStatus::Delivered),
-    job: |scope, id, e| {
-        let Event::OrderStatusChanged { order, .. } = e else { unreachable!("only order.status_changed is wanted") };
-        CloseOrder { order_id: order.id.clone(), event_id: Some(id.clone()) }.to_new(Some(scope), now_ms())
+/// Which consumer wants which events. Messages, channel updates and KPI rollups join here;
+/// none hooks into the workflows. (Merchant webhooks fan out per endpoint in the emitting
+/// transaction: `webhooks::fan_out`.)
+pub const CONSUMERS: &[Consumer] = &[
+    Consumer {
+        name: "close_order",
+        wants: |e| matches!(e, Event::OrderStatusChanged { order, .. } if order.status == OrderStatus::Delivered),
+        job: |scope, id, e| {
+            let Event::OrderStatusChanged { order, .. } = e else {
+                unreachable!("only order.status_changed is wanted")
+            };
+            CloseOrder { order_id: order.id.clone(), event_id: Some(id.clone()) }.to_new(Some(scope), now_ms())
+        },
     },
-}];
+    Consumer { name: "customer_messages", wants: crate::notify::wants, job: crate::notify::job },
+];
 
 /// The engine's own job kinds.
 pub(crate) fn builtin() -> Registry {
@@ -219,6 +225,8 @@ pub(crate) fn builtin() -> Registry {
         engine.sweep_orphaned_bookings().await?;
         Ok(Next::RunAgainAt(now_ms() + engine.config().sweep_interval.as_millis() as i64))
     });
+    crate::webhooks::register(&mut r);
+    crate::notify::register(&mut r);
     r
 }
 

@@ -10,21 +10,25 @@
 
 mod accounts;
 mod booking;
+mod branding;
 mod error;
 mod generic;
 pub mod jobs;
 pub mod labels;
+pub mod notify;
 mod operations;
 mod orders;
 mod reads;
 mod tracking;
 mod uow;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use accounts::BaseUrlPolicy;
+pub use branding::{PublicParcel, PublicTracking, Recipient};
 pub use error::EngineError;
 pub use generic::{MAX_REPORTED_SCANS, ReportedScan, ScanReport};
 pub use jobs::{Job, Next, Registry, Worker};
@@ -59,6 +63,13 @@ pub struct EngineConfig {
     pub node_timeout: Duration,
     /// Which `base_url` overrides live carrier accounts may have.
     pub base_urls: BaseUrlPolicy,
+    /// Live webhook endpoints may be private, loopback or plain-http addresses
+    /// (`--allow-private-webhooks`, for receivers inside the operator's own network).
+    pub allow_private_webhooks: bool,
+    /// How customer email leaves this node (`--smtp-url`).
+    pub email: notify::EmailTransport,
+    /// The `From` address of tenants that set none (`--mail-from`).
+    pub mail_from: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +84,9 @@ impl Default for EngineConfig {
             heartbeat: Duration::from_secs(2),
             node_timeout: Duration::from_secs(10),
             base_urls: BaseUrlPolicy::default(),
+            allow_private_webhooks: false,
+            email: notify::EmailTransport::None,
+            mail_from: None,
         }
     }
 }
@@ -95,6 +109,8 @@ struct Inner {
     started_at: i64,
     /// Wakes this node's workers when a unit of work commits a job that is due now.
     jobs_queued: Notify,
+    email: notify::EmailTransport,
+    sms: waybill_notify::sms::SmsSender,
     /// Carrier accounts with their opened secrets, as of the account's `updated_at`: an entry
     /// is used only while the account row still shows the same time.
     accounts: RwLock<HashMap<CarrierAccountId, Arc<(CarrierAccount, AccountSecrets)>>>,
@@ -115,6 +131,8 @@ impl Engine {
     ) -> Self {
         let mut registry = jobs::builtin();
         register(&mut registry);
+        let email = config.email.clone();
+        let sms = notify::sms_sender(&outbound);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -125,6 +143,8 @@ impl Engine {
                 registry,
                 started_at: waybill_store::now_ms(),
                 jobs_queued: Notify::new(),
+                email,
+                sms,
                 accounts: RwLock::default(),
             }),
         }

@@ -28,6 +28,7 @@ impl Engine {
             payment: body.payment,
             ship_to: body.ship_to.normalized(),
             line_items: body.line_items,
+            locale: body.locale,
             created_at: now,
             updated_at: now,
         };
@@ -58,7 +59,8 @@ impl Engine {
         order.status = OrderStatus::Closed;
         order.updated_at = now_ms();
         uow.tx.update_order_status(&order).await?;
-        uow.emit(scope, Event::OrderStatusChanged { order, from });
+        uow.emit(scope, Event::OrderStatusChanged { order: order.clone(), from });
+        uow.emit(scope, Event::OrderClosed { order });
         uow.commit(self).await?;
         tracing::info!(order = %id, "order closed");
         Ok(())

@@ -90,7 +90,11 @@ async fn apply_scans(
             fresh.push(recorded);
         }
     }
-    if fresh.is_empty() || shipment.status.is_final() {
+    if fresh.is_empty() {
+        return Ok(ScanOutcome { shipment, fresh });
+    }
+    if shipment.status.is_final() {
+        uow.emit(&shipment.scope(), Event::TrackerUpdated { shipment: shipment.clone(), scans: fresh.clone() });
         return Ok(ScanOutcome { shipment, fresh });
     }
     let previous = shipment.status;
@@ -115,6 +119,7 @@ async fn apply_scans(
             Event::ShipmentStatusChanged { shipment: shipment.clone(), from: previous, scans: fresh.clone() },
         );
     }
+    uow.emit(&shipment.scope(), Event::TrackerUpdated { shipment: shipment.clone(), scans: fresh.clone() });
     Ok(ScanOutcome { shipment, fresh })
 }
 

@@ -48,6 +48,8 @@ impl UnitOfWork {
         for event in &self.events {
             self.tx.insert_event(event).await?;
         }
+        let deliveries = crate::webhooks::fan_out(&mut self.tx, &self.events).await?;
+        self.jobs.extend(deliveries);
         let now = now_ms();
         let due = self.jobs.iter().any(|j| j.run_at <= now);
         if !self.jobs.is_empty() {

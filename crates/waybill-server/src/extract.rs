@@ -156,6 +156,19 @@ impl Schemas {
         })
     }
 
+    /// Whether the string is multi-line text (`format: multiline`, e.g. a message template):
+    /// line breaks and tabs are allowed in it, other control characters still are not.
+    fn multiline(&self, s: Option<&Schema>) -> bool {
+        let mut alts = Vec::new();
+        self.alternatives(s, &mut alts);
+        alts.into_iter().any(|s| match s {
+            Schema::Object(o) => {
+                matches!(&o.format, Some(utoipa::openapi::SchemaFormat::Custom(f)) if f == MULTILINE)
+            }
+            _ => false,
+        })
+    }
+
     /// Every property name an object at `path` may have.
     fn properties_at(&self, path: &[Option<String>]) -> Vec<String> {
         let mut at = self.resolve(&self.root);
@@ -173,6 +186,9 @@ impl Schemas {
     }
 }
 
+/// The OpenAPI `format` of strings that may span lines.
+pub const MULTILINE: &str = "multiline";
+
 /// Checks every string in `value` (no control characters, within its length) and collects a
 /// problem per offending string.
 fn check_strings(schemas: &Schemas, value: &Value, at: Option<&Schema>, pointer: &str, out: &mut Vec<FieldError>) {
@@ -182,7 +198,11 @@ fn check_strings(schemas: &Schemas, value: &Value, at: Option<&Schema>, pointer:
             let count = s.chars().count();
             if count > max {
                 out.push(FieldError::new(pointer, format!("must be at most {max} characters (this is {count})")));
-            } else if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| is_forbidden_char(*c)) {
+            } else if let Some((i, c)) = s
+                .chars()
+                .enumerate()
+                .find(|(_, c)| is_forbidden_char(*c) && !(matches!(c, '\n' | '\r' | '\t') && schemas.multiline(at)))
+            {
                 out.push(FieldError::new(
                     pointer,
                     format!("must not contain control characters (U+{:04X} at character {i})", c as u32),

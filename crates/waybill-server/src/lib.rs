@@ -11,9 +11,11 @@ mod error;
 pub mod extract;
 mod idempotency;
 mod metrics;
+mod pages;
 /// The route handlers; public so the fuzz targets can feed their query types to the extractors.
 pub mod routes;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -58,7 +60,7 @@ pub struct ServerConfig {
         Authenticate with `Authorization: Bearer wb_test_…` (test mode) or `wb_live_…` (live mode): a key sees and \
         touches only objects of its own mode. Errors are `application/problem+json` with a JSON pointer per field."),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"))
+    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"), (name = "webhooks"), (name = "notifications"), (name = "branding"))
 )]
 struct ApiDoc;
 
@@ -96,9 +98,13 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .routes(routes!(routes::ops::readyz))
         .merge(routes::operations::routes())
         .merge(routes::generic::routes())
+        .merge(routes::webhooks::routes())
+        .merge(routes::notifications::routes())
+        .merge(routes::branding::routes())
         .with_state(state.clone())
         .split_for_parts();
-    let mut app = api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
+    let mut app =
+        api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)).merge(pages::router(state.engine.clone()));
     if state.metrics_token.is_some() {
         app = app.route("/metrics", axum::routing::get(routes::ops::metrics_with_token).with_state(state));
     }
@@ -143,7 +149,10 @@ async fn problems(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|ct| ct.as_bytes().starts_with(b"application/problem+json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+    // The public pages answer their errors (not found, too many requests) as pages.
+    let is_page =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem && !is_page {
         let (parts, body) = response.into_parts();
         let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
         let text = String::from_utf8_lossy(&text).trim().chars().take(300).collect::<String>();
@@ -175,7 +184,8 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, engine: Engine) ->
 
 /// Serves the API on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, engine: Engine) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, ServerConfig::default())).await
+    let app = router(engine, ServerConfig::default());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
 /// Serves the API until `shutdown` completes, then lets requests in flight finish.
@@ -185,5 +195,6 @@ pub async fn serve_until(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, config)).with_graceful_shutdown(shutdown).await
+    let app = router(engine, config).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

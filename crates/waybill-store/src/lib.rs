@@ -8,21 +8,25 @@
 //! [`Store`].
 
 mod accounts;
+mod branding;
 pub mod db;
 mod events;
 mod generic;
 mod idempotency;
 mod jobs;
 mod nodes;
+mod notifications;
 mod orders;
 mod pickups;
 mod seal;
 mod shipments;
 mod tenants;
+mod webhooks;
 
 use std::path::Path;
 
 pub use accounts::{AccountSecrets, NewCarrierAccount};
+pub use branding::LogoChange;
 pub use db::{Backend, PoolSettings, Tx};
 use db::{DbError, Pool};
 pub use events::{NewEvent, StoredEvent};

@@ -18,6 +18,7 @@ pub(crate) struct OrderRow {
     payment: String,
     ship_to: String,
     line_items: String,
+    locale: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -32,6 +33,7 @@ crate::sqlite_row!(OrderRow {
     payment,
     ship_to,
     line_items,
+    locale,
     created_at,
     updated_at
 });
@@ -40,7 +42,7 @@ macro_rules! order_select {
     ($($rest:literal)*) => {
         concat!(
             "SELECT id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-             created_at, updated_at FROM orders ",
+             locale, created_at, updated_at FROM orders ",
             $($rest),*
         )
     };
@@ -60,6 +62,7 @@ impl OrderRow {
             line_items: parse(&self.line_items, "order line items")?,
             channel: self.channel,
             external_id: self.external_id,
+            locale: self.locale,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -110,7 +113,7 @@ impl Tx {
         let inserted = self
             .execute(
                 "INSERT INTO orders (id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 created_at, updated_at, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (tenant_id, mode, channel, external_id) DO NOTHING",
                 args![
                     order.id.as_str(),
@@ -124,7 +127,8 @@ impl Tx {
                     json(&order.ship_to),
                     json(&order.line_items),
                     order.created_at,
-                    order.updated_at
+                    order.updated_at,
+                    order.locale.clone()
                 ],
             )
             .await?;

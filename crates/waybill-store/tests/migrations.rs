@@ -258,22 +258,42 @@ fn check_current_shape(label: &str, schema: &Schema) {
     let tables: BTreeSet<&str> = schema.keys().map(String::as_str).collect();
     let expected: BTreeSet<&str> = [
         "api_keys",
+        "branding",
         "carrier_accounts",
         "events",
         "idempotency_keys",
         "jobs",
         "nodes",
+        "notification_opt_outs",
+        "notification_settings",
+        "notification_templates",
+        "notifications",
         "orders",
         "pickups",
         "shipment_documents",
         "shipments",
         "tenants",
         "tracking_events",
+        "webhook_deliveries",
+        "webhook_endpoints",
+        "webhook_messages",
     ]
     .into();
     assert_eq!(tables, expected, "[{label}] the tables");
     let text_not_null = Column { ty: "text".to_owned(), not_null: true };
-    for table in ["orders", "shipments", "pickups", "idempotency_keys", "events"] {
+    for table in [
+        "orders",
+        "shipments",
+        "pickups",
+        "idempotency_keys",
+        "events",
+        "webhook_endpoints",
+        "webhook_messages",
+        "webhook_deliveries",
+        "notifications",
+        "notification_settings",
+        "notification_templates",
+    ] {
         assert_eq!(schema[table].columns.get("mode"), Some(&text_not_null), "[{label}] {table}.mode");
     }
     let text_null = Column { ty: "text".to_owned(), not_null: false };

@@ -37,6 +37,15 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Deliver webhooks to a local receiver: `n` events queued first, then timed from the
+    /// moment the workers start until the receiver has every one (signed, logged, settled).
+    Webhooks {
+        #[arg(long, default_value_t = 5000)]
+        n: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time label rendering per format.
     Labels {
         /// Renders per format.
@@ -50,6 +59,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Bookings { n, concurrency, label, database_url } => {
             bookings(n, concurrency, label, database_url).await
         }
+        BenchCommand::Webhooks { n, database_url } => webhooks(n, database_url).await,
         BenchCommand::Labels { n } => {
             labels(n);
             Ok(())
@@ -234,5 +244,72 @@ async fn bookings(n: usize, concurrency: usize, label: Option<String>, database_
     );
     println!("total  {n} in {:.2} s = {:.0} shipments/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
     summary("each", samples);
+    Ok(())
+}
+
+async fn webhooks(n: usize, database_url: Option<String>) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| Store::sqlite_url(dir.path()));
+    let store =
+        Store::open(&url, Sealer::from_base64(&Sealer::generate_key())?).await.context("opening the bench database")?;
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let outbound = Outbound::default();
+    let engine = Engine::new(
+        store.clone(),
+        Carriers::new(outbound.clone()),
+        outbound,
+        EngineConfig { node: "bench".into(), ..Default::default() },
+    );
+    let tenant = store.create_tenant("bench").await?;
+    let scope = Scope::test(tenant.id);
+    let endpoint = waybill_core::api::requests::WebhookCreate {
+        url: hook,
+        events: vec!["order.created".into()],
+        description: None,
+    };
+    engine.create_webhook(&scope, endpoint).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    for i in 0..n {
+        let order: waybill_core::api::requests::OrderCreate = serde_json::from_value(json!({
+            "external_id": format!("B{i}"), "currency": "TRY",
+            "line_items": [{"sku": "MUG-1", "name": "Kupa", "quantity": 1, "unit_price": "49.90"}],
+            "ship_to": {"name": "Şükrü Çağlayan", "street1": "Bağdat Caddesi No: 12", "city": "İstanbul",
+                        "postal_code": "34710", "country": "TR"},
+            "payment": {"method": "prepaid"}
+        }))?;
+        engine.create_order(&scope, order).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let started = Instant::now();
+    tokio::spawn(Worker::new(engine.clone()).run());
+    while received.load(Ordering::Relaxed) < n {
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("only {} of {n} deliveries arrived in 10 minutes", received.load(Ordering::Relaxed));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "webhook deliveries to a local receiver ({}, one endpoint, each signed, logged and settled):",
+        if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" }
+    );
+    println!("total  {n} in {:.2} s = {:.0} deliveries/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
     Ok(())
 }

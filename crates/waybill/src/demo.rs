@@ -129,6 +129,7 @@ fn sample_orders() -> Vec<OrderCreate> {
                 item("TSHIRT-M-BLUE", "Tişört, mavi, M", 2, "249.95"),
                 item("CAP-RED", "Şapka", 1, "250.00"),
             ],
+            locale: Some("tr-TR".into()),
         },
         OrderCreate {
             channel: Some("demo".into()),
@@ -137,6 +138,7 @@ fn sample_orders() -> Vec<OrderCreate> {
             payment: Payment::Prepaid,
             ship_to: seoul_customer(),
             line_items: vec![item("MUG-01", "머그컵", 1, "15000")],
+            locale: Some("ko-KR".into()),
         },
     ]
 }
@@ -166,6 +168,17 @@ Try it:
   # then, with the shipment id (shp_…) and tracking number from that answer:
   curl -s $WB/v1/shipments/SHIPMENT_ID/label?format=pdf -H "Authorization: Bearer $KEY" -o label.pdf
   curl -s $WB/v1/trackers/TRACKING_NUMBER -H "Authorization: Bearer $KEY"
+
+  # the customer is emailed (in Turkish) at each milestone: the emails appear in this log
+  # as they go out, and the shipment's log lists them
+  curl -s $WB/v1/shipments/SHIPMENT_ID/notifications -H "Authorization: Bearer $KEY"
+
+  # the customer's tracking page (enter the postcode 34710 to see the delivery details)
+  open {base}/t/TRACKING_NUMBER
+
+  # your systems can be told too: a webhook endpoint (see docs/webhooks.md)
+  curl -s $WB/v1/webhooks -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{{"url": "http://127.0.0.1:9000/hook", "events": ["shipment.status_changed"]}}'
 "#
     )
 }

@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 use waybill_carriers::Carriers;
 use waybill_core::Mode;
 use waybill_core::ids::TenantId;
+use waybill_engine::notify::EmailTransport;
 use waybill_engine::{BaseUrlPolicy, Engine, EngineConfig, Worker};
+use waybill_notify::email::{Mailer, SmtpSettings};
 use waybill_outbound::Outbound;
 use waybill_server::ServerConfig;
 use waybill_store::{PoolSettings, Sealer, Store};
@@ -43,6 +45,8 @@ struct DataArgs {
     db_acquire_timeout: f64,
 }
 
+// Parsed once at start-up: the size of the `serve` variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API and this node's job workers.
@@ -72,6 +76,18 @@ enum Command {
         /// regional host. Private, loopback and metadata addresses are refused whatever this says.
         #[arg(long, env = "WAYBILL_BASE_URL_HOSTS", value_delimiter = ',')]
         base_url_hosts: Vec<String>,
+        /// Let live webhook endpoints be plain http or private addresses (receivers inside your
+        /// own network). Without it, live deliveries go only to public https addresses.
+        #[arg(long, env = "WAYBILL_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
+        /// Where customer email is sent: `smtp://user:pass@host:587` (STARTTLS), `smtps://…:465`
+        /// (TLS) or `smtp://host:25?tls=none`. Without it, email is not sent (with `--demo`, it
+        /// is printed to the log).
+        #[arg(long, env = "WAYBILL_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// The `From` address of tenants that set none in their notification settings.
+        #[arg(long, env = "WAYBILL_MAIL_FROM")]
+        mail_from: Option<String>,
         /// Serve `/metrics` on the API's address to `Authorization: Bearer <token>`.
         #[arg(long, env = "WAYBILL_METRICS_TOKEN")]
         metrics_token: Option<String>,
@@ -232,6 +248,9 @@ async fn main() -> Result<()> {
             booking_watchdog,
             allow_base_url_override,
             base_url_hosts,
+            allow_private_webhooks,
+            smtp_url,
+            mail_from,
             metrics_token,
             metrics_listen,
             demo,
@@ -252,6 +271,9 @@ async fn main() -> Result<()> {
                     allow_any: allow_base_url_override,
                     hosts: base_url_hosts.into_iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
                 },
+                allow_private_webhooks,
+                email: email_transport(smtp_url.as_deref(), demo)?,
+                mail_from: mail_from.or_else(|| demo.then(|| "shop@demo.waybill.local".to_owned())),
                 ..EngineConfig::default()
             };
             let node = config.node.clone();
@@ -384,4 +406,16 @@ fn carriers_table(carriers: &Carriers) -> String {
         ));
     }
     out
+}
+
+/// How customer email leaves: the SMTP server of `--smtp-url`, else printed (demo) or not sent.
+fn email_transport(smtp_url: Option<&str>, demo: bool) -> Result<EmailTransport> {
+    match smtp_url {
+        Some(url) => {
+            let settings = SmtpSettings::parse(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+            Ok(EmailTransport::Smtp(Mailer::new(&settings).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?))
+        }
+        None if demo => Ok(EmailTransport::Print),
+        None => Ok(EmailTransport::None),
+    }
 }

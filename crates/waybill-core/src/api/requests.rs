@@ -34,6 +34,11 @@ pub struct OrderCreate {
     pub line_items: Vec<LineItem>,
     pub ship_to: Address,
     pub payment: Payment,
+    /// The customer's language as a BCP 47 tag (`tr`, `fr-CA`, `ko-KR`): messages and the
+    /// tracking page use it when Waybill speaks it, else the ship-to country's language.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 35))]
+    pub locale: Option<String>,
 }
 
 impl OrderCreate {
@@ -46,8 +51,21 @@ impl OrderCreate {
         }
         out.extend(order_problems(&self.line_items, &self.payment, self.currency));
         out.extend(self.ship_to.problems("/ship_to"));
+        if self.locale.as_deref().is_some_and(|l| !is_language_tag(l)) {
+            out.push(FieldError::new("/locale", "a language tag such as `tr`, `fr-CA` or `ko-KR`"));
+        }
         out
     }
+}
+
+/// A BCP 47 tag of the common shape: a 2–3 letter language, then subtags of 2–8 letters or digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split(['-', '_']);
+    let language = parts.next().unwrap_or_default();
+    tag.len() <= 35
+        && (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[derive(Deserialize, Default)]
@@ -399,4 +417,65 @@ mod tests {
         let pointers: Vec<_> = order.problems().into_iter().map(|e| e.pointer).collect();
         assert_eq!(pointers, ["/external_id", "/channel", "/line_items/0/sku"]);
     }
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "url": "https://shop.example/hooks/waybill",
+    "events": ["shipment.booked", "shipment.status_changed", "order.closed"],
+    "description": "OMS"
+})))]
+pub struct WebhookCreate {
+    /// Where deliveries are POSTed: https (http only in test mode). Live endpoints never reach
+    /// private, loopback, link-local or metadata addresses unless the operator allows it.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
+    pub url: String,
+    /// The event types to deliver (see the `Webhook events` section of the README).
+    #[cfg_attr(feature = "openapi", schema(max_items = 64, value_type = Vec<EventTypeName>))]
+    pub events: Vec<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub description: Option<String>,
+}
+
+/// An event type's name (`shipment.booked`), in the OpenAPI document.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, max_length = 64, example = "shipment.booked")]
+pub struct EventTypeName(pub String);
+
+impl WebhookCreate {
+    /// Problems that need no network: the URL's form, the event types, the description.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out: Vec<FieldError> = text::URL.check("/url", &self.url).into_iter().collect();
+        if out.is_empty() {
+            out.extend(crate::webhook::url_problems(&self.url));
+        }
+        if self.events.len() > 64 {
+            out.push(FieldError::new("/events", "name at most 64 event types"));
+        } else {
+            for (i, e) in self.events.iter().enumerate() {
+                out.extend(text::SERVICE.check(&format!("/events/{i}"), e));
+            }
+            if out.iter().all(|p| !p.pointer.starts_with("/events")) {
+                out.extend(crate::webhook::event_type_problems(&self.events));
+            }
+        }
+        if let Some(d) = &self.description {
+            out.extend(text::INSTRUCTIONS.optional().check("/description", d));
+        }
+        out
+    }
+}
+
+/// Which endpoints get an event again.
+#[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({})))]
+pub struct Redeliver {
+    /// Only this endpoint; without it, every enabled endpoint that wants the event's type.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 40))]
+    pub endpoint_id: Option<crate::ids::WebhookEndpointId>,
 }

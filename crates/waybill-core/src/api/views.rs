@@ -33,6 +33,7 @@ pub struct OrderView {
     pub line_items: Vec<LineItem>,
     pub ship_to: Address,
     pub payment: Payment,
+    pub locale: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -48,6 +49,7 @@ impl From<Order> for OrderView {
             line_items: o.line_items,
             ship_to: o.ship_to,
             payment: o.payment,
+            locale: o.locale,
             created_at: time(o.created_at),
             updated_at: time(o.updated_at),
         }
@@ -350,4 +352,97 @@ pub struct PushReceiptView {
     pub unknown_tracking_numbers: usize,
     /// Recorded scans whose time was ahead of their receipt, placed at the receipt instead.
     pub clock_skewed: usize,
+}
+
+/// A merchant webhook endpoint. The secret is shown once, when the endpoint is created.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpointView {
+    pub id: crate::ids::WebhookEndpointId,
+    pub url: String,
+    pub description: Option<String>,
+    pub events: Vec<String>,
+    pub mode: Mode,
+    pub state: crate::webhook::WebhookState,
+    /// Why the endpoint was disabled.
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery has failed (none since then succeeded).
+    pub failing_since: Option<String>,
+    /// `whsec_…`: verify deliveries with it (Standard Webhooks). Only in the answer to create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl WebhookEndpointView {
+    pub fn new(e: crate::webhook::WebhookEndpoint, secret: Option<String>) -> Self {
+        Self {
+            id: e.id,
+            url: e.url,
+            description: e.description,
+            events: e.events,
+            mode: e.mode,
+            state: e.state,
+            disabled_reason: e.disabled_reason,
+            failing_since: e.failing_since.map(time),
+            secret,
+            created_at: time(e.created_at),
+            updated_at: time(e.updated_at),
+        }
+    }
+}
+
+/// One attempt to deliver an event to an endpoint.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDeliveryView {
+    pub id: crate::ids::WebhookDeliveryId,
+    pub message_id: crate::ids::WebhookMessageId,
+    pub event_id: crate::ids::EventId,
+    pub event_type: String,
+    /// The attempt's number for this message (from 1).
+    pub attempt: i64,
+    /// The receiver's HTTP status; absent when it did not answer.
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    /// The start of the receiver's answer (at most 512 bytes).
+    pub response_excerpt: Option<String>,
+    /// Why the attempt failed when the receiver did not answer.
+    pub error: Option<String>,
+    pub succeeded: bool,
+    pub created_at: String,
+}
+
+impl From<crate::webhook::WebhookDelivery> for WebhookDeliveryView {
+    fn from(d: crate::webhook::WebhookDelivery) -> Self {
+        Self {
+            id: d.id,
+            message_id: d.message_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            attempt: d.attempt,
+            status_code: d.status_code,
+            latency_ms: d.latency_ms,
+            response_excerpt: d.excerpt,
+            error: d.error,
+            succeeded: d.succeeded,
+            created_at: time(d.created_at),
+        }
+    }
+}
+
+/// The messages a redelivery queued, one per endpoint.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RedeliveryView {
+    pub event_id: crate::ids::EventId,
+    pub messages: Vec<RedeliveredMessage>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RedeliveredMessage {
+    pub endpoint_id: crate::ids::WebhookEndpointId,
+    pub message_id: crate::ids::WebhookMessageId,
 }

@@ -25,7 +25,11 @@ async fn a_booking_moves_its_order_and_emits_its_events_with_its_jobs() {
         assert_eq!(h.engine.order(&h.scope, &order.id).await.unwrap().status, OrderStatus::Shipped, "[{b}]");
         assert_eq!(h.event_kinds(order.id.as_str()).await, ["order.created", "order.status_changed"], "[{b}]");
         assert_eq!(h.event_kinds(id.as_str()).await, ["shipment.booked"], "[{b}]");
-        assert_eq!(h.queued().await, [("track".to_owned(), 1)], "[{b}] the first poll is queued with the booking");
+        assert_eq!(
+            h.queued().await,
+            [("notify_customer".to_owned(), 1), ("track".to_owned(), 1)],
+            "[{b}] the first poll and the customer's \"shipped\" message are queued with the booking"
+        );
     }
 }
 
@@ -143,8 +147,8 @@ async fn a_delivered_order_is_closed_by_the_consumer_of_its_event() {
         assert_eq!(h.engine.order(&h.scope, &order.id).await.unwrap().status, OrderStatus::Closed, "[{b}]");
         assert_eq!(
             h.event_kinds(order.id.as_str()).await,
-            ["order.created", "order.status_changed", "order.status_changed", "order.status_changed"],
-            "[{b}] open → shipped → delivered → closed"
+            ["order.created", "order.status_changed", "order.status_changed", "order.status_changed", "order.closed"],
+            "[{b}] open → shipped → delivered → closed, and the closing said so"
         );
     }
 }

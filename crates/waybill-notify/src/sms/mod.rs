@@ -30,6 +30,17 @@ pub enum SmsProvider {
     Msg91(Msg91Credentials),
 }
 
+impl SmsProvider {
+    /// The provider's name, as `provider` spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SmsProvider::Twilio(_) => "twilio",
+            SmsProvider::Netgsm(_) => "netgsm",
+            SmsProvider::Msg91(_) => "msg91",
+        }
+    }
+}
+
 /// A text the provider accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentSms {

@@ -1,13 +1,16 @@
 //! The API's routes, one module per resource. Handlers only speak HTTP: they take the scope
 //! and the parsed request, call the engine, and shape the answer.
 
+pub mod branding;
 pub mod carriers;
 pub mod generic;
 pub mod hooks;
+pub mod notifications;
 pub mod operations;
 pub mod ops;
 pub mod orders;
 pub mod shipments;
+pub mod webhooks;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -70,6 +70,8 @@ pub struct Options {
     /// PostgreSQL pool of the server's store.
     pub pool: waybill_store::PoolSettings,
     pub server: waybill_server::ServerConfig,
+    /// How customer email leaves (none by default: email messages are suppressed).
+    pub email: waybill_engine::notify::EmailTransport,
 }
 
 impl Default for Options {
@@ -83,6 +85,7 @@ impl Default for Options {
             base_urls: Default::default(),
             pool: Default::default(),
             server: Default::default(),
+            email: Default::default(),
         }
     }
 }
@@ -114,11 +117,14 @@ impl Harness {
             sweep_interval: options.sweep_interval,
             base_urls: options.base_urls,
             node: format!("test-{}", ulid_lower()),
+            email: options.email,
+            mail_from: Some("shop@waybill.test".into()),
             ..Default::default()
         };
         let engine = Engine::new(store.clone(), Carriers::new(outbound.clone()), outbound, config);
         tokio::spawn(Worker::new(engine.clone()).run());
         let app = waybill_server::router(engine.clone(), options.server);
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let tenant = store.create_tenant("test").await.unwrap();
@@ -289,7 +295,7 @@ pub fn sandbox_account(sim_url: &str) -> CarrierAccountCreate {
 }
 
 /// The tables any request may write to.
-pub const WRITTEN_TABLES: [&str; 9] = [
+pub const WRITTEN_TABLES: [&str; 10] = [
     "orders",
     "shipments",
     "shipment_documents",
@@ -299,6 +305,7 @@ pub const WRITTEN_TABLES: [&str; 9] = [
     "idempotency_keys",
     "events",
     "tenants",
+    "webhook_endpoints",
 ];
 
 /// Row counts of [`WRITTEN_TABLES`], read with a connection of their own.

@@ -47,7 +47,7 @@ async fn order_to_delivered_with_labels() {
     assert!(["shipped", "in_transit"].contains(&order["status"].as_str().unwrap()), "{order}");
     // The sandbox subscribed its pushes with the booking: only the first poll is queued.
     let queued: Vec<_> =
-        h.store.queued_jobs().await.unwrap().into_iter().filter(|(k, _)| k != "sweep_bookings").collect();
+        h.store.queued_jobs().await.unwrap().into_iter().filter(|(k, _)| k == "track" || k == "subscribe").collect();
     assert_eq!(queued, [("track".to_owned(), 1)], "no separate subscribe job");
 
     // PDF: parses, one 4×6 in page.

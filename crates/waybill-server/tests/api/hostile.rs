@@ -23,8 +23,15 @@ struct Ids {
 }
 
 /// The id prefixes the suite knows, by the path parameter or body field that takes them.
-const KINDS: [(&str, &str); 5] =
-    [("ord", "order"), ("shp", "shipment"), ("car", "carrier account"), ("pku", "pickup"), ("trk", "tracking number")];
+const KINDS: [(&str, &str); 7] = [
+    ("ord", "order"),
+    ("shp", "shipment"),
+    ("car", "carrier account"),
+    ("pku", "pickup"),
+    ("trk", "tracking number"),
+    ("wh", "webhook endpoint"),
+    ("evt", "event"),
+];
 
 /// A test-mode world for key `key` in `h`: an order, a booked sandbox shipment (with its
 /// tracking number), a pickup, and the sandbox account.
@@ -38,12 +45,17 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         "ready_time": "10:00", "close_time": "17:00", "parcels": [{"weight": {"value": 2, "unit": "kg"}}]});
     let (status, pickup) = h.post_with("/v1/pickups", &pickup, key, None).await;
     assert_eq!(status, StatusCode::CREATED, "{pickup}");
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["order.created"]});
+    let (status, webhook) = h.post_with("/v1/webhooks", &hook, key, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
     BTreeMap::from([
         ("ord", order["id"].as_str().unwrap().to_owned()),
         ("shp", shipment["id"].as_str().unwrap().to_owned()),
         ("car", account.to_owned()),
         ("pku", pickup["id"].as_str().unwrap().to_owned()),
         ("trk", shipment["tracking_number"].as_str().unwrap().to_owned()),
+        ("wh", webhook["id"].as_str().unwrap().to_owned()),
+        ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -66,6 +78,8 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("car", account["id"].as_str().unwrap().to_owned()),
         ("pku", "pku_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("trk", shipment["tracking_number"].as_str().unwrap().to_owned()),
+        ("wh", "wh_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -78,6 +92,8 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/shipments") => Some("shp"),
         "id" if path.starts_with("/v1/pickups") => Some("pku"),
         "id" if path.starts_with("/v1/carrier-accounts") => Some("car"),
+        "id" if path.starts_with("/v1/webhooks") => Some("wh"),
+        "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,
     }
 }

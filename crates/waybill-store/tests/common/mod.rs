@@ -233,6 +233,7 @@ pub fn order(scope: &Scope, channel: &str, external_id: &str) -> Order {
             { "sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_price": "49.90" }
         ]))
         .expect("line items"),
+        locale: Some("tr-TR".into()),
         created_at: now,
         updated_at: now,
     }

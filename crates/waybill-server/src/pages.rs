@@ -1,0 +1,105 @@
+//! The public pages: `waybill_web`'s tracking page over the engine, and the stored logos it
+//! shows (`/t/assets/{slug}/logo`), served from here so the page fetches nothing elsewhere.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use waybill_core::Language;
+use waybill_core::branding::Branding;
+use waybill_engine::{Engine, PublicParcel, PublicTracking};
+use waybill_web::{Brand, BrandLink, Lookup, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource};
+
+/// The tracking page and the logos; mount at the root.
+pub fn router(engine: Engine) -> Router {
+    let logos = Router::new().route("/t/assets/{slug}/logo", get(logo)).with_state(engine.clone());
+    waybill_web::router(EngineSource(engine), RateLimits::default()).merge(logos)
+}
+
+#[derive(Clone)]
+struct EngineSource(Engine);
+
+impl TrackingSource for EngineSource {
+    fn lookup(
+        &self,
+        tenant: Option<&str>,
+        tracking_number: &str,
+        proof: Option<&str>,
+        _lang: Language,
+    ) -> impl Future<Output = Lookup> + Send {
+        let engine = self.0.clone();
+        let (tenant, number, proof) = (tenant.map(str::to_owned), tracking_number.to_owned(), proof.map(str::to_owned));
+        async move {
+            match engine.public_tracking(tenant.as_deref(), &number, proof.as_deref()).await {
+                Ok(PublicTracking::Found(parcel)) => Lookup::Found(page(*parcel)),
+                Ok(PublicTracking::NotFound { branding }) => Lookup::NotFound { brand: branding.map(brand) },
+                Err(e) => {
+                    // The page has no error state of its own; the visitor may try again.
+                    tracing::error!(error = %e, "tracking page lookup failed");
+                    Lookup::NotFound { brand: None }
+                }
+            }
+        }
+    }
+}
+
+fn brand(b: Branding) -> Brand {
+    Brand {
+        logo_src: b.logo_path(),
+        store_name: b.store_name,
+        primary_color: b.primary_color,
+        accent_color: b.accent_color,
+        support_email: b.support_email,
+        links: b.links.into_iter().map(|l| BrandLink { label: l.label, url: l.url }).collect(),
+    }
+}
+
+fn page(p: PublicParcel) -> TrackingPage {
+    let events = p
+        .events
+        .into_iter()
+        .map(|e| PageEvent {
+            at: e.occurred_at,
+            status: e.status,
+            description: Some(e.description).filter(|d| !d.trim().is_empty()),
+            city: e.location.filter(|l| !l.trim().is_empty()),
+        })
+        .collect();
+    TrackingPage {
+        lang: Language::default(),
+        brand: brand(p.branding),
+        tracking_number: p.shipment.tracking_number.unwrap_or_default(),
+        carrier_name: p.carrier_name,
+        carrier_tracking_url: p.tracking_url,
+        status: p.shipment.status,
+        edd: p.shipment.edd,
+        events,
+        ndr_reason: p.shipment.ndr_reason,
+        personal: p.recipient.map(|r| PersonalDetails { name: r.name, address_lines: r.address_lines, items: r.items }),
+        proof_failed: p.proof_failed,
+        form_action: String::new(),
+    }
+}
+
+async fn logo(State(engine): State<Engine>, Path(slug): Path<String>) -> Response {
+    match engine.brand_logo(&slug).await {
+        Ok(Some((bytes, content_type))) => {
+            let content_type =
+                HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let headers = [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            ];
+            (headers, bytes).into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "logo read failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

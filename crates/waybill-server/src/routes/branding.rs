@@ -1,0 +1,75 @@
+//! `/v1/branding`: how the tenant's public tracking page presents the store.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use waybill_core::Language;
+use waybill_core::api::time;
+use waybill_core::branding::{BrandLink, Branding, BrandingUpdate};
+
+use crate::AppState;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::routes::NoQuery;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get, put))
+}
+
+/// The tenant's branding, shared by both modes.
+#[derive(Serialize, ToSchema)]
+pub struct BrandingView {
+    /// The tenant's tracking URLs are `/t/{slug}/{tracking_number}`.
+    pub slug: String,
+    pub store_name: String,
+    pub primary_color: String,
+    pub accent_color: String,
+    pub support_email: Option<String>,
+    pub links: Vec<BrandLink>,
+    pub default_language: Language,
+    /// Where the page shows the stored logo from, when there is one.
+    pub logo_path: Option<String>,
+    /// Absent while the defaults were never changed.
+    pub updated_at: Option<String>,
+}
+
+impl From<Branding> for BrandingView {
+    fn from(b: Branding) -> Self {
+        BrandingView {
+            logo_path: b.logo_path(),
+            updated_at: (b.updated_at > 0).then(|| time(b.updated_at)),
+            slug: b.slug,
+            store_name: b.store_name,
+            primary_color: b.primary_color,
+            accent_color: b.accent_color,
+            support_email: b.support_email,
+            links: b.links,
+            default_language: b.default_language,
+        }
+    }
+}
+
+/// The branding of the tracking page: the saved one, or the defaults (the tenant's name in
+/// Waybill's colours, under a slug derived from the tenant's id).
+#[utoipa::path(get, path = "/v1/branding", tag = "branding",
+    responses((status = 200, body = BrandingView)), security(("api_key" = [])))]
+pub async fn get(State(state): State<AppState>, Auth(me): Auth, _: ApiQuery<NoQuery>) -> ApiResult<Json<BrandingView>> {
+    Ok(Json(state.engine.branding(&me).await?.into()))
+}
+
+/// Replace the branding, all or nothing. The logo (PNG or JPEG, at most 100 KB) comes as
+/// base64 in `logo`, or from `logo_url`, fetched once now and kept: the page never sends a
+/// customer's browser to another site. Without either the stored logo stays.
+#[utoipa::path(put, path = "/v1/branding", tag = "branding", request_body = BrandingUpdate,
+    responses((status = 200, body = BrandingView), (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn put(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    ApiJson(body, _): ApiJson<BrandingUpdate>,
+) -> ApiResult<Json<BrandingView>> {
+    Ok(Json(state.engine.update_branding(&me, body).await?.into()))
+}

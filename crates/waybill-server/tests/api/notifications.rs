@@ -1,0 +1,236 @@
+//! Customer notifications end to end: the simulator plays a parcel's journey, Waybill emails
+//! the customer at each milestone the tenant has on, once each, over a real SMTP exchange with
+//! a server the test starts; templates are checked with line and column; the log is masked.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use waybill_engine::notify::EmailTransport;
+use waybill_notify::email::{Mailer, SmtpSettings};
+
+use crate::common::{Harness, Options};
+
+#[path = "../../../waybill-notify/tests/support/mime.rs"]
+mod mime;
+#[path = "../../../waybill-notify/tests/support/smtp.rs"]
+mod smtp;
+
+use smtp::{Behaviour, SmtpSink};
+
+async fn with_sink(behaviour: Behaviour) -> (Harness, SmtpSink) {
+    let sink = SmtpSink::start(behaviour).await;
+    let settings = SmtpSettings::parse(&sink.url("", "&timeout_ms=3000")).unwrap();
+    let email = EmailTransport::Smtp(Mailer::new(&settings).unwrap());
+    (Harness::with(Options { email, ..Default::default() }).await, sink)
+}
+
+/// Books an order with the simulator's `scenario` and waits for the order to close.
+async fn journey(h: &Harness, external_id: &str, scenario: &str) -> String {
+    let order = h.create_order(external_id, json!({"method": "prepaid"})).await;
+    let order_id = order["id"].as_str().unwrap();
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(Some(order_id), scenario)).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    h.wait_for_order(order_id, "closed", Duration::from_secs(30)).await;
+    shipment["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until every message of the shipment is settled (sent, failed or suppressed).
+async fn settled_log(h: &Harness, shipment: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, log) = h.get(&format!("/v1/shipments/{shipment}/notifications")).await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        let log = log["data"].as_array().unwrap().clone();
+        if log.len() >= count && log.iter().all(|n| n["state"] != "queued") {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (_, again) = h.get(&format!("/v1/shipments/{shipment}/notifications")).await;
+            return again["data"].as_array().unwrap().clone();
+        }
+        assert!(Instant::now() < deadline, "[{}] messages never settled: {log:?}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn milestones(log: &[Value]) -> Vec<String> {
+    log.iter().map(|n| n["milestone"].as_str().unwrap().to_owned()).collect()
+}
+
+fn subjects(sink: &SmtpSink) -> Vec<String> {
+    sink.received().iter().map(|m| mime::Part::parse(&m.raw).decoded_header("subject")).collect()
+}
+
+#[tokio::test]
+async fn a_delivered_parcel_emails_the_customer_at_each_default_milestone_once_in_turkish() {
+    let (h, sink) = with_sink(Behaviour::default()).await;
+    let shipment = journey(&h, "N-1", "ndr_then_delivered").await;
+    let log = settled_log(&h, &shipment, 4).await;
+    assert_eq!(milestones(&log), ["booked", "out_for_delivery", "delivery_failed", "delivered"], "{log:?}");
+    for n in &log {
+        assert_eq!(n["state"], "sent", "{n}");
+        assert_eq!(n["channel"], "email");
+        assert_eq!(n["language"], "tr", "the ship-to country is TR: {n}");
+        assert_eq!(n["recipient"], "s•••@example.com", "the log masks the address: {n}");
+        assert!(n["provider_message_id"].as_str().is_some_and(|p| !p.is_empty()), "{n}");
+    }
+    let received = sink.received();
+    assert_eq!(received.len(), 4, "one email per milestone, however often the carrier repeats a scan");
+    assert!(received.iter().all(|m| m.rcpt_to == ["sukru@example.com"]), "{received:?}");
+    let subjects = subjects(&sink);
+    assert!(subjects.iter().all(|s| !s.is_empty()), "{subjects:?}");
+    let failed = mime::Part::parse(&received[2].raw);
+    let part = |kind: &str| failed.parts().into_iter().find(|p| p.content_type().starts_with(kind));
+    let text = part("text/plain").expect("a text part").text();
+    assert!(text.contains("Şükrü"), "Turkish letters survive: {text}");
+    assert!(part("text/html").is_some(), "an HTML part goes with the text");
+    let tracking = h.get(&format!("/v1/shipments/{shipment}")).await.1["tracking_number"].as_str().unwrap().to_owned();
+    assert!(text.contains(&tracking), "the message names the tracking number: {text}");
+}
+
+#[tokio::test]
+async fn a_smtp_server_that_refuses_for_a_while_gets_the_message_later_once() {
+    let (h, sink) = with_sink(Behaviour { fail_first: 1, ..Default::default() }).await;
+    let order = h.create_order("N-2", json!({"method": "prepaid"})).await;
+    let (status, shipment) =
+        h.post("/v1/shipments", &h.booking(Some(order["id"].as_str().unwrap()), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let id = shipment["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let booked = loop {
+        let (_, log) = h.get(&format!("/v1/shipments/{id}/notifications")).await;
+        let booked = log["data"].as_array().unwrap().iter().find(|n| n["milestone"] == "booked").cloned();
+        if let Some(n) = booked.filter(|n| n["state"] == "sent") {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "the booked email was never sent after the server came back: {log}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(booked["attempts"], 2, "a 451 is retried: {booked}");
+    assert!(sink.attempts() >= 2, "the server saw the refused attempt and the retry");
+    let received = sink.received();
+    let booked_mails = received
+        .iter()
+        .filter(|m| String::from_utf8_lossy(&m.raw).contains(&booked["id"].as_str().unwrap().to_string()))
+        .count();
+    assert_eq!(booked_mails, 1, "the refused attempt delivered nothing, the retry delivered it once");
+}
+
+#[tokio::test]
+async fn without_an_email_address_or_with_an_opt_out_nothing_is_sent_and_the_log_says_why() {
+    let (h, sink) = with_sink(Behaviour::default()).await;
+    let (status, _) =
+        h.post("/v1/notification-opt-outs", &json!({"channel": "email", "recipient": "sukru@example.com"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let shipment = journey(&h, "N-3", "delivered").await;
+    let log = settled_log(&h, &shipment, 3).await;
+    assert!(log.iter().all(|n| n["state"] == "suppressed" && n["reason"] == "the recipient opted out"), "{log:?}");
+    assert!(sink.received().is_empty());
+
+    let (status, problem) = h.post("/v1/notification-opt-outs", &json!({"channel": "sms", "recipient": "0532"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/recipient");
+}
+
+#[tokio::test]
+async fn templates_are_checked_with_line_and_column_and_previewed() {
+    let h = Harness::start().await;
+    let put = |body: Value| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .put(format!("{}/v1/notification-templates", h.api))
+                .bearer_auth(&h.key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, problem) = put(json!({"milestone": "delivered", "channel": "sms", "language": "tr",
+        "text": "Merhaba {{ customer_name }},\nteslim edildi: {{ tracking_nmber }}"}))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/text");
+    let detail = problem["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("line 2, column 19"), "{detail}");
+    assert!(detail.contains("tracking_number"), "{detail}");
+    let (status, problem) =
+        put(json!({"milestone": "delivered", "channel": "email", "language": "en", "text": "{% if %}"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, list) = h.get("/v1/notification-templates?milestone=delivered&channel=sms&language=tr").await;
+    assert_eq!(list["data"][0]["source"], "default", "nothing was saved: {list}");
+
+    let long =
+        "Siparişiniz teslim edildi. Bizi tercih ettiğiniz için teşekkür ederiz, görüşmek üzere! {{ tracking_url }}";
+    let (status, saved) =
+        put(json!({"milestone": "delivered", "channel": "sms", "language": "tr", "text": long})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["source"], "custom");
+    assert!(saved["warnings"][0].as_str().unwrap().contains("UCS-2"), "Turkish SMS over 70 characters: {saved}");
+    let (status, preview) = h
+        .post(
+            "/v1/notification-templates/preview",
+            &json!({"milestone": "delivered", "channel": "sms", "language": "tr"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert!(preview["text"].as_str().unwrap().starts_with("Siparişiniz teslim edildi."), "{preview}");
+    let (status, preview) = h
+        .post(
+            "/v1/notification-templates/preview",
+            &json!({"milestone": "booked", "channel": "email", "language": "ko"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["source"], "default");
+    assert!(preview["subject"].as_str().unwrap().chars().any(|c| ('가'..='힣').contains(&c)), "{preview}");
+}
+
+#[tokio::test]
+async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
+    let h = Harness::start().await;
+    let put = |body: Value| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .put(format!("{}/v1/notification-settings", h.api))
+                .bearer_auth(&h.key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, problem) = put(json!({
+        "triggers": {"deliverd": {"email": true}},
+        "sender_address": "not-an-address",
+        "quiet_hours": {"start": "25:00", "end": "08:00"},
+        "sms_provider": {"provider": "twilio", "account_sid": "AC1"}
+    }))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let pointers: Vec<_> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert!(pointers.contains(&"/triggers/deliverd"), "{pointers:?}");
+    assert!(pointers.contains(&"/sender_address"), "{pointers:?}");
+    assert!(pointers.contains(&"/quiet_hours/start"), "{pointers:?}");
+    assert!(pointers.iter().any(|p| p.starts_with("/sms_provider/")), "{pointers:?}");
+    assert!(problem.to_string().contains("did you mean `delivered`"), "{problem}");
+    let (_, settings) = h.get("/v1/notification-settings").await;
+    assert_eq!(settings["sender_address"], Value::Null, "nothing was saved: {settings}");
+    assert_eq!(settings["triggers"]["booked"]["email"], true, "a new tenant has the defaults: {settings}");
+
+    let (status, saved) = put(json!({
+        "triggers": {"delivered": {"email": true, "sms": true}},
+        "sender_address": "siparis@kuryem.example",
+        "sms_provider": {"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "secret-token", "from": "+15005550006"}
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["sms_provider"], "twilio");
+    assert!(!saved.to_string().contains("secret-token"), "credentials are never shown: {saved}");
+}
