@@ -169,6 +169,12 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self.http.put(format!("{}{path}", self.api)).bearer_auth(&self.key).json(body).send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.get_as(path, &self.key).await
     }

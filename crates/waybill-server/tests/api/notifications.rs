@@ -134,38 +134,36 @@ async fn without_an_email_address_or_with_an_opt_out_nothing_is_sent_and_the_log
 #[tokio::test]
 async fn templates_are_checked_with_line_and_column_and_previewed() {
     let h = Harness::start().await;
-    let put = |body: Value| {
-        let h = &h;
-        async move {
-            let r = h
-                .http
-                .put(format!("{}/v1/notification-templates", h.api))
-                .bearer_auth(&h.key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        }
-    };
-    let (status, problem) = put(json!({"milestone": "delivered", "channel": "sms", "language": "tr",
-        "text": "Merhaba {{ customer_name }},\nteslim edildi: {{ tracking_nmber }}"}))
-    .await;
+    let (status, problem) = h
+        .put(
+            "/v1/notification-templates",
+            &json!({"milestone": "delivered", "channel": "sms", "language": "tr",
+        "text": "Merhaba {{ customer_name }},\nteslim edildi: {{ tracking_nmber }}"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/text");
     let detail = problem["errors"][0]["detail"].as_str().unwrap();
     assert!(detail.starts_with("line 2, column 19"), "{detail}");
     assert!(detail.contains("tracking_number"), "{detail}");
-    let (status, problem) =
-        put(json!({"milestone": "delivered", "channel": "email", "language": "en", "text": "{% if %}"})).await;
+    let (status, problem) = h
+        .put(
+            "/v1/notification-templates",
+            &json!({"milestone": "delivered", "channel": "email", "language": "en", "text": "{% if %}"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let (_, list) = h.get("/v1/notification-templates?milestone=delivered&channel=sms&language=tr").await;
     assert_eq!(list["data"][0]["source"], "default", "nothing was saved: {list}");
 
     let long =
         "Siparişiniz teslim edildi. Bizi tercih ettiğiniz için teşekkür ederiz, görüşmek üzere! {{ tracking_url }}";
-    let (status, saved) =
-        put(json!({"milestone": "delivered", "channel": "sms", "language": "tr", "text": long})).await;
+    let (status, saved) = h
+        .put(
+            "/v1/notification-templates",
+            &json!({"milestone": "delivered", "channel": "sms", "language": "tr", "text": long}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["source"], "custom");
     assert!(saved["warnings"][0].as_str().unwrap().contains("UCS-2"), "Turkish SMS over 70 characters: {saved}");
@@ -191,27 +189,17 @@ async fn templates_are_checked_with_line_and_column_and_previewed() {
 #[tokio::test]
 async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
     let h = Harness::start().await;
-    let put = |body: Value| {
-        let h = &h;
-        async move {
-            let r = h
-                .http
-                .put(format!("{}/v1/notification-settings", h.api))
-                .bearer_auth(&h.key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        }
-    };
-    let (status, problem) = put(json!({
-        "triggers": {"deliverd": {"email": true}},
-        "sender_address": "not-an-address",
-        "quiet_hours": {"start": "25:00", "end": "08:00"},
-        "sms_provider": {"provider": "twilio", "account_sid": "AC1"}
-    }))
-    .await;
+    let (status, problem) = h
+        .put(
+            "/v1/notification-settings",
+            &json!({
+                "triggers": {"deliverd": {"email": true}},
+                "sender_address": "not-an-address",
+                "quiet_hours": {"start": "25:00", "end": "08:00"},
+                "sms_provider": {"provider": "twilio", "account_sid": "AC1"}
+            }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let pointers: Vec<_> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
@@ -224,7 +212,7 @@ async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
     assert_eq!(settings["sender_address"], Value::Null, "nothing was saved: {settings}");
     assert_eq!(settings["triggers"]["booked"]["email"], true, "a new tenant has the defaults: {settings}");
 
-    let (status, saved) = put(json!({
+    let (status, saved) = h.put("/v1/notification-settings", &json!({
         "triggers": {"delivered": {"email": true, "sms": true}},
         "sender_address": "siparis@kuryem.example",
         "sms_provider": {"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "secret-token", "from": "+15005550006"}
