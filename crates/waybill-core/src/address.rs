@@ -178,13 +178,8 @@ impl Address {
                 format!("`{phone}` is not a valid phone number for {country} (use the national form or +country code)"),
             ));
         }
-        if let Some(email) = self.email.as_ref().filter(|_| !bad.contains("email")) {
-            let ok = email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            });
-            if !ok {
-                out.push(FieldError::new(format!("{prefix}/email"), format!("`{email}` is not an email address")));
-            }
+        if let Some(email) = self.email.as_ref().filter(|e| !bad.contains("email") && !text::is_email(e)) {
+            out.push(FieldError::new(format!("{prefix}/email"), format!("`{email}` is not an email address")));
         }
         out
     }

@@ -146,7 +146,7 @@ impl BrandingUpdate {
         if let Some(email) = &self.support_email {
             match text::EMAIL.check("/support_email", email) {
                 Some(p) => out.push(p),
-                None if !is_email(email) => out.push(FieldError::new("/support_email", "not an email address")),
+                None if !text::is_email(email) => out.push(FieldError::new("/support_email", "not an email address")),
                 None => {}
             }
         }
@@ -199,16 +199,6 @@ pub fn slug_problem(slug: &str) -> Option<&'static str> {
 
 fn is_colour(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn is_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else { return false };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !e.chars().any(char::is_whitespace)
 }
 
 /// A URL with one of `schemes`, a host and no credentials or spaces.

@@ -75,10 +75,13 @@ impl QuietHours {
     }
 }
 
-/// A tenant's choices for one mode.
+/// A tenant's choices for one mode, as stored and as the API shows them (the SMS provider's
+/// credentials are sealed apart and never shown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationSettings {
     /// Per milestone, the channels it goes out on; a milestone not listed sends nothing.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub triggers: BTreeMap<Milestone, Channels>,
     /// For customers whose order and country say nothing Waybill speaks.
     pub default_language: Language,
@@ -200,6 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn opt_outs_take_an_address_or_an_e164_number_and_match_without_case() {
+        let sms = |r: &str| OptOut { channel: MessageChannel::Sms, recipient: r.into() }.problems().len();
+        assert_eq!(sms("+905321234567"), 0);
+        for bad in ["+", "0532", "+90 532", "+1234567", "+1234567890123456"] {
+            assert_eq!(sms(bad), 1, "{bad}");
+        }
+        let email = OptOut { channel: MessageChannel::Email, recipient: "no at sign".into() };
+        assert_eq!(email.problems()[0].pointer, "/recipient");
+        assert_eq!(recipient_key(MessageChannel::Email, " Sukru@Example.com "), "sukru@example.com");
+    }
+
+    #[test]
     fn recipients_are_masked() {
         assert_eq!(mask("ayse@example.com"), "a•••@example.com");
         assert_eq!(mask("+905321234567"), "+90••••••••67");
@@ -248,37 +263,6 @@ pub struct NotificationSettingsUpdate {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub sms_provider: Option<serde_json::Value>,
-}
-
-/// A tenant's settings as the API shows them (credentials never).
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct NotificationSettingsView {
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub triggers: BTreeMap<Milestone, Channels>,
-    pub default_language: Language,
-    pub sender_name: Option<String>,
-    pub sender_address: Option<String>,
-    pub reply_to: Option<String>,
-    pub quiet_hours: Option<QuietHours>,
-    pub timezone: String,
-    /// The SMS provider set up, if any.
-    pub sms_provider: Option<String>,
-}
-
-impl From<NotificationSettings> for NotificationSettingsView {
-    fn from(s: NotificationSettings) -> Self {
-        Self {
-            triggers: s.triggers,
-            default_language: s.default_language,
-            sender_name: s.sender_name,
-            sender_address: s.sender_address,
-            reply_to: s.reply_to,
-            quiet_hours: s.quiet_hours,
-            timezone: s.timezone,
-            sms_provider: s.sms_provider,
-        }
-    }
 }
 
 /// One message as the shipment's log shows it.
@@ -391,4 +375,31 @@ pub struct OptOut {
     /// An email address, or a phone number in E.164.
     #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub recipient: String,
+}
+
+impl OptOut {
+    /// The recipient's problems: an email address, or a number in E.164 (`+` and 8 to 15 digits).
+    pub fn problems(&self) -> Vec<FieldError> {
+        let r = self.recipient.trim();
+        let valid = r.len() <= 254
+            && match self.channel {
+                MessageChannel::Email => crate::text::is_email(r),
+                MessageChannel::Sms => r
+                    .strip_prefix('+')
+                    .is_some_and(|d| (8..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit())),
+            };
+        if valid {
+            vec![]
+        } else {
+            vec![FieldError::new("/recipient", "an email address, or a phone number in E.164 such as +905321234567")]
+        }
+    }
+}
+
+/// A recipient as opt-outs are kept and looked up: email addresses without case.
+pub fn recipient_key(channel: MessageChannel, recipient: &str) -> String {
+    match channel {
+        MessageChannel::Email => recipient.trim().to_lowercase(),
+        MessageChannel::Sms => recipient.trim().to_owned(),
+    }
 }

@@ -40,6 +40,18 @@ const fn rule(max: usize, alphabet: Alphabet) -> Rule {
 pub const NAME: Rule = rule(100, Alphabet::Printable);
 pub const STREET: Rule = rule(200, Alphabet::Printable);
 pub const EMAIL: Rule = rule(254, Alphabet::Printable);
+
+/// The shape of an email address: one `@` with something before it, a dotted domain after it,
+/// no spaces. (Whether the mailbox exists only the receiving server knows.)
+pub fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.chars().any(char::is_whitespace)
+}
 pub const POSTCODE: Rule = rule(12, Alphabet::Postcode);
 pub const PHONE: Rule = rule(32, Alphabet::Phone);
 /// The merchant's reference printed on labels and sent to carriers.

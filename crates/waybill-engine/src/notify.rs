@@ -12,7 +12,7 @@ use waybill_core::error::{Problems, nearest};
 use waybill_core::ids::{EventId, NotificationId, ShipmentId};
 use waybill_core::notification::{
     Notification, NotificationSettings, NotificationSettingsUpdate, NotificationState, OptOut, TemplatePreview,
-    TemplatePut, TemplateView, quiet_hours_problems,
+    TemplatePut, TemplateView, quiet_hours_problems, recipient_key,
 };
 use waybill_core::text;
 use waybill_core::{Event, Language, MessageChannel, Milestone, Scope, Shipment};
@@ -140,7 +140,7 @@ impl Engine {
                 reason = self.cannot_send(scope, &settings, channel).await?;
             }
             if let (None, Some(to)) = (&reason, &recipient)
-                && self.store().opted_out(&scope.tenant, channel, to).await?
+                && self.store().opted_out(&scope.tenant, channel, &recipient_key(channel, to)).await?
             {
                 reason = Some("the recipient opted out".to_owned());
             }
@@ -438,7 +438,7 @@ impl Engine {
             }
         }
         for (pointer, value) in [("/sender_address", &body.sender_address), ("/reply_to", &body.reply_to)] {
-            if value.as_deref().is_some_and(|v| !looks_like_email(v)) {
+            if value.as_deref().is_some_and(|v| !text::is_email(v)) {
                 problems.add(pointer, "an email address such as orders@shop.example");
             }
         }
@@ -549,16 +549,10 @@ impl Engine {
 
     /// Records that a recipient wants no more messages on a channel from this tenant.
     pub async fn opt_out(&self, scope: &Scope, body: OptOut) -> Result<(), EngineError> {
-        let recipient = body.recipient.trim().to_owned();
-        let valid = match body.channel {
-            MessageChannel::Email => looks_like_email(&recipient),
-            MessageChannel::Sms => recipient.starts_with('+') && recipient[1..].chars().all(|c| c.is_ascii_digit()),
-        };
-        if !valid || recipient.len() > 254 {
-            let mut problems = Problems::new();
-            problems.add("/recipient", "an email address, or a phone number in E.164 such as +905321234567");
-            problems.finish(())?;
-        }
+        let mut problems = Problems::new();
+        problems.extend(body.problems());
+        problems.finish(())?;
+        let recipient = recipient_key(body.channel, &body.recipient);
         let mut uow = self.begin().await?;
         uow.tx.opt_out(&scope.tenant, body.channel, &recipient).await?;
         uow.commit(self).await
@@ -601,11 +595,4 @@ fn template_view(
         html: source.html,
         warnings,
     }
-}
-
-/// One `@`, something on each side, a dot in the domain, no spaces.
-fn looks_like_email(s: &str) -> bool {
-    s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !s.chars().any(char::is_whitespace)
-    })
 }

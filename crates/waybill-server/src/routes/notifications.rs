@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use waybill_core::api::views::List;
 use waybill_core::ids::ShipmentId;
 use waybill_core::notification::{
-    NotificationSettingsUpdate, NotificationSettingsView, NotificationView, OptOut, TemplatePreview, TemplatePut,
+    NotificationSettings, NotificationSettingsUpdate, NotificationView, OptOut, TemplatePreview, TemplatePut,
     TemplateView,
 };
 use waybill_core::{FieldError, Language, MessageChannel, Milestone};
@@ -32,25 +32,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// What the key's mode tells customers, and how (SMS credentials are never shown).
 #[utoipa::path(get, path = "/v1/notification-settings", tag = "notifications",
-    responses((status = 200, body = NotificationSettingsView)), security(("api_key" = [])))]
+    responses((status = 200, body = NotificationSettings)), security(("api_key" = [])))]
 pub async fn get_settings(
     State(state): State<AppState>,
     Auth(me): Auth,
     _: ApiQuery<NoQuery>,
-) -> ApiResult<Json<NotificationSettingsView>> {
-    Ok(Json(state.engine.notification_settings(&me).await?.into()))
+) -> ApiResult<Json<NotificationSettings>> {
+    Ok(Json(state.engine.notification_settings(&me).await?))
 }
 
 /// Replace the settings: triggers per milestone and channel, sender, quiet hours, SMS provider.
 #[utoipa::path(put, path = "/v1/notification-settings", tag = "notifications", request_body = NotificationSettingsUpdate,
-    responses((status = 200, body = NotificationSettingsView), (status = 422, body = Problem)), security(("api_key" = [])))]
+    responses((status = 200, body = NotificationSettings), (status = 422, body = Problem)), security(("api_key" = [])))]
 pub async fn put_settings(
     State(state): State<AppState>,
     Auth(me): Auth,
     _: ApiQuery<NoQuery>,
     ApiJson(body, _): ApiJson<NotificationSettingsUpdate>,
-) -> ApiResult<Json<NotificationSettingsView>> {
-    Ok(Json(state.engine.update_notification_settings(&me, body).await?.into()))
+) -> ApiResult<Json<NotificationSettings>> {
+    Ok(Json(state.engine.update_notification_settings(&me, body).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
