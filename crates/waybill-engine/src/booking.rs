@@ -518,7 +518,7 @@ impl Engine {
 
     /// Voids a booking at the carrier while it still allows that.
     pub async fn cancel(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment, EngineError> {
-        let shipment = self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))?;
+        let shipment = self.shipment(scope, id).await?;
         if shipment.status == TrackingStatus::Cancelled {
             return Ok(shipment);
         }

@@ -7,7 +7,6 @@ use waybill_core::units::display_grams;
 use waybill_core::{BookingState, Event, Scope, Shipment};
 use waybill_labels::{LabelAddress, LabelFormat, LabelSpec};
 
-use crate::error::Found;
 use crate::{Engine, EngineError};
 
 fn label_address(a: &waybill_core::Address) -> LabelAddress {
@@ -122,7 +121,7 @@ impl Engine {
         if let Some(bytes) = self.store().document(scope, id, key).await? {
             return Ok(bytes);
         }
-        let shipment = self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))?;
+        let shipment = self.shipment(scope, id).await?;
         if shipment.booking_state != BookingState::Booked {
             return Err(EngineError::Conflict(format!("shipment {id} has no label: it is not booked")));
         }

@@ -107,11 +107,6 @@ impl Engine {
         Ok(self.store().shipment_notifications(scope, id).await?)
     }
 
-    async fn shipment(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment, EngineError> {
-        use crate::error::Found;
-        self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))
-    }
-
     /// The `notify_customer` job: one message row per channel that is on, queued to send or
     /// suppressed with the reason.
     async fn notify_customer(&self, scope: &Scope, job: &NotifyCustomer) -> Result<Next, EngineError> {

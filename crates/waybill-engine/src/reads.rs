@@ -26,9 +26,14 @@ impl Engine {
         Ok(self.store().list_orders(scope, after, limit).await?)
     }
 
+    /// A shipment the caller named: "not found" when the scope has no such shipment.
+    pub(crate) async fn shipment(&self, scope: &Scope, id: &ShipmentId) -> Result<Shipment, EngineError> {
+        self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))
+    }
+
     /// A shipment's full view: the shipment, its scans, and its carrier's tracking page.
     pub async fn shipment_details(&self, scope: &Scope, id: &ShipmentId) -> Result<ShipmentDetails, EngineError> {
-        let shipment = self.store().shipment(scope, id).await.found(|| format!("shipment {id}"))?;
+        let shipment = self.shipment(scope, id).await?;
         self.details_of(shipment, true).await
     }
 
