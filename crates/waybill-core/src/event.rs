@@ -40,6 +40,9 @@ pub enum Event {
     /// New scans moved the shipment's status. `scans` are the scans that were new.
     #[serde(rename = "shipment.status_changed")]
     ShipmentStatusChanged { shipment: Shipment, from: TrackingStatus, scans: Vec<TrackingEvent> },
+    /// The estimated delivery date passed and the parcel is still on its way (emitted once).
+    #[serde(rename = "shipment.delayed")]
+    ShipmentDelayed { shipment: Shipment },
     /// New scans were recorded, whether or not they moved the status. `scans` are the new ones.
     #[serde(rename = "tracker.updated")]
     TrackerUpdated { shipment: Shipment, scans: Vec<TrackingEvent> },
@@ -70,6 +73,7 @@ impl Event {
             Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
             Event::ShipmentBookingUnknown { .. } => "shipment.booking_unknown",
             Event::ShipmentStatusChanged { .. } => "shipment.status_changed",
+            Event::ShipmentDelayed { .. } => "shipment.delayed",
             Event::TrackerUpdated { .. } => "tracker.updated",
             Event::ShipmentDocumentStored { .. } => "shipment.document_stored",
             Event::PickupScheduled { .. } => "pickup.scheduled",
@@ -90,6 +94,7 @@ impl Event {
             | Event::ShipmentBookingFailed { shipment }
             | Event::ShipmentBookingUnknown { shipment }
             | Event::ShipmentStatusChanged { shipment, .. }
+            | Event::ShipmentDelayed { shipment }
             | Event::TrackerUpdated { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
@@ -115,6 +120,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "shipment.booking_failed",
     "shipment.booking_unknown",
     "shipment.status_changed",
+    "shipment.delayed",
     "tracker.updated",
     "pickup.scheduled",
     "pickup.failed",

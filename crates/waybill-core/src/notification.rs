@@ -95,6 +95,10 @@ pub struct NotificationSettings {
     pub timezone: String,
     /// Which SMS provider is set up (its credentials are sealed apart).
     pub sms_provider: Option<String>,
+    /// Where Waybill writes to the merchant about what needs them (a webhook endpoint
+    /// disabled after failing for days).
+    #[serde(default)]
+    pub merchant_email: Option<String>,
 }
 
 impl Default for NotificationSettings {
@@ -113,6 +117,7 @@ impl Default for NotificationSettings {
             quiet_hours: Some(QuietHours { start: "21:00".into(), end: "08:00".into() }),
             timezone: "UTC".into(),
             sms_provider: None,
+            merchant_email: None,
         }
     }
 }
@@ -263,6 +268,10 @@ pub struct NotificationSettingsUpdate {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub sms_provider: Option<serde_json::Value>,
+    /// Where Waybill writes to the merchant about what needs them (a webhook endpoint disabled).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub merchant_email: Option<String>,
 }
 
 /// One message as the shipment's log shows it.

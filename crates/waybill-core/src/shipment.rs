@@ -82,6 +82,14 @@ impl Shipment {
         Scope::new(self.tenant_id.clone(), self.mode)
     }
 
+    /// Its estimated delivery date has passed (`today` is later) and it is still on its way
+    /// to the customer: not delivered, returned, cancelled or going back to the sender.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.edd.is_some_and(|edd| edd < today)
+            && !self.status.is_final()
+            && self.status != TrackingStatus::ReturnToOrigin
+    }
+
     /// The shipment's tracking position, as the status machine sees it.
     pub fn tracking_state(&self) -> TrackingState {
         TrackingState {

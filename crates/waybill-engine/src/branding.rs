@@ -58,7 +58,7 @@ impl Engine {
         self.branding_of(&scope.tenant).await
     }
 
-    async fn branding_of(&self, tenant: &TenantId) -> Result<Branding, EngineError> {
+    pub(crate) async fn branding_of(&self, tenant: &TenantId) -> Result<Branding, EngineError> {
         if let Some(saved) = self.store().branding(tenant).await? {
             return Ok(saved);
         }

@@ -193,6 +193,7 @@ pub const CONSUMERS: &[Consumer] = &[
         },
     },
     Consumer { name: "customer_messages", wants: crate::notify::wants, job: crate::notify::job },
+    Consumer { name: "merchant_alerts", wants: crate::notify::alerts_merchant, job: crate::notify::alert_job },
 ];
 
 /// The engine's own job kinds.
@@ -223,6 +224,7 @@ pub(crate) fn builtin() -> Registry {
     });
     r.register(|engine: Engine, _ctx, _job: SweepBookings| async move {
         engine.sweep_orphaned_bookings().await?;
+        engine.free_abandoned_jobs(false).await?;
         Ok(Next::RunAgainAt(now_ms() + engine.config().sweep_interval.as_millis() as i64))
     });
     crate::webhooks::register(&mut r);
@@ -260,6 +262,21 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Lets other claims take the jobs a gone node held, without waiting out their leases:
+    /// those of nodes silent past `node_timeout` and, when `restarted`, this node's own
+    /// previous run (a node is started again under the same name).
+    pub(crate) async fn free_abandoned_jobs(&self, restarted: bool) -> Result<(), EngineError> {
+        let alive_since = now_ms() - self.config().node_timeout.as_millis() as i64;
+        let node = restarted.then_some(self.config().node.as_str());
+        let freed = self.store().free_abandoned_jobs(node, alive_since).await?;
+        if freed > 0 {
+            tracing::warn!(freed, "freed the jobs of a node that is gone");
+        }
+        Ok(())
+    }
+}
+
 /// One node's job runner.
 pub struct Worker {
     engine: Engine,
@@ -278,9 +295,10 @@ impl Worker {
         Self { lease, ..self }
     }
 
-    /// Runs until the task is dropped. On start it records this node as alive and at once
+    /// Runs until the task is dropped. On start it records this node as alive, at once
     /// reconciles the bookings no live node holds (those a previous run of this node, or a
-    /// dead node, left in flight); then it claims due jobs.
+    /// dead node, left in flight) and frees the jobs its previous run held; then it claims due
+    /// jobs.
     pub async fn run(self) {
         let engine = self.engine.clone();
         tokio::spawn(async move { engine.beat_heart().await });
@@ -289,6 +307,9 @@ impl Worker {
         }
         if let Err(e) = self.engine.sweep_orphaned_bookings().await {
             tracing::error!(error = %e, "cannot reconcile the bookings left in flight");
+        }
+        if let Err(e) = self.engine.free_abandoned_jobs(true).await {
+            tracing::error!(error = %e, "cannot free the jobs a previous run left leased");
         }
         let sweep = SweepBookings {}.to_new(None, now_ms() + self.engine.config().sweep_interval.as_millis() as i64);
         if let Err(e) = self.engine.store().enqueue(vec![sweep]).await {

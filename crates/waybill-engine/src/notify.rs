@@ -15,7 +15,7 @@ use waybill_core::notification::{
     TemplatePut, TemplateView, quiet_hours_problems, recipient_key,
 };
 use waybill_core::text;
-use waybill_core::{Event, Language, MessageChannel, Milestone, Scope, Shipment};
+use waybill_core::{Event, Language, MessageChannel, Milestone, Scope, Shipment, TrackingStatus};
 use waybill_notify::email::{Mailer, OutgoingEmail};
 use waybill_notify::sms::{SmsSender, check_credentials};
 use waybill_notify::template::{self, Item, TemplateSource, Variables};
@@ -76,6 +76,7 @@ fn milestone_of(event: &Event) -> Option<(&Shipment, Milestone)> {
         Event::ShipmentStatusChanged { shipment, .. } if !shipment.is_return => {
             Milestone::of_status(shipment.status).map(|m| (shipment, m))
         }
+        Event::ShipmentDelayed { shipment } if !shipment.is_return => Some((shipment, Milestone::Exception)),
         _ => None,
     }
 }
@@ -202,7 +203,10 @@ impl Engine {
             return Ok(Next::RunAgainAt(now_ms() + wait));
         }
         let (source, custom) = self.template_for(scope, n.milestone, n.channel, n.language).await?;
-        let vars = self.variables(scope, &settings, &shipment, n.language).await?;
+        let mut vars = self.variables(scope, &settings, &shipment, n.language).await?;
+        if n.channel == MessageChannel::Email {
+            vars.unsubscribe_url = self.unsubscribe_url(scope, n.channel, &n.recipient);
+        }
         let rendered = template::render(n.channel, &source, &vars)
             .map_err(|e| EngineError::Internal(format!("notification {id}: the template does not render: {e:?}")))?;
         n.template = if custom { "custom".into() } else { "default".into() };
@@ -220,7 +224,11 @@ impl Engine {
                     subject: rendered.subject.clone().unwrap_or_default(),
                     text: rendered.text.clone(),
                     html: rendered.html.clone().unwrap_or_default(),
-                    list_unsubscribe: None,
+                    // Mail clients offer one-click unsubscribe only over https (RFC 8058).
+                    list_unsubscribe: vars
+                        .unsubscribe_url
+                        .starts_with("https://")
+                        .then(|| vars.unsubscribe_url.clone()),
                 };
                 match &self.inner.email {
                     EmailTransport::Smtp(mailer) => mailer
@@ -325,6 +333,18 @@ impl Engine {
             .get(&shipment.carrier)
             .map_or_else(|| shipment.carrier.clone(), |c| c.info().name.to_owned());
         let tracking_number = shipment.tracking_number.clone().unwrap_or_default();
+        let pickup_point = if shipment.status == TrackingStatus::AvailableForPickup {
+            // Where the carrier's scan says it waits (its branch or locker).
+            let events = self.store().tracking_events(scope, &shipment.id).await?;
+            events
+                .iter()
+                .rev()
+                .find(|e| e.status == TrackingStatus::AvailableForPickup)
+                .and_then(|e| e.location.clone().or_else(|| Some(e.description.clone())))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(Variables {
             customer_name: shipment.ship_to.name.clone(),
             store_name: settings.sender_name.clone().unwrap_or(brand.store_name),
@@ -356,9 +376,49 @@ impl Engine {
             edd: shipment.edd.map(|d| d.to_string()).unwrap_or_default(),
             status_text: words::status(language, shipment.status),
             ndr_reason: shipment.ndr_reason.map(|r| words::ndr_reason(language, r)).unwrap_or_default(),
-            pickup_point: String::new(),
+            pickup_point,
             unsubscribe_url: String::new(),
         })
+    }
+}
+
+/// What an unsubscribe link stops, for the page that confirms it.
+#[derive(Debug, Clone)]
+pub struct Unsubscribe {
+    pub branding: waybill_core::branding::Branding,
+    pub channel: MessageChannel,
+    /// The recipient, masked as the notification log shows it.
+    pub recipient: String,
+}
+
+impl Engine {
+    /// The link that stops this tenant's messages on `channel` to `recipient`: a token only
+    /// this deployment can make, naming the tenant, the channel and the recipient.
+    fn unsubscribe_url(&self, scope: &Scope, channel: MessageChannel, recipient: &str) -> String {
+        let token = self.store().unsubscribe_token(&scope.tenant, channel, &recipient_key(channel, recipient));
+        format!("{}/u/{token}", self.config().public_url.trim_end_matches('/'))
+    }
+
+    /// What an unsubscribe link names; `None` when the token is not one of ours.
+    pub async fn unsubscribe_target(&self, token: &str) -> Result<Option<Unsubscribe>, EngineError> {
+        let Some((tenant, channel, recipient)) = self.store().open_unsubscribe_token(token) else {
+            return Ok(None);
+        };
+        let branding = self.branding_of(&tenant).await?;
+        Ok(Some(Unsubscribe { branding, channel, recipient: waybill_core::notification::mask(&recipient) }))
+    }
+
+    /// Records the opt-out an unsubscribe link names (again is harmless); `None` when the token
+    /// is not one of ours.
+    pub async fn unsubscribe(&self, token: &str) -> Result<Option<Unsubscribe>, EngineError> {
+        let Some((tenant, channel, recipient)) = self.store().open_unsubscribe_token(token) else {
+            return Ok(None);
+        };
+        let mut uow = self.begin().await?;
+        uow.tx.opt_out(&tenant, channel, &recipient).await?;
+        uow.commit(self).await?;
+        tracing::info!(tenant = %tenant, channel = channel.as_str(), "a recipient unsubscribed through their link");
+        self.unsubscribe_target(token).await
     }
 }
 
@@ -386,10 +446,80 @@ pub(crate) fn register(registry: &mut Registry) {
         let scope = ctx.scope.ok_or_else(|| EngineError::Internal("a notification job without a scope".into()))?;
         engine.notify_customer(&scope, &job).await
     });
+    registry.register(|engine: Engine, ctx: JobContext, job: AlertMerchant| async move {
+        let scope = ctx.scope.ok_or_else(|| EngineError::Internal("a merchant alert without a scope".into()))?;
+        engine.alert_merchant(&scope, &job.event_id).await
+    });
     registry.register(|engine: Engine, ctx: JobContext, job: SendNotification| async move {
         let scope = ctx.scope.ok_or_else(|| EngineError::Internal("a notification job without a scope".into()))?;
         engine.send_notification(&scope, &job.notification_id).await
     });
+}
+
+/// Tell the merchant, by email, about an event that needs them.
+#[derive(Serialize, Deserialize)]
+pub struct AlertMerchant {
+    pub event_id: EventId,
+}
+
+impl Job for AlertMerchant {
+    const KIND: &'static str = "alert_merchant";
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.event_id))
+    }
+}
+
+/// The `merchant_alerts` consumer: events a merchant must hear about even when the channel that
+/// would tell them (their webhook endpoint) is the thing that broke.
+pub(crate) fn alerts_merchant(event: &Event) -> bool {
+    matches!(event, Event::WebhookEndpointDisabled { .. })
+}
+
+pub(crate) fn alert_job(scope: &Scope, id: &EventId, _: &Event) -> NewJob {
+    AlertMerchant { event_id: id.clone() }.to_new(Some(scope), now_ms())
+}
+
+impl Engine {
+    /// The `alert_merchant` job: one email to the tenant's `merchant_email`, with a
+    /// `Message-ID` stable per event; skipped (and logged) when there is nowhere to send it.
+    async fn alert_merchant(&self, scope: &Scope, event_id: &EventId) -> Result<Next, EngineError> {
+        let stored = self.store().event(scope, event_id).await?;
+        let Event::WebhookEndpointDisabled { endpoint_id, url, reason } = &stored.event else {
+            return Ok(Next::Done);
+        };
+        let settings = self.notification_settings(scope).await?;
+        let (EmailTransport::Smtp(mailer), Some(to), Some(from)) =
+            (&self.inner.email, settings.merchant_email.clone(), self.sender_address(&settings))
+        else {
+            tracing::warn!(endpoint = %endpoint_id, %url, "webhook endpoint disabled; no merchant_email or SMTP server to tell the merchant by email");
+            return Ok(Next::Done);
+        };
+        let text = format!(
+            "Waybill stopped sending webhooks to {url} (endpoint {endpoint_id}, {} mode): {reason}.\n\n\
+             Events are kept. Fix the receiver, register it again (POST /v1/webhooks), and replay what it \
+             missed with POST /v1/events/{{id}}/redeliver.\n",
+            scope.mode.as_str()
+        );
+        let email = OutgoingEmail {
+            message_id: format!("alert-{event_id}"),
+            from_name: "Waybill".into(),
+            from_address: from,
+            to,
+            reply_to: None,
+            subject: format!("Webhook endpoint disabled: {url}"),
+            html: OutgoingEmail::html_of_text(&text),
+            text,
+            list_unsubscribe: None,
+        };
+        match mailer.send(&email).await {
+            Ok(_) => Ok(Next::Done),
+            Err(e) if e.is_retryable() => Err(EngineError::Internal(format!("the merchant alert was not sent: {e}"))),
+            Err(e) => {
+                tracing::error!(error = %e, "the merchant alert was refused");
+                Ok(Next::Done)
+            }
+        }
+    }
 }
 
 /// Sends the SMS of every tenant (one client pool for all providers).
@@ -427,12 +557,17 @@ impl Engine {
             ("/sender_name", &body.sender_name, text::INSTRUCTIONS),
             ("/sender_address", &body.sender_address, text::EMAIL),
             ("/reply_to", &body.reply_to, text::EMAIL),
+            ("/merchant_email", &body.merchant_email, text::EMAIL),
         ] {
             if let Some(v) = value {
                 problems.extend(rule.check(pointer, v).into_iter().collect());
             }
         }
-        for (pointer, value) in [("/sender_address", &body.sender_address), ("/reply_to", &body.reply_to)] {
+        for (pointer, value) in [
+            ("/sender_address", &body.sender_address),
+            ("/reply_to", &body.reply_to),
+            ("/merchant_email", &body.merchant_email),
+        ] {
             if value.as_deref().is_some_and(|v| !text::is_email(v)) {
                 problems.add(pointer, "an email address such as orders@shop.example");
             }
@@ -466,6 +601,7 @@ impl Engine {
             quiet_hours: body.quiet_hours,
             timezone,
             sms_provider: provider.or(previous.sms_provider),
+            merchant_email: body.merchant_email,
         };
         let sealed = body.sms_provider.as_ref().map(|c| self.store().seal_notification_secrets(c));
         let mut uow = self.begin().await?;

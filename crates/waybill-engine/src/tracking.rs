@@ -182,11 +182,27 @@ impl Engine {
     /// The `track` job: one poll, then the next one scheduled until a final status.
     pub(crate) async fn track_job(&self, scope: &Scope, id: &ShipmentId) -> Result<Next, EngineError> {
         let shipment = self.track_now(scope, id).await?;
+        self.notice_delay(scope, &shipment).await?;
         let age = now_ms() - shipment.created_at;
         if shipment.status.is_final() || age > self.config().tracking_max_age.as_millis() as i64 {
             return Ok(Next::Done);
         }
         Ok(Next::RunAgainAt(now_ms() + self.poll_delay(shipment.status)))
+    }
+
+    /// Emits `shipment.delayed` once, the first time a poll finds the shipment past its EDD
+    /// (a day counts as passed once it has ended in UTC).
+    async fn notice_delay(&self, scope: &Scope, shipment: &Shipment) -> Result<(), EngineError> {
+        if !shipment.is_overdue(Utc::now().date_naive()) {
+            return Ok(());
+        }
+        let events = self.store().events_about(scope, shipment.id.as_str()).await?;
+        if events.iter().any(|e| matches!(e.event, Event::ShipmentDelayed { .. })) {
+            return Ok(());
+        }
+        let mut uow = self.begin().await?;
+        uow.emit(scope, Event::ShipmentDelayed { shipment: shipment.clone() });
+        uow.commit(self).await
     }
 
     /// Where this account's carrier pushes scans, and the secret it signs them with.

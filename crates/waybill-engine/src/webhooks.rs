@@ -321,7 +321,8 @@ impl Engine {
             }
             Event::ShipmentBooked { shipment }
             | Event::ShipmentBookingFailed { shipment }
-            | Event::ShipmentBookingUnknown { shipment } => json!({"shipment": self.shipment_view(shipment).await?}),
+            | Event::ShipmentBookingUnknown { shipment }
+            | Event::ShipmentDelayed { shipment } => json!({"shipment": self.shipment_view(shipment).await?}),
             Event::ShipmentStatusChanged { shipment, from, scans } => json!({
                 "shipment": self.shipment_view(shipment).await?,
                 "previous_status": from,

@@ -168,6 +168,19 @@ pub struct OutgoingEmail {
     pub list_unsubscribe: Option<String>,
 }
 
+impl OutgoingEmail {
+    /// The HTML part of a message written as text: each paragraph escaped.
+    pub fn html_of_text(text: &str) -> String {
+        let paragraphs: Vec<String> = text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("<p>{}</p>", minijinja::HtmlEscape(p)))
+            .collect();
+        paragraphs.join("\n")
+    }
+}
+
 /// A message the server accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentEmail {

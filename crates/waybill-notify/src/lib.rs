@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod segments;
+pub mod sink;
 pub mod sms;
 pub mod template;
 pub mod webhook;

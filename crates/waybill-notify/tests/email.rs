@@ -2,14 +2,12 @@
 
 #[path = "support/mime.rs"]
 mod mime;
-#[path = "support/smtp.rs"]
-mod smtp;
 
 use std::time::Duration;
 
 use mime::Part;
-use smtp::{Behaviour, Failure, SmtpSink};
 use waybill_notify::email::{Mailer, OutgoingEmail, SendError, SmtpSecurity, SmtpSettings};
+use waybill_notify::sink::{Behaviour, Failure, SmtpSink};
 
 const TURKISH_SUBJECT: &str = "Siparişiniz yola çıktı";
 const TURKISH_TEXT: &str = "Merhaba Ayşe,\nSiparişiniz kargoya verildi: ğüşıöç İĞÜŞÖÇ.\n.Bu satır noktayla başlıyor.\n";

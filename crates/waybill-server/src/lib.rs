@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// With a token, `/metrics` is served on the API's address to `Authorization: Bearer
     /// <token>`; without one it is not served there (see [`metrics_router`]).
     pub metrics_token: Option<String>,
+    /// How often one client may look up tracking pages and try proofs.
+    pub page_limits: waybill_web::RateLimits,
 }
 
 #[derive(OpenApi)]
@@ -103,8 +105,9 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .merge(routes::branding::routes())
         .with_state(state.clone())
         .split_for_parts();
-    let mut app =
-        api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)).merge(pages::router(state.engine.clone()));
+    let mut app = api
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(pages::router(state.engine.clone(), config.page_limits));
     if state.metrics_token.is_some() {
         app = app.route("/metrics", axum::routing::get(routes::ops::metrics_with_token).with_state(state));
     }

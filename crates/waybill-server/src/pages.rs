@@ -1,5 +1,6 @@
-//! The public pages: `waybill_web`'s tracking page over the engine, and the stored logos it
-//! shows (`/t/assets/{slug}/logo`), served from here so the page fetches nothing elsewhere.
+//! The public pages: `waybill_web`'s tracking page and unsubscribe page over the engine, and
+//! the stored logos they show (`/t/assets/{slug}/logo`), served from here so a page fetches
+//! nothing elsewhere.
 
 use std::future::Future;
 
@@ -10,13 +11,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use waybill_core::Language;
 use waybill_core::branding::Branding;
-use waybill_engine::{Engine, PublicParcel, PublicTracking};
-use waybill_web::{Brand, BrandLink, Lookup, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource};
+use waybill_engine::notify::Unsubscribe;
+use waybill_engine::{Engine, EngineError, PublicParcel, PublicTracking};
+use waybill_web::{
+    Brand, BrandLink, Lookup, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource, UnsubscribeSource,
+    Unsubscribing,
+};
 
-/// The tracking page and the logos; mount at the root.
-pub fn router(engine: Engine) -> Router {
+/// The tracking page, the unsubscribe page and the logos; mount at the root.
+pub fn router(engine: Engine, limits: RateLimits) -> Router {
     let logos = Router::new().route("/t/assets/{slug}/logo", get(logo)).with_state(engine.clone());
-    waybill_web::router(EngineSource(engine), RateLimits::default()).merge(logos)
+    waybill_web::router(EngineSource(engine.clone()), limits)
+        .merge(waybill_web::unsubscribe_router(EngineSource(engine), limits.lookups))
+        .merge(logos)
 }
 
 #[derive(Clone)]
@@ -46,6 +53,29 @@ impl TrackingSource for EngineSource {
     }
 }
 
+impl UnsubscribeSource for EngineSource {
+    fn find(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move { unsubscribing(engine.unsubscribe_target(&token).await) }
+    }
+
+    fn confirm(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move { unsubscribing(engine.unsubscribe(&token).await) }
+    }
+}
+
+fn unsubscribing(found: Result<Option<Unsubscribe>, EngineError>) -> Unsubscribing {
+    match found {
+        Ok(Some(u)) => Unsubscribing::Found { brand: brand(u.branding), channel: u.channel, recipient: u.recipient },
+        Ok(None) => Unsubscribing::Unknown,
+        Err(e) => {
+            tracing::error!(error = %e, "unsubscribe link failed");
+            Unsubscribing::Unavailable
+        }
+    }
+}
+
 fn brand(b: Branding) -> Brand {
     Brand {
         logo_src: b.logo_path(),
@@ -54,6 +84,7 @@ fn brand(b: Branding) -> Brand {
         accent_color: b.accent_color,
         support_email: b.support_email,
         links: b.links.into_iter().map(|l| BrandLink { label: l.label, url: l.url }).collect(),
+        default_language: b.default_language,
     }
 }
 

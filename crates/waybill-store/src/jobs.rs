@@ -189,6 +189,23 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Frees for claiming the jobs leased by a node that is gone: `restarted` (this node's own
+    /// previous run, which a restart ended) or any node whose last heartbeat is older than
+    /// `alive_since`. Their old leases can no longer settle them. Returns how many were freed.
+    pub async fn free_abandoned_jobs(&self, restarted: Option<&str>, alive_since: i64) -> Result<u64> {
+        let now = now_ms();
+        let freed = self
+            .pool
+            .execute(
+                "UPDATE jobs SET locked_until = NULL, locked_by = NULL, lease = NULL, updated_at = $1 \
+                 WHERE state = 'queued' AND locked_until > $2 AND locked_by IS NOT NULL \
+                 AND (locked_by = $3 OR locked_by IN (SELECT id FROM nodes WHERE heartbeat_at < $4))",
+                args![now, now, restarted.unwrap_or(""), alive_since],
+            )
+            .await?;
+        Ok(freed)
+    }
+
     /// Queued jobs per kind (for `/metrics` and tests).
     pub async fn queued_jobs(&self) -> Result<Vec<(String, i64)>> {
         #[derive(sqlx::FromRow)]

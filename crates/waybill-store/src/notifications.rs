@@ -8,6 +8,9 @@ use waybill_core::{Language, MessageChannel, Milestone, Mode, Scope};
 use crate::db::Tx;
 use crate::{Result, Store, StoreError, args, json, named, now_ms, parse};
 
+/// The purpose sealed into unsubscribe tokens.
+const UNSUBSCRIBE: &str = "unsubscribe";
+
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
     settings: String,
@@ -128,6 +131,20 @@ impl Store {
         let Some(sealed) = row.and_then(|r| r.sealed_secrets) else { return Ok(None) };
         let plain = self.sealer.open(&sealed)?;
         serde_json::from_slice(&plain).map(Some).map_err(|e| StoreError::Corrupt(format!("notification secrets: {e}")))
+    }
+
+    /// The token of a recipient's unsubscribe link: who, on which channel, from which tenant.
+    pub fn unsubscribe_token(&self, tenant: &TenantId, channel: MessageChannel, recipient: &str) -> String {
+        self.sealer.seal_token(UNSUBSCRIBE, &format!("{}\n{}\n{recipient}", tenant.as_str(), channel.as_str()))
+    }
+
+    /// What an unsubscribe token names; `None` when it is not one this deployment made.
+    pub fn open_unsubscribe_token(&self, token: &str) -> Option<(TenantId, MessageChannel, String)> {
+        let text = self.sealer.open_token(UNSUBSCRIBE, token)?;
+        let mut parts = text.splitn(3, '\n');
+        let tenant = TenantId::parse(parts.next()?)?;
+        let channel = MessageChannel::parse(parts.next()?)?;
+        Some((tenant, channel, parts.next()?.to_owned()))
     }
 
     /// Seals SMS credentials for [`Tx::save_notification_settings`].

@@ -306,3 +306,48 @@ async fn jobs_written_in_a_transaction_exist_only_once_it_commits() {
         assert!(claimed.iter().all(|j| j.scope() == Some(a.clone())), "[{l}] in the change's scope: {claimed:?}");
     }
 }
+
+/// A node that stops beating its heart, or restarts under its name, leaves its claimed jobs to
+/// others at once rather than after their leases: and its old claims can no longer settle them.
+#[tokio::test]
+async fn the_jobs_of_a_gone_node_are_freed_and_its_claims_fenced() {
+    for (label, store, _guard) in stores().await {
+        let l = label.as_str();
+        let t = Scope::test(tenant(l, &store, "acme").await);
+        let due = now_ms() - 1_000;
+        let jobs = (0..3).map(|_| NewJob { scope: Some(t.clone()), ..job("work", None, due) }).collect();
+        store.enqueue(jobs).await.must(l);
+        let started = now_ms();
+        for node in ["alive", "silent", "restarted"] {
+            store.heartbeat(node, started).await.must(l);
+        }
+        let held: Vec<ClaimedJob> = [
+            store.claim_jobs("alive", 1, 600_000).await.must(l),
+            store.claim_jobs("silent", 1, 600_000).await.must(l),
+            store.claim_jobs("restarted", 1, 600_000).await.must(l),
+        ]
+        .concat();
+        assert_eq!(held.len(), 3, "[{l}]");
+        assert!(store.claim_jobs("other", 10, 600_000).await.must(l).is_empty(), "[{l}] all leased");
+
+        // "alive" beats its heart again; "silent" does not.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        store.heartbeat("alive", started).await.must(l);
+        store.heartbeat("restarted", started).await.must(l);
+        let alive_since = now_ms() - 10;
+        assert_eq!(store.free_abandoned_jobs(None, alive_since).await.must(l), 1, "[{l}] the silent node's job");
+        assert_eq!(store.free_abandoned_jobs(Some("restarted"), alive_since).await.must(l), 1, "[{l}] its own");
+        let taken = store.claim_jobs("other", 10, 600_000).await.must(l);
+        let mut taken_ids: Vec<_> = taken.iter().map(|j| j.id.clone()).collect();
+        taken_ids.sort();
+        let mut freed: Vec<_> = held[1..].iter().map(|j| j.id.clone()).collect();
+        freed.sort();
+        assert_eq!(taken_ids, freed, "[{l}] the alive node keeps its job");
+        assert!(!store.complete_job(&held[1]).await.must(l), "[{l}] the silent node's old claim is fenced");
+        assert!(!store.complete_job(&held[2]).await.must(l), "[{l}] so is the previous run's");
+        assert!(store.complete_job(&held[0]).await.must(l), "[{l}] the alive node settles its own");
+        for job in &taken {
+            assert!(store.complete_job(job).await.must(l), "[{l}]");
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! The HTML face of Waybill: public pages for end customers.
 //!
-//! [`router`] serves the branded tracking page under `/t/…`; it knows no database: a
-//! [`TrackingSource`] gives it the page data, and decides who may see what.
+//! [`router`] serves the branded tracking page under `/t/…` and [`unsubscribe_router`] the
+//! page behind the unsubscribe link of every email (`/u/…`). Neither knows a database: a
+//! [`TrackingSource`] gives the page data and decides who may see what, an
+//! [`UnsubscribeSource`] reads and records what a link stops.
 
 pub mod tracking;
 
@@ -22,7 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use waybill_core::Language;
+use waybill_core::{Language, MessageChannel};
 
 pub use tracking::{Brand, BrandLink, PageEvent, PersonalDetails, TrackingPage};
 
@@ -40,6 +42,29 @@ pub trait TrackingSource: Clone + Send + Sync + 'static {
         proof: Option<&str>,
         lang: Language,
     ) -> impl Future<Output = Lookup> + Send;
+}
+
+/// What an unsubscribe link stops (the server implements it over the engine).
+pub trait UnsubscribeSource: Clone + Send + Sync + 'static {
+    /// What the link with `token` stops, without recording anything.
+    fn find(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send;
+    /// Records the opt-out the link names; doing it again changes nothing.
+    fn confirm(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send;
+}
+
+/// The answer of an [`UnsubscribeSource`].
+#[derive(Debug, Clone)]
+pub enum Unsubscribing {
+    Found {
+        brand: Brand,
+        channel: MessageChannel,
+        /// Masked, as the store's message log shows it.
+        recipient: String,
+    },
+    /// Not a link this deployment made.
+    Unknown,
+    /// The choice could not be read or recorded now.
+    Unavailable,
 }
 
 /// The answer of a [`TrackingSource`].
@@ -106,6 +131,81 @@ pub fn router<S: TrackingSource>(source: S, limits: RateLimits) -> Router {
         .with_state(shared)
 }
 
+/// `GET /u/{token}` asks whether to stop; `POST /u/{token}` records it, from the page's button or
+/// from a mail client's one-click unsubscribe (RFC 8058, body `List-Unsubscribe=One-Click`).
+/// Each client may ask `limit` often. Mount it at the root.
+pub fn unsubscribe_router<U: UnsubscribeSource>(source: U, limit: Limit) -> Router {
+    let shared = Arc::new(UnsubscribeShared { source, asks: RateLimiter::keyed(limit.quota()) });
+    Router::new()
+        .route("/u/{token}", get(unsubscribe_get::<U>).post(unsubscribe_post::<U>))
+        .layer(DefaultBodyLimit::max(1024))
+        .layer(axum::middleware::map_response(page_headers))
+        .with_state(shared)
+}
+
+struct UnsubscribeShared<U> {
+    source: U,
+    asks: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Tokens are base64url; anything else, or of an impossible length, is not one.
+fn valid_token(token: &str) -> bool {
+    (32..=1024).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn unsubscribe_get<U: UnsubscribeSource>(
+    State(shared): State<Arc<UnsubscribeShared<U>>>,
+    Client(ip): Client,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Response {
+    let lang = choose_language(&query.map(|q| q.0).unwrap_or_default(), &headers);
+    if let Err(wait) = check(&shared.asks, &ip) {
+        return rate_limited(lang, wait);
+    }
+    if !valid_token(&token) {
+        return unsubscribe_answer(lang, Unsubscribing::Unknown, None);
+    }
+    let action = format!("{}?lang={}", uri.path(), lang.as_str());
+    unsubscribe_answer(lang, shared.source.find(&token).await, Some(&action))
+}
+
+async fn unsubscribe_post<U: UnsubscribeSource>(
+    State(shared): State<Arc<UnsubscribeShared<U>>>,
+    Client(ip): Client,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Response {
+    let lang = choose_language(&query.map(|q| q.0).unwrap_or_default(), &headers);
+    if let Err(wait) = check(&shared.asks, &ip) {
+        return rate_limited(lang, wait);
+    }
+    if !valid_token(&token) {
+        return unsubscribe_answer(lang, Unsubscribing::Unknown, None);
+    }
+    unsubscribe_answer(lang, shared.source.confirm(&token).await, None)
+}
+
+/// The page for `outcome`: the question (with its form posting to `ask`) or the confirmation.
+fn unsubscribe_answer(lang: Language, outcome: Unsubscribing, ask: Option<&str>) -> Response {
+    match outcome {
+        Unsubscribing::Found { brand, channel, recipient } => {
+            Html(tracking::render_unsubscribe(lang, &brand, channel.as_str(), &recipient, ask)).into_response()
+        }
+        Unsubscribing::Unknown => {
+            (StatusCode::NOT_FOUND, Html(tracking::render_unsubscribe_unknown(lang))).into_response()
+        }
+        Unsubscribing::Unavailable => {
+            let retry_after = [(header::RETRY_AFTER, "60")];
+            (StatusCode::SERVICE_UNAVAILABLE, retry_after, Html(tracking::render_unsubscribe_unavailable(lang)))
+                .into_response()
+        }
+    }
+}
+
 struct Shared<S> {
     source: S,
     lookups: DefaultKeyedRateLimiter<IpAddr>,
@@ -157,12 +257,14 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// `?lang=` wins, then `Accept-Language`, then English.
 fn choose_language(query: &[(String, String)], headers: &HeaderMap) -> Language {
-    param(query, "lang")
-        .and_then(Language::of_locale)
-        .or_else(|| {
-            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language)
-        })
-        .unwrap_or_default()
+    asked_language(query, headers).unwrap_or_default()
+}
+
+/// The language the visitor asked for (`?lang=`, else `Accept-Language`), if Waybill speaks it.
+fn asked_language(query: &[(String, String)], headers: &HeaderMap) -> Option<Language> {
+    param(query, "lang").and_then(Language::of_locale).or_else(|| {
+        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language)
+    })
 }
 
 /// 1–64 characters of `[A-Za-z0-9_-]`: tracking numbers and tenant slugs alike.
@@ -211,6 +313,9 @@ async fn search<S: TrackingSource>(
 /// What a page request asks for, before any check.
 struct PageRequest {
     ip: IpAddr,
+    /// What the visitor asked for; a store's page falls back to the store's language.
+    asked: Option<Language>,
+    /// `asked`, else English: for answers that belong to no store.
     lang: Language,
     path: String,
     params: Pairs,
@@ -225,9 +330,11 @@ impl PageRequest {
         query: Result<Query<Pairs>, QueryRejection>,
     ) -> Self {
         let query = query.map(|q| q.0).unwrap_or_default();
+        let asked = asked_language(&query, headers);
         PageRequest {
             ip,
-            lang: choose_language(&query, headers),
+            asked,
+            lang: asked.unwrap_or_default(),
             path: uri.path().to_owned(),
             params: path.map(|p| p.0).unwrap_or_default(),
         }
@@ -301,8 +408,8 @@ async fn show<S: TrackingSource>(
 ) -> Response {
     match shared.source.lookup(tenant.as_deref(), &number, proof.as_deref(), request.lang).await {
         Lookup::Found(mut page) => {
-            page.lang = request.lang;
-            page.form_action = format!("{}?lang={}", request.path, request.lang.as_str());
+            page.lang = request.asked.unwrap_or(page.brand.default_language);
+            page.form_action = format!("{}?lang={}", request.path, page.lang.as_str());
             // Without a proof there is nothing that could have unlocked the details.
             if proof.is_none() {
                 page.personal = None;
@@ -310,7 +417,10 @@ async fn show<S: TrackingSource>(
             }
             Html(tracking::render_tracking(&page)).into_response()
         }
-        Lookup::NotFound { brand } => not_found(request.lang, brand.as_ref()),
+        Lookup::NotFound { brand } => {
+            let lang = request.asked.or(brand.as_ref().map(|b| b.default_language)).unwrap_or_default();
+            not_found(lang, brand.as_ref())
+        }
     }
 }
 
@@ -345,6 +455,8 @@ mod tests {
             accent_color: "#0055aa".into(),
             support_email: None,
             links: vec![],
+            // globex writes to its customers in Turkish.
+            default_language: if name == "globex" { Language::Tr } else { Language::En },
         }
     }
 
@@ -537,6 +649,11 @@ mod tests {
         assert!(body.contains(r#"<html lang="en">"#));
         let langs: Vec<Language> = fake.calls.lock().unwrap().iter().map(|c| c.3).collect();
         assert_eq!(langs, [Language::Tr, Language::Ko, Language::En]);
+        // Asked for nothing Waybill speaks: the store's own language.
+        let (_, _, body) = send(&app, get("/t/WB999?lang=xx")).await;
+        assert!(body.contains(r#"<html lang="tr">"#) && body.contains("Yolda"), "{body}");
+        let (_, _, body) = send(&app, korean_browser("/t/WB999")).await;
+        assert!(body.contains(r#"<html lang="ko">"#), "the visitor's language still wins");
     }
 
     #[tokio::test]
@@ -621,5 +738,71 @@ mod tests {
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_page_headers(&headers);
         assert!(fake.calls.lock().unwrap().is_empty());
+    }
+
+    /// `GOOD…` tokens name `a•••@example.com` at acme; `DOWN…` cannot be recorded now.
+    #[derive(Clone, Default)]
+    struct FakeOptOuts {
+        confirmed: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl FakeOptOuts {
+        fn answer(token: &str) -> Unsubscribing {
+            if token.starts_with("GOOD") {
+                Unsubscribing::Found {
+                    brand: brand("acme"),
+                    channel: MessageChannel::Email,
+                    recipient: "a•••@example.com".into(),
+                }
+            } else if token.starts_with("DOWN") {
+                Unsubscribing::Unavailable
+            } else {
+                Unsubscribing::Unknown
+            }
+        }
+    }
+
+    impl UnsubscribeSource for FakeOptOuts {
+        fn find(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send {
+            let answer = Self::answer(token);
+            async move { answer }
+        }
+
+        fn confirm(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send {
+            self.confirmed.lock().unwrap().push(token.to_owned());
+            let answer = Self::answer(token);
+            async move { answer }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unsubscribe_link_asks_then_records_once_confirmed() {
+        let source = FakeOptOuts::default();
+        let app = unsubscribe_router(source.clone(), RateLimits::default().lookups);
+        let good = format!("/u/GOOD{}", "x".repeat(40));
+        let (status, headers, body) = send(&app, get(&format!("{good}?lang=fr"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page_headers(&headers);
+        assert!(body.contains("Ne plus recevoir les e-mails de suivi de acme") && body.contains("a•••@example.com"));
+        assert!(body.contains(r#"<form method="post""#), "{body}");
+        assert!(source.confirmed.lock().unwrap().is_empty(), "looking records nothing");
+
+        // A mail client's one-click POST (RFC 8058) and the page's button alike.
+        let (status, _, body) = send(&app, post(&good, "List-Unsubscribe=One-Click")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("acme will send no more delivery emails to a•••@example.com") && !body.contains("<form"));
+        assert_eq!(source.confirmed.lock().unwrap().len(), 1);
+
+        let (status, _, body) = send(&app, post(&format!("/u/NOPE{}", "x".repeat(40)), "")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("This link does not work"));
+        let (status, headers, _) = send(&app, post(&format!("/u/DOWN{}", "x".repeat(40)), "")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "never says done when it is not");
+        assert_eq!(headers[header::RETRY_AFTER], "60");
+        for malformed in ["/u/short", "/u/GOOD%3Cscript%3E0123456789012345678901234567890"] {
+            let (status, _, _) = send(&app, post(malformed, "")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{malformed}");
+        }
+        assert_eq!(source.confirmed.lock().unwrap().len(), 3, "malformed tokens never reach the source");
     }
 }

@@ -32,6 +32,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("tracking.html", include_str!("../templates/tracking.html")),
         ("not_found.html", include_str!("../templates/not_found.html")),
         ("message.html", include_str!("../templates/message.html")),
+        ("unsubscribe.html", include_str!("../templates/unsubscribe.html")),
     ] {
         env.add_template(name, source).expect("compiled-in templates parse");
     }
@@ -56,6 +57,8 @@ pub struct Brand {
     pub support_email: Option<String>,
     /// Only `http(s)` links are shown.
     pub links: Vec<BrandLink>,
+    /// The page's language when the visitor asks for none Waybill speaks.
+    pub default_language: Language,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +179,39 @@ pub fn render_rate_limited(lang: Language) -> String {
 /// The answer to a proof form that could not be read (too large, or not a form).
 pub fn render_bad_form(lang: Language) -> String {
     render_message(lang, "form-error-title", "form-error-body")
+}
+
+/// The unsubscribe page: the question with its button posting to `form_action` when it is
+/// Some, else the confirmation that it is done. `channel` is `email` or `sms`.
+pub fn render_unsubscribe(
+    lang: Language,
+    brand: &Brand,
+    channel: &str,
+    recipient: &str,
+    form_action: Option<&str>,
+) -> String {
+    let (title, body) = if form_action.is_some() {
+        ("unsubscribe-title", "unsubscribe")
+    } else {
+        ("unsubscribed-title", "unsubscribed")
+    };
+    let args = [("store", brand.store_name.clone()), ("recipient", recipient.to_owned())];
+    let ctx = context! {
+        title => text(lang, title),
+        body => text_with(lang, &format!("{body}-{channel}-body"), &args),
+        form_action => form_action,
+    };
+    render("unsubscribe.html", lang, Some(brand), ctx)
+}
+
+/// The answer to an unsubscribe link that is not one of ours.
+pub fn render_unsubscribe_unknown(lang: Language) -> String {
+    render_message(lang, "unsubscribe-unknown-title", "unsubscribe-unknown-body")
+}
+
+/// The answer when the choice could not be recorded.
+pub fn render_unsubscribe_unavailable(lang: Language) -> String {
+    render_message(lang, "unsubscribe-unavailable-title", "unsubscribe-unavailable-body")
 }
 
 fn render_message(lang: Language, title_key: &str, body_key: &str) -> String {
@@ -439,6 +475,7 @@ mod tests {
             accent_color: "#f5b700".into(),
             support_email: Some("help@maison.example".into()),
             links: vec![BrandLink { label: "Returns policy".into(), url: "https://maison.example/returns".into() }],
+            default_language: Language::Fr,
         }
     }
 
@@ -499,8 +536,21 @@ mod tests {
         }
         assert_eq!(LOCALE_FILES.map(|(l, _)| l).as_slice(), Language::ALL);
         let every_argument: HashMap<&str, FluentValue> = [
-            "carrier", "date", "day", "hour", "hour12", "minute", "month", "name", "pm", "quantity", "reason", "store",
-            "time", "year",
+            "carrier",
+            "date",
+            "day",
+            "hour",
+            "hour12",
+            "minute",
+            "month",
+            "name",
+            "pm",
+            "quantity",
+            "reason",
+            "recipient",
+            "store",
+            "time",
+            "year",
         ]
         .into_iter()
         .map(|arg| (arg, FluentValue::from("x")))
@@ -615,6 +665,7 @@ mod tests {
             accent_color: "#12345g".into(),
             support_email: Some("\"><script>x</script>".into()),
             links: vec![BrandLink { label: "x".into(), url: "javascript:alert(1)".into() }],
+            default_language: Language::En,
         };
         hostile.carrier_name = "<b>Carrier</b>".into();
         hostile.carrier_tracking_url = Some("javascript:alert(2)".into());

@@ -61,6 +61,7 @@ fn page(lang: Language, number: &str, status: TrackingStatus) -> TrackingPage {
             accent_color: "#f5b700".into(),
             support_email: Some("help@maison.example".into()),
             links: vec![BrandLink { label: "Returns".into(), url: "https://maison.example/returns".into() }],
+            default_language: Language::Fr,
         },
         tracking_number: number.into(),
         carrier_name: "Sandbox Express".into(),

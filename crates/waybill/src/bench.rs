@@ -2,7 +2,10 @@
 //!
 //! `bookings` runs the real thing on this machine: the API server, the job workers and the
 //! carrier simulator on loopback ports, with a fresh SQLite database (or `--database-url`),
-//! and books shipments over HTTP. `labels` times the renderer alone.
+//! and books shipments over HTTP. `webhooks` and `notifications` time the job workers sending
+//! to local receivers (an HTTP endpoint, an SMTP server and an SMS provider's API, all on
+//! loopback); `tracking-page` loads the public page over HTTP; `labels` times the renderer
+//! alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use tokio::sync::Semaphore;
 use waybill_carriers::Carriers;
 use waybill_core::api::requests::CarrierAccountCreate;
 use waybill_core::{Mode, Scope};
-use waybill_engine::{Engine, EngineConfig, Worker};
+use waybill_engine::{Engine, EngineConfig, ReportedScan, Worker};
 use waybill_labels::{LabelAddress, LabelFormat, LabelRenderer, LabelSpec, Routing};
 use waybill_outbound::Outbound;
 use waybill_store::{Sealer, Store};
@@ -46,6 +49,29 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Customer notifications: `n` shipments booked with a carrier that has no API, each
+    /// sending its "shipped" email to a local SMTP server and its SMS to a local Twilio-shaped
+    /// API; timed from the moment the workers start until every message is recorded as sent.
+    Notifications {
+        /// Shipments; each sends one email and one SMS.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// The public tracking page over HTTP: `n` loads spread over 200 shipments with their
+    /// scans, languages taken in turn; prints pages/s and latency.
+    TrackingPage {
+        #[arg(long, default_value_t = 20000)]
+        n: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time label rendering per format.
     Labels {
         /// Renders per format.
@@ -60,6 +86,10 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             bookings(n, concurrency, label, database_url).await
         }
         BenchCommand::Webhooks { n, database_url } => webhooks(n, database_url).await,
+        BenchCommand::Notifications { n, database_url } => notifications(n, database_url).await,
+        BenchCommand::TrackingPage { n, concurrency, database_url } => {
+            tracking_page(n, concurrency, database_url).await
+        }
         BenchCommand::Labels { n } => {
             labels(n);
             Ok(())
@@ -253,9 +283,7 @@ async fn webhooks(n: usize, database_url: Option<String>) -> Result<()> {
         bail!("--n must be at least 1");
     }
     let dir = tempfile::tempdir()?;
-    let url = database_url.unwrap_or_else(|| Store::sqlite_url(dir.path()));
-    let store =
-        Store::open(&url, Sealer::from_base64(&Sealer::generate_key())?).await.context("opening the bench database")?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
     let received = Arc::new(AtomicUsize::new(0));
     let counter = received.clone();
     let receiver = axum::Router::new().route(
@@ -299,17 +327,266 @@ async fn webhooks(n: usize, database_url: Option<String>) -> Result<()> {
     }
     let started = Instant::now();
     tokio::spawn(Worker::new(engine.clone()).run());
-    while received.load(Ordering::Relaxed) < n {
+    while received.load(Ordering::Relaxed) < n || queued(&store, "deliver_webhook").await? > 0 {
         if started.elapsed() > Duration::from_secs(600) {
             bail!("only {} of {n} deliveries arrived in 10 minutes", received.load(Ordering::Relaxed));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
-    println!(
-        "webhook deliveries to a local receiver ({}, one endpoint, each signed, logged and settled):",
-        if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" }
-    );
+    if received.load(Ordering::Relaxed) != n {
+        bail!("the receiver got {} deliveries for {n} events", received.load(Ordering::Relaxed));
+    }
+    println!("webhook deliveries to a local receiver ({backend}, one endpoint, each signed, logged and settled):");
     println!("total  {n} in {:.2} s = {:.0} deliveries/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
+    Ok(())
+}
+
+/// Jobs of `kind` still queued.
+async fn queued(store: &Store, kind: &str) -> Result<i64> {
+    Ok(store.queued_jobs().await?.into_iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| n))
+}
+
+/// A fresh database (`url`, else SQLite in a temporary directory kept alive by the caller).
+async fn bench_store(dir: &tempfile::TempDir, database_url: Option<String>) -> Result<(Store, &'static str)> {
+    let url = database_url.unwrap_or_else(|| Store::sqlite_url(dir.path()));
+    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let store =
+        Store::open(&url, Sealer::from_base64(&Sealer::generate_key())?).await.context("opening the bench database")?;
+    Ok((store, backend))
+}
+
+/// A carrier with no API whose numbers Waybill hands out: booking it costs no carrier call.
+async fn generic_account(engine: &Engine, scope: &Scope) -> Result<waybill_core::ids::CarrierAccountId> {
+    let account: CarrierAccountCreate = serde_json::from_value(json!({
+        "carrier": "generic", "mode": "test", "credentials": {},
+        "settings": {"name": "Yerel Kargo", "services": [{"code": "std", "name": "Standart"}],
+                     "tracking_numbers": {"range": {"prefix": "YK", "first": 1, "last": 99_999_999, "width": 8}},
+                     "tracking_url": "https://kargo.example/t/{tracking_number}"}
+    }))?;
+    let (account, _) = engine.create_carrier_account(scope, account).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(account.id)
+}
+
+/// Books `n` shipments to a Turkish customer with an email address and a mobile number.
+async fn book_generic(
+    engine: &Engine,
+    scope: &Scope,
+    account: &waybill_core::ids::CarrierAccountId,
+    n: usize,
+) -> Result<Vec<waybill_core::Shipment>> {
+    let mut shipments = Vec::with_capacity(n);
+    for i in 0..n {
+        let body: waybill_core::api::requests::ShipmentCreate = serde_json::from_value(json!({
+            "carrier_account_id": account, "service": "std", "reference": format!("B-{i}"),
+            "ship_from": {"name": "Demo Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"},
+            "ship_to": {"name": "Şükrü Çağlayan", "street1": "Bağdat Caddesi No: 12", "city": "İstanbul",
+                        "postal_code": "34710", "country": "TR", "phone": "+90 532 123 45 67",
+                        "email": format!("musteri{i}@example.com")},
+            "parcels": [{"weight": {"value": 1.2, "unit": "kg"}}],
+        }))?;
+        let input = engine.check_booking(scope, body).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let id = waybill_core::ids::ShipmentId::generate();
+        shipments.push(engine.book(scope, id, input).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(shipments)
+}
+
+async fn notifications(n: usize, database_url: Option<String>) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
+    let sink = waybill_notify::sink::SmtpSink::start(Default::default()).await;
+    let texts = Arc::new(AtomicUsize::new(0));
+    let counter = texts.clone();
+    let twilio = axum::Router::new().route(
+        "/2010-04-01/Accounts/{account}/Messages.json",
+        axum::routing::post(move || {
+            let id = counter.fetch_add(1, Ordering::Relaxed);
+            async move {
+                (axum::http::StatusCode::CREATED, axum::Json(json!({"sid": format!("SM{id:032}"), "status": "queued"})))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let twilio_url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, twilio).await });
+
+    let smtp = waybill_notify::email::SmtpSettings::parse(&sink.url("", "")).map_err(|e| anyhow::anyhow!(e))?;
+    let mailer = waybill_notify::email::Mailer::new(&smtp).map_err(|e| anyhow::anyhow!(e))?;
+    let outbound = Outbound::default();
+    let engine = Engine::new(
+        store.clone(),
+        Carriers::new(outbound.clone()),
+        outbound,
+        EngineConfig {
+            node: "bench".into(),
+            email: waybill_engine::notify::EmailTransport::Smtp(mailer),
+            mail_from: Some("kargo@shop.example".into()),
+            ..Default::default()
+        },
+    );
+    let tenant = store.create_tenant("bench").await?;
+    let scope = Scope::test(tenant.id);
+    let settings = serde_json::from_value(json!({
+        "triggers": {"booked": {"email": true, "sms": true}},
+        "sender_name": "Kargo Dükkânı",
+        "quiet_hours": null,
+        "sms_provider": {"provider": "twilio", "account_sid": format!("AC{}", "0".repeat(32)),
+                         "auth_token": "bench-token", "from": "+15005550006", "base_url": twilio_url},
+    }))?;
+    engine.update_notification_settings(&scope, settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let account = generic_account(&engine, &scope).await?;
+    book_generic(&engine, &scope, &account, n).await?;
+
+    let started = Instant::now();
+    tokio::spawn(Worker::new(engine.clone()).run());
+    let done = |store: Store| async move {
+        Ok::<_, anyhow::Error>(
+            queued(&store, "notify_customer").await? + queued(&store, "send_notification").await? == 0,
+        )
+    };
+    while sink.received().len() < n || texts.load(Ordering::Relaxed) < n || !done(store.clone()).await? {
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "only {} emails and {} texts of {n} each in 10 minutes",
+                sink.received().len(),
+                texts.load(Ordering::Relaxed)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    let (emails, sms) = (sink.received().len(), texts.load(Ordering::Relaxed));
+    if emails != n || sms != n {
+        bail!("{emails} emails and {sms} texts were sent for {n} shipments");
+    }
+    let messages = emails + sms;
+    println!(
+        "customer notifications ({backend}): {n} shipments booked, each sending one email over SMTP and one SMS \
+         (rendered from the Turkish templates, recorded as sent):"
+    );
+    println!(
+        "total  {messages} messages in {:.2} s = {:.0} messages/s",
+        elapsed.as_secs_f64(),
+        messages as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn tracking_page(n: usize, concurrency: usize, database_url: Option<String>) -> Result<()> {
+    use waybill_web::{Limit, RateLimits};
+    const SHIPMENTS: usize = 200;
+    if n == 0 || concurrency == 0 {
+        bail!("--n and --concurrency must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
+    let outbound = Outbound::default();
+    let engine = Engine::new(
+        store.clone(),
+        Carriers::new(outbound.clone()),
+        outbound,
+        EngineConfig { node: "bench".into(), ..Default::default() },
+    );
+    let tenant = store.create_tenant("bench").await?;
+    let scope = Scope::test(tenant.id);
+    let branding = serde_json::from_value(json!({
+        "slug": "kargo-dukkani", "store_name": "Kargo Dükkânı", "primary_color": "#1d4ed8",
+        "support_email": "destek@shop.example"
+    }))?;
+    engine.update_branding(&scope, branding).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let account = generic_account(&engine, &scope).await?;
+    let shipments = book_generic(&engine, &scope, &account, SHIPMENTS).await?;
+    let numbers: Vec<String> = shipments.iter().filter_map(|s| s.tracking_number.clone()).collect();
+    let now = chrono::Utc::now();
+    for (step, (status, city)) in [
+        ("picked_up", "Ankara"),
+        ("in_transit", "Ankara"),
+        ("in_transit", "İstanbul"),
+        ("out_for_delivery", "İstanbul"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let scans = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, number)| ReportedScan {
+                at: format!("/events/{i}"),
+                tracking_number: number.clone(),
+                status: status.into(),
+                occurred_at: (now - chrono::TimeDelta::hours(10 - 2 * step as i64)).to_rfc3339(),
+                location: Some(city.into()),
+                description: None,
+                code: None,
+                ndr_reason: None,
+            })
+            .collect::<Vec<_>>();
+        for chunk in scans.chunks(waybill_engine::MAX_REPORTED_SCANS) {
+            engine.report_scans(&scope, &account, chunk.to_vec()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+
+    // One client address sends everything here: lift the per-client limits.
+    let unlimited = Limit { burst: u32::MAX, replenish_every: Duration::from_nanos(1) };
+    let config = waybill_server::ServerConfig {
+        page_limits: RateLimits { lookups: unlimited, proofs: unlimited },
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app =
+        waybill_server::router(engine.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
+    let languages = ["tr", "en", "fr", "ko"];
+    let one = |client: reqwest::Client, url: String, lang: &'static str| async move {
+        let t = Instant::now();
+        let r = client.get(url).header("accept-language", lang).send().await?;
+        if r.status() != 200 {
+            bail!("the page answered {}", r.status());
+        }
+        let page = r.bytes().await?;
+        if page.len() < 1_000 {
+            bail!("a page of {} bytes", page.len());
+        }
+        Ok::<_, anyhow::Error>((t.elapsed(), page.len()))
+    };
+    let url = |i: usize| format!("{base}/t/kargo-dukkani/{}", numbers[i % numbers.len()]);
+    for i in 0..concurrency.min(50) {
+        one(client.clone(), url(i), languages[i % 4]).await?;
+    }
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let permit = permits.clone().acquire_owned().await?;
+        let request = one(client.clone(), url(i * 7), languages[i % 4]);
+        tasks.spawn(async move {
+            let r = request.await;
+            drop(permit);
+            r
+        });
+    }
+    let mut samples = Vec::with_capacity(n);
+    let mut largest = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (took, size) = done??;
+        samples.push(took);
+        largest = largest.max(size);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "tracking page over HTTP ({backend}, concurrency {concurrency}, {SHIPMENTS} shipments with 5 scans each, \
+         EN/FR/KO/TR in turn, largest page {:.1} KB):",
+        largest as f64 / 1024.0
+    );
+    println!("total  {n} in {:.2} s = {:.0} pages/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
+    summary("each", samples);
     Ok(())
 }

@@ -290,7 +290,7 @@ async fn main() -> Result<()> {
             }
             tokio::spawn(Worker::new(engine.clone()).run());
             tracing::info!(%listen, %node, backend = ?store.backend(), "waybill is serving");
-            let server = ServerConfig { metrics_token };
+            let server = ServerConfig { metrics_token, ..Default::default() };
             waybill_server::serve_until(listener, engine, server, shutdown_signal()).await?;
             if let Err(e) = store.forget_node(&node, 0).await {
                 tracing::warn!(error = %e, "cannot record that this node stopped");

@@ -2,76 +2,17 @@
 //! mid-journey and restarted (queued jobs survive), and two `serve` processes sharing one
 //! database. Uses PostgreSQL when `WAYBILL_TEST_DATABASE_URL` is set, else SQLite.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_waybill");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Extra arguments selecting the database: a fresh PostgreSQL database, or none (SQLite in the data dir).
-async fn database_args() -> Vec<String> {
-    match std::env::var("WAYBILL_TEST_DATABASE_URL") {
-        Ok(server) if !server.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("waybill_proc_{}", std::process::id() as u64 * 1000 + u64::from(free_port()));
-            let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-            let base = server.rsplit_once('/').unwrap().0;
-            vec!["--database-url".into(), format!("{base}/{name}")]
-        }
-        _ => vec![],
-    }
-}
-
-struct Node {
-    child: Child,
-    api: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{BIN, Node, database_args, demo_key, free_port, sandbox_account, serve_on};
 
 async fn serve(data_dir: &Path, db: &[String], demo_sim_port: Option<u16>, push_url: Option<&str>) -> Node {
-    serve_on(free_port(), data_dir, db, demo_sim_port, push_url).await
-}
-
-async fn serve_on(
-    port: u16,
-    data_dir: &Path,
-    db: &[String],
-    demo_sim_port: Option<u16>,
-    push_url: Option<&str>,
-) -> Node {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--poll-interval", "0.3"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(sim) = demo_sim_port {
-        cmd.args(["--demo", "--day-seconds", "2", "--sim-listen", &format!("127.0.0.1:{sim}")]);
-    }
-    if let Some(url) = push_url {
-        cmd.args(["--public-url", url]);
-    }
-    let node = Node { child: cmd.spawn().unwrap(), api: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::get(format!("{}/readyz", node.api)).await.is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "waybill serve did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    node
+    serve_on(free_port(), data_dir, db, demo_sim_port, push_url, &[]).await
 }
 
 /// A sandbox booking from Ankara to İzmir; `scenario` picks the simulator's journey.
@@ -106,16 +47,6 @@ async fn wait_delivered(http: &reqwest::Client, api: &str, key: &str, id: &str) 
         assert!(Instant::now() < deadline, "never delivered: {s}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn demo_key(data_dir: &Path) -> String {
-    std::fs::read_to_string(data_dir.join("demo-api-key.txt")).unwrap().trim().to_owned()
-}
-
-async fn sandbox_account(http: &reqwest::Client, api: &str, key: &str) -> String {
-    let list: Value =
-        http.get(format!("{api}/v1/carrier-accounts")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
-    list["data"][0]["id"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -217,7 +148,7 @@ async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
         api: format!("http://127.0.0.1:{sim_port}"),
     };
     let port = free_port();
-    let node = serve_on(port, dir.path(), &db, None, None).await;
+    let node = serve_on(port, dir.path(), &db, None, None, &[]).await;
     let account: Value = http
         .post(format!("{}/v1/carrier-accounts", node.api))
         .bearer_auth(&key)
@@ -246,7 +177,7 @@ async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
     assert!(first.await.unwrap().is_err(), "the first request died with its node");
     http.put(format!("{}/_sim/faults", sim.api)).json(&json!({})).send().await.unwrap();
 
-    let node = serve_on(port, dir.path(), &db, None, None).await;
+    let node = serve_on(port, dir.path(), &db, None, None, &[]).await;
     let started = Instant::now();
     let retry = book(node.api.clone()).await.unwrap();
     let waited = started.elapsed();

@@ -132,3 +132,34 @@ async fn a_report_of_scans_is_all_or_nothing() {
         assert_eq!((done.received, done.applied), (2, 2), "[{b}]");
     }
 }
+
+/// A poll that finds a parcel past its estimated delivery date emits `shipment.delayed` once,
+/// which tells the customer (the `exception` milestone); later polls add nothing.
+#[tokio::test]
+async fn a_parcel_past_its_edd_is_reported_delayed_once() {
+    for h in harnesses().await {
+        let b = h.backend;
+        let settings = serde_json::from_value(serde_json::json!({"triggers": {"exception": {"email": true}}})).unwrap();
+        h.engine.update_notification_settings(&h.scope, settings).await.unwrap();
+        let (id, tn) = booked(&h).await;
+        h.fake.set_scans(&tn, vec![scan("PU", TrackingStatus::PickedUp, -60)]);
+        let due_now = "UPDATE jobs SET run_at = 0 WHERE kind = 'track'";
+        h.sql(due_now).await;
+        h.worker.drain().await.unwrap();
+        assert!(!h.event_kinds(id.as_str()).await.contains(&"shipment.delayed"), "[{b}] on time so far");
+
+        let two_days_ago = (Utc::now() - TimeDelta::days(2)).date_naive();
+        h.sql(&format!("UPDATE shipments SET edd = '{two_days_ago}' WHERE id = '{id}'")).await;
+        for _ in 0..2 {
+            h.sql(due_now).await;
+            h.worker.drain().await.unwrap();
+        }
+        let kinds = h.event_kinds(id.as_str()).await;
+        assert_eq!(kinds.iter().filter(|k| **k == "shipment.delayed").count(), 1, "[{b}] {kinds:?}");
+        let messages = h.store.shipment_notifications(&h.scope, &id).await.unwrap();
+        assert!(
+            messages.iter().any(|n| n.milestone == waybill_core::Milestone::Exception),
+            "[{b}] the customer hears of it: {messages:?}"
+        );
+    }
+}

@@ -378,6 +378,25 @@ async fn scans_by_the_events_api() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
 }
 
+/// A parcel waiting at a branch: the `available_for_pickup` message names where, from the
+/// carrier's scan.
+#[tokio::test]
+async fn the_pickup_message_names_the_branch_the_scan_reports() {
+    let h = Harness::start().await;
+    let account = range_account(&h, 1, 1000).await;
+    let shipment = book(&h, &booking(&account)).await;
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let waiting = json!({"carrier_account_id": account, "events": [
+        {"status": "available_for_pickup", "occurred_at": "2025-03-02T10:00:00+03:00", "location": "Kadıköy Şube"},
+    ]});
+    assert_eq!(h.post(&format!("/v1/trackers/{number}/events"), &waiting).await.0, StatusCode::OK);
+    let preview = json!({"milestone": "available_for_pickup", "channel": "sms", "language": "tr",
+                         "shipment_id": shipment["id"]});
+    let (status, rendered) = h.post("/v1/notification-templates/preview", &preview).await;
+    assert_eq!(status, StatusCode::OK, "{rendered}");
+    assert!(rendered["text"].as_str().unwrap().contains("Kadıköy Şube"), "{rendered}");
+}
+
 #[tokio::test]
 async fn carriers_with_an_api_take_no_reported_scans() {
     let h = Harness::start().await;

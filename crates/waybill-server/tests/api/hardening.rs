@@ -271,7 +271,7 @@ async fn metrics_need_the_token_or_their_own_address() {
     let r = h.http.get(format!("{}/metrics", h.api)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "not served on the API without a token");
 
-    let server = waybill_server::ServerConfig { metrics_token: Some("m3trics".into()) };
+    let server = waybill_server::ServerConfig { metrics_token: Some("m3trics".into()), ..Default::default() };
     let t = Harness::with(Options { server, ..Default::default() }).await;
     let r = t.http.get(format!("{}/metrics", t.api)).bearer_auth(&t.key).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an API key is not the metrics token");

@@ -12,11 +12,8 @@ use waybill_notify::email::{Mailer, SmtpSettings};
 use crate::common::{Harness, Options};
 
 #[path = "../../../waybill-notify/tests/support/mime.rs"]
-mod mime;
-#[path = "../../../waybill-notify/tests/support/smtp.rs"]
-mod smtp;
-
-use smtp::{Behaviour, SmtpSink};
+pub(crate) mod mime;
+use waybill_notify::sink::{Behaviour, SmtpSink};
 
 async fn with_sink(behaviour: Behaviour) -> (Harness, SmtpSink) {
     let sink = SmtpSink::start(behaviour).await;
@@ -129,6 +126,53 @@ async fn without_an_email_address_or_with_an_opt_out_nothing_is_sent_and_the_log
     let (status, problem) = h.post("/v1/notification-opt-outs", &json!({"channel": "sms", "recipient": "0532"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/recipient");
+}
+
+/// The link at the foot of every email: the page names the store and the masked address and
+/// asks first; its button (or a mail client's one-click POST) opts the address out, and the
+/// next shipment's messages to it are suppressed. A token altered by one character is refused.
+#[tokio::test]
+async fn the_unsubscribe_link_in_an_email_stops_later_emails() {
+    let (h, sink) = with_sink(Behaviour::default()).await;
+    let (status, _) = h.put("/v1/branding", &json!({"slug": "kargo-dukkani", "store_name": "Kargo Dükkânı"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = journey(&h, "U-1", "delivered").await;
+    settled_log(&h, &first, 3).await;
+    let mail = mime::Part::parse(&sink.received()[0].raw);
+    let text = mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text();
+    let start = text.find(&format!("{}/u/", h.api)).unwrap_or_else(|| panic!("an unsubscribe link: {text}"));
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let html = mail.parts().into_iter().find(|p| p.content_type().starts_with("text/html")).unwrap().text();
+    let token = link.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("u&#x2f;{token}\"")), "the HTML part links to it too: {html}");
+    assert!(mail.headers("list-unsubscribe").is_empty(), "one-click headers need https; this server is http");
+
+    let page = h.http.get(&link).header("accept-language", "tr").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Kargo Dükkânı") && page.contains("s•••@example.com"), "{page}");
+    assert!(page.contains("Abonelikten çık") && page.contains("<form method=\"post\""), "asks first: {page}");
+    let (_, log) = h.get(&format!("/v1/shipments/{first}/notifications")).await;
+    assert!(log["data"].as_array().unwrap().iter().all(|n| n["state"] == "sent"), "looking changes nothing");
+
+    let mut altered = link.clone().into_bytes();
+    let last = altered.len() - 5;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let refused = h.http.post(&altered).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "an altered token is not ours");
+
+    let done = h.http.post(&link).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("will send no more delivery emails to s•••@example.com"));
+    let again = h.http.post(&link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK, "unsubscribing twice is harmless");
+
+    let sent_before = sink.received().len();
+    let second = journey(&h, "U-2", "delivered").await;
+    let log = settled_log(&h, &second, 3).await;
+    assert!(log.iter().all(|n| n["state"] == "suppressed" && n["reason"] == "the recipient opted out"), "{log:?}");
+    assert_eq!(sink.received().len(), sent_before, "no email after unsubscribing");
 }
 
 #[tokio::test]

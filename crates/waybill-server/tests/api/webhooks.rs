@@ -9,9 +9,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use waybill_engine::notify::EmailTransport;
+use waybill_notify::email::{Mailer, SmtpSettings};
+use waybill_notify::sink::SmtpSink;
 use waybill_notify::webhook::verify;
 
-use crate::common::{Harness, sql};
+use crate::common::{Harness, Options, sql};
+use crate::notifications::mime::Part;
 
 /// One request a receiver got.
 #[derive(Clone, Debug)]
@@ -267,7 +271,11 @@ async fn a_failed_delivery_is_retried_and_logged_then_redelivered_on_request() {
 
 #[tokio::test]
 async fn an_endpoint_failing_for_days_is_disabled_and_the_merchant_told() {
-    let h = Harness::start().await;
+    let sink = SmtpSink::start(Default::default()).await;
+    let mailer = Mailer::new(&SmtpSettings::parse(&sink.url("", "&timeout_ms=3000")).unwrap()).unwrap();
+    let h = Harness::with(Options { email: EmailTransport::Smtp(mailer), ..Default::default() }).await;
+    let settings = json!({"triggers": {}, "merchant_email": "ops@shop.example"});
+    assert_eq!(h.put("/v1/notification-settings", &settings).await.0, StatusCode::OK);
     let (dead, dead_url) = Receiver::start(usize::MAX).await;
     let (watcher, watcher_url) = Receiver::start(0).await;
     let (dead_id, _) = endpoint(&h, &dead_url, &["order.created"]).await;
@@ -290,4 +298,18 @@ async fn an_endpoint_failing_for_days_is_disabled_and_the_merchant_told() {
     h.create_order("WH-4", json!({"method": "prepaid"})).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(dead.got().len(), 1, "nothing more goes to a disabled endpoint");
+
+    // The merchant's own address hears of it too: their endpoint may be all they listen to.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sink.received().is_empty() {
+        assert!(Instant::now() < deadline, "no email told the merchant");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = sink.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, ["ops@shop.example"]);
+    let mail = Part::parse(&mails[0].raw);
+    assert_eq!(mail.decoded_header("subject"), format!("Webhook endpoint disabled: {dead_url}"));
+    let text = mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text();
+    assert!(text.contains(&dead_id) && text.contains("HTTP 500"), "{text}");
 }

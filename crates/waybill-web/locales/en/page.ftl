@@ -67,6 +67,18 @@ rate-limited-body = Please wait a minute, then try again.
 form-error-title = The form could not be read
 form-error-body = Please go back to the tracking page and try again.
 
+unsubscribe-title = Unsubscribe
+unsubscribe-email-body = Stop delivery emails from { $store } to { $recipient }?
+unsubscribe-sms-body = Stop delivery text messages from { $store } to { $recipient }?
+unsubscribe-submit = Unsubscribe
+unsubscribed-title = You are unsubscribed
+unsubscribed-email-body = { $store } will send no more delivery emails to { $recipient }.
+unsubscribed-sms-body = { $store } will send no more delivery text messages to { $recipient }.
+unsubscribe-unknown-title = This link does not work
+unsubscribe-unknown-body = Part of it may be missing. Please use the link in your most recent email, or contact the store.
+unsubscribe-unavailable-title = Please try again
+unsubscribe-unavailable-body = We could not record your choice just now. Please try again in a few minutes.
+
 footer-contact = Questions about your order? Write to us:
 footer-links = Store links
 footer-note = Parcel tracking by { $store }

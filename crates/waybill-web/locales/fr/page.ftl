@@ -67,6 +67,18 @@ rate-limited-body = Veuillez patienter une minute, puis réessayer.
 form-error-title = Le formulaire n'a pas pu être lu
 form-error-body = Revenez à la page de suivi et réessayez.
 
+unsubscribe-title = Se désabonner
+unsubscribe-email-body = Ne plus recevoir les e-mails de suivi de { $store } à l'adresse { $recipient } ?
+unsubscribe-sms-body = Ne plus recevoir les SMS de suivi de { $store } au { $recipient } ?
+unsubscribe-submit = Me désabonner
+unsubscribed-title = Votre désabonnement est enregistré
+unsubscribed-email-body = { $store } n'enverra plus d'e-mails de suivi à l'adresse { $recipient }.
+unsubscribed-sms-body = { $store } n'enverra plus de SMS de suivi au { $recipient }.
+unsubscribe-unknown-title = Ce lien ne fonctionne pas
+unsubscribe-unknown-body = Il est peut-être incomplet. Utilisez le lien de votre dernier e-mail ou contactez la boutique.
+unsubscribe-unavailable-title = Veuillez réessayer
+unsubscribe-unavailable-body = Nous n'avons pas pu enregistrer votre choix pour le moment. Réessayez dans quelques minutes.
+
 footer-contact = Une question sur votre commande ? Écrivez-nous :
 footer-links = Liens de la boutique
 footer-note = Suivi de colis proposé par { $store }

@@ -67,6 +67,18 @@ rate-limited-body = 1분 정도 기다리신 후 다시 시도해 주세요.
 form-error-title = 입력하신 내용을 읽을 수 없습니다
 form-error-body = 배송 조회 페이지로 돌아가 다시 시도해 주세요.
 
+unsubscribe-title = 수신 거부
+unsubscribe-email-body = { $store }에서 { $recipient }(으)로 보내는 배송 안내 이메일을 더 이상 받지 않으시겠습니까?
+unsubscribe-sms-body = { $store }에서 { $recipient }(으)로 보내는 배송 안내 문자를 더 이상 받지 않으시겠습니까?
+unsubscribe-submit = 수신 거부하기
+unsubscribed-title = 수신 거부가 완료되었습니다
+unsubscribed-email-body = 이제 { $store }에서 { $recipient }(으)로 배송 안내 이메일을 보내지 않습니다.
+unsubscribed-sms-body = 이제 { $store }에서 { $recipient }(으)로 배송 안내 문자를 보내지 않습니다.
+unsubscribe-unknown-title = 이 링크는 사용할 수 없습니다
+unsubscribe-unknown-body = 링크 일부가 빠졌을 수 있습니다. 가장 최근 이메일의 링크를 이용하시거나 상점에 문의해 주세요.
+unsubscribe-unavailable-title = 잠시 후 다시 시도해 주세요
+unsubscribe-unavailable-body = 지금은 요청을 저장하지 못했습니다. 몇 분 뒤에 다시 시도해 주세요.
+
 footer-contact = 주문에 대해 궁금한 점이 있으신가요? 이메일로 문의해 주세요:
 footer-links = 상점 링크
 footer-note = { $store } 배송 조회

@@ -67,6 +67,18 @@ rate-limited-body = Lütfen bir dakika bekleyip tekrar deneyin.
 form-error-title = Form okunamadı
 form-error-body = Lütfen takip sayfasına dönüp tekrar deneyin.
 
+unsubscribe-title = Abonelikten çık
+unsubscribe-email-body = { $store } tarafından { $recipient } adresine gönderilen kargo bilgilendirme e-postaları durdurulsun mu?
+unsubscribe-sms-body = { $store } tarafından { $recipient } numarasına gönderilen kargo bilgilendirme SMS'leri durdurulsun mu?
+unsubscribe-submit = Abonelikten çık
+unsubscribed-title = Abonelikten çıktınız
+unsubscribed-email-body = { $store } artık { $recipient } adresine kargo bilgilendirme e-postası göndermeyecek.
+unsubscribed-sms-body = { $store } artık { $recipient } numarasına kargo bilgilendirme SMS'i göndermeyecek.
+unsubscribe-unknown-title = Bu bağlantı çalışmıyor
+unsubscribe-unknown-body = Bağlantının bir kısmı eksik olabilir. Lütfen son e-postanızdaki bağlantıyı kullanın ya da mağazayla iletişime geçin.
+unsubscribe-unavailable-title = Lütfen yeniden deneyin
+unsubscribe-unavailable-body = Tercihinizi şu anda kaydedemedik. Lütfen birkaç dakika sonra yeniden deneyin.
+
 footer-contact = Siparişinizle ilgili bir sorunuz mu var? Bize yazın:
 footer-links = Mağaza bağlantıları
 footer-note = { $store } kargo takip sayfası

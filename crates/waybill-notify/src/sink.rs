@@ -1,7 +1,9 @@
-//! A small SMTP server for tests, the peer of the mailer: EHLO/HELO (advertising
-//! `AUTH PLAIN LOGIN`), AUTH PLAIN and LOGIN, MAIL, RCPT, DATA (with dot-unstuffing), RSET,
-//! NOOP and QUIT. It records every accepted message and can refuse recipients or fail the
-//! first transactions, so tests see real SMTP replies and real dropped connections.
+//! A small SMTP server that keeps what it is sent, the mailer's peer in tests and in
+//! `waybill bench notifications`: EHLO/HELO (advertising `AUTH PLAIN LOGIN`), AUTH PLAIN and
+//! LOGIN, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT. It records every
+//! accepted message in memory and can refuse recipients or fail the first transactions, so
+//! tests see real SMTP replies and real dropped connections. Not a mail server: it relays
+//! nothing and keeps everything until dropped.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,11 +31,19 @@ pub struct Behaviour {
     pub failure: Failure,
     /// Accept connections and never say anything.
     pub silent: bool,
+    /// How long the server takes to accept each message after its data has arrived.
+    pub accept_delay: std::time::Duration,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Self { reject_rcpt: Vec::new(), fail_first: 0, failure: Failure::Reply451, silent: false }
+        Self {
+            reject_rcpt: Vec::new(),
+            fail_first: 0,
+            failure: Failure::Reply451,
+            silent: false,
+            accept_delay: std::time::Duration::ZERO,
+        }
     }
 }
 
@@ -62,8 +72,13 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on 127.0.0.1 with an OS-chosen port.
     pub async fn start(behaviour: Behaviour) -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the sink");
-        let addr = listener.local_addr().expect("the sink's address");
+        Self::start_on(0, behaviour).await
+    }
+
+    /// Starts a sink on 127.0.0.1:`port` (0: the OS chooses).
+    pub async fn start_on(port: u16, behaviour: Behaviour) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("a loopback port for the sink");
+        let addr = listener.local_addr().expect("a bound listener has an address");
         let shared = Arc::new(Shared { behaviour, attempts: AtomicUsize::new(0), received: Mutex::new(Vec::new()) });
         let accepting = shared.clone();
         tokio::spawn(async move {
@@ -101,8 +116,9 @@ fn path(argument: &str) -> String {
     argument[start..end].to_owned()
 }
 
+/// What a client sent in base64; empty when it is not base64 of UTF-8.
 fn decode(b64: &str) -> String {
-    String::from_utf8(STANDARD.decode(b64.trim()).expect("base64 from the client")).expect("UTF-8 from the client")
+    STANDARD.decode(b64.trim()).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default()
 }
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) {
@@ -200,6 +216,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                 if failing == Some(Failure::DropAfterData) {
                     return;
                 }
+                tokio::time::sleep(shared.behaviour.accept_delay).await;
                 let queued = {
                     let mut received = shared.received.lock().unwrap();
                     received.push(Received {
