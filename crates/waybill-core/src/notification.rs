@@ -99,6 +99,10 @@ pub struct NotificationSettings {
     /// disabled after failing for days).
     #[serde(default)]
     pub merchant_email: Option<String>,
+    /// The tenant's own SMTP server as `host:port`, when it sends through its own (the URL,
+    /// with the password, is sealed apart and never shown).
+    #[serde(default)]
+    pub smtp_server: Option<String>,
 }
 
 impl Default for NotificationSettings {
@@ -118,6 +122,7 @@ impl Default for NotificationSettings {
             timezone: "UTC".into(),
             sms_provider: None,
             merchant_email: None,
+            smtp_server: None,
         }
     }
 }
@@ -272,6 +277,12 @@ pub struct NotificationSettingsUpdate {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub merchant_email: Option<String>,
+    /// The tenant's own SMTP server instead of the operator's (`--smtp-url`), in the same form:
+    /// `smtp://user:pass@host:587`, `smtps://…:465` or `smtp://host:25?tls=none`. Sealed, never
+    /// shown again; absent keeps the one set up, `""` removes it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 512))]
+    pub smtp_url: Option<String>,
 }
 
 /// One message as the shipment's log shows it.

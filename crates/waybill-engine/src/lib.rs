@@ -114,6 +114,8 @@ struct Inner {
     /// Carrier accounts with their opened secrets, as of the account's `updated_at`: an entry
     /// is used only while the account row still shows the same time.
     accounts: RwLock<HashMap<CarrierAccountId, Arc<(CarrierAccount, AccountSecrets)>>>,
+    /// Tenants' own SMTP servers, by URL: each keeps its connection pool between messages.
+    tenant_mailers: RwLock<HashMap<String, waybill_notify::email::Mailer>>,
 }
 
 impl Engine {
@@ -146,6 +148,7 @@ impl Engine {
                 email,
                 sms,
                 accounts: RwLock::default(),
+                tenant_mailers: RwLock::default(),
             }),
         }
     }

@@ -16,7 +16,7 @@ use waybill_core::notification::{
 };
 use waybill_core::text;
 use waybill_core::{Event, Language, MessageChannel, Milestone, Scope, Shipment, TrackingStatus};
-use waybill_notify::email::{Mailer, OutgoingEmail};
+use waybill_notify::email::{Mailer, OutgoingEmail, SmtpSettings};
 use waybill_notify::sms::{SmsSender, check_credentials};
 use waybill_notify::template::{self, Item, TemplateSource, Variables};
 use waybill_notify::words;
@@ -53,6 +53,15 @@ impl Job for SendNotification {
     fn unique_key(&self) -> Option<String> {
         Some(format!("{}:{}", Self::KIND, self.notification_id))
     }
+}
+
+/// Why email cannot go out when neither the operator nor the tenant set up a server.
+const NO_SMTP: &str = "no SMTP server is set up (--smtp-url, or smtp_url in notification settings)";
+
+/// How one email leaves.
+enum EmailRoute {
+    Smtp(Mailer),
+    Print,
 }
 
 /// Attempts a message gets before it is `failed`.
@@ -173,16 +182,57 @@ impl Engine {
         channel: MessageChannel,
     ) -> Result<Option<String>, EngineError> {
         Ok(match channel {
-            MessageChannel::Email => match (&self.inner.email, self.sender_address(settings)) {
-                (EmailTransport::None, _) => Some("no SMTP server is set up (--smtp-url)".into()),
-                (_, None) => Some("no sender address is set up (sender_address in notification settings)".into()),
-                _ => None,
-            },
+            MessageChannel::Email => {
+                let operator = !matches!(self.inner.email, EmailTransport::None);
+                if !operator && settings.smtp_server.is_none() {
+                    Some(NO_SMTP.into())
+                } else if self.sender_address(settings).is_none() {
+                    Some("no sender address is set up (sender_address in notification settings)".into())
+                } else {
+                    None
+                }
+            }
             MessageChannel::Sms => match self.store().notification_secrets(scope).await? {
                 None => Some("no SMS provider is set up".into()),
                 Some(_) => None,
             },
         })
+    }
+
+    /// Where the scope's email goes: its own SMTP server when it set one up, else the
+    /// operator's; `Err` with the reason when there is none (or a live tenant's server now
+    /// resolves to a private address).
+    async fn email_route(&self, scope: &Scope) -> Result<Result<EmailRoute, String>, EngineError> {
+        let Some(url) = self.store().notification_smtp(scope).await? else {
+            return Ok(match &self.inner.email {
+                EmailTransport::Smtp(mailer) => Ok(EmailRoute::Smtp(mailer.clone())),
+                EmailTransport::Print => Ok(EmailRoute::Print),
+                EmailTransport::None => Err(NO_SMTP.into()),
+            });
+        };
+        let settings = SmtpSettings::parse(&url)
+            .map_err(|e| EngineError::Internal(format!("a stored SMTP URL does not parse: {e}")))?;
+        if scope.mode == waybill_core::Mode::Live
+            && let Err(refused) = self.check_smtp_destination(&settings).await
+        {
+            return Ok(Err(format!("the store's SMTP server is refused: {refused}")));
+        }
+        if let Some(mailer) = self.inner.tenant_mailers.read().expect("the mailer cache is never poisoned").get(&url) {
+            return Ok(Ok(EmailRoute::Smtp(mailer.clone())));
+        }
+        let mailer = match Mailer::new(&settings) {
+            Ok(mailer) => mailer,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.inner.tenant_mailers.write().expect("the mailer cache is never poisoned").insert(url, mailer.clone());
+        Ok(Ok(EmailRoute::Smtp(mailer)))
+    }
+
+    /// A live tenant's SMTP server must be a public address, like every live outbound call.
+    async fn check_smtp_destination(&self, settings: &SmtpSettings) -> Result<(), String> {
+        let host = if settings.host.contains(':') { format!("[{}]", settings.host) } else { settings.host.clone() };
+        let url = format!("https://{host}:{}/", settings.port);
+        self.inner.outbound.check_destination(&url).await.map_err(|refused| refused.to_string())
     }
 
     fn sender_address(&self, settings: &NotificationSettings) -> Option<String> {
@@ -230,17 +280,17 @@ impl Engine {
                         .starts_with("https://")
                         .then(|| vars.unsubscribe_url.clone()),
                 };
-                match &self.inner.email {
-                    EmailTransport::Smtp(mailer) => mailer
+                match self.email_route(scope).await? {
+                    Ok(EmailRoute::Smtp(mailer)) => mailer
                         .send(&email)
                         .await
                         .map(|s| s.provider_message_id)
                         .map_err(|e| (e.is_retryable(), e.to_string())),
-                    EmailTransport::Print => {
+                    Ok(EmailRoute::Print) => {
                         tracing::info!(to = %email.to, subject = %email.subject, "email (printed, not sent):\n{}", email.text);
                         Ok(format!("printed:{}", n.id))
                     }
-                    EmailTransport::None => Err((false, "no SMTP server is set up (--smtp-url)".into())),
+                    Err(reason) => Err((false, reason)),
                 }
             }
             MessageChannel::Sms => {
@@ -488,8 +538,8 @@ impl Engine {
             return Ok(Next::Done);
         };
         let settings = self.notification_settings(scope).await?;
-        let (EmailTransport::Smtp(mailer), Some(to), Some(from)) =
-            (&self.inner.email, settings.merchant_email.clone(), self.sender_address(&settings))
+        let (Ok(EmailRoute::Smtp(mailer)), Some(to), Some(from)) =
+            (self.email_route(scope).await?, settings.merchant_email.clone(), self.sender_address(&settings))
         else {
             tracing::warn!(endpoint = %endpoint_id, %url, "webhook endpoint disabled; no merchant_email or SMTP server to tell the merchant by email");
             return Ok(Next::Done);
@@ -579,6 +629,24 @@ impl Engine {
         if timezone.parse::<chrono_tz::Tz>().is_err() {
             problems.add("/timezone", "an IANA time zone such as Europe/Istanbul");
         }
+        // `Some(None)` removes the tenant's server; `Some(Some((url, host:port)))` sets one.
+        let mut smtp = None;
+        match body.smtp_url.as_deref() {
+            None => {}
+            Some("") => smtp = Some(None),
+            Some(url) if url.len() > 512 => problems.add("/smtp_url", "at most 512 characters"),
+            Some(url) => match SmtpSettings::parse(url) {
+                Ok(parsed) => {
+                    if scope.mode == waybill_core::Mode::Live
+                        && let Err(refused) = self.check_smtp_destination(&parsed).await
+                    {
+                        problems.add("/smtp_url", refused);
+                    }
+                    smtp = Some(Some((url.to_owned(), format!("{}:{}", parsed.host, parsed.port))));
+                }
+                Err(e) => problems.add("/smtp_url", e),
+            },
+        }
         let mut provider = None;
         if let Some(credentials) = &body.sms_provider {
             match check_credentials(credentials) {
@@ -602,10 +670,18 @@ impl Engine {
             timezone,
             sms_provider: provider.or(previous.sms_provider),
             merchant_email: body.merchant_email,
+            smtp_server: match &smtp {
+                None => previous.smtp_server,
+                Some(server) => server.as_ref().map(|(_, server)| server.clone()),
+            },
         };
         let sealed = body.sms_provider.as_ref().map(|c| self.store().seal_notification_secrets(c));
         let mut uow = self.begin().await?;
         uow.tx.save_notification_settings(scope, &settings, sealed).await?;
+        if let Some(server) = smtp {
+            let sealed = server.map(|(url, _)| self.store().seal_notification_smtp(&url));
+            uow.tx.set_notification_smtp(scope, sealed).await?;
+        }
         uow.commit(self).await?;
         Ok(settings)
     }

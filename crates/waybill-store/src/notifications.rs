@@ -24,6 +24,12 @@ struct SecretsRow {
 crate::sqlite_row!(SecretsRow { sealed_secrets });
 
 #[derive(sqlx::FromRow)]
+struct SmtpRow {
+    sealed_smtp: Option<String>,
+}
+crate::sqlite_row!(SmtpRow { sealed_smtp });
+
+#[derive(sqlx::FromRow)]
 struct TemplateRow {
     source: String,
 }
@@ -147,6 +153,25 @@ impl Store {
         Some((tenant, channel, parts.next()?.to_owned()))
     }
 
+    /// The scope's own SMTP server URL (with its password), opened; `None` when it has none.
+    pub async fn notification_smtp(&self, scope: &Scope) -> Result<Option<String>> {
+        let row: Option<SmtpRow> = self
+            .pool
+            .fetch_optional(
+                "SELECT sealed_smtp FROM notification_settings WHERE tenant_id = $1 AND mode = $2",
+                args![scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?;
+        let Some(sealed) = row.and_then(|r| r.sealed_smtp) else { return Ok(None) };
+        let plain = self.sealer.open(&sealed)?;
+        String::from_utf8(plain).map(Some).map_err(|_| StoreError::Corrupt("notification SMTP URL".into()))
+    }
+
+    /// Seals a tenant's SMTP URL for [`Tx::set_notification_smtp`].
+    pub fn seal_notification_smtp(&self, url: &str) -> String {
+        self.sealer.seal(url.as_bytes())
+    }
+
     /// Seals SMS credentials for [`Tx::save_notification_settings`].
     pub fn seal_notification_secrets(&self, secrets: &serde_json::Value) -> String {
         self.sealer.seal(json(secrets).as_bytes())
@@ -229,6 +254,16 @@ impl Tx {
              sealed_secrets = COALESCE(excluded.sealed_secrets, notification_settings.sealed_secrets), \
              updated_at = excluded.updated_at",
             args![scope.tenant.as_str(), scope.mode.as_str(), json(settings), sealed_secrets, now_ms()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, removes) the scope's own SMTP server; the settings row must exist.
+    pub async fn set_notification_smtp(&mut self, scope: &Scope, sealed: Option<String>) -> Result<()> {
+        self.execute(
+            "UPDATE notification_settings SET sealed_smtp = $1 WHERE tenant_id = $2 AND mode = $3",
+            args![sealed, scope.tenant.as_str(), scope.mode.as_str()],
         )
         .await?;
         Ok(())

@@ -175,6 +175,59 @@ async fn the_unsubscribe_link_in_an_email_stops_later_emails() {
     assert_eq!(sink.received().len(), sent_before, "no email after unsubscribing");
 }
 
+/// A store that sends through its own SMTP server, though the operator set none up: its URL
+/// (with the password) is sealed and never shown, only `host:port`; mail goes out with its
+/// login. A URL that does not parse is refused at `/smtp_url`, and so is a live one on a
+/// private address; `""` removes it.
+#[tokio::test]
+async fn a_store_sends_through_its_own_smtp_server() {
+    let h = Harness::start().await;
+    let sink = SmtpSink::start(Behaviour::default()).await;
+    let settings = |url: &str| json!({"triggers": {"booked": {"email": true}}, "smtp_url": url});
+    let (status, problem) = h.put("/v1/notification-settings", &settings("smtp://mail.example:25?tls=maybe")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/smtp_url");
+    let live = h
+        .http
+        .put(format!("{}/v1/notification-settings", h.api))
+        .bearer_auth(&h.live_key)
+        .json(&settings(&sink.url("relay:s3cret@", "")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::UNPROCESSABLE_ENTITY, "a live store's server must be public");
+    let problem: Value = live.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["pointer"], "/smtp_url", "{problem}");
+    assert!(!problem.to_string().contains("s3cret"), "{problem}");
+
+    let (status, saved) = h.put("/v1/notification-settings", &settings(&sink.url("relay:s3cret@", ""))).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["smtp_server"], format!("127.0.0.1:{}", sink.addr.port()));
+    let (_, shown) = h.get("/v1/notification-settings").await;
+    assert!(!shown.to_string().contains("s3cret"), "the password is never shown: {shown}");
+    let (status, _) = h.put("/v1/notification-settings", &json!({"triggers": {"booked": {"email": true}}})).await;
+    assert_eq!(status, StatusCode::OK, "absent keeps the server");
+
+    let order = h.create_order("S-1", json!({"method": "prepaid"})).await;
+    let (status, shipment) =
+        h.post("/v1/shipments", &h.booking(Some(order["id"].as_str().unwrap()), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let log = settled_log(&h, shipment["id"].as_str().unwrap(), 1).await;
+    assert_eq!(log[0]["state"], "sent", "{log:?}");
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].auth, Some(("relay".to_owned(), "s3cret".to_owned())), "with the store's login");
+
+    let (status, saved) = h.put("/v1/notification-settings", &settings("")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(saved["smtp_server"], Value::Null, "removed");
+    let order = h.create_order("S-2", json!({"method": "prepaid"})).await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(Some(order["id"].as_str().unwrap()), "delivered")).await;
+    let log = settled_log(&h, shipment["id"].as_str().unwrap(), 1).await;
+    assert_eq!(log[0]["state"], "suppressed", "no server left: {log:?}");
+    assert!(log[0]["reason"].as_str().unwrap().contains("no SMTP server"), "{log:?}");
+}
+
 #[tokio::test]
 async fn templates_are_checked_with_line_and_column_and_previewed() {
     let h = Harness::start().await;
