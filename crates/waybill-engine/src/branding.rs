@@ -194,10 +194,7 @@ impl Engine {
             Some(p) if proof_matches(&shipment.ship_to, p) => Some(self.recipient(&shipment).await?),
             _ => None,
         };
-        let carrier_name = self
-            .carriers()
-            .get(&shipment.carrier)
-            .map_or_else(|| shipment.carrier.clone(), |c| c.info().name.to_owned());
+        let carrier_name = self.carrier_name(&shipment).await?;
         let details = self.details_of(shipment, true).await?;
         Ok(PublicTracking::Found(Box::new(PublicParcel {
             branding,

@@ -79,6 +79,11 @@ impl Engine {
         })
     }
 
+    /// The carrier's name as customers see it: a generic account's own name, else the carrier's.
+    pub(crate) async fn carrier_name(&self, shipment: &Shipment) -> Result<String, EngineError> {
+        Ok(self.label_names(shipment).await?.0)
+    }
+
     /// Waybill's own label for a shipment that has its tracking number.
     pub(crate) async fn render_label(&self, shipment: &Shipment, format: LabelFormat) -> Result<Vec<u8>, EngineError> {
         let (carrier_name, service_name) = self.label_names(shipment).await?;

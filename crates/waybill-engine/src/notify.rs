@@ -378,10 +378,7 @@ impl Engine {
             None => None,
         };
         let brand = self.branding(scope).await?;
-        let carrier = self
-            .carriers()
-            .get(&shipment.carrier)
-            .map_or_else(|| shipment.carrier.clone(), |c| c.info().name.to_owned());
+        let carrier = self.carrier_name(shipment).await?;
         let tracking_number = shipment.tracking_number.clone().unwrap_or_default();
         let pickup_point = if shipment.status == TrackingStatus::AvailableForPickup {
             // Where the carrier's scan says it waits (its branch or locker).

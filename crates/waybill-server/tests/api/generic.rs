@@ -379,9 +379,9 @@ async fn scans_by_the_events_api() {
 }
 
 /// A parcel waiting at a branch: the `available_for_pickup` message names where, from the
-/// carrier's scan.
+/// carrier's scan; messages and the tracking page name the carrier as the account does.
 #[tokio::test]
-async fn the_pickup_message_names_the_branch_the_scan_reports() {
+async fn messages_and_the_page_name_the_branch_and_the_accounts_carrier_name() {
     let h = Harness::start().await;
     let account = range_account(&h, 1, 1000).await;
     let shipment = book(&h, &booking(&account)).await;
@@ -395,6 +395,12 @@ async fn the_pickup_message_names_the_branch_the_scan_reports() {
     let (status, rendered) = h.post("/v1/notification-templates/preview", &preview).await;
     assert_eq!(status, StatusCode::OK, "{rendered}");
     assert!(rendered["text"].as_str().unwrap().contains("Kadıköy Şube"), "{rendered}");
+    // Customers see the account's own name for the carrier, on messages and on the page.
+    let email = json!({"milestone": "booked", "channel": "email", "language": "en", "shipment_id": shipment["id"]});
+    let (_, rendered) = h.post("/v1/notification-templates/preview", &email).await;
+    assert!(rendered["text"].as_str().unwrap().contains("Carrier: Kuryem Ekspres"), "{rendered}");
+    let page = h.http.get(format!("{}/t/{number}", h.api)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Kuryem Ekspres"), "{page}");
 }
 
 #[tokio::test]
