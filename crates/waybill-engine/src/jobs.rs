@@ -318,16 +318,19 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let name = self.engine.config().node.clone();
         loop {
-            let free = permits.available_permits().min(32) as u32;
-            let claimed = if free == 0 {
-                Ok(vec![])
-            } else {
-                self.engine.store().claim_jobs(&name, free, self.lease.as_millis() as i64).await
-            };
-            match claimed {
+            // A slot first: with every slot busy, the next claim waits for a job to finish
+            // (not for the idle timer, which would cap a busy node at `concurrency` jobs per
+            // `idle_wait`).
+            let slot = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            let free = (permits.available_permits() + 1).min(32) as u32;
+            match self.engine.store().claim_jobs(&name, free, self.lease.as_millis() as i64).await {
                 Ok(jobs) if !jobs.is_empty() => {
+                    let mut slot = Some(slot);
                     for job in jobs {
-                        let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+                        let permit = match slot.take() {
+                            Some(permit) => permit,
+                            None => permits.clone().acquire_owned().await.expect("the semaphore is never closed"),
+                        };
                         let engine = self.engine.clone();
                         tokio::spawn(async move {
                             run_one(&engine, job).await;
@@ -336,9 +339,11 @@ impl Worker {
                     }
                 }
                 Ok(_) => {
+                    drop(slot);
                     let _ = tokio::time::timeout(self.idle_wait, self.engine.inner.jobs_queued.notified()).await;
                 }
                 Err(e) => {
+                    drop(slot);
                     tracing::error!(error = %e, "cannot claim jobs");
                     tokio::time::sleep(self.idle_wait).await;
                 }
