@@ -103,6 +103,11 @@ impl SmtpSink {
         self.shared.received.lock().unwrap().clone()
     }
 
+    /// How many messages it accepted (without copying them, as `received` does).
+    pub fn count(&self) -> usize {
+        self.shared.received.lock().unwrap().len()
+    }
+
     /// How many transactions (`MAIL FROM`) the sink has seen.
     pub fn attempts(&self) -> usize {
         self.shared.attempts.load(Ordering::SeqCst)

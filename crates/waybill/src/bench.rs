@@ -450,18 +450,14 @@ async fn notifications(n: usize, database_url: Option<String>) -> Result<()> {
             queued(&store, "notify_customer").await? + queued(&store, "send_notification").await? == 0,
         )
     };
-    while sink.received().len() < n || texts.load(Ordering::Relaxed) < n || !done(store.clone()).await? {
+    while sink.count() < n || texts.load(Ordering::Relaxed) < n || !done(store.clone()).await? {
         if started.elapsed() > Duration::from_secs(600) {
-            bail!(
-                "only {} emails and {} texts of {n} each in 10 minutes",
-                sink.received().len(),
-                texts.load(Ordering::Relaxed)
-            );
+            bail!("only {} emails and {} texts of {n} each in 10 minutes", sink.count(), texts.load(Ordering::Relaxed));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
-    let (emails, sms) = (sink.received().len(), texts.load(Ordering::Relaxed));
+    let (emails, sms) = (sink.count(), texts.load(Ordering::Relaxed));
     if emails != n || sms != n {
         bail!("{emails} emails and {sms} texts were sent for {n} shipments");
     }
