@@ -128,7 +128,9 @@ impl Engine {
         };
         let locale = order.as_ref().and_then(|o| o.locale.as_deref());
         let language = Language::for_customer(locale, &shipment.ship_to.country, settings.default_language);
-        let mut uow = self.begin().await?;
+        // Every read before the transaction: one holding a connection while it waits for
+        // another from the pool can run PostgreSQL's pool dry under load.
+        let mut messages = Vec::new();
         for channel in MessageChannel::ALL.iter().copied().filter(|c| settings.sends(job.milestone, *c)) {
             let recipient = match channel {
                 MessageChannel::Email => shipment.ship_to.email.clone(),
@@ -166,7 +168,12 @@ impl Engine {
                 created_at: now,
                 updated_at: now,
             };
+            messages.push(notification);
+        }
+        let mut uow = self.begin().await?;
+        for notification in messages {
             if uow.tx.insert_notification(&notification).await? && notification.state == NotificationState::Queued {
+                let now = now_ms();
                 uow.enqueue(Some(scope), &SendNotification { notification_id: notification.id.clone() }, now);
             }
         }

@@ -151,10 +151,16 @@ impl Engine {
             }
             None => self.store().webhook_endpoints_wanting(scope, kind).await?,
         };
-        let mut uow = self.begin().await?;
-        let mut queued = Vec::new();
+        // Read before the transaction: a transaction holding a connection while it waits for
+        // another from the pool can run PostgreSQL's pool dry under load.
+        let mut replays = Vec::with_capacity(endpoints.len());
         for endpoint in endpoints {
             let replay = self.store().webhook_last_replay(&endpoint.id, event_id).await?.map_or(0, |r| r + 1);
+            replays.push((endpoint, replay));
+        }
+        let mut uow = self.begin().await?;
+        let mut queued = Vec::new();
+        for (endpoint, replay) in replays {
             if let Some(id) = queue_message(&mut uow, &event, &endpoint, replay).await? {
                 queued.push(RedeliveredMessage { endpoint_id: endpoint.id, message_id: id });
             }
@@ -226,6 +232,9 @@ impl Engine {
             created_at: now,
         };
         let mut endpoint = endpoint;
+        // The next message in line, read before the transaction (which must not wait on the
+        // pool for a second connection); one queued meanwhile finds this one settled itself.
+        let behind = self.store().webhook_message_behind(&message).await?;
         let mut uow = self.begin().await?;
         uow.tx.insert_webhook_delivery(scope, &log).await?;
         let next = if log.succeeded {
@@ -282,7 +291,7 @@ impl Engine {
         };
         uow.tx.update_webhook_message(&message).await?;
         if message.state != WebhookMessageState::Pending {
-            self.wake_behind(&mut uow, &message, now).await?;
+            wake(&mut uow, &message, behind, now);
         }
         uow.commit(self).await?;
         Ok(next)
@@ -294,19 +303,12 @@ impl Engine {
         message.next_attempt_at = None;
         message.last_error = Some(reason.to_owned());
         message.updated_at = now;
+        let behind = self.store().webhook_message_behind(&message).await?;
         let mut uow = self.begin().await?;
         uow.tx.update_webhook_message(&message).await?;
-        self.wake_behind(&mut uow, &message, now).await?;
+        wake(&mut uow, &message, behind, now);
         uow.commit(self).await?;
         Ok(Next::Done)
-    }
-
-    /// Runs the next message in `message`'s line now that `message` is settled.
-    async fn wake_behind(&self, uow: &mut UnitOfWork, message: &WebhookMessage, now: i64) -> Result<(), EngineError> {
-        if let Some(next) = self.store().webhook_message_behind(message).await? {
-            uow.enqueue_replacing(Some(&message.scope), &DeliverWebhook { message_id: next }, now);
-        }
-        Ok(())
     }
 
     /// The body of a delivery: `{id, type, timestamp, mode, data}`, where `data` holds the
@@ -353,6 +355,13 @@ impl Engine {
 
     async fn shipment_view(&self, shipment: &Shipment) -> Result<ShipmentView, EngineError> {
         Ok(ShipmentView::from(self.details_of(shipment.clone(), false).await?))
+    }
+}
+
+/// Runs `behind`, the next message in `message`'s line, now that `message` is settled.
+fn wake(uow: &mut UnitOfWork, message: &WebhookMessage, behind: Option<WebhookMessageId>, now: i64) {
+    if let Some(next) = behind {
+        uow.enqueue_replacing(Some(&message.scope), &DeliverWebhook { message_id: next }, now);
     }
 }
 
