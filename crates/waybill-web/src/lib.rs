@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use governor::clock::Clock;
@@ -137,7 +137,7 @@ pub fn router<S: TrackingSource>(source: S, limits: RateLimits) -> Router {
 pub fn unsubscribe_router<U: UnsubscribeSource>(source: U, limit: Limit) -> Router {
     let shared = Arc::new(UnsubscribeShared { source, asks: RateLimiter::keyed(limit.quota()) });
     Router::new()
-        .route("/u/{token}", get(unsubscribe_get::<U>).post(unsubscribe_post::<U>))
+        .route("/u/{token}", get(unsubscribe::<U>).post(unsubscribe::<U>))
         .layer(DefaultBodyLimit::max(1024))
         .layer(axum::middleware::map_response(page_headers))
         .with_state(shared)
@@ -153,9 +153,11 @@ fn valid_token(token: &str) -> bool {
     (32..=1024).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn unsubscribe_get<U: UnsubscribeSource>(
+/// GET asks (the page's form posts back here), POST records.
+async fn unsubscribe<U: UnsubscribeSource>(
     State(shared): State<Arc<UnsubscribeShared<U>>>,
     Client(ip): Client,
+    method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
     Path(token): Path<String>,
@@ -168,25 +170,11 @@ async fn unsubscribe_get<U: UnsubscribeSource>(
     if !valid_token(&token) {
         return unsubscribe_answer(lang, Unsubscribing::Unknown, None);
     }
+    if method == Method::POST {
+        return unsubscribe_answer(lang, shared.source.confirm(&token).await, None);
+    }
     let action = format!("{}?lang={}", uri.path(), lang.as_str());
     unsubscribe_answer(lang, shared.source.find(&token).await, Some(&action))
-}
-
-async fn unsubscribe_post<U: UnsubscribeSource>(
-    State(shared): State<Arc<UnsubscribeShared<U>>>,
-    Client(ip): Client,
-    headers: HeaderMap,
-    Path(token): Path<String>,
-    query: Result<Query<Pairs>, QueryRejection>,
-) -> Response {
-    let lang = choose_language(&query.map(|q| q.0).unwrap_or_default(), &headers);
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return rate_limited(lang, wait);
-    }
-    if !valid_token(&token) {
-        return unsubscribe_answer(lang, Unsubscribing::Unknown, None);
-    }
-    unsubscribe_answer(lang, shared.source.confirm(&token).await, None)
 }
 
 /// The page for `outcome`: the question (with its form posting to `ask`) or the confirmation.

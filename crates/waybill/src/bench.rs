@@ -300,15 +300,7 @@ async fn webhooks(n: usize, database_url: Option<String>) -> Result<()> {
     let hook = format!("http://{}/hook", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
-    let outbound = Outbound::default();
-    let engine = Engine::new(
-        store.clone(),
-        Carriers::new(outbound.clone()),
-        outbound,
-        EngineConfig { node: "bench".into(), ..Default::default() },
-    );
-    let tenant = store.create_tenant("bench").await?;
-    let scope = Scope::test(tenant.id);
+    let (engine, scope) = bench_engine(&store, EngineConfig { node: "bench".into(), ..Default::default() }).await?;
     let endpoint = waybill_core::api::requests::WebhookCreate {
         url: hook,
         events: vec!["order.created".into()],
@@ -355,6 +347,14 @@ async fn bench_store(dir: &tempfile::TempDir, database_url: Option<String>) -> R
     let store =
         Store::open(&url, Sealer::from_base64(&Sealer::generate_key())?).await.context("opening the bench database")?;
     Ok((store, backend))
+}
+
+/// An engine on `store` and a fresh test-mode tenant.
+async fn bench_engine(store: &Store, config: EngineConfig) -> Result<(Engine, Scope)> {
+    let outbound = Outbound::default();
+    let engine = Engine::new(store.clone(), Carriers::new(outbound.clone()), outbound, config);
+    let tenant = store.create_tenant("bench").await?;
+    Ok((engine, Scope::test(tenant.id)))
 }
 
 /// A carrier with no API whose numbers Waybill hands out: booking it costs no carrier call.
@@ -418,20 +418,13 @@ async fn notifications(n: usize, database_url: Option<String>) -> Result<()> {
 
     let smtp = waybill_notify::email::SmtpSettings::parse(&sink.url("", "")).map_err(|e| anyhow::anyhow!(e))?;
     let mailer = waybill_notify::email::Mailer::new(&smtp).map_err(|e| anyhow::anyhow!(e))?;
-    let outbound = Outbound::default();
-    let engine = Engine::new(
-        store.clone(),
-        Carriers::new(outbound.clone()),
-        outbound,
-        EngineConfig {
-            node: "bench".into(),
-            email: waybill_engine::notify::EmailTransport::Smtp(mailer),
-            mail_from: Some("kargo@shop.example".into()),
-            ..Default::default()
-        },
-    );
-    let tenant = store.create_tenant("bench").await?;
-    let scope = Scope::test(tenant.id);
+    let config = EngineConfig {
+        node: "bench".into(),
+        email: waybill_engine::notify::EmailTransport::Smtp(mailer),
+        mail_from: Some("kargo@shop.example".into()),
+        ..Default::default()
+    };
+    let (engine, scope) = bench_engine(&store, config).await?;
     let settings = serde_json::from_value(json!({
         "triggers": {"booked": {"email": true, "sms": true}},
         "sender_name": "Kargo Dükkânı",
@@ -482,15 +475,7 @@ async fn tracking_page(n: usize, concurrency: usize, database_url: Option<String
     }
     let dir = tempfile::tempdir()?;
     let (store, backend) = bench_store(&dir, database_url).await?;
-    let outbound = Outbound::default();
-    let engine = Engine::new(
-        store.clone(),
-        Carriers::new(outbound.clone()),
-        outbound,
-        EngineConfig { node: "bench".into(), ..Default::default() },
-    );
-    let tenant = store.create_tenant("bench").await?;
-    let scope = Scope::test(tenant.id);
+    let (engine, scope) = bench_engine(&store, EngineConfig { node: "bench".into(), ..Default::default() }).await?;
     let branding = serde_json::from_value(json!({
         "slug": "kargo-dukkani", "store_name": "Kargo Dükkânı", "primary_color": "#1d4ed8",
         "support_email": "destek@shop.example"
