@@ -221,6 +221,19 @@ fn seconds(value: f64, flag: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
+/// The booking watchdog: at least a minute, so a booking whose carrier call is still in flight
+/// (up to the 30 s carrier timeout) is never settled as "not booked" and booked again.
+fn watchdog(value: f64) -> Result<Duration> {
+    let watchdog = seconds(value, "--booking-watchdog")?;
+    if watchdog < Duration::from_secs(60) {
+        bail!(
+            "--booking-watchdog must be at least 60 seconds: a booking's carrier call may take up to 30 s, and \
+             settling one still in flight could book it twice"
+        );
+    }
+    Ok(watchdog)
+}
+
 /// A database URL with its password hidden, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -265,7 +278,7 @@ async fn main() -> Result<()> {
             let config = EngineConfig {
                 public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
                 poll_interval: poll,
-                booking_watchdog: seconds(booking_watchdog, "--booking-watchdog")?,
+                booking_watchdog: watchdog(booking_watchdog)?,
                 node: node_name.unwrap_or_else(|| format!("{}:{}", hostname(), listen.port())),
                 base_urls: BaseUrlPolicy {
                     allow_any: allow_base_url_override,

@@ -69,6 +69,14 @@ fn tenant_and_apikey_commands_print_what_scripts_need() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a tenant id"));
+    let short = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--booking-watchdog", "5"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("--booking-watchdog must be at least 60 seconds"));
     let carriers = Command::new(BIN).arg("carriers").output().unwrap();
     assert!(String::from_utf8(carriers.stdout).unwrap().contains("| sandbox |"));
 }
