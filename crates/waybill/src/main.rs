@@ -301,6 +301,9 @@ async fn main() -> Result<()> {
                     .with_context(|| format!("metrics cannot listen on {address}"))?;
                 tokio::spawn(waybill_server::serve_metrics(metrics, engine.clone()));
             }
+            // Alive before the first request: a booking this node takes names it, and other
+            // nodes must not mistake it for one left by a dead node.
+            store.heartbeat(&node, engine.started_at()).await.context("recording this node as alive")?;
             tokio::spawn(Worker::new(engine.clone()).run());
             tracing::info!(%listen, %node, backend = ?store.backend(), "waybill is serving");
             let server = ServerConfig { metrics_token, ..Default::default() };
