@@ -75,6 +75,11 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// The kinds it has handlers for.
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.handlers.keys().copied()
+    }
+
     /// Runs `handler` for every job of kind `J::KIND`.
     pub fn register<J, F, Fut>(&mut self, handler: F)
     where

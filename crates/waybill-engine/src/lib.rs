@@ -169,6 +169,11 @@ impl Engine {
         &self.inner.registry
     }
 
+    /// Every job kind this node runs.
+    pub fn job_kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inner.registry.kinds()
+    }
+
     /// When this node started (epoch ms).
     pub fn started_at(&self) -> i64 {
         self.inner.started_at

@@ -30,6 +30,8 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 pub async fn render(engine: &Engine) -> Result<String, EngineError> {
     let queued = engine.store().queued_jobs().await?;
     let mut kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner());
+    // Every kind this node runs, at 0 when none is queued, so a series never starts missing.
+    kinds.extend(engine.job_kinds().map(str::to_owned));
     kinds.extend(queued.iter().map(|(kind, _)| kind.clone()));
     for kind in kinds.iter() {
         let n = queued.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);

@@ -110,7 +110,8 @@ async fn two_nodes_share_one_database_and_queue() {
     let dir = tempfile::tempdir().unwrap();
     let db = database_args().await;
     let http = reqwest::Client::new();
-    let first = serve(dir.path(), &db, Some(free_port()), None).await;
+    let metrics_token = ["--metrics-token".to_owned(), "m3trics".to_owned()];
+    let first = serve_on(free_port(), dir.path(), &db, Some(free_port()), None, &metrics_token).await;
     // The second node has no simulator of its own; carriers push to the first.
     let second = serve(dir.path(), &db, None, Some(&first.api)).await;
     let key = demo_key(dir.path());
@@ -124,8 +125,10 @@ async fn two_nodes_share_one_database_and_queue() {
         let done = wait_delivered(&http, &second.api, &key, id).await;
         assert_eq!(done["events"].as_array().unwrap().len(), 6, "each scan recorded once across both nodes");
     }
-    let metrics = http.get(format!("{}/metrics", first.api)).send().await.unwrap().text().await.unwrap();
-    assert!(!metrics.contains("kind=\"subscribe\""), "no subscribe job left behind: {metrics}");
+    let metrics = http.get(format!("{}/metrics", first.api)).bearer_auth("m3trics").send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let subscribe = metrics.lines().find(|l| l.starts_with("waybill_jobs_queued{kind=\"subscribe\"}"));
+    assert_eq!(subscribe, Some("waybill_jobs_queued{kind=\"subscribe\"} 0"), "no subscribe job left behind: {metrics}");
 }
 
 /// A node killed while the carrier holds its booking (the carrier booked, its answer never came
