@@ -285,45 +285,6 @@ pub struct NotificationSettingsUpdate {
     pub smtp_url: Option<String>,
 }
 
-/// One message as the shipment's log shows it.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct NotificationView {
-    pub id: NotificationId,
-    pub milestone: Milestone,
-    pub channel: MessageChannel,
-    pub language: Language,
-    /// `default` or `custom`.
-    pub template: String,
-    /// Masked: `a•••@example.com`, `+90••••••••67`.
-    pub recipient: String,
-    pub state: NotificationState,
-    pub reason: Option<String>,
-    pub provider_message_id: Option<String>,
-    pub attempts: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<Notification> for NotificationView {
-    fn from(n: Notification) -> Self {
-        Self {
-            id: n.id,
-            milestone: n.milestone,
-            channel: n.channel,
-            language: n.language,
-            template: n.template,
-            recipient: mask(&n.recipient),
-            state: n.state,
-            reason: n.reason,
-            provider_message_id: n.provider_message_id,
-            attempts: n.attempts,
-            created_at: crate::api::time(n.created_at),
-            updated_at: crate::api::time(n.updated_at),
-        }
-    }
-}
-
 /// `PUT /v1/notification-templates`: a tenant's own template for one milestone, channel and
 /// language. Email needs `subject`, `text` and `html`; SMS only `text`.
 #[derive(Debug, Deserialize)]
@@ -367,22 +328,6 @@ pub struct TemplatePreview {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 40))]
     pub shipment_id: Option<ShipmentId>,
-}
-
-/// A template as the API shows it, or a rendered preview.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TemplateView {
-    pub milestone: Milestone,
-    pub channel: MessageChannel,
-    pub language: Language,
-    /// `default` (Waybill's) or `custom` (yours).
-    pub source: String,
-    pub subject: Option<String>,
-    pub text: String,
-    pub html: Option<String>,
-    /// For SMS: the encoding and how many messages it takes; for anything else worth knowing.
-    pub warnings: Vec<String>,
 }
 
 /// `POST /v1/notification-opt-outs`: a recipient who wants no more messages (an SMS `STOP`

@@ -114,8 +114,9 @@ struct Inner {
     /// Carrier accounts with their opened secrets, as of the account's `updated_at`: an entry
     /// is used only while the account row still shows the same time.
     accounts: RwLock<HashMap<CarrierAccountId, Arc<(CarrierAccount, AccountSecrets)>>>,
-    /// Tenants' own SMTP servers, by URL: each keeps its connection pool between messages.
-    tenant_mailers: RwLock<HashMap<String, waybill_notify::email::Mailer>>,
+    /// Each scope's own SMTP server (its URL and mailer), so it keeps its connection pool
+    /// between messages; one entry per scope, replaced when the URL changes.
+    tenant_mailers: RwLock<HashMap<waybill_core::Scope, (String, waybill_notify::email::Mailer)>>,
 }
 
 impl Engine {

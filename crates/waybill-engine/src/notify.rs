@@ -8,11 +8,12 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use waybill_core::address::e164;
+use waybill_core::api::views::TemplateView;
 use waybill_core::error::{Problems, nearest};
 use waybill_core::ids::{EventId, NotificationId, ShipmentId};
 use waybill_core::notification::{
     Notification, NotificationSettings, NotificationSettingsUpdate, NotificationState, OptOut, TemplatePreview,
-    TemplatePut, TemplateView, quiet_hours_problems, recipient_key,
+    TemplatePut, quiet_hours_problems, recipient_key,
 };
 use waybill_core::text;
 use waybill_core::{Event, Language, MessageChannel, Milestone, Scope, Shipment, TrackingStatus};
@@ -144,7 +145,7 @@ impl Engine {
                 _ => None,
             };
             if reason.is_none() {
-                reason = self.cannot_send(scope, &settings, channel).await?;
+                reason = self.cannot_send(&settings, channel);
             }
             if let (None, Some(to)) = (&reason, &recipient)
                 && self.store().opted_out(&scope.tenant, channel, &recipient_key(channel, to)).await?
@@ -182,13 +183,8 @@ impl Engine {
     }
 
     /// Why nothing can go out on `channel` for this tenant now, if so.
-    async fn cannot_send(
-        &self,
-        scope: &Scope,
-        settings: &NotificationSettings,
-        channel: MessageChannel,
-    ) -> Result<Option<String>, EngineError> {
-        Ok(match channel {
+    fn cannot_send(&self, settings: &NotificationSettings, channel: MessageChannel) -> Option<String> {
+        match channel {
             MessageChannel::Email => {
                 let operator = !matches!(self.inner.email, EmailTransport::None);
                 if !operator && settings.smtp_server.is_none() {
@@ -199,11 +195,8 @@ impl Engine {
                     None
                 }
             }
-            MessageChannel::Sms => match self.store().notification_secrets(scope).await? {
-                None => Some("no SMS provider is set up".into()),
-                Some(_) => None,
-            },
-        })
+            MessageChannel::Sms => settings.sms_provider.is_none().then(|| "no SMS provider is set up".into()),
+        }
     }
 
     /// Where the scope's email goes: its own SMTP server when it set one up, else the
@@ -224,22 +217,24 @@ impl Engine {
         {
             return Ok(Err(format!("the store's SMTP server is refused: {refused}")));
         }
-        if let Some(mailer) = self.inner.tenant_mailers.read().expect("the mailer cache is never poisoned").get(&url) {
-            return Ok(Ok(EmailRoute::Smtp(mailer.clone())));
+        let mailers = self.inner.tenant_mailers.read().expect("the mailer cache is never poisoned");
+        let cached = mailers.get(scope).filter(|(cached_url, _)| *cached_url == url).map(|(_, m)| m.clone());
+        drop(mailers);
+        if let Some(mailer) = cached {
+            return Ok(Ok(EmailRoute::Smtp(mailer)));
         }
         let mailer = match Mailer::new(&settings) {
             Ok(mailer) => mailer,
             Err(e) => return Ok(Err(e)),
         };
-        self.inner.tenant_mailers.write().expect("the mailer cache is never poisoned").insert(url, mailer.clone());
+        let mut mailers = self.inner.tenant_mailers.write().expect("the mailer cache is never poisoned");
+        mailers.insert(scope.clone(), (url, mailer.clone()));
         Ok(Ok(EmailRoute::Smtp(mailer)))
     }
 
     /// A live tenant's SMTP server must be a public address, like every live outbound call.
     async fn check_smtp_destination(&self, settings: &SmtpSettings) -> Result<(), String> {
-        let host = if settings.host.contains(':') { format!("[{}]", settings.host) } else { settings.host.clone() };
-        let url = format!("https://{host}:{}/", settings.port);
-        self.inner.outbound.check_destination(&url).await.map_err(|refused| refused.to_string())
+        self.inner.outbound.check_host(&settings.host).await.map_err(|refused| refused.to_string())
     }
 
     fn sender_address(&self, settings: &NotificationSettings) -> Option<String> {

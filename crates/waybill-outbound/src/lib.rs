@@ -138,7 +138,16 @@ impl Outbound {
         if let Some(ip) = guard::literal_host(&parsed)? {
             return guard::check_ip(ip);
         }
-        let host = parsed.host_str().unwrap_or_default();
+        self.check_host(parsed.host_str().unwrap_or_default()).await
+    }
+
+    /// The same check for a host a live connection other than HTTP goes to (a tenant's SMTP
+    /// server): an IP literal (IPv6 with or without brackets) or a name whose addresses are not
+    /// all forbidden. Unlike the guarded client, the connection itself is not checked again.
+    pub async fn check_host(&self, host: &str) -> Result<(), Refused> {
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+            return guard::check_ip(ip);
+        }
         let unresolved = |reason: String| Refused::Unresolved { host: host.to_owned(), reason };
         let addrs: Vec<_> = tokio::net::lookup_host((host, 0)).await.map_err(|e| unresolved(e.to_string()))?.collect();
         match guard::allowed(host, addrs)? {

@@ -90,6 +90,15 @@ async fn destinations_are_checked_when_registered() {
     }
     let refused = outbound.check_destination("http://localhost:8080/").await.expect_err("localhost");
     assert!(matches!(&refused, Refused::Resolved { host, .. } if host == "localhost"), "{refused:?}");
+
+    // The same rule for hosts that are not URLs (a tenant's SMTP server).
+    assert_eq!(outbound.check_host("93.184.216.34").await, Ok(()));
+    assert_eq!(outbound.check_host("[2606:4700:4700::1111]").await, Ok(()));
+    for host in ["10.0.0.5", "::1", "[fd00:ec2::254]"] {
+        assert!(outbound.check_host(host).await.is_err(), "{host}");
+    }
+    let refused = outbound.check_host("localhost").await.expect_err("localhost");
+    assert!(matches!(&refused, Refused::Resolved { host, .. } if host == "localhost"), "{refused:?}");
 }
 
 #[tokio::test]

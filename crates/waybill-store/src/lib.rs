@@ -35,7 +35,7 @@ pub use jobs::{ClaimedJob, NewJob};
 pub use seal::{SealError, Sealer};
 pub use shipments::{NewScan, ShipmentFilter};
 pub use tenants::Tenant;
-use waybill_core::Page;
+use waybill_core::{Page, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -129,6 +129,12 @@ fn named<T>(text: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
 }
 
 /// Cuts a `limit + 1` fetch to `limit` items and a cursor when more remain.
+/// The arguments of a keyset page of the scope's objects (`WHERE tenant_id = $1 AND mode = $2
+/// AND id > $3 ORDER BY id LIMIT $4`): one row more than the page, to know if another follows.
+fn page_args(scope: &Scope, after: Option<&str>, limit: u32) -> Vec<db::Value> {
+    args![scope.tenant.as_str(), scope.mode.as_str(), after.unwrap_or(""), i64::from(limit) + 1]
+}
+
 fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);

@@ -296,30 +296,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Drops the tenant's template, so Waybill's default applies again; `false` when none.
-    pub async fn delete_notification_template(
-        &mut self,
-        scope: &Scope,
-        milestone: Milestone,
-        channel: MessageChannel,
-        language: Language,
-    ) -> Result<bool> {
-        let n = self
-            .execute(
-                "DELETE FROM notification_templates \
-                 WHERE tenant_id = $1 AND mode = $2 AND milestone = $3 AND channel = $4 AND language = $5",
-                args![
-                    scope.tenant.as_str(),
-                    scope.mode.as_str(),
-                    milestone.as_str(),
-                    channel.as_str(),
-                    language.as_str()
-                ],
-            )
-            .await?;
-        Ok(n == 1)
-    }
-
     /// Writes a new message; `false` when the shipment already has one for this milestone and
     /// channel (at most one, however often the carrier repeats a scan).
     pub async fn insert_notification(&mut self, n: &Notification) -> Result<bool> {

@@ -93,12 +93,7 @@ impl Store {
             .pool
             .fetch_all(
                 order_select!("WHERE tenant_id = $1 AND mode = $2 AND id > $3 ORDER BY id LIMIT $4"),
-                args![
-                    scope.tenant.as_str(),
-                    scope.mode.as_str(),
-                    after.map_or("", |a| a.as_str()),
-                    i64::from(limit) + 1
-                ],
+                crate::page_args(scope, after.map(|a| a.as_str()), limit),
             )
             .await?;
         let items = rows.into_iter().map(OrderRow::into_record).collect::<Result<_>>()?;

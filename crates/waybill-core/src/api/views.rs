@@ -5,8 +5,11 @@ use serde::Serialize;
 use super::time;
 use crate::account::CarrierAccount;
 use crate::address::Address;
-use crate::ids::{CarrierAccountId, OrderId, PickupId, ShipmentId, TrackingEventId};
+use crate::branding::{BrandLink, Branding};
+use crate::ids::{CarrierAccountId, NotificationId, OrderId, PickupId, ShipmentId, TrackingEventId};
+use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
+use crate::notification::{Notification, NotificationState, mask};
 use crate::order::{LineItem, Order, OrderStatus, Payment};
 use crate::parcel::{Parcel, Routing};
 use crate::pickup::Pickup;
@@ -445,4 +448,93 @@ pub struct RedeliveryView {
 pub struct RedeliveredMessage {
     pub endpoint_id: crate::ids::WebhookEndpointId,
     pub message_id: crate::ids::WebhookMessageId,
+}
+
+/// One message as the shipment's log shows it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationView {
+    pub id: NotificationId,
+    pub milestone: Milestone,
+    pub channel: MessageChannel,
+    pub language: Language,
+    /// `default` or `custom`.
+    pub template: String,
+    /// Masked: `a•••@example.com`, `+90••••••••67`.
+    pub recipient: String,
+    pub state: NotificationState,
+    pub reason: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub attempts: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Notification> for NotificationView {
+    fn from(n: Notification) -> Self {
+        Self {
+            id: n.id,
+            milestone: n.milestone,
+            channel: n.channel,
+            language: n.language,
+            template: n.template,
+            recipient: mask(&n.recipient),
+            state: n.state,
+            reason: n.reason,
+            provider_message_id: n.provider_message_id,
+            attempts: n.attempts,
+            created_at: time(n.created_at),
+            updated_at: time(n.updated_at),
+        }
+    }
+}
+
+/// A template as the API shows it, or a rendered preview.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemplateView {
+    pub milestone: Milestone,
+    pub channel: MessageChannel,
+    pub language: Language,
+    /// `default` (Waybill's) or `custom` (yours).
+    pub source: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    /// For SMS: the encoding and how many messages it takes; for anything else worth knowing.
+    pub warnings: Vec<String>,
+}
+
+/// The tenant's branding, shared by both modes.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BrandingView {
+    /// The tenant's tracking URLs are `/t/{slug}/{tracking_number}`.
+    pub slug: String,
+    pub store_name: String,
+    pub primary_color: String,
+    pub accent_color: String,
+    pub support_email: Option<String>,
+    pub links: Vec<BrandLink>,
+    pub default_language: Language,
+    /// Where the page shows the stored logo from, when there is one.
+    pub logo_path: Option<String>,
+    /// Absent while the defaults were never changed.
+    pub updated_at: Option<String>,
+}
+
+impl From<Branding> for BrandingView {
+    fn from(b: Branding) -> Self {
+        BrandingView {
+            logo_path: b.logo_path(),
+            updated_at: (b.updated_at > 0).then(|| time(b.updated_at)),
+            slug: b.slug,
+            store_name: b.store_name,
+            primary_color: b.primary_color,
+            accent_color: b.accent_color,
+            support_email: b.support_email,
+            links: b.links,
+            default_language: b.default_language,
+        }
+    }
 }

@@ -2,13 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waybill_core::Language;
-use waybill_core::api::time;
-use waybill_core::branding::{BrandLink, Branding, BrandingUpdate};
+use waybill_core::api::views::BrandingView;
+use waybill_core::branding::BrandingUpdate;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
@@ -17,39 +14,6 @@ use crate::routes::NoQuery;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get, put))
-}
-
-/// The tenant's branding, shared by both modes.
-#[derive(Serialize, ToSchema)]
-pub struct BrandingView {
-    /// The tenant's tracking URLs are `/t/{slug}/{tracking_number}`.
-    pub slug: String,
-    pub store_name: String,
-    pub primary_color: String,
-    pub accent_color: String,
-    pub support_email: Option<String>,
-    pub links: Vec<BrandLink>,
-    pub default_language: Language,
-    /// Where the page shows the stored logo from, when there is one.
-    pub logo_path: Option<String>,
-    /// Absent while the defaults were never changed.
-    pub updated_at: Option<String>,
-}
-
-impl From<Branding> for BrandingView {
-    fn from(b: Branding) -> Self {
-        BrandingView {
-            logo_path: b.logo_path(),
-            updated_at: (b.updated_at > 0).then(|| time(b.updated_at)),
-            slug: b.slug,
-            store_name: b.store_name,
-            primary_color: b.primary_color,
-            accent_color: b.accent_color,
-            support_email: b.support_email,
-            links: b.links,
-            default_language: b.default_language,
-        }
-    }
 }
 
 /// The branding of the tracking page: the saved one, or the defaults (the tenant's name in

@@ -8,11 +8,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waybill_core::api::views::List;
+use waybill_core::api::views::{List, NotificationView, TemplateView};
 use waybill_core::ids::ShipmentId;
 use waybill_core::notification::{
-    NotificationSettings, NotificationSettingsUpdate, NotificationView, OptOut, TemplatePreview, TemplatePut,
-    TemplateView,
+    NotificationSettings, NotificationSettingsUpdate, OptOut, TemplatePreview, TemplatePut,
 };
 use waybill_core::{FieldError, Language, MessageChannel, Milestone};
 
@@ -67,19 +66,20 @@ pub struct TemplateQuery {
     pub language: Option<String>,
 }
 
-fn filter<T>(
+/// The query parameter `name` read as one of `all` (by its name); a problem when it is none.
+fn filter<T: Copy + Into<&'static str>>(
     value: &Option<String>,
     name: &str,
-    parse: fn(&str) -> Option<T>,
-    all: &[&str],
+    all: &[T],
     problems: &mut Vec<FieldError>,
 ) -> Option<T> {
     let v = value.as_deref().filter(|v| !v.is_empty())?;
-    let parsed = parse(v);
-    if parsed.is_none() {
-        problems.push(FieldError::new(format!("/query/{name}"), format!("one of: {}", all.join(", "))));
+    let found = all.iter().copied().find(|t| (*t).into() == v);
+    if found.is_none() {
+        let names: Vec<&str> = all.iter().map(|t| (*t).into()).collect();
+        problems.push(FieldError::new(format!("/query/{name}"), format!("one of: {}", names.join(", "))));
     }
-    parsed
+    found
 }
 
 /// The templates that apply: yours where you saved one (`source: custom`), else Waybill's.
@@ -91,13 +91,9 @@ pub async fn list_templates(
     ApiQuery(q): ApiQuery<TemplateQuery>,
 ) -> ApiResult<Json<List<TemplateView>>> {
     let mut problems = Vec::new();
-    let names = |all: &[&'static str]| all.to_vec();
-    let milestones = names(&Milestone::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>());
-    let channels = names(&MessageChannel::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>());
-    let languages = names(&Language::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>());
-    let milestone = filter(&q.milestone, "milestone", Milestone::parse, &milestones, &mut problems);
-    let channel = filter(&q.channel, "channel", MessageChannel::parse, &channels, &mut problems);
-    let language = filter(&q.language, "language", Language::parse, &languages, &mut problems);
+    let milestone = filter(&q.milestone, "milestone", Milestone::ALL, &mut problems);
+    let channel = filter(&q.channel, "channel", MessageChannel::ALL, &mut problems);
+    let language = filter(&q.language, "language", Language::ALL, &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }

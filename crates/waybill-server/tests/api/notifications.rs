@@ -252,6 +252,12 @@ async fn templates_are_checked_with_line_and_column_and_previewed() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let (_, list) = h.get("/v1/notification-templates?milestone=delivered&channel=sms&language=tr").await;
     assert_eq!(list["data"][0]["source"], "default", "nothing was saved: {list}");
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "one milestone, channel and language: {list}");
+    let (status, problem) = h.get("/v1/notification-templates?milestone=shiped&language=de").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/query/milestone");
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().starts_with("one of: booked, picked_up"), "{problem}");
+    assert_eq!(problem["errors"][1]["pointer"], "/query/language");
 
     let long =
         "Siparişiniz teslim edildi. Bizi tercih ettiğiniz için teşekkür ederiz, görüşmek üzere! {{ tracking_url }}";
@@ -293,7 +299,9 @@ async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
                 "triggers": {"deliverd": {"email": true}},
                 "sender_address": "not-an-address",
                 "quiet_hours": {"start": "25:00", "end": "08:00"},
-                "sms_provider": {"provider": "twilio", "account_sid": "AC1"}
+                "sms_provider": {"provider": "twilio", "account_sid": "AC1"},
+                "merchant_email": "ops at shop",
+                "smtp_url": "https://mail.example"
             }),
         )
         .await;
@@ -304,9 +312,11 @@ async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
     assert!(pointers.contains(&"/sender_address"), "{pointers:?}");
     assert!(pointers.contains(&"/quiet_hours/start"), "{pointers:?}");
     assert!(pointers.iter().any(|p| p.starts_with("/sms_provider/")), "{pointers:?}");
+    assert!(pointers.contains(&"/merchant_email") && pointers.contains(&"/smtp_url"), "{pointers:?}");
     assert!(problem.to_string().contains("did you mean `delivered`"), "{problem}");
     let (_, settings) = h.get("/v1/notification-settings").await;
     assert_eq!(settings["sender_address"], Value::Null, "nothing was saved: {settings}");
+    assert_eq!(settings["smtp_server"], Value::Null, "nothing was saved: {settings}");
     assert_eq!(settings["triggers"]["booked"]["email"], true, "a new tenant has the defaults: {settings}");
 
     let (status, saved) = h.put("/v1/notification-settings", &json!({
