@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use serde::Serialize;
+pub use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::ids::CarrierAccountId;
-use waybill_core::{Address, FieldError, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
+use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 
 /// The account a call acts for: its environment, where to reach the carrier, and its
 /// decrypted credentials.
@@ -62,48 +63,6 @@ pub struct Capabilities {
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).
     pub returns: bool,
-}
-
-/// The credential fields an account of this carrier needs.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CredentialSchema {
-    pub fields: Vec<CredentialField>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CredentialField {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub required: bool,
-}
-
-impl CredentialSchema {
-    /// Every missing or mistyped field, and every field the carrier does not use.
-    pub fn check(&self, credentials: &serde_json::Value) -> Result<(), Vec<FieldError>> {
-        let Some(obj) = credentials.as_object() else {
-            return Err(vec![FieldError::new("/credentials", "credentials must be an object")]);
-        };
-        let mut errors = Vec::new();
-        for f in &self.fields {
-            match obj.get(f.name) {
-                None if f.required => {
-                    errors.push(FieldError::new(format!("/credentials/{}", f.name), format!("{} is required", f.name)))
-                }
-                Some(v) if v.as_str().is_none_or(|s| s.trim().is_empty()) => {
-                    errors.push(FieldError::new(format!("/credentials/{}", f.name), "must be a non-empty string"))
-                }
-                _ => {}
-            }
-        }
-        for key in obj.keys() {
-            if !self.fields.iter().any(|f| f.name == key) {
-                errors.push(FieldError::new(format!("/credentials/{key}"), "is not a credential this carrier uses"));
-            }
-        }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
-use crate::ids::{ShipmentId, WebhookEndpointId};
+use crate::ids::{ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
 use crate::shipment::{Shipment, TrackingEvent};
@@ -22,6 +22,14 @@ pub enum Event {
     /// The order moved with its shipment (or was closed).
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged { order: Order, from: OrderStatus },
+    /// The order's channel changed it before it shipped, and Waybill applied the change.
+    /// `changes` are pointers into the order (`/ship_to`, `/line_items`, `/payment`, `/status`).
+    #[serde(rename = "order.updated")]
+    OrderUpdated { order: Order, changes: Vec<String> },
+    /// The order's channel changed (or cancelled) an order that already has a shipment: the
+    /// change is recorded with the import, not applied; a person decides what to do.
+    #[serde(rename = "order.update_held")]
+    OrderUpdateHeld { order: Order, changes: Vec<String>, import_id: ChannelImportId },
     /// A delivered order was closed: the work that hangs off delivery has been queued.
     #[serde(rename = "order.closed")]
     OrderClosed { order: Order },
@@ -68,6 +76,8 @@ impl Event {
             Event::OrderCreated { .. } => "order.created",
             Event::OrderStatusChanged { .. } => "order.status_changed",
             Event::OrderClosed { .. } => "order.closed",
+            Event::OrderUpdated { .. } => "order.updated",
+            Event::OrderUpdateHeld { .. } => "order.update_held",
             Event::CarrierAccountCreated { .. } => "carrier_account.created",
             Event::ShipmentBooked { .. } => "shipment.booked",
             Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
@@ -86,9 +96,11 @@ impl Event {
     /// The id of the object the event is about (`ord_…`, `shp_…`, `pku_…`, `car_…`).
     pub fn subject(&self) -> &str {
         match self {
-            Event::OrderCreated { order } | Event::OrderStatusChanged { order, .. } | Event::OrderClosed { order } => {
-                order.id.as_str()
-            }
+            Event::OrderCreated { order }
+            | Event::OrderStatusChanged { order, .. }
+            | Event::OrderClosed { order }
+            | Event::OrderUpdated { order, .. }
+            | Event::OrderUpdateHeld { order, .. } => order.id.as_str(),
             Event::CarrierAccountCreated { account } => account.id.as_str(),
             Event::ShipmentBooked { shipment }
             | Event::ShipmentBookingFailed { shipment }
@@ -116,6 +128,8 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "order.created",
     "order.status_changed",
     "order.closed",
+    "order.updated",
+    "order.update_held",
     "shipment.booked",
     "shipment.booking_failed",
     "shipment.booking_unknown",

@@ -93,6 +93,8 @@ prefixed_id!(/** One message to one customer about one milestone. */ Notificatio
 prefixed_id!(/** A merchant's webhook endpoint. */ WebhookEndpointId, "wh");
 prefixed_id!(/** One event on its way to one webhook endpoint. */ WebhookMessageId, "whm");
 prefixed_id!(/** One attempt to deliver a webhook message: a line of the delivery log. */ WebhookDeliveryId, "whd");
+prefixed_id!(/** A tenant's link to one sales channel (a Shopify store, a WooCommerce site, …). */ ChannelConnectionId, "chc");
+prefixed_id!(/** One order payload a channel sent (or a sync fetched), kept until it is imported. */ ChannelImportId, "chi");
 
 #[cfg(test)]
 mod tests {

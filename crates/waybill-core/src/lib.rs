@@ -10,6 +10,8 @@ pub mod account;
 pub mod address;
 pub mod api;
 pub mod branding;
+pub mod channel;
+pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod ids;

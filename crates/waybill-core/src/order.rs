@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::error::FieldError;
-use crate::ids::{OrderId, TenantId};
+use crate::ids::{ChannelConnectionId, OrderId, TenantId};
 use crate::money::{Currency, Money};
 use crate::scope::{Mode, Scope};
 use crate::text;
@@ -45,6 +45,15 @@ pub struct Order {
     /// before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The channel connection the order came in through; `None` for API and CSV orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<ChannelConnectionId>,
+    /// The number the channel shows (`#1001`) when it differs from `external_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// When the channel last changed the order (epoch ms), so an older payload never wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_updated_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
-use crate::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId, TrackingEventId};
+use crate::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId, TenantId, TrackingEventId};
 use crate::money::Money;
 use crate::parcel::{Parcel, Routing};
 use crate::scope::{Mode, Scope};
@@ -49,6 +49,9 @@ pub struct Shipment {
     pub tenant_id: TenantId,
     pub mode: Mode,
     pub order_id: Option<OrderId>,
+    /// The channel connection of its order, so channel updates know the shipment is theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_connection_id: Option<ChannelConnectionId>,
     pub carrier_account_id: CarrierAccountId,
     pub carrier: String,
     pub service: String,

@@ -105,8 +105,8 @@ impl Engine {
         Ok((new.account, push_secret))
     }
 
-    /// Problems with a `base_url` override for an account in `mode`.
-    async fn check_base_url(&self, url: &str, mode: Mode, problems: &mut Problems) {
+    /// Problems with a `base_url` override for an account (or a channel connection) in `mode`.
+    pub(crate) async fn check_base_url(&self, url: &str, mode: Mode, problems: &mut Problems) {
         let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
         let Some(parsed) = parsed.filter(|u| u.host_str().is_some()) else {
             problems.add("/base_url", "must be an absolute http:// or https:// URL");

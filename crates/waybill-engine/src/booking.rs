@@ -10,7 +10,7 @@ use waybill_carriers::{BookedRef, Booking, BookingRequest, Carrier, CarrierDocum
 use waybill_core::account::CarrierAccount;
 use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
-use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId};
+use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId};
 use waybill_core::{
     Address, BookingError, BookingState, Event, Invalid, Mode, Money, Parcel, Payment, Scope, Shipment, TrackingStatus,
 };
@@ -26,6 +26,8 @@ use crate::{Engine, EngineError};
 #[derive(Debug, Clone)]
 pub struct BookInput {
     pub order_id: Option<OrderId>,
+    /// The channel connection of the order, if it came from one.
+    pub channel_connection_id: Option<ChannelConnectionId>,
     pub carrier_account_id: CarrierAccountId,
     pub service: String,
     pub ship_from: Address,
@@ -161,6 +163,7 @@ impl Engine {
         let carrier = account.carrier.clone();
         let input = BookInput {
             order_id: body.order_id,
+            channel_connection_id: order.as_ref().and_then(|o| o.connection_id.clone()),
             carrier_account_id: body.carrier_account_id,
             service: body.service,
             ship_from: body.ship_from.normalized(),
@@ -208,6 +211,7 @@ impl Engine {
             tenant_id: scope.tenant.clone(),
             mode: scope.mode,
             order_id: input.order_id,
+            channel_connection_id: input.channel_connection_id,
             carrier_account_id: input.carrier_account_id,
             carrier: carrier.to_owned(),
             service: input.service,

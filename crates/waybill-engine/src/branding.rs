@@ -159,6 +159,21 @@ impl Engine {
         })
     }
 
+    /// The branded tracking page of a number: what customers and channels are sent.
+    pub(crate) fn tracking_page_url(&self, brand_slug: &str, tracking_number: &str) -> String {
+        format!("{}/t/{brand_slug}/{tracking_number}", self.config().public_url.trim_end_matches('/'))
+    }
+
+    /// The page a channel shows its customer for a shipment: Waybill's branded tracking page.
+    pub(crate) async fn customer_tracking_url(
+        &self,
+        shipment: &Shipment,
+        tracking_number: &str,
+    ) -> Result<String, EngineError> {
+        let brand = self.branding_of(&shipment.tenant_id).await?;
+        Ok(self.tracking_page_url(&brand.slug, tracking_number))
+    }
+
     /// The logo saved under a slug, with its content type.
     pub async fn brand_logo(&self, slug: &str) -> Result<Option<(Vec<u8>, String)>, EngineError> {
         Ok(self.store().branding_logo(slug).await?)

@@ -21,6 +21,12 @@ pub enum EngineError {
     /// does not check: answered alike, so a stranger learns nothing about which accounts exist.
     #[error("the push is not signed for this endpoint")]
     PushRefused,
+    #[error(transparent)]
+    Channel(#[from] waybill_channels::ChannelError),
+    /// A channel webhook for a connection that does not exist, is another channel's, or whose
+    /// signature (or registered secret) does not check: answered alike.
+    #[error("the webhook is not signed for this endpoint")]
+    HookRefused,
     /// A correctly signed carrier push that cannot be read.
     #[error(transparent)]
     Push(#[from] waybill_carriers::PushError),

@@ -28,6 +28,10 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Attempts before the job is given up on (kept as `dead` for a person).
     const MAX_ATTEMPTS: u32 = 10;
 
+    /// A job queued under its key while the job with that key runs makes that run happen once
+    /// more ([`NewJob::rerun_if_running`]): for jobs that bring something up to date.
+    const RERUN_IF_RUNNING: bool = false;
+
     /// At most one job with this key is queued at a time.
     fn unique_key(&self) -> Option<String> {
         None
@@ -42,6 +46,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
             run_at,
             unique_key: self.unique_key(),
             replace: false,
+            rerun_if_running: Self::RERUN_IF_RUNNING,
             max_attempts: Self::MAX_ATTEMPTS,
         }
     }
@@ -199,6 +204,7 @@ pub const CONSUMERS: &[Consumer] = &[
     },
     Consumer { name: "customer_messages", wants: crate::notify::wants, job: crate::notify::job },
     Consumer { name: "merchant_alerts", wants: crate::notify::alerts_merchant, job: crate::notify::alert_job },
+    Consumer { name: "channel_updates", wants: crate::channels::wants, job: crate::channels::job },
 ];
 
 /// The engine's own job kinds.
@@ -234,6 +240,7 @@ pub(crate) fn builtin() -> Registry {
     });
     crate::webhooks::register(&mut r);
     crate::notify::register(&mut r);
+    crate::channels::register(&mut r);
     r
 }
 
@@ -401,6 +408,7 @@ fn backoff_ms(attempts: i64) -> i64 {
 fn transient(e: &EngineError) -> bool {
     match e {
         EngineError::Carrier(c) => c.is_transient() || matches!(c, waybill_carriers::CarrierError::Unknown { .. }),
+        EngineError::Channel(c) => c.is_transient(),
         EngineError::Unavailable(_) | EngineError::Internal(_) => true,
         _ => false,
     }

@@ -11,6 +11,7 @@
 mod accounts;
 mod booking;
 mod branding;
+pub mod channels;
 mod error;
 mod generic;
 pub mod jobs;
@@ -100,6 +101,7 @@ pub struct Engine {
 struct Inner {
     store: Store,
     carriers: Carriers,
+    channels: waybill_channels::Channels,
     outbound: Outbound,
     labels: LabelRenderer,
     config: EngineConfig,
@@ -140,6 +142,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 store,
                 carriers,
+                channels: waybill_channels::Channels::new(outbound.clone()),
                 outbound,
                 labels: LabelRenderer::new(),
                 config,

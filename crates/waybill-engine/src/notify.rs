@@ -399,7 +399,7 @@ impl Engine {
             store_name: settings.sender_name.clone().unwrap_or(brand.store_name),
             order_reference: order
                 .as_ref()
-                .map(|o| o.external_id.clone())
+                .map(|o| o.number.clone().unwrap_or_else(|| o.external_id.clone()))
                 .or_else(|| shipment.reference.clone())
                 .unwrap_or_default(),
             items: order
@@ -415,12 +415,7 @@ impl Engine {
                 })
                 .unwrap_or_default(),
             carrier,
-            tracking_url: format!(
-                "{}/t/{}/{}",
-                self.config().public_url.trim_end_matches('/'),
-                brand.slug,
-                tracking_number
-            ),
+            tracking_url: self.tracking_page_url(&brand.slug, &tracking_number),
             tracking_number,
             edd: shipment.edd.map(|d| d.to_string()).unwrap_or_default(),
             status_text: words::status(language, shipment.status),

@@ -29,6 +29,9 @@ impl Engine {
             ship_to: body.ship_to.normalized(),
             line_items: body.line_items,
             locale: body.locale,
+            connection_id: None,
+            number: None,
+            channel_updated_at: None,
             created_at: now,
             updated_at: now,
         };

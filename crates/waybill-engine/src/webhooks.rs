@@ -321,6 +321,14 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
+            Event::OrderUpdated { order, changes } => {
+                json!({"order": OrderView::from(order.clone()), "changes": changes})
+            }
+            Event::OrderUpdateHeld { order, changes, import_id } => json!({
+                "order": OrderView::from(order.clone()),
+                "changes": changes,
+                "import_id": import_id,
+            }),
             Event::ShipmentBooked { shipment }
             | Event::ShipmentBookingFailed { shipment }
             | Event::ShipmentBookingUnknown { shipment }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use waybill_carriers::{CarrierError, PushError};
+use waybill_channels::ChannelError;
 use waybill_core::{FieldError, Invalid};
 use waybill_engine::EngineError;
 
@@ -162,6 +163,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A channel's refusal or outage, met while acting for the caller.
+    pub fn channel(e: ChannelError) -> Self {
+        use ChannelError as C;
+        match &e {
+            C::Unavailable { retry_after, .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "channel_unavailable", e.to_string())
+                    .with_retry_after(retry_after.map_or(5, |d| d.as_secs().max(1)))
+            }
+            C::Unknown { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, "channel_timeout", e.to_string()),
+            C::Auth { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_credentials_refused", e.to_string()),
+            C::Rejected { .. } | C::NotFound { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "channel_refused", e.to_string())
+            }
+            C::Protocol { .. } => Self::new(StatusCode::BAD_GATEWAY, "channel_protocol_error", e.to_string()),
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         Self::invalid(e.0)
@@ -181,6 +201,10 @@ impl From<EngineError> for ApiError {
             EngineError::Push(PushError::BadSignature(m)) => Self::new(StatusCode::UNAUTHORIZED, "push_refused", m),
             EngineError::Push(PushError::Malformed(m)) => Self::new(StatusCode::BAD_REQUEST, "malformed_push", m),
             EngineError::Label(l) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "label_error", l.to_string()),
+            EngineError::Channel(c) => Self::channel(c),
+            EngineError::HookRefused => {
+                Self::new(StatusCode::UNAUTHORIZED, "webhook_refused", "the webhook is not signed for this endpoint")
+            }
             EngineError::Unavailable(e) => Self::unavailable(e),
             EngineError::Internal(e) => Self::internal(e),
         }

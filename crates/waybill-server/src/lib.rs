@@ -62,7 +62,7 @@ pub struct ServerConfig {
         Authenticate with `Authorization: Bearer wb_test_…` (test mode) or `wb_live_…` (live mode): a key sees and \
         touches only objects of its own mode. Errors are `application/problem+json` with a JSON pointer per field."),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"), (name = "webhooks"), (name = "notifications"), (name = "branding"))
+    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"), (name = "webhooks"), (name = "notifications"), (name = "branding"), (name = "channels"))
 )]
 struct ApiDoc;
 
@@ -103,6 +103,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .merge(routes::webhooks::routes())
         .merge(routes::notifications::routes())
         .merge(routes::branding::routes())
+        .merge(routes::channels::routes())
         .with_state(state.clone())
         .split_for_parts();
     let mut app = api

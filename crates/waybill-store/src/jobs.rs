@@ -26,6 +26,10 @@ pub struct NewJob {
     pub unique_key: Option<String>,
     /// With a `unique_key`: replace a job queued under the key instead of keeping it.
     pub replace: bool,
+    /// With a `unique_key`: when the job queued under the key is running, make it run once
+    /// more after this run (for jobs that bring something up to date: this run may have read
+    /// the state before the change that queues this job).
+    pub rerun_if_running: bool,
     pub max_attempts: u32,
 }
 
@@ -57,6 +61,10 @@ impl ClaimedJob {
 const INSERT_ONE: &str = "INSERT INTO jobs (id, tenant_id, mode, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 'queued', $9, $9) ON CONFLICT (unique_key) DO NOTHING";
 
+const INSERT_OR_RERUN: &str = "INSERT INTO jobs (id, tenant_id, mode, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 'queued', $9, $9) \
+     ON CONFLICT (unique_key) DO UPDATE SET again = 1 WHERE jobs.locked_until IS NOT NULL";
+
 /// Two rows in one statement: a booking queues two jobs, and every statement costs.
 const INSERT_TWO: &str = "INSERT INTO jobs (id, tenant_id, mode, kind, payload, unique_key, run_at, attempts, max_attempts, state, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, 'queued', $9, $9), ($10, $11, $12, $13, $14, $15, $16, 0, $17, 'queued', $18, $18) \
@@ -84,6 +92,10 @@ impl Tx {
             if let Some(key) = &job.unique_key {
                 self.execute("DELETE FROM jobs WHERE unique_key = $1", args![key.as_str()]).await?;
             }
+        }
+        let (rerun, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| j.rerun_if_running);
+        for job in rerun {
+            self.execute(INSERT_OR_RERUN, job_args(job, now)).await?;
         }
         let mut jobs = jobs.into_iter();
         while let Some(first) = jobs.next() {
@@ -142,9 +154,26 @@ impl Store {
         Ok(jobs)
     }
 
-    /// The job is done: it leaves the queue. `false` when this claim no longer holds it.
+    /// The job is done: it leaves the queue, unless it was asked to run once more while it
+    /// ran ([`NewJob::rerun_if_running`]); then it is due again now. `false` when this claim
+    /// no longer holds it.
     pub async fn complete_job(&self, job: &ClaimedJob) -> Result<bool> {
-        let n = self.pool.execute("DELETE FROM jobs WHERE id = $1 AND lease = $2", args![&job.id, &job.lease]).await?;
+        let n = self
+            .pool
+            .execute("DELETE FROM jobs WHERE id = $1 AND lease = $2 AND again = 0", args![&job.id, &job.lease])
+            .await?;
+        if n == 1 {
+            return Ok(true);
+        }
+        let now = now_ms();
+        let n = self
+            .pool
+            .execute(
+                "UPDATE jobs SET again = 0, run_at = $1, attempts = 0, locked_until = NULL, locked_by = NULL, lease = NULL, \
+                 last_error = NULL, updated_at = $2 WHERE id = $3 AND lease = $4",
+                args![now, now, &job.id, &job.lease],
+            )
+            .await?;
         Ok(n == 1)
     }
 
@@ -154,9 +183,10 @@ impl Store {
         let n = self
             .pool
             .execute(
-                "UPDATE jobs SET run_at = $1, attempts = 0, locked_until = NULL, locked_by = NULL, lease = NULL, \
-                 last_error = NULL, updated_at = $2 WHERE id = $3 AND lease = $4",
-                args![run_at, now_ms(), &job.id, &job.lease],
+                "UPDATE jobs SET run_at = CASE WHEN again = 1 THEN $1 ELSE $2 END, again = 0, attempts = 0, \
+                 locked_until = NULL, locked_by = NULL, lease = NULL, last_error = NULL, updated_at = $3 \
+                 WHERE id = $4 AND lease = $5",
+                args![now_ms().min(run_at), run_at, now_ms(), &job.id, &job.lease],
             )
             .await?;
         Ok(n == 1)
@@ -170,8 +200,8 @@ impl Store {
             Some(at) => {
                 self.pool
                     .execute(
-                        "UPDATE jobs SET run_at = $1, locked_until = NULL, locked_by = NULL, lease = NULL, last_error = $2, \
-                         updated_at = $3 WHERE id = $4 AND lease = $5",
+                        "UPDATE jobs SET run_at = $1, again = 0, locked_until = NULL, locked_by = NULL, lease = NULL, \
+                         last_error = $2, updated_at = $3 WHERE id = $4 AND lease = $5",
                         args![at, error, now, &job.id, &job.lease],
                     )
                     .await?

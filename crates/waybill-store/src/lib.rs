@@ -9,6 +9,7 @@
 
 mod accounts;
 mod branding;
+mod channels;
 pub mod db;
 mod events;
 mod generic;
@@ -27,6 +28,7 @@ use std::path::Path;
 
 pub use accounts::{AccountSecrets, NewCarrierAccount};
 pub use branding::LogoChange;
+pub use channels::{ChannelFulfilment, NewChannelImport};
 pub use db::{Backend, PoolSettings, Tx};
 use db::{DbError, Pool};
 pub use events::{NewEvent, StoredEvent};

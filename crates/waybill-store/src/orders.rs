@@ -1,6 +1,6 @@
 //! Orders: one row each, unique per tenant, mode, channel and the channel's own id.
 
-use waybill_core::ids::{OrderId, TenantId};
+use waybill_core::ids::{ChannelConnectionId, OrderId, TenantId};
 use waybill_core::{Mode, Order, OrderStatus, Page, Scope};
 
 use crate::db::{Backend, Tx};
@@ -19,6 +19,9 @@ pub(crate) struct OrderRow {
     ship_to: String,
     line_items: String,
     locale: Option<String>,
+    connection_id: Option<String>,
+    number: Option<String>,
+    channel_updated_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -34,6 +37,9 @@ crate::sqlite_row!(OrderRow {
     ship_to,
     line_items,
     locale,
+    connection_id,
+    number,
+    channel_updated_at,
     created_at,
     updated_at
 });
@@ -42,7 +48,7 @@ macro_rules! order_select {
     ($($rest:literal)*) => {
         concat!(
             "SELECT id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-             locale, created_at, updated_at FROM orders ",
+             locale, connection_id, number, channel_updated_at, created_at, updated_at FROM orders ",
             $($rest),*
         )
     };
@@ -63,6 +69,12 @@ impl OrderRow {
             channel: self.channel,
             external_id: self.external_id,
             locale: self.locale,
+            connection_id: self
+                .connection_id
+                .map(|c| ChannelConnectionId::parse(&c).ok_or_else(|| corrupt("connection")))
+                .transpose()?,
+            number: self.number,
+            channel_updated_at: self.channel_updated_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -88,6 +100,18 @@ impl Store {
         row.into_record()
     }
 
+    /// The order of the scope with this channel and external id, if there is one.
+    pub async fn order_by_external_id(&self, scope: &Scope, channel: &str, external_id: &str) -> Result<Option<Order>> {
+        let row: Option<OrderRow> = self
+            .pool
+            .fetch_optional(
+                order_select!("WHERE tenant_id = $1 AND mode = $2 AND channel = $3 AND external_id = $4"),
+                args![scope.tenant.as_str(), scope.mode.as_str(), channel, external_id],
+            )
+            .await?;
+        row.map(OrderRow::into_record).transpose()
+    }
+
     pub async fn list_orders(&self, scope: &Scope, after: Option<&OrderId>, limit: u32) -> Result<Page<Order>> {
         let rows: Vec<OrderRow> = self
             .pool
@@ -108,7 +132,8 @@ impl Tx {
         let inserted = self
             .execute(
                 "INSERT INTO orders (id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-                 created_at, updated_at, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 created_at, updated_at, locale, connection_id, number, channel_updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  ON CONFLICT (tenant_id, mode, channel, external_id) DO NOTHING",
                 args![
                     order.id.as_str(),
@@ -123,7 +148,10 @@ impl Tx {
                     json(&order.line_items),
                     order.created_at,
                     order.updated_at,
-                    order.locale.clone()
+                    order.locale.clone(),
+                    order.connection_id.as_ref().map(|c| c.as_str()),
+                    order.number.clone(),
+                    order.channel_updated_at
                 ],
             )
             .await?;
@@ -153,6 +181,60 @@ impl Tx {
             }
         };
         row.ok_or(StoreError::NotFound)?.into_record()
+    }
+
+    /// The order a channel knows as `external_id`, locked like [`Tx::lock_order`].
+    pub async fn lock_channel_order(
+        &mut self,
+        scope: &Scope,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<Order>> {
+        let a = args![scope.tenant.as_str(), scope.mode.as_str(), channel, external_id];
+        let row: Option<OrderRow> = match self.backend() {
+            Backend::Sqlite => {
+                self.fetch_optional(
+                    order_select!("WHERE tenant_id = $1 AND mode = $2 AND channel = $3 AND external_id = $4"),
+                    a,
+                )
+                .await?
+            }
+            Backend::Postgres => {
+                self.fetch_optional(
+                    order_select!(
+                        "WHERE tenant_id = $1 AND mode = $2 AND channel = $3 AND external_id = $4 FOR UPDATE"
+                    ),
+                    a,
+                )
+                .await?
+            }
+        };
+        row.map(OrderRow::into_record).transpose()
+    }
+
+    /// Writes what a channel may change on an order (locked first): its address, lines,
+    /// payment, language, status, number and the channel's change time.
+    pub async fn update_channel_order(&mut self, order: &Order) -> Result<()> {
+        self.execute(
+            "UPDATE orders SET ship_to = $1, line_items = $2, payment = $3, currency = $4, locale = $5, status = $6, \
+             number = $7, channel_updated_at = $8, updated_at = $9 WHERE id = $10 AND tenant_id = $11 AND mode = $12",
+            args![
+                json(&order.ship_to),
+                json(&order.line_items),
+                json(&order.payment),
+                order.currency.code(),
+                order.locale.clone(),
+                order.status.as_str(),
+                order.number.clone(),
+                order.channel_updated_at,
+                order.updated_at,
+                order.id.as_str(),
+                order.tenant_id.as_str(),
+                order.mode.as_str()
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Writes the order's status (locked by [`Tx::lock_order`]).

@@ -5,7 +5,7 @@
 //! settles if that node dies), the call (outside the store), then the outcome.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use waybill_core::ids::{CarrierAccountId, OrderId, ShipmentId, TenantId, TrackingEventId};
+use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId, TenantId, TrackingEventId};
 use waybill_core::{BookingState, Mode, NdrReason, Page, ScanSource, Scope, Shipment, TrackingEvent, TrackingStatus};
 
 use crate::db::{Backend, Tx};
@@ -42,6 +42,7 @@ struct ShipmentRow {
     tenant_id: String,
     mode: String,
     order_id: Option<String>,
+    channel_connection_id: Option<String>,
     carrier_account_id: String,
     carrier: String,
     service: String,
@@ -71,6 +72,7 @@ crate::sqlite_row!(ShipmentRow {
     tenant_id,
     mode,
     order_id,
+    channel_connection_id,
     carrier_account_id,
     carrier,
     service,
@@ -99,8 +101,8 @@ crate::sqlite_row!(ShipmentRow {
 /// The columns a [`ShipmentRow`] reads, for `SELECT` and `RETURNING` alike.
 macro_rules! shipment_columns {
     () => {
-        "id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, progress, \
-         last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
+        "id, tenant_id, mode, order_id, channel_connection_id, carrier_account_id, carrier, service, booking_state, \
+         status, progress, last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
          routing, simulate, is_return, reference, error, created_at, updated_at"
     };
 }
@@ -126,6 +128,11 @@ impl ShipmentRow {
                 .order_id
                 .as_deref()
                 .map(|o| OrderId::parse(o).ok_or_else(|| corrupt("order")))
+                .transpose()?,
+            channel_connection_id: self
+                .channel_connection_id
+                .as_deref()
+                .map(|c| ChannelConnectionId::parse(c).ok_or_else(|| corrupt("channel connection")))
                 .transpose()?,
             carrier_account_id: CarrierAccountId::parse(&self.carrier_account_id).ok_or_else(|| corrupt("account"))?,
             booking_state: named(&self.booking_state, BookingState::parse, "booking state")?,
@@ -371,8 +378,9 @@ impl Tx {
     pub async fn insert_shipment(&mut self, s: &Shipment, node: &str) -> Result<()> {
         self.execute(
             "INSERT INTO shipments (id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, \
-             progress, ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at, node_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+             progress, ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at, node_id, \
+             channel_connection_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
             args![
                 s.id.as_str(),
                 s.tenant_id.as_str(),
@@ -393,7 +401,8 @@ impl Tx {
                 s.reference.clone(),
                 s.created_at,
                 s.updated_at,
-                node
+                node,
+                s.channel_connection_id.as_ref().map(|c| c.as_str())
             ],
         )
         .await?;

@@ -271,6 +271,36 @@ async fn a_replacing_job_takes_the_place_of_the_one_queued_under_its_key() {
 }
 
 #[tokio::test]
+async fn a_job_queued_while_its_twin_runs_makes_that_run_happen_once_more() {
+    for (label, store, _guard) in stores().await {
+        let l = label.as_str();
+        let key = || Some("update_channel:shp_1".to_owned());
+        let rerun = || NewJob { rerun_if_running: true, ..job("update_channel", key(), now_ms() - 1) };
+        store.enqueue(vec![rerun()]).await.must(l);
+        store.enqueue(vec![rerun()]).await.must(l);
+        assert_eq!(queued(&store, "update_channel").await, 1, "[{l}] one job while none runs");
+        let running = store.claim_jobs("w", 10, 60_000).await.must(l);
+        assert_eq!(running.len(), 1);
+
+        // A change while it runs: the run may have read too early, so it must happen again.
+        store.enqueue(vec![rerun(), rerun()]).await.must(l);
+        assert!(store.complete_job(&running[0]).await.must(l), "[{l}] the run settles");
+        let again = store.claim_jobs("w", 10, 60_000).await.must(l);
+        assert_eq!(again.len(), 1, "[{l}] the job is due once more, once");
+        assert_eq!(again[0].id, running[0].id);
+        assert!(store.complete_job(&again[0]).await.must(l));
+        assert_eq!(queued(&store, "update_channel").await, 0, "[{l}] nothing asked since: it is gone");
+
+        // A plain job under a key is not asked to run again.
+        store.enqueue(vec![job("poll", Some("poll:shp_2".into()), now_ms() - 1)]).await.must(l);
+        let poll = store.claim_jobs("w", 10, 60_000).await.must(l);
+        store.enqueue(vec![job("poll", Some("poll:shp_2".into()), now_ms() - 1)]).await.must(l);
+        assert!(store.complete_job(&poll[0]).await.must(l));
+        assert_eq!(queued(&store, "poll").await, 0, "[{l}] a plain duplicate is dropped as before");
+    }
+}
+
+#[tokio::test]
 async fn jobs_written_in_a_transaction_exist_only_once_it_commits() {
     for (label, store, _guard) in stores().await {
         let l = label.as_str();

@@ -260,6 +260,9 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "api_keys",
         "branding",
         "carrier_accounts",
+        "channel_connections",
+        "channel_fulfilments",
+        "channel_imports",
         "events",
         "idempotency_keys",
         "jobs",
@@ -293,6 +296,9 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "notifications",
         "notification_settings",
         "notification_templates",
+        "channel_connections",
+        "channel_imports",
+        "channel_fulfilments",
     ] {
         assert_eq!(schema[table].columns.get("mode"), Some(&text_not_null), "[{label}] {table}.mode");
     }
@@ -303,11 +309,21 @@ fn check_current_shape(label: &str, schema: &Schema) {
     let bigint = Column { ty: "bigint".to_owned(), not_null: true };
     assert_eq!(schema["carrier_accounts"].columns.get("updated_at"), Some(&bigint), "[{label}] updated_at");
     assert_eq!(
+        schema["channel_imports"].columns.get("payload"),
+        Some(&Column { ty: "bytea".to_owned(), not_null: true }),
+        "[{label}] a channel's payload, as sent"
+    );
+    assert_eq!(
         schema["shipment_documents"].columns.get("bytes"),
         Some(&Column { ty: "bytea".to_owned(), not_null: true }),
         "[{label}] label bytes"
     );
     let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        schema["channel_imports"].indexes.get("channel_imports_delivery"),
+        Some(&Index { unique: true, columns: cols(&["connection_id", "delivery_key"]), partial: false }),
+        "[{label}] a repeated delivery is kept once"
+    );
     assert_eq!(schema["idempotency_keys"].primary_key, cols(&["tenant_id", "mode", "key"]), "[{label}] key scope");
     assert_eq!(
         schema["orders"].unique,

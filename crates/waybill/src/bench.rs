@@ -4,8 +4,9 @@
 //! carrier simulator on loopback ports, with a fresh SQLite database (or `--database-url`),
 //! and books shipments over HTTP. `webhooks` and `notifications` time the job workers sending
 //! to local receivers (an HTTP endpoint, an SMTP server and an SMS provider's API, all on
-//! loopback); `tracking-page` loads the public page over HTTP; `labels` times the renderer
-//! alone.
+//! loopback); `tracking-page` loads the public page over HTTP; `channel-webhooks` posts signed
+//! Shopify order webhooks to the server while its workers import them; `labels` times the
+//! renderer alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use waybill_carriers::Carriers;
 use waybill_core::api::requests::CarrierAccountCreate;
+use waybill_core::channel::ImportStatus;
 use waybill_core::{Mode, Scope};
 use waybill_engine::{Engine, EngineConfig, ReportedScan, Worker};
 use waybill_labels::{LabelAddress, LabelFormat, LabelRenderer, LabelSpec, Routing};
@@ -72,6 +74,20 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Sales-channel webhooks: `n` distinct Shopify orders, each signed as the store signs
+    /// them, posted to the running server's hook by `concurrency` clients while this node's
+    /// workers import them; prints webhooks acknowledged per second and orders imported per
+    /// second (from the first call until every order exists).
+    ChannelWebhooks {
+        #[arg(long, default_value_t = 5000)]
+        n: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time label rendering per format.
     Labels {
         /// Renders per format.
@@ -89,6 +105,9 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Notifications { n, database_url } => notifications(n, database_url).await,
         BenchCommand::TrackingPage { n, concurrency, database_url } => {
             tracking_page(n, concurrency, database_url).await
+        }
+        BenchCommand::ChannelWebhooks { n, concurrency, database_url } => {
+            channel_webhooks(n, concurrency, database_url).await
         }
         BenchCommand::Labels { n } => {
             labels(n);
@@ -570,5 +589,122 @@ async fn tracking_page(n: usize, concurrency: usize, database_url: Option<String
     );
     println!("total  {n} in {:.2} s = {:.0} pages/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
     summary("each", samples);
+    Ok(())
+}
+
+async fn channel_webhooks(n: usize, concurrency: usize, database_url: Option<String>) -> Result<()> {
+    if n == 0 || concurrency == 0 {
+        bail!("--n and --concurrency must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let config = EngineConfig { node: "bench".into(), public_url: base.clone(), ..Default::default() };
+    let (engine, scope) = bench_engine(&store, config).await?;
+
+    // The store answers the connection's "who am I"; its own webhooks stay off (none is set).
+    let shop = waybill_shopsim::ShopSim::new(waybill_shopsim::ShopConfig::default());
+    let shop_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let shop_url = format!("http://{}", shop_listener.local_addr()?);
+    tokio::spawn(shop.clone().serve(shop_listener));
+    let c = shop.config();
+    let connection: waybill_core::api::requests::ChannelConnectionCreate = serde_json::from_value(json!({
+        "channel": "shopify", "name": "Bench store", "mode": "test", "base_url": shop_url,
+        "credentials": {"shop": c.shop, "access_token": c.access_token, "client_secret": c.client_secret},
+        "settings": {"sync_interval_seconds": 86_400}
+    }))?;
+    let (connection, _) =
+        engine.create_channel_connection(&scope, connection).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hook = engine.channel_webhook_url(&connection);
+
+    let app = waybill_server::router(engine.clone(), Default::default())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(Worker::new(engine.clone()).run());
+
+    // Distinct orders, as Shopify's REST JSON, each with its signature.
+    let now = chrono::Utc::now().to_rfc3339();
+    let bodies: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let body = json!({
+                "id": 7_000_000_000u64 + i as u64, "name": format!("#{}", 10_000 + i), "email": format!("c{i}@example.com"),
+                "currency": "TRY", "updated_at": now, "cancelled_at": null, "financial_status": "paid",
+                "fulfillment_status": null, "customer_locale": "tr", "payment_gateway_names": ["shopify_payments"],
+                "total_outstanding": "0.00",
+                "shipping_address": {"name": "Ayşe Yılmaz", "address1": "Bağdat Cd. 12", "city": "İstanbul",
+                    "zip": "34710", "country_code": "TR", "phone": "+90 532 000 00 00"},
+                "line_items": [{"sku": "TSHIRT-M", "name": "Tişört", "quantity": 2, "current_quantity": 2,
+                    "price": "249.90", "requires_shipping": true}]
+            })
+            .to_string();
+            let signature = shop.sign(body.as_bytes());
+            (body, signature)
+        })
+        .collect();
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (body, signature)) in bodies.into_iter().enumerate() {
+        let permit = permits.clone().acquire_owned().await?;
+        let request = client
+            .post(&hook)
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", "orders/create")
+            .header("x-shopify-hmac-sha256", signature)
+            .header("x-shopify-webhook-id", format!("bench-{i}"))
+            .body(body);
+        tasks.spawn(async move {
+            let t = Instant::now();
+            let status = request.send().await.map(|r| r.status());
+            drop(permit);
+            match status {
+                Ok(s) if s.is_success() => Ok(t.elapsed()),
+                Ok(s) => Err(anyhow::anyhow!("the hook answered {s}")),
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            }
+        });
+    }
+    let mut samples = Vec::with_capacity(n);
+    while let Some(done) = tasks.join_next().await {
+        samples.push(done??);
+    }
+    let acknowledged = started.elapsed();
+    // Every order imported: no import left pending (one cheap read per look).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !store.list_channel_imports(&scope, Some(ImportStatus::Pending), None, 1).await?.items.is_empty() {
+        if Instant::now() > deadline {
+            bail!("the imports did not settle in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let imported = started.elapsed();
+    let mut count = 0;
+    let mut after = None;
+    loop {
+        let page = store.list_orders(&scope, after.as_ref(), 1000).await?;
+        count += page.items.len();
+        match page.next_after.and_then(|a| waybill_core::ids::OrderId::parse(&a)) {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    if count != n {
+        bail!("{count} orders for {n} webhooks");
+    }
+    println!("channel webhooks ({backend}, concurrency {concurrency}, Shopify orders/create, signed, one line each):");
+    println!(
+        "acknowledged  {n} in {:.2} s = {:.0} webhooks/s",
+        acknowledged.as_secs_f64(),
+        n as f64 / acknowledged.as_secs_f64()
+    );
+    println!(
+        "imported      {n} in {:.2} s = {:.0} orders/s (from the first call until every order exists)",
+        imported.as_secs_f64(),
+        n as f64 / imported.as_secs_f64()
+    );
+    summary("ack", samples);
     Ok(())
 }

@@ -1,24 +1,28 @@
-//! `serve --demo`: the simulator in-process, a demo tenant with a sandbox carrier account,
-//! a few sample orders, and a walkthrough printed to copy and paste. Idempotent across restarts.
+//! `serve --demo`: the carrier simulator and a fake Shopify store in-process, a demo tenant with
+//! a sandbox carrier account, the store connected as its sales channel, a few sample orders,
+//! and a walkthrough printed to copy and paste. Idempotent across restarts.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use rust_decimal::Decimal;
-use waybill_core::api::requests::{CarrierAccountCreate, OrderCreate};
+use waybill_core::api::requests::{CarrierAccountCreate, ChannelConnectionCreate, OrderCreate};
 use waybill_core::{Address, LineItem, Mode, Payment, Scope};
 use waybill_engine::Engine;
 
 const DEMO_TENANT: &str = "demo";
 
-pub async fn start(
-    engine: &Engine,
-    data_dir: &Path,
-    sim_listen: SocketAddr,
-    day_seconds: f64,
-    listen: SocketAddr,
-) -> Result<()> {
+/// Where the demo keeps its files and where each of its parts listens.
+pub struct Places<'a> {
+    pub data_dir: &'a Path,
+    pub sim: SocketAddr,
+    pub shop: SocketAddr,
+    pub api: SocketAddr,
+}
+
+pub async fn start(engine: &Engine, places: Places<'_>, day_seconds: f64) -> Result<()> {
+    let Places { data_dir, sim: sim_listen, shop: shop_listen, api: listen } = places;
     let config = waybill_sim::SimConfig {
         day_seconds,
         state_file: Some(data_dir.join("sim-state.jsonl")),
@@ -77,8 +81,60 @@ pub async fn start(
     }
     let orders = store.list_orders(&scope, None, 1).await?;
     let order_id = orders.items.first().map(|o| o.id.to_string()).unwrap_or_default();
+    let shop = start_shop(engine, &scope, shop_listen).await?;
     println!("{}", walkthrough(listen, &key, account.id.as_str(), &order_id));
+    println!("{}", shop_walkthrough(shop_listen, &shop));
     Ok(())
+}
+
+/// The fake Shopify store, connected to the demo tenant (once: a restart finds the
+/// connection), with one order placed in it so the import shows at once.
+async fn start_shop(engine: &Engine, scope: &Scope, listen: SocketAddr) -> Result<waybill_shopsim::ShopSim> {
+    let shop = waybill_shopsim::ShopSim::new(waybill_shopsim::ShopConfig::default());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("the demo store cannot listen on {listen}"))?;
+    let serving = shop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = serving.serve(listener).await {
+            tracing::error!(error = %e, "the demo store stopped");
+        }
+    });
+    let shop_url = format!("http://{listen}");
+    let existing = engine.store().list_channel_connections(scope, None, 100).await?;
+    let connection = match existing.items.into_iter().find(|c| c.base_url.as_deref() == Some(shop_url.as_str())) {
+        Some(c) => c,
+        None => {
+            let c = shop.config();
+            let input = ChannelConnectionCreate {
+                channel: "shopify".into(),
+                name: "Demo Store (a fake Shopify store, in-process)".into(),
+                mode: Mode::Test,
+                base_url: Some(shop_url),
+                credentials: serde_json::json!({
+                    "shop": c.shop, "access_token": c.access_token, "client_secret": c.client_secret
+                }),
+                settings: Default::default(),
+            };
+            engine.create_channel_connection(scope, input).await.map_err(|e| anyhow::anyhow!("{e}"))?.0
+        }
+    };
+    shop.set_webhook(&engine.channel_webhook_url(&connection));
+    shop.place_order(sample_shop_order());
+    Ok(shop)
+}
+
+fn sample_shop_order() -> waybill_shopsim::NewOrder {
+    serde_json::from_value(sample_shop_order_json()).expect("the sample order reads")
+}
+
+fn sample_shop_order_json() -> serde_json::Value {
+    serde_json::json!({
+        "email": "elif@example.com", "locale": "tr",
+        "shipping_address": {"name": "Elif Demir", "address1": "Kızılay Meydanı 5", "city": "Ankara",
+            "zip": "06420", "country_code": "TR", "phone": "+90 555 000 11 22"},
+        "line_items": [{"sku": "TSHIRT-M-BLUE", "name": "Tişört, mavi, M", "quantity": 1, "price": "249.95"}]
+    })
 }
 
 fn istanbul_customer() -> Address {
@@ -141,6 +197,21 @@ fn sample_orders() -> Vec<OrderCreate> {
             locale: Some("ko-KR".into()),
         },
     ]
+}
+
+fn shop_walkthrough(listen: SocketAddr, shop: &waybill_shopsim::ShopSim) -> String {
+    let shop_url = format!("http://{listen}");
+    format!(
+        r#"  # a fake Shopify store ({name}) is connected as a sales channel: an order placed in it
+  # comes in by webhook within a second (one is placed now); book it like any order, and the
+  # store gets the fulfilment with the tracking number and each step of the parcel
+  curl -s {shop_url}/_shop/orders -H 'Content-Type: application/json' -d '{order}'
+  curl -s $WB/v1/channel-imports -H "Authorization: Bearer $KEY"
+  curl -s {shop_url}/_shop/orders/ORDER_ID          # the store's view: fulfilments and their events
+"#,
+        name = shop.config().name,
+        order = sample_shop_order_json(),
+    )
 }
 
 fn walkthrough(listen: SocketAddr, key: &str, account: &str, order: &str) -> String {

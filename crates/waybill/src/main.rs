@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use waybill_carriers::Carriers;
+use waybill_channels::Channels;
 use waybill_core::Mode;
 use waybill_core::ids::TenantId;
 use waybill_engine::notify::EmailTransport;
@@ -100,6 +101,9 @@ enum Command {
         /// Where the demo's simulator listens.
         #[arg(long, default_value = "127.0.0.1:8090")]
         sim_listen: SocketAddr,
+        /// Where the demo's fake Shopify store listens.
+        #[arg(long, default_value = "127.0.0.1:8092")]
+        shop_listen: SocketAddr,
         /// Real seconds per simulated day for the demo's simulator.
         #[arg(long, default_value_t = 60.0)]
         day_seconds: f64,
@@ -141,6 +145,8 @@ enum Command {
     },
     /// Print every carrier with its capabilities, services and credential fields.
     Carriers,
+    /// Print every sales channel with what it supports and its credential fields.
+    Channels,
     /// Measure throughput and latency.
     Bench {
         #[command(subcommand)]
@@ -268,6 +274,7 @@ async fn main() -> Result<()> {
             metrics_listen,
             demo,
             sim_listen,
+            shop_listen,
             day_seconds,
         } => {
             init_tracing("info,sqlx=warn,tower_http=warn");
@@ -293,7 +300,8 @@ async fn main() -> Result<()> {
             let outbound = Outbound::default();
             let engine = Engine::new(store.clone(), Carriers::new(outbound.clone()), outbound, config);
             if demo {
-                demo::start(&engine, &data.data_dir, sim_listen, day_seconds, listen).await?;
+                let places = demo::Places { data_dir: &data.data_dir, sim: sim_listen, shop: shop_listen, api: listen };
+                demo::start(&engine, places, day_seconds).await?;
             }
             if let Some(address) = metrics_listen {
                 let metrics = tokio::net::TcpListener::bind(address)
@@ -348,6 +356,7 @@ async fn main() -> Result<()> {
             println!("{key}");
         }
         Command::Carriers => print!("{}", carriers_table(&Carriers::new(Outbound::default()))),
+        Command::Channels => print!("{}", channels_table(&Channels::new(Outbound::default()))),
         Command::Bench { command } => {
             init_tracing("warn");
             bench::run(command).await?;
@@ -419,6 +428,39 @@ fn carriers_table(carriers: &Carriers) -> String {
             yes(cap.serviceability),
             yes(cap.returns),
             creds
+        ));
+    }
+    out
+}
+
+/// The channels table, in Markdown so the README can carry it as printed.
+fn channels_table(channels: &Channels) -> String {
+    let yes = |b: bool| if b { "yes" } else { "—" };
+    let mut out = String::from(
+        "| channel | name | API | order webhooks | order sync | fulfilment | progress | inventory | ready when | credentials |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for c in channels.iter() {
+        let i = c.info();
+        let s = &i.supports;
+        let creds: Vec<_> = i
+            .credentials
+            .fields
+            .iter()
+            .map(|f| if f.required { f.name.to_owned() } else { format!("{}?", f.name) })
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            i.slug,
+            i.name,
+            i.api,
+            yes(s.order_webhooks),
+            yes(s.order_sync),
+            yes(s.fulfilment),
+            yes(s.progress),
+            yes(s.inventory),
+            i.default_ready_statuses.join(", "),
+            creds.join(", ")
         ));
     }
     out

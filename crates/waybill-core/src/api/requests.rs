@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
 use crate::address::Address;
+use crate::channel::ConnectionSettings;
 use crate::error::{FieldError, Invalid, Problems};
 use crate::ids::{CarrierAccountId, OrderId, ShipmentId};
 use crate::money::{Currency, Money};
@@ -157,6 +158,48 @@ impl ShipmentCreate {
         {
             problems.extend(vec![e]);
         }
+    }
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "channel": "shopify", "name": "Acme on Shopify", "mode": "live",
+    "credentials": {"shop": "acme", "access_token": "shpat_…", "client_secret": "…"},
+    "settings": {"auto_import": true, "notify_customer": true}
+})))]
+pub struct ChannelConnectionCreate {
+    /// A channel slug from `GET /v1/channels`.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub channel: String,
+    /// A name for people (`Acme on Shopify`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub name: String,
+    /// `live` needs a live API key; a test key creates test connections only.
+    pub mode: Mode,
+    /// Overrides the channel's host (see the channel's `base_url_replaces`). Live connections
+    /// may set it only where the operator allows it, and never to a private address.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
+    pub base_url: Option<String>,
+    /// The channel's credential fields (see its `credentials` schema). Never shown again.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credentials: serde_json::Value,
+    #[serde(default)]
+    pub settings: ConnectionSettings,
+}
+
+impl ChannelConnectionCreate {
+    /// Problems with the connection's own fields (the credentials are the channel's to check).
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        out.extend(text::SERVICE.check("/channel", &self.channel));
+        out.extend(text::NAME.check("/name", &self.name));
+        if let Some(url) = &self.base_url {
+            out.extend(text::URL.check("/base_url", url));
+        }
+        out.extend(self.settings.problems("/settings"));
+        out
     }
 }
 

@@ -6,7 +6,11 @@ use super::time;
 use crate::account::CarrierAccount;
 use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
-use crate::ids::{CarrierAccountId, NotificationId, OrderId, PickupId, ShipmentId, TrackingEventId};
+use crate::channel::{ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
+use crate::ids::{
+    CarrierAccountId, ChannelConnectionId, ChannelImportId, NotificationId, OrderId, PickupId, ShipmentId,
+    TrackingEventId,
+};
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
 use crate::notification::{Notification, NotificationState, mask};
@@ -37,6 +41,12 @@ pub struct OrderView {
     pub ship_to: Address,
     pub payment: Payment,
     pub locale: Option<String>,
+    /// The channel connection the order came in through (absent for API and CSV orders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<ChannelConnectionId>,
+    /// The number the channel shows (`#1001`), when it differs from `external_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -53,8 +63,81 @@ impl From<Order> for OrderView {
             ship_to: o.ship_to,
             payment: o.payment,
             locale: o.locale,
+            connection_id: o.connection_id,
+            number: o.number,
             created_at: time(o.created_at),
             updated_at: time(o.updated_at),
+        }
+    }
+}
+
+/// A channel connection as the API shows it: never its credentials.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelConnectionView {
+    pub id: ChannelConnectionId,
+    pub channel: String,
+    pub name: String,
+    pub mode: Mode,
+    pub base_url: Option<String>,
+    pub settings: ConnectionSettings,
+    /// Where the channel's webhooks go: register this URL in the channel.
+    pub webhook_url: String,
+    /// The account the channel said the credentials belong to, when it was asked (at creation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_as: Option<String>,
+    pub created_at: String,
+}
+
+impl ChannelConnectionView {
+    pub fn new(c: ChannelConnection, webhook_url: String, verified_as: Option<String>) -> Self {
+        Self {
+            id: c.id,
+            channel: c.channel,
+            name: c.name,
+            mode: c.mode,
+            base_url: c.base_url,
+            settings: c.settings,
+            webhook_url,
+            verified_as,
+            created_at: time(c.created_at),
+        }
+    }
+}
+
+/// One payload a channel sent, and what became of it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelImportView {
+    pub id: ChannelImportId,
+    pub connection_id: ChannelConnectionId,
+    /// The channel's topic (`orders/create`) or `sync`.
+    pub topic: String,
+    pub external_id: Option<String>,
+    pub status: ImportStatus,
+    pub reason: Option<String>,
+    pub order_id: Option<OrderId>,
+    pub received_at: String,
+    pub updated_at: String,
+    /// The payload as the channel sent it (only when one import is asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub payload: Option<serde_json::Value>,
+}
+
+impl ChannelImportView {
+    pub fn new(i: ChannelImport, payload: Option<serde_json::Value>) -> Self {
+        Self {
+            id: i.id,
+            connection_id: i.connection_id,
+            topic: i.topic,
+            external_id: i.external_id,
+            status: i.status,
+            reason: i.reason,
+            order_id: i.order_id,
+            received_at: time(i.received_at),
+            updated_at: time(i.updated_at),
+            payload,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod branding;
 pub mod carriers;
+pub mod channels;
 pub mod generic;
 pub mod hooks;
 pub mod notifications;

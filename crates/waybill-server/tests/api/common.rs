@@ -455,6 +455,7 @@ pub fn pending_shipment(scope: &Scope, id: &ShipmentId, account_id: &str, carrie
         tenant_id: scope.tenant.clone(),
         mode: scope.mode,
         order_id: None,
+        channel_connection_id: None,
         carrier_account_id: CarrierAccountId::parse(account_id).expect("an account id"),
         carrier: carrier.into(),
         service: service.into(),

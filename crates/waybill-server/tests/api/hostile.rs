@@ -56,6 +56,8 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         ("trk", shipment["tracking_number"].as_str().unwrap().to_owned()),
         ("wh", webhook["id"].as_str().unwrap().to_owned()),
         ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -80,6 +82,8 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("trk", shipment["tracking_number"].as_str().unwrap().to_owned()),
         ("wh", "wh_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -93,6 +97,9 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/pickups") => Some("pku"),
         "id" if path.starts_with("/v1/carrier-accounts") => Some("car"),
         "id" if path.starts_with("/v1/webhooks") => Some("wh"),
+        "id" if path.starts_with("/v1/channel-connections") => Some("chc"),
+        "id" if path.starts_with("/v1/channel-imports") => Some("chi"),
+        "connection_id" => Some("chc"),
         "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,
     }
@@ -105,6 +112,7 @@ fn fill(path: &str, ids: &BTreeMap<&'static str, String>) -> String {
         let param = &out[open + 1..close];
         let value = match param {
             "carrier" => "sandbox".to_owned(),
+            "channel" => "shopify".to_owned(),
             _ => ids[kind_of(path, param).unwrap_or_else(|| panic!("{path}: unknown parameter {param}"))].clone(),
         };
         out.replace_range(open..=close, &value);

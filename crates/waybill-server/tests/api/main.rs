@@ -2,6 +2,7 @@
 //! `WAYBILL_TEST_DATABASE_URL`) PostgreSQL.
 
 mod carrier_roundtrip;
+mod channels;
 mod common;
 mod docs;
 mod flows;

@@ -234,6 +234,9 @@ pub fn order(scope: &Scope, channel: &str, external_id: &str) -> Order {
         ]))
         .expect("line items"),
         locale: Some("tr-TR".into()),
+        connection_id: None,
+        number: None,
+        channel_updated_at: None,
         created_at: now,
         updated_at: now,
     }
@@ -296,6 +299,7 @@ pub fn pending_shipment(account: &CarrierAccount, order: Option<&OrderId>) -> Sh
         tenant_id: account.tenant_id.clone(),
         mode: account.mode,
         order_id: order.cloned(),
+        channel_connection_id: None,
         carrier_account_id: account.id.clone(),
         carrier: account.carrier.clone(),
         service: "standard".to_owned(),
@@ -390,7 +394,16 @@ pub fn scan(key: &str, status: TrackingStatus, occurred_at: &str) -> NewScan {
 
 /// A job acting in no scope.
 pub fn job(kind: &'static str, unique_key: Option<String>, run_at: i64) -> NewJob {
-    NewJob { kind, payload: json!({ "n": 1 }), scope: None, run_at, unique_key, replace: false, max_attempts: 5 }
+    NewJob {
+        kind,
+        payload: json!({ "n": 1 }),
+        scope: None,
+        run_at,
+        unique_key,
+        replace: false,
+        rerun_if_running: false,
+        max_attempts: 5,
+    }
 }
 
 /// A `requested` pickup on `account`, in the account's scope.

@@ -60,6 +60,7 @@ pub async fn serve_on(
         .stderr(Stdio::null());
     if let Some(sim) = demo_sim_port {
         cmd.args(["--demo", "--day-seconds", "2", "--sim-listen", &format!("127.0.0.1:{sim}")]);
+        cmd.args(["--shop-listen", &format!("127.0.0.1:{}", free_port())]);
     }
     if let Some(url) = push_url {
         cmd.args(["--public-url", url]);

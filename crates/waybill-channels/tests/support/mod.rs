@@ -1,0 +1,3 @@
+//! What the channel tests share.
+
+pub mod schema;
