@@ -19,6 +19,7 @@ pub(crate) struct Http {
 pub(crate) struct Answer {
     pub status: u16,
     pub retry_after: Option<Duration>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -39,13 +40,14 @@ impl Http {
         let response = request.send().await.map_err(|e| transport_error(channel, e))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(&response);
+        let headers = response.headers().clone();
         let body = read_limited(response, self.outbound.max_response_bytes()).await.map_err(|e| match e {
             ReadError::TooLarge { max } => {
                 ChannelError::Protocol { channel, message: format!("an answer larger than {max} bytes") }
             }
             ReadError::Body(e) => ChannelError::Unknown { channel, message: format!("the answer was cut off: {e}") },
         })?;
-        Ok(Answer { status, retry_after, body })
+        Ok(Answer { status, retry_after, headers, body })
     }
 }
 

@@ -9,6 +9,7 @@
 mod error;
 mod http;
 pub mod shopify;
+pub mod woocommerce;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub struct ChannelInfo {
     pub default_ready_statuses: Vec<&'static str>,
     /// What `base_url` replaces, for a connection that points elsewhere.
     pub base_url_replaces: &'static str,
+    /// The channel has no host of its own: `base_url` is the merchant's own site (required;
+    /// a live one must be a public https address).
+    pub site_is_base_url: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,7 +198,8 @@ impl Channels {
     /// All connectors, sharing the outbound policy's clients: live connections' calls go
     /// through its guarded client, test connections' through its open one.
     pub fn new(outbound: waybill_outbound::Outbound) -> Self {
-        let all: Vec<Arc<dyn Channel>> = vec![Arc::new(shopify::Shopify::new(outbound))];
+        let all: Vec<Arc<dyn Channel>> =
+            vec![Arc::new(shopify::Shopify::new(outbound.clone())), Arc::new(woocommerce::WooCommerce::new(outbound))];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }
 

@@ -175,8 +175,32 @@ impl Engine {
                 ),
             );
         }
-        if let Some(url) = &body.base_url {
-            self.check_base_url(url, body.mode, &mut problems).await;
+        match (&body.base_url, channel.info().site_is_base_url) {
+            (Some(url), true) => self.check_site_url(url, body.mode, &mut problems).await,
+            (Some(url), false) => self.check_base_url(url, body.mode, &mut problems).await,
+            (None, true) => problems.add(
+                "/base_url",
+                format!(
+                    "{} has no host of its own: give your store's address (https://shop.example)",
+                    channel.info().name
+                ),
+            ),
+            (None, false) => {}
+        }
+        if channel.info().site_is_base_url {
+            // Such a channel's order ids are numbered per site: two sites would share them.
+            let existing = self.store().list_channel_connections(scope, None, 100).await?;
+            if existing.items.iter().any(|c| c.channel == body.channel) {
+                problems.add(
+                    "/channel",
+                    format!(
+                        "this {} key already has a {} connection; its order ids are only unique within one site, so \
+                         one site per tenant and mode can be connected (delete the other first)",
+                        scope.mode.as_str(),
+                        channel.info().name
+                    ),
+                );
+            }
         }
         problems.finish(())?;
         let connection_call =
@@ -213,6 +237,24 @@ impl Engine {
         uow.commit(self).await?;
         tracing::info!(connection = %connection.id, channel = %connection.channel, "channel connected");
         Ok((connection, verified_as))
+    }
+
+    /// Problems with a store's own site as a connection's `base_url`: any address in test mode
+    /// (tests and the demo run stores on 127.0.0.1); a public https address in live mode.
+    async fn check_site_url(&self, url: &str, mode: waybill_core::Mode, problems: &mut Problems) {
+        let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        let Some(parsed) = parsed.filter(|u| u.host_str().is_some()) else {
+            problems.add("/base_url", "must be the store's address: an absolute https:// URL");
+            return;
+        };
+        if mode == waybill_core::Mode::Test {
+            return;
+        }
+        if parsed.scheme() != "https" {
+            problems.add("/base_url", "a live store's address must use https://: its API keys travel with every call");
+        } else if let Err(refused) = self.inner.outbound.check_destination(url).await {
+            problems.add("/base_url", refused.to_string());
+        }
     }
 
     pub async fn channel_connection(

@@ -106,6 +106,7 @@ impl Shopify {
                 },
                 default_ready_statuses: vec!["paid", "partially_paid", "authorized"],
                 base_url_replaces: "https://{shop}.myshopify.com",
+                site_is_base_url: false,
             },
             http: Http::new(outbound),
         }

@@ -331,3 +331,52 @@ async fn the_store_being_down_delays_the_fulfilment_but_never_loses_or_repeats_i
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].tracking_number, shipment["tracking_number"].as_str().unwrap());
 }
+
+#[tokio::test]
+async fn a_woocommerce_order_comes_in_ships_gets_its_tracking_note_and_completes_on_delivery() {
+    use waybill_shopsim::woocommerce::{WooConfig, WooSim};
+    let h = Harness::start().await;
+    let shop = WooSim::new(WooConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(shop.clone().serve(listener));
+    let c = shop.config().clone();
+    let body = json!({"channel": "woocommerce", "name": "Kupa Dükkânı", "mode": "test", "base_url": shop_url,
+        "credentials": {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret, "webhook_secret": c.webhook_secret},
+        "settings": {"notify_customer": true}});
+    let (status, connection) = h.post("/v1/channel-connections", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    let (status, twice) = h.post("/v1/channel-connections", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one site per tenant and mode: {twice}");
+    assert_eq!(twice["errors"][0]["pointer"], "/channel");
+    let webhook_url = connection["webhook_url"].as_str().unwrap();
+
+    // WooCommerce's ping when the webhook is created, unsigned: acknowledged, nothing kept.
+    let ping = h.http.post(webhook_url).body("webhook_id=7").send().await.unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
+    let unsigned =
+        h.http.post(webhook_url).header("x-wc-webhook-topic", "order.created").body("{}").send().await.unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+
+    shop.set_webhook(webhook_url);
+    let mut order_in = new_order("34710");
+    order_in.gateway = Some("Cash on delivery".into());
+    let placed = shop.place_order(order_in);
+    let order = channel_order(&h, placed).await;
+    assert_eq!(order["channel"], "woocommerce");
+    assert_eq!(order["status"], "ready", "`processing` is ready to ship: {order}");
+    assert_eq!(order["payment"], json!({"method": "cod", "amount": "499.80"}));
+
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let number = shipment["tracking_number"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shop.order(placed).unwrap()["status"] != "completed" {
+        assert!(Instant::now() < deadline, "never completed: {:?}", shop.order(placed));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let notes = shop.notes(placed);
+    assert_eq!(notes.len(), 1, "one note: {notes:?}");
+    assert!(notes[0]["note"].as_str().unwrap().contains(&number), "{notes:?}");
+    assert_eq!(notes[0]["customer_note"], true);
+}
