@@ -4,10 +4,13 @@
 //! [`ChannelOrder`], fetches the orders changed since a cursor, and sends fulfilments (carrier,
 //! tracking number and URL) and the parcel's progress back. Like a carrier adapter it never
 //! touches the store: the engine hands it the connection's opened credentials and keeps what it
-//! returns. Every call goes through the outbound policy (`waybill-outbound`).
+//! returns. Every call goes through the outbound policy (`waybill-outbound`). Orders from CSV
+//! files are read by [`orders_csv`].
 
 mod error;
 mod http;
+pub mod orders_csv;
+pub mod shipments_csv;
 pub mod shopify;
 pub mod woocommerce;
 

@@ -40,6 +40,14 @@ macro_rules! prefixed_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// An id that sorts before every id made at or after `epoch_ms`: where a key-set
+            /// walk starts to see only what was made since then.
+            pub fn before_time(epoch_ms: i64) -> Self {
+                let ms = u64::try_from(epoch_ms.max(1) - 1).unwrap_or(0);
+                let ulid = ulid::Ulid::from_parts(ms, u128::MAX >> 48);
+                Self(format!("{}_{}", $prefix, ulid.to_string().to_ascii_lowercase()))
+            }
         }
 
         impl fmt::Display for $name {
@@ -107,6 +115,15 @@ mod tests {
         assert!(a < b, "{a} should sort before {b}");
         assert_eq!(OrderId::parse(a.as_str()), Some(a.clone()));
         assert!(a.as_str().starts_with("ord_"));
+    }
+
+    #[test]
+    fn an_id_before_a_time_sorts_before_ids_made_from_then_on() {
+        let now = chrono::Utc::now().timestamp_millis();
+        let bound = OrderId::before_time(now);
+        assert!(OrderId::parse(bound.as_str()).is_some());
+        assert!(bound < OrderId::generate());
+        assert!(OrderId::before_time(now + 60_000) > OrderId::generate());
     }
 
     #[test]

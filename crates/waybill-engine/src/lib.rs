@@ -33,6 +33,7 @@ pub use branding::{PublicParcel, PublicTracking, Recipient};
 pub use error::EngineError;
 pub use generic::{MAX_REPORTED_SCANS, ReportedScan, ScanReport};
 pub use jobs::{Job, Next, Registry, Worker};
+pub use orders::OrdersImport;
 use tokio::sync::Notify;
 pub use tracking::PushReceipt;
 use waybill_carriers::Carriers;

@@ -1,5 +1,6 @@
 //! Orders: creating them, moving them with their shipment, closing them.
 
+use waybill_channels::orders_csv::{CsvOrder, CsvProblem};
 use waybill_core::api::requests::OrderCreate;
 use waybill_core::ids::OrderId;
 use waybill_core::{Event, Invalid, Order, OrderStatus, Scope, Shipment};
@@ -16,25 +17,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(Invalid(problems).into());
         }
-        let now = now_ms();
-        let order = Order {
-            id: OrderId::generate(),
-            tenant_id: scope.tenant.clone(),
-            mode: scope.mode,
-            channel: body.channel.unwrap_or_else(|| "api".into()),
-            external_id: body.external_id,
-            status: OrderStatus::Open,
-            currency: body.currency,
-            payment: body.payment,
-            ship_to: body.ship_to.normalized(),
-            line_items: body.line_items,
-            locale: body.locale,
-            connection_id: None,
-            number: None,
-            channel_updated_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let order = new_order(scope, body);
         let mut uow = self.begin().await?;
         match uow.tx.insert_order(&order).await {
             Ok(()) => {}
@@ -50,6 +33,77 @@ impl Engine {
         Ok(order)
     }
 
+    /// Creates the orders of a CSV file (already checked, see `waybill_channels::orders_csv`),
+    /// a batch per unit of work; an order whose channel and external id exist already is left
+    /// as it is and told as a problem with its first row. `progress` hears how many orders are
+    /// done after each batch.
+    pub async fn import_orders(
+        &self,
+        scope: &Scope,
+        orders: Vec<CsvOrder>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<OrdersImport, EngineError> {
+        const BATCH: usize = 500;
+        let mut report = OrdersImport::default();
+        let mut done = 0;
+        let mut orders = orders.into_iter().peekable();
+        while orders.peek().is_some() {
+            let mut uow = self.begin().await?;
+            for csv in orders.by_ref().take(BATCH) {
+                let order = new_order(scope, csv.order);
+                match uow.tx.insert_order(&order).await {
+                    Ok(()) => {
+                        report.imported += 1;
+                        uow.emit(scope, Event::OrderCreated { order });
+                    }
+                    Err(StoreError::Conflict(existing)) => report.duplicates.push(CsvProblem {
+                        row: csv.rows[0],
+                        column: "external_id".into(),
+                        detail: format!("an order with this channel and external_id exists already: {existing}"),
+                    }),
+                    Err(e) => return Err(e.into()),
+                }
+                done += 1;
+            }
+            uow.commit(self).await?;
+            progress(done);
+        }
+        Ok(report)
+    }
+}
+
+/// What an import of orders did.
+#[derive(Debug, Default)]
+pub struct OrdersImport {
+    pub imported: usize,
+    /// Orders left as they were because their channel and external id exist already.
+    pub duplicates: Vec<CsvProblem>,
+}
+
+/// A new open order from a checked request.
+fn new_order(scope: &Scope, body: OrderCreate) -> Order {
+    let now = now_ms();
+    Order {
+        id: OrderId::generate(),
+        tenant_id: scope.tenant.clone(),
+        mode: scope.mode,
+        channel: body.channel.unwrap_or_else(|| "api".into()),
+        external_id: body.external_id,
+        status: OrderStatus::Open,
+        currency: body.currency,
+        payment: body.payment,
+        ship_to: body.ship_to.normalized(),
+        line_items: body.line_items,
+        locale: body.locale,
+        connection_id: None,
+        number: None,
+        channel_updated_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl Engine {
     /// Closes a delivered order (a consumer of `order.status_changed`). An order in any other
     /// state is left as it is.
     pub(crate) async fn close_order(&self, scope: &Scope, id: &OrderId) -> Result<(), EngineError> {

@@ -87,6 +87,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::orders::create, routes::orders::list))
         .routes(routes!(routes::orders::get))
+        .routes(routes!(routes::orders::import))
         .routes(routes!(routes::shipments::create, routes::shipments::list))
         .routes(routes!(routes::shipments::get))
         .routes(routes!(routes::shipments::label))

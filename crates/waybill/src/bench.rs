@@ -88,6 +88,15 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// `import orders` of a generated CSV file of `rows` rows (one order per row), read and
+    /// written to the database as the command does; prints rows/s.
+    ImportOrders {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time label rendering per format.
     Labels {
         /// Renders per format.
@@ -109,6 +118,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::ChannelWebhooks { n, concurrency, database_url } => {
             channel_webhooks(n, concurrency, database_url).await
         }
+        BenchCommand::ImportOrders { rows, database_url } => import_orders(rows, database_url).await,
         BenchCommand::Labels { n } => {
             labels(n);
             Ok(())
@@ -706,5 +716,65 @@ async fn channel_webhooks(n: usize, concurrency: usize, database_url: Option<Str
         n as f64 / imported.as_secs_f64()
     );
     summary("ack", samples);
+    Ok(())
+}
+
+async fn import_orders(rows: usize, database_url: Option<String>) -> Result<()> {
+    if rows == 0 {
+        bail!("--rows must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
+    let (engine, scope) = bench_engine(&store, EngineConfig { node: "bench".into(), ..Default::default() }).await?;
+    let path = dir.path().join("orders.csv");
+    {
+        let mut out = csv::Writer::from_path(&path)?;
+        out.write_record(waybill_channels::orders_csv::COLUMNS.iter().map(|(c, _)| *c))?;
+        for i in 0..rows {
+            let cod = if i % 3 == 0 { ("cod", "499.80") } else { ("prepaid", "") };
+            out.write_record([
+                &format!("CSV-{i}"),
+                "csv",
+                "TRY",
+                cod.0,
+                cod.1,
+                "tr",
+                "Ayşe Yılmaz",
+                "",
+                "+90 532 000 00 00",
+                "ayse@example.com",
+                "Bağdat Cd. 12",
+                "",
+                "İstanbul",
+                "",
+                "34710",
+                "TR",
+                "TSHIRT-M",
+                "Tişört",
+                "2",
+                "249.90",
+            ])?;
+        }
+        out.flush()?;
+    }
+    let size = std::fs::metadata(&path)?.len();
+    let started = Instant::now();
+    let read = waybill_channels::orders_csv::read_orders(std::io::BufReader::new(std::fs::File::open(&path)?))
+        .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let read_took = started.elapsed();
+    if !read.problems.is_empty() {
+        bail!("the generated file has problems: {:?}", &read.problems[..read.problems.len().min(3)]);
+    }
+    let report = engine.import_orders(&scope, read.orders, &|_| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = started.elapsed();
+    if report.imported != rows {
+        bail!("{} of {rows} orders imported", report.imported);
+    }
+    println!(
+        "import orders ({backend}, {rows} rows = {rows} orders, {:.1} MB, each order.created event stored):",
+        size as f64 / 1e6
+    );
+    println!("read     {:.2} s", read_took.as_secs_f64());
+    println!("total    {rows} in {:.2} s = {:.0} rows/s", took.as_secs_f64(), rows as f64 / took.as_secs_f64());
     Ok(())
 }

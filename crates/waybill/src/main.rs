@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,6 +148,28 @@ enum Command {
     Carriers,
     /// Print every sales channel with what it supports and its credential fields.
     Channels,
+    /// Import from a CSV file (the columns are in the README).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export a tenant's orders or shipments as CSV, streamed (to stdout unless `--output`).
+    Export {
+        /// `orders` (one row per line item, as `import orders` reads them) or `shipments`.
+        #[arg(value_parser = ["orders", "shipments"])]
+        what: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
+        /// Only those made since this date (`2026-12-01`) or time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Measure throughput and latency.
     Bench {
         #[command(subcommand)]
@@ -159,6 +182,20 @@ enum TenantCommand {
     /// Create a tenant and print its id.
     Create {
         name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Orders: one row per line item; each order all or nothing; every problem told by row and column.
+    Orders {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -357,6 +394,24 @@ async fn main() -> Result<()> {
         }
         Command::Carriers => print!("{}", carriers_table(&Carriers::new(Outbound::default()))),
         Command::Channels => print!("{}", channels_table(&Channels::new(Outbound::default()))),
+        Command::Import { command: ImportCommand::Orders { file, tenant, mode, data } } => {
+            init_tracing("warn");
+            let (engine, scope) = offline_engine(&data, &tenant, &mode).await?;
+            transfer::import_orders(&engine, &scope, &file).await?;
+        }
+        Command::Export { what, tenant, mode, since, output, data } => {
+            init_tracing("warn");
+            let since = since.as_deref().map(transfer::parse_since).transpose()?;
+            let (engine, scope) = offline_engine(&data, &tenant, &mode).await?;
+            let written = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+                    transfer::export(&engine, &scope, &what, since, std::io::BufWriter::new(file)).await?
+                }
+                None => transfer::export(&engine, &scope, &what, since, std::io::stdout().lock()).await?,
+            };
+            eprintln!("{written} {what} exported");
+        }
         Command::Bench { command } => {
             init_tracing("warn");
             bench::run(command).await?;
@@ -431,6 +486,21 @@ fn carriers_table(carriers: &Carriers) -> String {
         ));
     }
     out
+}
+
+/// An engine on the data directory's database for a command that runs no workers (their jobs
+/// are run by the serving nodes), and the scope of `--tenant` and `--mode`.
+async fn offline_engine(data: &DataArgs, tenant: &str, mode: &str) -> Result<(Engine, waybill_core::Scope)> {
+    let tenant_id = TenantId::parse(tenant).with_context(|| format!("`{tenant}` is not a tenant id (`ten_…`)"))?;
+    let mode = Mode::parse(mode).expect("clap checked the mode");
+    let store = open_store(data).await?;
+    store.tenant(&tenant_id).await.map_err(|e| match e {
+        waybill_store::StoreError::NotFound => anyhow::anyhow!("no tenant {tenant_id}"),
+        other => other.into(),
+    })?;
+    let outbound = Outbound::default();
+    let engine = Engine::new(store, Carriers::new(outbound.clone()), outbound, EngineConfig::default());
+    Ok((engine, waybill_core::Scope::new(tenant_id, mode)))
 }
 
 /// The channels table, in Markdown so the README can carry it as printed.

@@ -14,7 +14,7 @@ use crate::parcel::{Parcel, ParcelInput};
 use crate::scope::Mode;
 use crate::text;
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "external_id": "1001", "currency": "TRY",

@@ -5,8 +5,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use waybill_core::FieldError;
@@ -118,17 +117,7 @@ pub async fn upload_scans(
     if let Err(waybill_store::StoreError::NotFound) = state.engine.store().carrier_account(&me, &account_id).await {
         return Err(unknown_id("carrier account", &id));
     }
-    let csv = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
-    if !csv {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the file as `Content-Type: text/csv`",
-        ));
-    }
+    crate::routes::require_csv(&headers)?;
     let reported = read_csv(&body)?;
     let report = state.engine.report_scans(&me, &account_id, reported).await?;
     Ok(Json(report_view(report)))

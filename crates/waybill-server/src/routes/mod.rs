@@ -63,3 +63,20 @@ pub fn unknown_id(kind: &str, raw: &str) -> ApiError {
     let shown: String = raw.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
     ApiError::not_found(format!("{kind} {shown}"))
 }
+
+/// Refuses a body that is not sent as `Content-Type: text/csv` (415).
+pub fn require_csv(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
+    if csv {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the file as `Content-Type: text/csv`",
+        ))
+    }
+}

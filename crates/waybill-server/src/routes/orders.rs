@@ -1,8 +1,12 @@
-//! `/v1/orders`: create, list, fetch.
+//! `/v1/orders`: create, list, fetch, and import a CSV file.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use utoipa::ToSchema;
+use waybill_channels::orders_csv::{self, CsvProblem};
 use waybill_core::api::requests::OrderCreate;
 use waybill_core::api::views::{List, OrderView};
 use waybill_core::ids::OrderId;
@@ -52,4 +56,45 @@ pub async fn get(
 ) -> ApiResult<Json<OrderView>> {
     let id = OrderId::parse(&id).ok_or_else(|| unknown_id("order", &id))?;
     Ok(Json(state.engine.order(&me, &id).await?.into()))
+}
+
+/// What an import of orders did.
+#[derive(Serialize, ToSchema)]
+pub struct OrdersImportView {
+    /// Orders created.
+    pub imported: usize,
+    /// Every problem, by row (line 1 is the header) and column: an order with one is left out
+    /// whole, and so is an order whose channel and external id exist already.
+    pub problems: Vec<CsvProblem>,
+}
+
+/// Import orders from a CSV file: one row per line item, the rows of one order sharing its
+/// `external_id` (columns as `waybill export orders` writes them: see the README). Each order
+/// is all or nothing; the answer lists every problem by row and column. At most 1 MiB per
+/// request: `waybill import orders` takes files of any size.
+#[utoipa::path(post, path = "/v1/orders/import", tag = "orders",
+    request_body(content = String, content_type = "text/csv", description = "external_id,channel,currency,payment,cod_amount,locale,ship_to_name,…,sku,item_name,quantity,unit_price"),
+    responses((status = 200, body = OrdersImportView), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, description = "the header is not the documented one", body = Problem)),
+    security(("api_key" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<OrdersImportView>> {
+    crate::routes::require_csv(&headers)?;
+    let read = orders_csv::read_orders(body.as_ref()).map_err(|problems| {
+        ApiError::invalid(
+            problems
+                .into_iter()
+                .map(|p| waybill_core::FieldError::new(format!("/rows/{}/{}", p.row, p.column), p.detail))
+                .collect(),
+        )
+    })?;
+    let report = state.engine.import_orders(&me, read.orders, &|_| {}).await?;
+    let mut problems = read.problems;
+    problems.extend(report.duplicates);
+    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+    Ok(Json(OrdersImportView { imported: report.imported, problems }))
 }

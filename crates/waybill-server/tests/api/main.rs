@@ -13,6 +13,7 @@ mod idempotency;
 mod modes;
 mod notifications;
 mod operations;
+mod orders_import;
 mod reliability;
 mod roundtrip_global;
 mod roundtrip_regional;
