@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::error::FieldError;
-use crate::ids::{ChannelConnectionId, ChannelImportId, OrderId, TenantId};
+use crate::ids::{ChannelConnectionId, ChannelImportId, LocationId, OrderId, TenantId};
 use crate::money::Currency;
 use crate::order::{LineItem, Order, OrderStatus, Payment, order_problems};
 use crate::scope::{Mode, Scope};
@@ -62,6 +62,10 @@ pub struct ConnectionSettings {
     /// Ask the channel to tell the customer about the fulfilment (where it can).
     #[serde(default)]
     pub notify_customer: bool,
+    /// The location that ships this connection's orders (their bookings' sender when a
+    /// booking names none); the default location when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<LocationId>,
 }
 
 /// A channel's own order state (`paid`, `processing`), in the OpenAPI document.
@@ -86,6 +90,7 @@ impl Default for ConnectionSettings {
             sync_interval_seconds: default_sync_interval(),
             push_fulfilment: true,
             notify_customer: false,
+            location_id: None,
         }
     }
 }

@@ -103,6 +103,7 @@ prefixed_id!(/** One event on its way to one webhook endpoint. */ WebhookMessage
 prefixed_id!(/** One attempt to deliver a webhook message: a line of the delivery log. */ WebhookDeliveryId, "whd");
 prefixed_id!(/** A tenant's link to one sales channel (a Shopify store, a WooCommerce site, …). */ ChannelConnectionId, "chc");
 prefixed_id!(/** One order payload a channel sent (or a sync fetched), kept until it is imported. */ ChannelImportId, "chi");
+prefixed_id!(/** A warehouse or store that ships: the default sender of bookings. */ LocationId, "loc");
 
 #[cfg(test)]
 mod tests {

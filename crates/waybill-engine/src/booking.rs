@@ -75,7 +75,7 @@ const PLACEHOLDER_TRACKING_NUMBER: &str = "0000000000000000000000";
 impl Engine {
     /// Checks a booking request and fills in what its order provides, without writing
     /// anything: every problem at once, with its pointer.
-    pub async fn check_booking(&self, scope: &Scope, body: ShipmentCreate) -> Result<BookInput, EngineError> {
+    pub async fn check_booking(&self, scope: &Scope, mut body: ShipmentCreate) -> Result<BookInput, EngineError> {
         let mut problems = Problems::new();
         let order = match &body.order_id {
             Some(order_id) => {
@@ -91,7 +91,8 @@ impl Engine {
             None => None,
         };
         body.shape_problems(&mut problems);
-        problems.extend(body.ship_from.problems("/ship_from"));
+        let ship_from =
+            self.sender(scope, body.ship_from.take(), body.location_id.as_ref(), order.as_ref(), &mut problems).await?;
         let ship_to = match (body.ship_to, &order) {
             (Some(a), _) => {
                 problems.extend(a.problems("/ship_to"));
@@ -166,7 +167,7 @@ impl Engine {
             channel_connection_id: order.as_ref().and_then(|o| o.connection_id.clone()),
             carrier_account_id: body.carrier_account_id,
             service: body.service,
-            ship_from: body.ship_from.normalized(),
+            ship_from: ship_from.expect("a missing sender is a problem above").normalized(),
             ship_to: ship_to.expect("checked above").normalized(),
             parcels,
             cod,

@@ -187,6 +187,9 @@ impl Engine {
             ),
             (None, false) => {}
         }
+        if let Some(id) = &body.settings.location_id {
+            self.check_location(scope, id, "/settings/location_id", &mut problems).await?;
+        }
         if channel.info().site_is_base_url {
             // Such a channel's order ids are numbered per site: two sites would share them.
             let existing = self.store().list_channel_connections(scope, None, 100).await?;

@@ -16,6 +16,7 @@ mod error;
 mod generic;
 pub mod jobs;
 pub mod labels;
+mod locations;
 pub mod notify;
 mod operations;
 mod orders;

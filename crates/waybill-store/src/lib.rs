@@ -15,6 +15,7 @@ mod events;
 mod generic;
 mod idempotency;
 mod jobs;
+mod locations;
 mod nodes;
 mod notifications;
 mod orders;

@@ -266,6 +266,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "events",
         "idempotency_keys",
         "jobs",
+        "locations",
         "nodes",
         "notification_opt_outs",
         "notification_settings",

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rust_decimal::Decimal;
-use waybill_core::api::requests::{CarrierAccountCreate, ChannelConnectionCreate, OrderCreate};
+use waybill_core::api::requests::{CarrierAccountCreate, ChannelConnectionCreate, LocationCreate, OrderCreate};
 use waybill_core::{Address, LineItem, Mode, Payment, Scope};
 use waybill_engine::Engine;
 
@@ -74,6 +74,10 @@ pub async fn start(engine: &Engine, places: Places<'_>, day_seconds: f64) -> Res
             engine.create_carrier_account(&scope, input).await.map_err(|e| anyhow::anyhow!("{e}"))?.0
         }
     };
+    if store.default_location(&scope).await?.is_none() {
+        let depot = LocationCreate { name: "Demo Depo".into(), address: demo_depot(), default: true };
+        engine.create_location(&scope, depot).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     if store.list_orders(&scope, None, 1).await?.items.is_empty() {
         for order in sample_orders() {
             engine.create_order(&scope, order).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -135,6 +139,22 @@ fn sample_shop_order_json() -> serde_json::Value {
             "zip": "06420", "country_code": "TR", "phone": "+90 555 000 11 22"},
         "line_items": [{"sku": "TSHIRT-M-BLUE", "name": "Tişört, mavi, M", "quantity": 1, "price": "249.95"}]
     })
+}
+
+/// The demo's warehouse: the sender of every booking that names none.
+fn demo_depot() -> Address {
+    Address {
+        name: "Demo Depo".into(),
+        company: None,
+        phone: Some("+90 312 000 00 00".into()),
+        email: None,
+        street1: "Atatürk Cd. 1".into(),
+        street2: None,
+        city: "Ankara".into(),
+        state: None,
+        postal_code: "06100".into(),
+        country: "TR".into(),
+    }
 }
 
 fn istanbul_customer() -> Address {
@@ -227,11 +247,11 @@ Try it:
   # the demo orders
   curl -s $WB/v1/orders -H "Authorization: Bearer $KEY"
 
-  # book the first one with the sandbox carrier (a failed delivery, then delivered)
+  # book the first one with the sandbox carrier (a failed delivery, then delivered); it ships
+  # from the demo's default location (GET $WB/v1/locations), so the booking names no sender
   curl -s $WB/v1/shipments -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -H "Idempotency-Key: demo-1001" -d '{{
       "order_id": "{order}", "carrier_account_id": "{account}", "service": "express",
-      "ship_from": {{"name": "Demo Depo", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"}},
       "parcels": [{{"weight": {{"value": 1.2, "unit": "kg"}}}}],
       "options": {{"simulate": "ndr_then_delivered"}}
     }}'

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::address::Address;
 use crate::channel::ConnectionSettings;
 use crate::error::{FieldError, Invalid, Problems};
-use crate::ids::{CarrierAccountId, OrderId, ShipmentId};
+use crate::ids::{CarrierAccountId, LocationId, OrderId, ShipmentId};
 use crate::money::{Currency, Money};
 use crate::order::{LineItem, Payment, order_problems};
 use crate::parcel::{Parcel, ParcelInput};
@@ -102,7 +102,13 @@ pub struct ShipmentCreate {
     pub carrier_account_id: CarrierAccountId,
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub service: String,
-    pub ship_from: Address,
+    /// The sender; without it, the location `location_id` names, else the order's channel
+    /// connection's location, else the default location.
+    #[serde(default)]
+    pub ship_from: Option<Address>,
+    /// Ship from this location (instead of giving `ship_from`).
+    #[serde(default)]
+    pub location_id: Option<LocationId>,
     /// Required without `order_id`.
     #[serde(default)]
     pub ship_to: Option<Address>,
@@ -158,6 +164,33 @@ impl ShipmentCreate {
         {
             problems.extend(vec![e]);
         }
+    }
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "Ankara depo", "default": true,
+    "address": {"name": "Kargo Dükkânı", "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100",
+                "country": "TR", "phone": "+90 312 000 00 00"}
+})))]
+pub struct LocationCreate {
+    /// A name for people (`Ankara depo`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub name: String,
+    /// Where parcels leave from (the sender printed on labels).
+    pub address: Address,
+    /// Make it the default sender (the former default stops being one).
+    #[serde(default)]
+    pub default: bool,
+}
+
+impl LocationCreate {
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        out.extend(text::NAME.check("/name", &self.name));
+        out.extend(self.address.problems("/address"));
+        out
     }
 }
 

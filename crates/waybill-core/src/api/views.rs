@@ -8,9 +8,10 @@ use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
 use crate::channel::{ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
-    CarrierAccountId, ChannelConnectionId, ChannelImportId, NotificationId, OrderId, PickupId, ShipmentId,
+    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NotificationId, OrderId, PickupId, ShipmentId,
     TrackingEventId,
 };
+use crate::location::Location;
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
 use crate::notification::{Notification, NotificationState, mask};
@@ -68,6 +69,22 @@ impl From<Order> for OrderView {
             created_at: time(o.created_at),
             updated_at: time(o.updated_at),
         }
+    }
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LocationView {
+    pub id: LocationId,
+    pub name: String,
+    pub address: Address,
+    pub default: bool,
+    pub created_at: String,
+}
+
+impl From<Location> for LocationView {
+    fn from(l: Location) -> Self {
+        Self { id: l.id, name: l.name, address: l.address, default: l.is_default, created_at: time(l.created_at) }
     }
 }
 

@@ -93,8 +93,16 @@ async fn fulfilments(shop: &ShopSim, id: u64, until: impl Fn(&[SeenFulfilment]) 
 async fn a_shopify_order_comes_in_ships_and_its_fulfilment_and_progress_go_back_once() {
     let h = Harness::start().await;
     let (shop, shop_url) = start_shop().await;
-    let connection = connect(&h, &shop, &shop_url, json!({"notify_customer": true})).await;
+    let (_, depot) = h
+        .post(
+            "/v1/locations",
+            &json!({"name": "Bursa depo", "address": {"name": "Demo Store", "street1": "Atatürk Cd. 1", "city": "Bursa",
+                "postal_code": "16010", "country": "TR"}}),
+        )
+        .await;
+    let connection = connect(&h, &shop, &shop_url, json!({"notify_customer": true, "location_id": depot["id"]})).await;
     assert_eq!(connection["verified_as"], "Demo Store");
+    assert_eq!(connection["settings"]["location_id"], depot["id"]);
     assert!(connection.get("credentials").is_none());
     let webhook_url = connection["webhook_url"].as_str().unwrap();
     assert!(webhook_url.ends_with(&format!("/v1/hooks/channels/shopify/{}", connection["id"].as_str().unwrap())));
@@ -109,8 +117,12 @@ async fn a_shopify_order_comes_in_ships_and_its_fulfilment_and_progress_go_back_
     assert_eq!(order["ship_to"]["email"], "ayse@example.com");
     assert_eq!(order["locale"], "tr");
 
-    let (status, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    // No sender in the booking: the connection's location ships its orders.
+    let mut booking = h.booking(order["id"].as_str(), "delivered");
+    booking.as_object_mut().unwrap().remove("ship_from");
+    let (status, shipment) = h.post("/v1/shipments", &booking).await;
     assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    assert_eq!(shipment["ship_from"]["city"], "Bursa");
     let number = shipment["tracking_number"].as_str().unwrap().to_owned();
     h.wait_for_order(order["id"].as_str().unwrap(), "closed", Duration::from_secs(30)).await;
 
@@ -292,6 +304,16 @@ async fn a_connection_is_checked_before_it_is_saved() {
     }
 
     let c = shop.config();
+    let (status, problem) = h
+        .post(
+            "/v1/channel-connections",
+            &json!({"channel": "shopify", "name": "x", "mode": "test", "base_url": shop_url,
+                "credentials": {"shop": c.shop, "access_token": c.access_token, "client_secret": c.client_secret},
+                "settings": {"location_id": "loc_01jd3xk8w3v6a8g0n6r1c5e2qz"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/settings/location_id");
     let (status, problem) = h
         .post(
             "/v1/channel-connections",

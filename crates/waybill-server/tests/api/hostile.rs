@@ -58,6 +58,7 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -84,6 +85,7 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("evt", "evt_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -99,6 +101,7 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/webhooks") => Some("wh"),
         "id" if path.starts_with("/v1/channel-connections") => Some("chc"),
         "id" if path.starts_with("/v1/channel-imports") => Some("chi"),
+        "id" if path.starts_with("/v1/locations") => Some("loc"),
         "connection_id" => Some("chc"),
         "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,
