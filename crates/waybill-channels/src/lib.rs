@@ -12,6 +12,7 @@ mod http;
 pub mod orders_csv;
 pub mod shipments_csv;
 pub mod shopify;
+pub mod stock_csv;
 pub mod woocommerce;
 
 use std::collections::BTreeMap;

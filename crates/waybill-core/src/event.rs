@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
 use crate::ids::{ChannelImportId, ShipmentId, WebhookEndpointId};
+use crate::inventory::{StockLevel, StockReason};
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
 use crate::shipment::{Shipment, TrackingEvent};
@@ -30,6 +31,9 @@ pub enum Event {
     /// change is recorded with the import, not applied; a person decides what to do.
     #[serde(rename = "order.update_held")]
     OrderUpdateHeld { order: Order, changes: Vec<String>, import_id: ChannelImportId },
+    /// A SKU's stock at a location changed (by a person, or a shipment's step).
+    #[serde(rename = "inventory.changed")]
+    StockChanged { level: StockLevel, reason: StockReason },
     /// A delivered order was closed: the work that hangs off delivery has been queued.
     #[serde(rename = "order.closed")]
     OrderClosed { order: Order },
@@ -78,6 +82,7 @@ impl Event {
             Event::OrderClosed { .. } => "order.closed",
             Event::OrderUpdated { .. } => "order.updated",
             Event::OrderUpdateHeld { .. } => "order.update_held",
+            Event::StockChanged { .. } => "inventory.changed",
             Event::CarrierAccountCreated { .. } => "carrier_account.created",
             Event::ShipmentBooked { .. } => "shipment.booked",
             Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
@@ -113,6 +118,7 @@ impl Event {
                 pickup.id.as_str()
             }
             Event::WebhookEndpointDisabled { endpoint_id, .. } => endpoint_id.as_str(),
+            Event::StockChanged { level, .. } => level.location_id.as_str(),
         }
     }
 
@@ -140,6 +146,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "pickup.failed",
     "pickup.unknown",
     "webhook_endpoint.disabled",
+    "inventory.changed",
 ];
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod inventory;
 pub mod location;
 pub mod message;
 pub mod money;

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
-use crate::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId, TenantId, TrackingEventId};
+use crate::ids::{CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId, TenantId, TrackingEventId};
 use crate::money::Money;
 use crate::parcel::{Parcel, Routing};
 use crate::scope::{Mode, Scope};
@@ -52,6 +52,10 @@ pub struct Shipment {
     /// The channel connection of its order, so channel updates know the shipment is theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_connection_id: Option<ChannelConnectionId>,
+    /// The location it ships from, when the booking named one (or took the default): its
+    /// order's lines are reserved and shipped there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<LocationId>,
     pub carrier_account_id: CarrierAccountId,
     pub carrier: String,
     pub service: String,

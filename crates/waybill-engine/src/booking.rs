@@ -10,7 +10,7 @@ use waybill_carriers::{BookedRef, Booking, BookingRequest, Carrier, CarrierDocum
 use waybill_core::account::CarrierAccount;
 use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
-use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId};
+use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId};
 use waybill_core::{
     Address, BookingError, BookingState, Event, Invalid, Mode, Money, Parcel, Payment, Scope, Shipment, TrackingStatus,
 };
@@ -28,6 +28,8 @@ pub struct BookInput {
     pub order_id: Option<OrderId>,
     /// The channel connection of the order, if it came from one.
     pub channel_connection_id: Option<ChannelConnectionId>,
+    /// The location the sender is, if the booking shipped from one.
+    pub location_id: Option<LocationId>,
     pub carrier_account_id: CarrierAccountId,
     pub service: String,
     pub ship_from: Address,
@@ -91,7 +93,7 @@ impl Engine {
             None => None,
         };
         body.shape_problems(&mut problems);
-        let ship_from =
+        let sender =
             self.sender(scope, body.ship_from.take(), body.location_id.as_ref(), order.as_ref(), &mut problems).await?;
         let ship_to = match (body.ship_to, &order) {
             (Some(a), _) => {
@@ -161,13 +163,15 @@ impl Engine {
         }
         problems.finish(())?;
         let (account, _) = account.expect("a missing account is a problem above");
+        let sender = sender.expect("a missing sender is a problem above");
         let carrier = account.carrier.clone();
         let input = BookInput {
             order_id: body.order_id,
             channel_connection_id: order.as_ref().and_then(|o| o.connection_id.clone()),
             carrier_account_id: body.carrier_account_id,
             service: body.service,
-            ship_from: ship_from.expect("a missing sender is a problem above").normalized(),
+            ship_from: sender.0.normalized(),
+            location_id: sender.1,
             ship_to: ship_to.expect("checked above").normalized(),
             parcels,
             cod,
@@ -213,6 +217,7 @@ impl Engine {
             mode: scope.mode,
             order_id: input.order_id,
             channel_connection_id: input.channel_connection_id,
+            location_id: input.location_id,
             carrier_account_id: input.carrier_account_id,
             carrier: carrier.to_owned(),
             service: input.service,

@@ -205,6 +205,7 @@ pub const CONSUMERS: &[Consumer] = &[
     Consumer { name: "customer_messages", wants: crate::notify::wants, job: crate::notify::job },
     Consumer { name: "merchant_alerts", wants: crate::notify::alerts_merchant, job: crate::notify::alert_job },
     Consumer { name: "channel_updates", wants: crate::channels::wants, job: crate::channels::job },
+    Consumer { name: "inventory", wants: crate::inventory::wants, job: crate::inventory::job },
 ];
 
 /// The engine's own job kinds.
@@ -241,6 +242,7 @@ pub(crate) fn builtin() -> Registry {
     crate::webhooks::register(&mut r);
     crate::notify::register(&mut r);
     crate::channels::register(&mut r);
+    crate::inventory::register(&mut r);
     r
 }
 

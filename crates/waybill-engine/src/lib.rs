@@ -14,6 +14,7 @@ mod branding;
 pub mod channels;
 mod error;
 mod generic;
+pub mod inventory;
 pub mod jobs;
 pub mod labels;
 mod locations;

@@ -73,7 +73,8 @@ impl Engine {
         location: Option<&LocationId>,
         order: Option<&Order>,
         problems: &mut Problems,
-    ) -> Result<Option<Address>, EngineError> {
+    ) -> Result<Option<(Address, Option<LocationId>)>, EngineError> {
+        let of = |l: Location| (l.address, Some(l.id));
         match (ship_from, location) {
             (Some(_), Some(_)) => {
                 problems.add("/location_id", "give ship_from or location_id, not both");
@@ -81,17 +82,17 @@ impl Engine {
             }
             (Some(address), None) => {
                 problems.extend(address.problems("/ship_from"));
-                Ok(Some(address))
+                Ok(Some((address, None)))
             }
-            (None, Some(id)) => Ok(self.check_location(scope, id, "/location_id", problems).await?.map(|l| l.address)),
+            (None, Some(id)) => Ok(self.check_location(scope, id, "/location_id", problems).await?.map(of)),
             (None, None) => {
                 if let Some(location) =
                     self.connection_location(scope, order.map(|o| (&o.id, &o.connection_id))).await?
                 {
-                    return Ok(Some(location.address));
+                    return Ok(Some(of(location)));
                 }
                 match self.store().default_location(scope).await? {
-                    Some(l) => Ok(Some(l.address)),
+                    Some(l) => Ok(Some(of(l))),
                     None => {
                         problems.add(
                             "/ship_from",

@@ -321,6 +321,10 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
+            Event::StockChanged { level, reason } => json!({
+                "level": waybill_core::api::views::StockLevelView::from(level.clone()),
+                "reason": reason,
+            }),
             Event::OrderUpdated { order, changes } => {
                 json!({"order": OrderView::from(order.clone()), "changes": changes})
             }

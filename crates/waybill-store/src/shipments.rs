@@ -5,7 +5,9 @@
 //! settles if that node dies), the call (outside the store), then the outcome.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, OrderId, ShipmentId, TenantId, TrackingEventId};
+use waybill_core::ids::{
+    CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId, TenantId, TrackingEventId,
+};
 use waybill_core::{BookingState, Mode, NdrReason, Page, ScanSource, Scope, Shipment, TrackingEvent, TrackingStatus};
 
 use crate::db::{Backend, Tx};
@@ -43,6 +45,7 @@ struct ShipmentRow {
     mode: String,
     order_id: Option<String>,
     channel_connection_id: Option<String>,
+    location_id: Option<String>,
     carrier_account_id: String,
     carrier: String,
     service: String,
@@ -73,6 +76,7 @@ crate::sqlite_row!(ShipmentRow {
     mode,
     order_id,
     channel_connection_id,
+    location_id,
     carrier_account_id,
     carrier,
     service,
@@ -101,7 +105,7 @@ crate::sqlite_row!(ShipmentRow {
 /// The columns a [`ShipmentRow`] reads, for `SELECT` and `RETURNING` alike.
 macro_rules! shipment_columns {
     () => {
-        "id, tenant_id, mode, order_id, channel_connection_id, carrier_account_id, carrier, service, booking_state, \
+        "id, tenant_id, mode, order_id, channel_connection_id, location_id, carrier_account_id, carrier, service, booking_state, \
          status, progress, last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
          routing, simulate, is_return, reference, error, created_at, updated_at"
     };
@@ -133,6 +137,11 @@ impl ShipmentRow {
                 .channel_connection_id
                 .as_deref()
                 .map(|c| ChannelConnectionId::parse(c).ok_or_else(|| corrupt("channel connection")))
+                .transpose()?,
+            location_id: self
+                .location_id
+                .as_deref()
+                .map(|l| LocationId::parse(l).ok_or_else(|| corrupt("location")))
                 .transpose()?,
             carrier_account_id: CarrierAccountId::parse(&self.carrier_account_id).ok_or_else(|| corrupt("account"))?,
             booking_state: named(&self.booking_state, BookingState::parse, "booking state")?,
@@ -379,8 +388,8 @@ impl Tx {
         self.execute(
             "INSERT INTO shipments (id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, \
              progress, ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at, node_id, \
-             channel_connection_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+             channel_connection_id, location_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
             args![
                 s.id.as_str(),
                 s.tenant_id.as_str(),
@@ -402,7 +411,8 @@ impl Tx {
                 s.created_at,
                 s.updated_at,
                 node,
-                s.channel_connection_id.as_ref().map(|c| c.as_str())
+                s.channel_connection_id.as_ref().map(|c| c.as_str()),
+                s.location_id.as_ref().map(|l| l.as_str())
             ],
         )
         .await?;

@@ -265,6 +265,8 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "channel_imports",
         "events",
         "idempotency_keys",
+        "inventory_levels",
+        "inventory_movements",
         "jobs",
         "locations",
         "nodes",

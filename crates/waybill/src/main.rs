@@ -199,6 +199,16 @@ enum ImportCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Stock counts: `location_id` (the default location when empty), `sku`, `on_hand`; each row set on its own.
+    Inventory {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -398,6 +408,11 @@ async fn main() -> Result<()> {
             init_tracing("warn");
             let (engine, scope) = offline_engine(&data, &tenant, &mode).await?;
             transfer::import_orders(&engine, &scope, &file).await?;
+        }
+        Command::Import { command: ImportCommand::Inventory { file, tenant, mode, data } } => {
+            init_tracing("warn");
+            let (engine, scope) = offline_engine(&data, &tenant, &mode).await?;
+            transfer::import_inventory(&engine, &scope, &file).await?;
         }
         Command::Export { what, tenant, mode, since, output, data } => {
             init_tracing("warn");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use waybill_channels::{orders_csv, shipments_csv};
+use waybill_channels::{orders_csv, shipments_csv, stock_csv};
 use waybill_core::Scope;
 use waybill_core::ids::{OrderId, ShipmentId};
 use waybill_engine::Engine;
@@ -58,6 +58,46 @@ pub async fn import_orders(engine: &Engine, scope: &Scope, file: &Path) -> Resul
     println!("{} orders imported from {}", report.imported, file.display());
     if !problems.is_empty() {
         bail!("{} rows had problems (listed above); their orders were not imported", problems.len());
+    }
+    Ok(())
+}
+
+/// Sets the counts of a file, row by row; prints every problem by row and column and fails
+/// (after setting what it could) when there was one.
+pub async fn import_inventory(engine: &Engine, scope: &Scope, file: &Path) -> Result<()> {
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let (counts, mut problems) = match stock_csv::read_counts(std::io::BufReader::new(input)) {
+        Ok(read) => (read.counts, read.problems),
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("row {}, column {}: {}", p.row, p.column, p.detail);
+            }
+            bail!("{}: the header is not the documented one; nothing was set", file.display());
+        }
+    };
+    let bar = bar(Some(counts.len() as u64), "counts");
+    let mut set = 0;
+    for (row, count) in counts {
+        match engine.set_stock(scope, count).await {
+            Ok(_) => set += 1,
+            Err(waybill_engine::EngineError::Invalid(invalid)) => {
+                for e in invalid.0 {
+                    let column = e.pointer.trim_start_matches('/').to_owned();
+                    problems.push(orders_csv::CsvProblem { row, column, detail: e.detail });
+                }
+            }
+            Err(e) => bail!("row {row}: {e}"),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+    for p in &problems {
+        eprintln!("row {}, column {}: {}", p.row, p.column, p.detail);
+    }
+    println!("{set} counts set from {}", file.display());
+    if !problems.is_empty() {
+        bail!("{} rows had problems (listed above) and were not set", problems.len());
     }
     Ok(())
 }

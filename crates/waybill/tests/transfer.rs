@@ -75,3 +75,45 @@ async fn a_file_imports_with_its_problems_told_and_exports_back() {
     let bad = run(&["export", "orders", "--tenant", &tenant, "--mode", "test", "--since", "yesterday"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
 }
+
+#[tokio::test]
+async fn stock_counts_import_into_the_default_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_args().await;
+    let run =
+        |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).args(&db).output().unwrap();
+    let tenant = String::from_utf8(run(&["tenant", "create", "Kupa"]).stdout).unwrap().trim().to_owned();
+    let key = String::from_utf8(run(&["apikey", "create", "--tenant", &tenant, "--mode", "test"]).stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let file = dir.path().join("stock.csv");
+    std::fs::write(&file, "sku,on_hand\nMUG-1,12\nCAP,many\n").unwrap();
+    let import = || run(&["import", "inventory", file.to_str().unwrap(), "--tenant", &tenant, "--mode", "test"]);
+
+    let out = import();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("row 2, column location_id: required"), "no location yet: {stderr}");
+    assert!(stderr.contains("row 3, column on_hand: `many` is not a whole number"), "{stderr}");
+
+    let node = support::serve_on(support::free_port(), dir.path(), &db, None, None, &[]).await;
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/v1/locations", node.api))
+        .bearer_auth(&key)
+        .json(
+            &serde_json::json!({"name": "Depo", "default": true, "address": {"name": "Depo", "street1": "Atatürk Cd. 1",
+            "city": "Ankara", "postal_code": "06100", "country": "TR"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let out = import();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 counts set"), "{}", String::from_utf8_lossy(&out.stderr));
+    let levels: serde_json::Value =
+        http.get(format!("{}/v1/inventory", node.api)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(levels["data"][0]["sku"], "MUG-1");
+    assert_eq!(levels["data"][0]["on_hand"], 12);
+}

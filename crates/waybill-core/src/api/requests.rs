@@ -167,6 +167,36 @@ impl ShipmentCreate {
     }
 }
 
+/// A count: what is on hand of a SKU at a location.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"location_id": "loc_01jd3xk8w3v6a8g0n6r1c5e2qz", "sku": "TSHIRT-M", "on_hand": 120})))]
+pub struct StockSet {
+    /// The default location when absent.
+    #[serde(default)]
+    pub location_id: Option<LocationId>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub sku: String,
+    pub on_hand: i64,
+}
+
+/// A change by a person: received, damaged, found, lost.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"sku": "TSHIRT-M", "delta": -2, "reason": "damaged in the warehouse"})))]
+pub struct StockAdjust {
+    /// The default location when absent.
+    #[serde(default)]
+    pub location_id: Option<LocationId>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub sku: String,
+    /// Added to what is on hand (negative takes away).
+    pub delta: i64,
+    /// Why, in words a colleague will understand later.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub reason: String,
+}
+
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({

@@ -11,6 +11,7 @@ use crate::ids::{
     CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NotificationId, OrderId, PickupId, ShipmentId,
     TrackingEventId,
 };
+use crate::inventory::StockLevel;
 use crate::location::Location;
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
@@ -85,6 +86,33 @@ pub struct LocationView {
 impl From<Location> for LocationView {
     fn from(l: Location) -> Self {
         Self { id: l.id, name: l.name, address: l.address, default: l.is_default, created_at: time(l.created_at) }
+    }
+}
+
+/// One SKU's stock at one location.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockLevelView {
+    pub location_id: LocationId,
+    pub sku: String,
+    pub on_hand: i64,
+    /// Booked and not yet picked up.
+    pub reserved: i64,
+    /// On hand and not reserved: what the channels are told.
+    pub available: i64,
+    pub updated_at: String,
+}
+
+impl From<StockLevel> for StockLevelView {
+    fn from(l: StockLevel) -> Self {
+        Self {
+            available: l.available(),
+            location_id: l.location_id,
+            sku: l.sku,
+            on_hand: l.on_hand,
+            reserved: l.reserved,
+            updated_at: time(l.updated_at),
+        }
     }
 }
 

@@ -456,6 +456,7 @@ pub fn pending_shipment(scope: &Scope, id: &ShipmentId, account_id: &str, carrie
         mode: scope.mode,
         order_id: None,
         channel_connection_id: None,
+        location_id: None,
         carrier_account_id: CarrierAccountId::parse(account_id).expect("an account id"),
         carrier: carrier.into(),
         service: service.into(),

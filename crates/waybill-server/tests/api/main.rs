@@ -10,6 +10,7 @@ mod generic;
 mod hardening;
 mod hostile;
 mod idempotency;
+mod inventory;
 mod locations;
 mod modes;
 mod notifications;

@@ -300,6 +300,7 @@ pub fn pending_shipment(account: &CarrierAccount, order: Option<&OrderId>) -> Sh
         mode: account.mode,
         order_id: order.cloned(),
         channel_connection_id: None,
+        location_id: None,
         carrier_account_id: account.id.clone(),
         carrier: account.carrier.clone(),
         service: "standard".to_owned(),
