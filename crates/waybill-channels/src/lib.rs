@@ -155,6 +155,22 @@ pub enum Posted {
     NoSuchStep,
 }
 
+/// A SKU's number to show in the channel.
+#[derive(Debug, Clone, Copy)]
+pub struct StockItem<'a> {
+    pub sku: &'a str,
+    /// Available to sell (on hand and not reserved), never below 0.
+    pub available: i64,
+}
+
+/// What the channel made of one SKU's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockOutcome {
+    Set,
+    /// The channel has no product with this SKU (reported, not retried until it changes).
+    UnknownSku(String),
+}
+
 /// One sales channel's API, as the import and fulfilment workflows need it.
 #[async_trait::async_trait]
 pub trait Channel: Send + Sync {
@@ -182,6 +198,19 @@ pub trait Channel: Send + Sync {
     /// repeat for the same tracking number finds the fulfilment made before instead of making
     /// a second one.
     async fn fulfil(&self, connection: &Connection<'_>, fulfilment: &Fulfilment<'_>) -> Result<String, ChannelError>;
+
+    /// Sets the channel's stock of each SKU (`supports.inventory`); one outcome per item, in
+    /// order. Channels without it keep this default.
+    async fn push_stock(
+        &self,
+        _connection: &Connection<'_>,
+        _items: &[StockItem<'_>],
+    ) -> Result<Vec<StockOutcome>, ChannelError> {
+        Err(ChannelError::Rejected {
+            channel: self.info().slug,
+            message: "stock is not sent to this channel yet".into(),
+        })
+    }
 
     /// Shows a step of the parcel's progress on the fulfilment `fulfilment_id`.
     async fn post_progress(

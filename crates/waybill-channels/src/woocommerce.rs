@@ -15,6 +15,10 @@
 //!   URL, plus the tracking in the order's meta data (`_tracking_number`, `_tracking_provider`,
 //!   `_tracking_url`); delivery sets the order `completed`. WooCommerce has no other shipping
 //!   states in core.
+//! - Stock: products (and, on WooCommerce 10.3 and later, variations) are found by SKU, a
+//!   hundred per call (`GET /products?sku=A,B,…`, `GET /variations?sku=…`), and their
+//!   `stock_quantity` set in batches of a hundred (`POST /products/batch`,
+//!   `POST /products/{id}/variations/batch`), with `manage_stock` on.
 //! - WooCommerce core has no rate limit of its own; hosts that add one answer 429, and
 //!   `Retry-After` is honoured.
 
@@ -31,7 +35,7 @@ use waybill_core::{Address, Payment, TrackingStatus};
 use crate::http::Http;
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
-    Supports, SyncPage, WebhookRequest,
+    StockItem, StockOutcome, Supports, SyncPage, WebhookRequest,
 };
 
 pub const SLUG: &str = "woocommerce";
@@ -63,7 +67,7 @@ impl WooCommerce {
                     order_sync: true,
                     fulfilment: true,
                     progress: true,
-                    inventory: false,
+                    inventory: true,
                 },
                 credentials: CredentialSchema {
                     fields: vec![
@@ -235,6 +239,79 @@ pub fn read_order(body: &[u8]) -> Result<ChannelOrder, ReadError> {
     })
 }
 
+/// Items per lookup and per batch update (WooCommerce's `per_page` and batch limit).
+const BATCH: usize = 100;
+
+impl WooCommerce {
+    /// Finds up to a hundred SKUs (products, then variations) and sets their stock in batches.
+    async fn push_chunk(
+        &self,
+        connection: &Connection<'_>,
+        items: &[StockItem<'_>],
+    ) -> Result<Vec<StockOutcome>, ChannelError> {
+        let skus = items.iter().map(|i| i.sku).collect::<Vec<_>>().join(",");
+        let per_page = BATCH.to_string();
+        let lookup = |path: &str| {
+            self.request(connection, reqwest::Method::GET, path)
+                .query(&[("sku", skus.as_str()), ("per_page", per_page.as_str())])
+        };
+        let (products, _) = self.call(lookup("/products"), "the products").await?;
+        // sku → (product id, parent id for a variation)
+        let mut found: std::collections::HashMap<String, (u64, Option<u64>)> = std::collections::HashMap::new();
+        for p in products.as_array().into_iter().flatten() {
+            if let (Some(sku), Some(id)) = (p.get("sku").and_then(Value::as_str), p.get("id").and_then(Value::as_u64)) {
+                found.insert(sku.to_owned(), (id, None));
+            }
+        }
+        if items.iter().any(|i| !found.contains_key(i.sku)) {
+            // Variations across products: WooCommerce 10.3 and later; older stores answer 404.
+            match self.call(lookup("/variations"), "the variations").await {
+                Ok((variations, _)) => {
+                    for v in variations.as_array().into_iter().flatten() {
+                        let sku = v.get("sku").and_then(Value::as_str);
+                        let id = v.get("id").and_then(Value::as_u64);
+                        let parent = v.get("parent_id").and_then(Value::as_u64);
+                        if let (Some(sku), Some(id), Some(parent)) = (sku, id, parent) {
+                            found.entry(sku.to_owned()).or_insert((id, Some(parent)));
+                        }
+                    }
+                }
+                Err(ChannelError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut products = Vec::new();
+        let mut variations: std::collections::BTreeMap<u64, Vec<Value>> = std::collections::BTreeMap::new();
+        for item in items {
+            let update = |id: u64| json!({"id": id, "manage_stock": true, "stock_quantity": item.available.max(0)});
+            match found.get(item.sku) {
+                Some((id, None)) => products.push(update(*id)),
+                Some((id, Some(parent))) => variations.entry(*parent).or_default().push(update(*id)),
+                None => {}
+            }
+        }
+        if !products.is_empty() {
+            let request =
+                self.request(connection, reqwest::Method::POST, "/products/batch").json(&json!({"update": products}));
+            self.call(request, "the products").await?;
+        }
+        for (parent, updates) in variations {
+            let path = format!("/products/{parent}/variations/batch");
+            let request = self.request(connection, reqwest::Method::POST, &path).json(&json!({"update": updates}));
+            self.call(request, "the variations").await?;
+        }
+        Ok(items
+            .iter()
+            .map(|i| match found.contains_key(i.sku) {
+                true => StockOutcome::Set,
+                false => {
+                    StockOutcome::UnknownSku(format!("no WooCommerce product or variation has the SKU `{}`", i.sku))
+                }
+            })
+            .collect())
+    }
+}
+
 /// The note a fulfilment leaves on the order: how a retry recognises its own earlier note.
 fn note_text(f: &Fulfilment<'_>) -> String {
     match f.tracking_url {
@@ -364,6 +441,18 @@ impl Channel for WooCommerce {
         let order = format!("/orders/{}", fulfilment.order_id);
         self.call(self.request(connection, reqwest::Method::PUT, &order).json(&meta), &what).await?;
         Ok(format!("{}:{note_id}", fulfilment.order_id))
+    }
+
+    async fn push_stock(
+        &self,
+        connection: &Connection<'_>,
+        items: &[StockItem<'_>],
+    ) -> Result<Vec<StockOutcome>, ChannelError> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for chunk in items.chunks(BATCH) {
+            outcomes.extend(self.push_chunk(connection, chunk).await?);
+        }
+        Ok(outcomes)
     }
 
     async fn post_progress(

@@ -62,6 +62,9 @@ pub struct ConnectionSettings {
     /// Ask the channel to tell the customer about the fulfilment (where it can).
     #[serde(default)]
     pub notify_customer: bool,
+    /// Send the location's available stock of every SKU that changes (where the channel takes it).
+    #[serde(default = "yes")]
+    pub push_stock: bool,
     /// The location that ships this connection's orders (their bookings' sender when a
     /// booking names none); the default location when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +93,7 @@ impl Default for ConnectionSettings {
             sync_interval_seconds: default_sync_interval(),
             push_fulfilment: true,
             notify_customer: false,
+            push_stock: true,
             location_id: None,
         }
     }

@@ -206,6 +206,7 @@ pub const CONSUMERS: &[Consumer] = &[
     Consumer { name: "merchant_alerts", wants: crate::notify::alerts_merchant, job: crate::notify::alert_job },
     Consumer { name: "channel_updates", wants: crate::channels::wants, job: crate::channels::job },
     Consumer { name: "inventory", wants: crate::inventory::wants, job: crate::inventory::job },
+    Consumer { name: "channel_stock", wants: crate::channel_stock::wants, job: crate::channel_stock::job },
 ];
 
 /// The engine's own job kinds.
@@ -243,6 +244,7 @@ pub(crate) fn builtin() -> Registry {
     crate::notify::register(&mut r);
     crate::channels::register(&mut r);
     crate::inventory::register(&mut r);
+    crate::channel_stock::register(&mut r);
     r
 }
 

@@ -11,6 +11,7 @@
 mod accounts;
 mod booking;
 mod branding;
+mod channel_stock;
 pub mod channels;
 mod error;
 mod generic;

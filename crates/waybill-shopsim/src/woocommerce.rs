@@ -7,6 +7,8 @@
 //! | `GET`/`PUT /wp-json/wc/v3/orders/{id}` | one order; `PUT` takes `status` and `meta_data` (merged by key) |
 //! | `GET`/`POST /wp-json/wc/v3/orders/{id}/notes` | the order's notes; `POST` `{"note", "customer_note"}` |
 //! | `POST /_shop/orders`, `POST /_shop/orders/{id}/cancel`, `GET /_shop/orders/{id}` | place, cancel and show orders (as for the Shopify store); placing sends `order.created`, cancelling `order.updated` |
+//! | `GET /wp-json/wc/v3/products`, `GET /wp-json/wc/v3/variations` | by `sku` (comma-separated), ≤ 100 per page |
+//! | `POST /wp-json/wc/v3/products/batch`, `POST /wp-json/wc/v3/products/{id}/variations/batch` | `{"update": [{"id", "stock_quantity", "manage_stock"}]}`, ≤ 100 |
 //! | `PUT /_shop/webhook`, `PUT /_shop/faults` | where webhooks go (`X-WC-Webhook-Signature` = base64 HMAC-SHA256 of the body with the webhook secret); `{"down": bool}` |
 //!
 //! Every API route needs HTTP Basic with the consumer key and secret (else 401 in WooCommerce's
@@ -57,6 +59,9 @@ struct Store {
     webhook: Option<String>,
     down: bool,
     deliveries: u64,
+    /// Products and variations by id: `{id, sku, stock_quantity, manage_stock, parent_id?}`.
+    products: BTreeMap<u64, Value>,
+    api_calls: u64,
 }
 
 /// The store. Cheap to clone; clones share its state.
@@ -94,6 +99,10 @@ impl WooSim {
             .route("/wp-json/wc/v3/orders", get(list))
             .route("/wp-json/wc/v3/orders/{id}", get(one).put(update))
             .route("/wp-json/wc/v3/orders/{id}/notes", get(notes).post(add_note))
+            .route("/wp-json/wc/v3/products", get(products))
+            .route("/wp-json/wc/v3/variations", get(variations))
+            .route("/wp-json/wc/v3/products/batch", post(batch))
+            .route("/wp-json/wc/v3/products/{id}/variations/batch", post(batch))
             .route("/_shop/orders", post(place))
             .route("/_shop/orders/{id}", get(show))
             .route("/_shop/orders/{id}/cancel", post(cancel))
@@ -120,6 +129,38 @@ impl WooSim {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.config.webhook_secret.as_bytes()).expect("any key length");
         mac.update(body);
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Adds a product (or, with `parent`, a variation of it) with a SKU; returns its id.
+    pub fn add_product(&self, sku: &str, parent: Option<u64>) -> u64 {
+        let mut state = self.lock();
+        let id = 10_000 + state.products.len() as u64;
+        let mut product = json!({"id": id, "sku": sku, "stock_quantity": null, "manage_stock": false});
+        if let Some(parent) = parent {
+            product["parent_id"] = parent.into();
+        }
+        state.products.insert(id, product);
+        id
+    }
+
+    /// The stock a product or variation shows, by SKU.
+    pub fn stock(&self, sku: &str) -> Option<i64> {
+        self.lock().products.values().find(|p| p["sku"] == sku).and_then(|p| p["stock_quantity"].as_i64())
+    }
+
+    /// Every SKU that shows a stock number, with it.
+    pub fn stocks(&self) -> BTreeMap<String, i64> {
+        let state = self.lock();
+        state
+            .products
+            .values()
+            .filter_map(|p| Some((p["sku"].as_str()?.to_owned(), p["stock_quantity"].as_i64()?)))
+            .collect()
+    }
+
+    /// API calls received so far (every route under `/wp-json`).
+    pub fn api_calls(&self) -> u64 {
+        self.lock().api_calls
     }
 
     /// The order as the API shows it.
@@ -208,6 +249,7 @@ impl WooSim {
 
     /// The store's check of an API call: its keys (401) and its faults (503).
     fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
+        self.lock().api_calls += 1;
         if self.lock().down {
             return Some((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response());
         }
@@ -287,6 +329,65 @@ async fn update(
     }
     order["date_modified_gmt"] = gmt_now().into();
     axum::Json(order.clone()).into_response()
+}
+
+/// Products (`variations: false`) or variations whose SKU is in `sku`.
+fn by_sku(shop: &WooSim, headers: &HeaderMap, q: &BTreeMap<String, String>, variations: bool) -> Response {
+    if let Some(refused) = shop.refuse(headers) {
+        return refused;
+    }
+    let per_page: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(10).clamp(1, 100);
+    let skus: Vec<&str> = q.get("sku").map(|s| s.split(',').collect()).unwrap_or_default();
+    let state = shop.lock();
+    let found: Vec<Value> = state
+        .products
+        .values()
+        .filter(|p| p.get("parent_id").is_some() == variations)
+        .filter(|p| skus.is_empty() || skus.contains(&p["sku"].as_str().unwrap_or_default()))
+        .take(per_page)
+        .cloned()
+        .collect();
+    axum::Json(found).into_response()
+}
+
+async fn products(
+    State(shop): State<WooSim>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    by_sku(&shop, &headers, &q, false)
+}
+
+async fn variations(
+    State(shop): State<WooSim>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    by_sku(&shop, &headers, &q, true)
+}
+
+async fn batch(State(shop): State<WooSim>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
+    if let Some(refused) = shop.refuse(&headers) {
+        return refused;
+    }
+    let updates = body.get("update").and_then(Value::as_array).cloned().unwrap_or_default();
+    if updates.len() > 100 {
+        let problem = json!({"code": "woocommerce_rest_request_entity_too_large", "message": "Unable to accept more than 100 items for this request.", "data": {"status": 413}});
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(problem)).into_response();
+    }
+    let mut state = shop.lock();
+    let mut done = Vec::new();
+    for u in updates {
+        let Some(p) = u.get("id").and_then(Value::as_u64).and_then(|id| state.products.get_mut(&id)) else { continue };
+        if let Some(q) = u.get("stock_quantity") {
+            p["stock_quantity"] = q.clone();
+        }
+        if let Some(m) = u.get("manage_stock") {
+            p["manage_stock"] = m.clone();
+        }
+        done.push(p.clone());
+    }
+    axum::Json(json!({"update": done})).into_response()
 }
 
 async fn notes(State(shop): State<WooSim>, headers: HeaderMap, Path(id): Path<u64>) -> Response {

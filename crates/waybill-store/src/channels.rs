@@ -334,7 +334,126 @@ impl Store {
     }
 }
 
+/// What a connection is to be told (or was told) of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelStock {
+    pub sku: String,
+    pub quantity: i64,
+    /// `pending`, `sent` or `unknown`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChannelStockRow {
+    sku: String,
+    quantity: i64,
+    state: String,
+    reason: Option<String>,
+    updated_at: i64,
+}
+crate::sqlite_row!(ChannelStockRow { sku, quantity, state, reason, updated_at });
+
+impl Store {
+    /// Up to `limit` SKUs waiting to be sent to the connection, by SKU.
+    pub async fn pending_channel_stock(
+        &self,
+        scope: &Scope,
+        connection: &ChannelConnectionId,
+        limit: u32,
+    ) -> Result<Vec<ChannelStock>> {
+        self.channel_stock(scope, connection, Some("pending"), None, limit).await.map(|p| p.items)
+    }
+
+    /// The connection's SKUs (in `state` only, when given), by SKU.
+    pub async fn channel_stock(
+        &self,
+        scope: &Scope,
+        connection: &ChannelConnectionId,
+        state: Option<&str>,
+        after_sku: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<ChannelStock>> {
+        let rows: Vec<ChannelStockRow> = self
+            .pool
+            .fetch_all(
+                "SELECT sku, quantity, state, reason, updated_at FROM channel_stock WHERE connection_id = $1 \
+                 AND tenant_id = $2 AND mode = $3 AND ($4 = '' OR state = $4) AND sku > $5 ORDER BY sku LIMIT $6",
+                args![
+                    connection.as_str(),
+                    scope.tenant.as_str(),
+                    scope.mode.as_str(),
+                    state.unwrap_or(""),
+                    after_sku.unwrap_or(""),
+                    i64::from(limit) + 1
+                ],
+            )
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(|r| ChannelStock {
+                sku: r.sku,
+                quantity: r.quantity,
+                state: r.state,
+                reason: r.reason,
+                updated_at: r.updated_at,
+            })
+            .collect();
+        Ok(crate::page(items, limit, |s: &ChannelStock| s.sku.clone()))
+    }
+
+    /// Records what the channel made of a SKU sent with `quantity`; a SKU whose number changed
+    /// since it was read stays pending (its new number goes next).
+    pub async fn settle_channel_stock(
+        &self,
+        scope: &Scope,
+        connection: &ChannelConnectionId,
+        sku: &str,
+        quantity: i64,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.pool
+            .execute(
+                "UPDATE channel_stock SET state = $1, reason = $2, updated_at = $3 WHERE connection_id = $4 \
+                 AND tenant_id = $5 AND mode = $6 AND sku = $7 AND quantity = $8 AND state = 'pending'",
+                args![
+                    state,
+                    reason,
+                    now_ms(),
+                    connection.as_str(),
+                    scope.tenant.as_str(),
+                    scope.mode.as_str(),
+                    sku,
+                    quantity
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 impl Tx {
+    /// Marks a SKU's new number to be sent to a connection (a SKU the channel did not know is
+    /// tried again: its stock changed).
+    pub async fn mark_channel_stock(
+        &mut self,
+        scope: &Scope,
+        connection: &ChannelConnectionId,
+        sku: &str,
+        quantity: i64,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO channel_stock (connection_id, sku, tenant_id, mode, quantity, state, reason, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', NULL, $6) ON CONFLICT (connection_id, sku) DO UPDATE SET \
+             quantity = excluded.quantity, state = 'pending', reason = NULL, updated_at = excluded.updated_at",
+            args![connection.as_str(), sku, scope.tenant.as_str(), scope.mode.as_str(), quantity, now_ms()],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Writes a new connection with its sealed credentials (see [`Store::seal_channel_credentials`]).
     pub async fn insert_channel_connection(&mut self, c: &ChannelConnection, sealed: String) -> Result<()> {
         self.execute(

@@ -30,7 +30,7 @@ use std::path::Path;
 
 pub use accounts::{AccountSecrets, NewCarrierAccount};
 pub use branding::LogoChange;
-pub use channels::{ChannelFulfilment, NewChannelImport};
+pub use channels::{ChannelFulfilment, ChannelStock, NewChannelImport};
 pub use db::{Backend, PoolSettings, Tx};
 use db::{DbError, Pool};
 pub use events::{NewEvent, StoredEvent};

@@ -263,6 +263,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "channel_connections",
         "channel_fulfilments",
         "channel_imports",
+        "channel_stock",
         "events",
         "idempotency_keys",
         "inventory_levels",

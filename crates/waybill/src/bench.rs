@@ -97,6 +97,15 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Stock out to a channel: `skus` SKUs of a fake WooCommerce store counted at once, timed
+    /// until the store shows every one; prints the channel API calls it took.
+    ChannelStock {
+        #[arg(long, default_value_t = 10_000)]
+        skus: usize,
+        /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Time label rendering per format.
     Labels {
         /// Renders per format.
@@ -119,6 +128,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             channel_webhooks(n, concurrency, database_url).await
         }
         BenchCommand::ImportOrders { rows, database_url } => import_orders(rows, database_url).await,
+        BenchCommand::ChannelStock { skus, database_url } => channel_stock(skus, database_url).await,
         BenchCommand::Labels { n } => {
             labels(n);
             Ok(())
@@ -776,5 +786,65 @@ async fn import_orders(rows: usize, database_url: Option<String>) -> Result<()> 
     );
     println!("read     {:.2} s", read_took.as_secs_f64());
     println!("total    {rows} in {:.2} s = {:.0} rows/s", took.as_secs_f64(), rows as f64 / took.as_secs_f64());
+    Ok(())
+}
+
+async fn channel_stock(skus: usize, database_url: Option<String>) -> Result<()> {
+    use waybill_shopsim::woocommerce::{WooConfig, WooSim};
+    if skus == 0 {
+        bail!("--skus must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let (store, backend) = bench_store(&dir, database_url).await?;
+    let (engine, scope) = bench_engine(&store, EngineConfig { node: "bench".into(), ..Default::default() }).await?;
+    let shop = WooSim::new(WooConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let shop_url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(shop.clone().serve(listener));
+    for i in 0..skus {
+        shop.add_product(&format!("SKU-{i:06}"), None);
+    }
+    let depot = serde_json::from_value(json!({"name": "Depo", "default": true, "address": {"name": "Depo",
+        "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"}}))?;
+    engine.create_location(&scope, depot).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let c = shop.config().clone();
+    let connection = serde_json::from_value(json!({"channel": "woocommerce", "name": "Bench", "mode": "test",
+        "base_url": shop_url, "credentials": {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret,
+        "webhook_secret": c.webhook_secret}, "settings": {"sync_interval_seconds": 86_400}}))?;
+    let (connection, _) =
+        engine.create_channel_connection(&scope, connection).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::spawn(Worker::new(engine.clone()).run());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = shop.api_calls();
+    let started = Instant::now();
+    for i in 0..skus {
+        let count = serde_json::from_value(json!({"sku": format!("SKU-{i:06}"), "on_hand": 1 + i % 50}))?;
+        engine.set_stock(&scope, count).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let counted = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if shop.stocks().len() == skus && store.pending_channel_stock(&scope, &connection.id, 1).await?.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the store did not show every SKU in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    let shown = shop.stocks();
+    let missing = (0..skus).filter(|i| shown.get(&format!("SKU-{i:06}")) != Some(&((1 + i % 50) as i64))).count();
+    if missing > 0 {
+        bail!("{missing} SKUs show another number");
+    }
+    let calls = shop.api_calls() - before;
+    println!("stock to WooCommerce ({backend}, {skus} SKUs counted at once, found by SKU and set in batches):");
+    println!("counted  {skus} in {:.2} s", counted.as_secs_f64());
+    println!(
+        "shown    every SKU in {:.2} s, in {calls} API calls ({:.1} SKUs per call)",
+        took.as_secs_f64(),
+        skus as f64 / calls.max(1) as f64
+    );
     Ok(())
 }

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(get, delete))
         .routes(routes!(sync))
+        .routes(routes!(stock))
         .routes(routes!(list_imports))
         .routes(routes!(get_import))
         .routes(routes!(retry_import))
@@ -140,6 +141,73 @@ pub async fn sync(
 ) -> ApiResult<StatusCode> {
     state.engine.sync_channel_now(&me, &connection_id(&id)?).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// What a connection was told of a SKU's stock.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelStockView {
+    pub sku: String,
+    /// The available number sent (or to send).
+    pub quantity: i64,
+    /// `pending` (to send), `sent`, or `unknown` (the channel has no such SKU; sent again only
+    /// when its stock changes).
+    pub state: String,
+    pub reason: Option<String>,
+    pub updated_at: String,
+}
+
+/// `?state=` and paging by SKU.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StockQuery {
+    /// `pending`, `sent` or `unknown`.
+    #[param(max_length = 16)]
+    pub state: Option<String>,
+    /// How many to list, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page (a SKU).
+    #[param(max_length = 100)]
+    pub after: Option<String>,
+}
+
+/// The stock this connection's channel was told, by SKU: `?state=unknown` lists the SKUs the
+/// channel does not have.
+#[utoipa::path(get, path = "/v1/channel-connections/{id}/stock", tag = "channels", params(("id" = String, Path, description = "connection id (`chc_…`)"), StockQuery),
+    responses((status = 200, body = List<ChannelStockView>), (status = 404, body = Problem), (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn stock(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StockQuery>,
+) -> ApiResult<Json<List<ChannelStockView>>> {
+    let id = connection_id(&id)?;
+    state.engine.channel_connection(&me, &id).await?;
+    let wanted = q.state.as_deref().filter(|s| !s.is_empty());
+    if let Some(s) = wanted.filter(|s| !["pending", "sent", "unknown"].contains(s)) {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "/query/state",
+            format!("`{s}` is not pending, sent or unknown"),
+        )]));
+    }
+    let limit = ListQuery { limit: q.limit, after: None }.limit()?;
+    let page = state
+        .engine
+        .store()
+        .channel_stock(&me, &id, wanted, q.after.as_deref().filter(|a| !a.is_empty()), limit)
+        .await
+        .map_err(waybill_engine::EngineError::from)?;
+    let data = page
+        .items
+        .into_iter()
+        .map(|s| ChannelStockView {
+            sku: s.sku,
+            quantity: s.quantity,
+            state: s.state,
+            reason: s.reason,
+            updated_at: waybill_core::api::time(s.updated_at),
+        })
+        .collect();
+    Ok(Json(List { data, next_after: page.next_after }))
 }
 
 /// `?status=` and key-set paging, newest first.

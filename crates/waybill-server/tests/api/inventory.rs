@@ -94,3 +94,77 @@ async fn a_booking_cancelled_before_pickup_gives_back_what_it_set_aside() {
     let released = wait_level(&h, "SHIRT-1", 10, 0).await;
     assert_eq!(released["available"], 10);
 }
+
+/// Stock changes go to a WooCommerce store by SKU: a burst of changes to one SKU is one update
+/// with the final number, and a SKU the store does not have is reported, not retried.
+#[tokio::test]
+async fn stock_changes_reach_the_store_by_sku_coalesced_and_unknown_skus_are_reported() {
+    use waybill_shopsim::woocommerce::{WooConfig, WooSim};
+    let h = Harness::start().await;
+    let shop = WooSim::new(WooConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(shop.clone().serve(listener));
+    shop.add_product("MUG-1", None);
+    let shirt = shop.add_product("SHIRT", None);
+    shop.add_product("SHIRT-M", Some(shirt));
+    h.post(
+        "/v1/locations",
+        &json!({"name": "Depo", "default": true, "address": {"name": "Depo", "street1": "Atatürk Cd. 1",
+            "city": "Ankara", "postal_code": "06100", "country": "TR"}}),
+    )
+    .await;
+    let c = shop.config().clone();
+    let (status, connection) = h
+        .post(
+            "/v1/channel-connections",
+            &json!({"channel": "woocommerce", "name": "Kupa", "mode": "test", "base_url": shop_url,
+                "credentials": {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret, "webhook_secret": c.webhook_secret},
+                "settings": {"sync_interval_seconds": 86400}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    let before = shop.api_calls();
+    for n in [5, 6, 7, 8, 9] {
+        h.put("/v1/inventory", &json!({"sku": "MUG-1", "on_hand": n})).await;
+    }
+    h.put("/v1/inventory", &json!({"sku": "SHIRT-M", "on_hand": 4})).await;
+    h.put("/v1/inventory", &json!({"sku": "NOPE-1", "on_hand": 1})).await;
+
+    let id = connection["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let states = loop {
+        let (_, list) = h.get(&format!("/v1/channel-connections/{id}/stock")).await;
+        let states: Vec<(String, String, i64)> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["sku"].as_str().unwrap().to_owned(),
+                    s["state"].as_str().unwrap().to_owned(),
+                    s["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        if states.len() == 3 && states.iter().all(|s| s.1 != "pending") {
+            break states;
+        }
+        assert!(std::time::Instant::now() < deadline, "stock never settled: {states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        states,
+        [
+            ("MUG-1".to_owned(), "sent".to_owned(), 9),
+            ("NOPE-1".to_owned(), "unknown".to_owned(), 1),
+            ("SHIRT-M".to_owned(), "sent".to_owned(), 4)
+        ]
+    );
+    assert_eq!(shop.stock("MUG-1"), Some(9), "the final number");
+    assert_eq!(shop.stock("SHIRT-M"), Some(4), "a variation, through its parent");
+    let calls = shop.api_calls() - before;
+    assert!(calls <= 8, "a burst goes in a few batched calls, not one per change: {calls}");
+    let (_, unknown) = h.get(&format!("/v1/channel-connections/{id}/stock?state=unknown")).await;
+    assert!(unknown["data"][0]["reason"].as_str().unwrap().contains("NOPE-1"), "{unknown}");
+}
