@@ -245,6 +245,19 @@ impl Channels {
     }
 }
 
+/// Checks that `given` (as a header `name` carries it) is the base64 HMAC-SHA256 of `body` keyed
+/// with `secret`, comparing in constant time: how Shopify and WooCommerce sign their webhooks.
+pub(crate) fn check_hmac_base64(secret: &str, body: &[u8], given: &str, name: &str) -> Result<(), Refused> {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let given = base64::engine::general_purpose::STANDARD
+        .decode(given.trim())
+        .map_err(|_| Refused(format!("{name} is not base64")))?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refused("no secret".into()))?;
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| Refused("the signature does not match".into()))
+}
+
 /// Epoch milliseconds of an RFC 3339 time.
 pub(crate) fn millis(rfc3339: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.with_timezone(&Utc).timestamp_millis())

@@ -22,12 +22,9 @@
 //! - WooCommerce core has no rate limit of its own; hosts that add one answer 429, and
 //!   `Retry-After` is honoured.
 
-use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use waybill_core::channel::{ChannelLine, ChannelOrder};
 use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::{Address, Payment, TrackingStatus};
@@ -338,13 +335,8 @@ impl Channel for WooCommerce {
                 Err(Refused("no X-WC-Webhook-Signature header".into()))
             };
         };
-        let given = base64::engine::general_purpose::STANDARD
-            .decode(given.trim())
-            .map_err(|_| Refused("X-WC-Webhook-Signature is not base64".into()))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(credential(credentials, "webhook_secret").as_bytes())
-            .map_err(|_| Refused("no secret".into()))?;
-        mac.update(request.body);
-        mac.verify_slice(&given).map_err(|_| Refused("the signature does not match".into()))?;
+        let secret = credential(credentials, "webhook_secret");
+        crate::check_hmac_base64(secret, request.body, given, "X-WC-Webhook-Signature")?;
         let topic = request.header("x-wc-webhook-topic").unwrap_or_default();
         Ok(Inbound {
             topic: topic.to_owned(),

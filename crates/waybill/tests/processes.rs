@@ -141,11 +141,7 @@ async fn a_restarted_node_settles_its_interrupted_bookings_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = database_args().await;
     let http = reqwest::Client::new();
-    let cli = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).args(&db).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    let cli = |args: &[&str]| support::cli(dir.path(), &db, args);
     let tenant = cli(&["tenant", "create", "Acme"]);
     let key = cli(&["apikey", "create", "--tenant", &tenant, "--mode", "test"]);
     // The carrier does every booking, then never answers (until told otherwise).
@@ -317,11 +313,7 @@ async fn a_node_killed_mid_import_imports_every_order_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = database_args().await;
     let http = reqwest::Client::new();
-    let cli = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).args(&db).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    let cli = |args: &[&str]| support::cli(dir.path(), &db, args);
     let tenant = cli(&["tenant", "create", "Acme"]);
     let key = cli(&["apikey", "create", "--tenant", &tenant, "--mode", "test"]);
     let shop = ShopSim::new(ShopConfig::default());

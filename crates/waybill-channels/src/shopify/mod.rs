@@ -19,10 +19,7 @@ mod payload;
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use waybill_core::channel::ChannelOrder;
 use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::{FieldError, TrackingStatus};
@@ -287,13 +284,8 @@ impl Channel for Shopify {
             .header("x-shopify-hmac-sha256")
             .or(request.header("shopify-hmac-sha256"))
             .ok_or_else(|| Refused("no X-Shopify-Hmac-Sha256 header".into()))?;
-        let given = base64::engine::general_purpose::STANDARD
-            .decode(given.trim())
-            .map_err(|_| Refused("X-Shopify-Hmac-Sha256 is not base64".into()))?;
         let secret = credential(credentials, "client_secret");
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refused("no secret".into()))?;
-        mac.update(request.body);
-        mac.verify_slice(&given).map_err(|_| Refused("the signature does not match".into()))?;
+        crate::check_hmac_base64(secret, request.body, given, "X-Shopify-Hmac-Sha256")?;
         if let Some(domain) = request.header("x-shopify-shop-domain").or(request.header("shopify-shop-domain"))
             && !domain.eq_ignore_ascii_case(&shop_domain(credential(credentials, "shop")))
         {

@@ -83,3 +83,11 @@ pub async fn sandbox_account(http: &reqwest::Client, api: &str, key: &str) -> St
         http.get(format!("{api}/v1/carrier-accounts")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
     list["data"][0]["id"].as_str().unwrap().to_owned()
 }
+
+/// Runs a `waybill` command on this data directory and database; it must succeed: its output,
+/// trimmed.
+pub fn cli(data_dir: &Path, db: &[String], args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir).args(db).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
