@@ -8,8 +8,9 @@
 //!
 //! - Orders in: `orders/create`, `orders/updated`, `orders/cancelled` (and the other `orders/…`
 //!   topics whose body is an order) webhooks, signed with `X-Shopify-Hmac-Sha256` =
-//!   base64(HMAC-SHA256(app client secret, raw body)); and the sync, `orders(query:
-//!   "updated_at:>=…", sortKey: UPDATED_AT)`, which finds what a missed webhook lost.
+//!   base64(HMAC-SHA256(signing key, raw body)), the key being the app's API secret key or the
+//!   store's webhook signing key; and the sync, `orders(query: "updated_at:>=…", sortKey:
+//!   UPDATED_AT)`, which finds what a missed webhook lost.
 //! - Back: `fulfillmentCreate` on the order's open fulfillment orders, with the tracking number,
 //!   URL and carrier; then `fulfillmentEventCreate` as the parcel moves.
 //! - Rate limits: a `THROTTLED` answer waits as long as the query's cost needs to be restored
@@ -77,7 +78,7 @@ impl Shopify {
             info: ChannelInfo {
                 slug: SLUG,
                 name: NAME,
-                api: "GraphQL Admin API 2026-07; webhooks (REST order JSON) signed with the app's client secret",
+                api: "GraphQL Admin API 2026-07; webhooks (REST order JSON) signed with X-Shopify-Hmac-Sha256",
                 supports: Supports {
                     order_webhooks: true,
                     order_sync: true,
@@ -96,7 +97,8 @@ impl Shopify {
                         ),
                         field(
                             "client_secret",
-                            "the app's client secret (API secret key): Shopify signs webhooks with it",
+                            "the key Shopify signs webhooks with: the signing key under Settings → Notifications → \
+                             Webhooks for webhooks made there, or the app's API secret key for webhooks it subscribes",
                             true,
                         ),
                     ],

@@ -142,8 +142,15 @@ async fn a_shopify_order_comes_in_ships_and_its_fulfilment_and_progress_go_back_
     assert!(events.contains(&"OUT_FOR_DELIVERY".to_owned()), "{events:?}");
 
     // The store's own `orders/updated` after the fulfilment changed nothing Waybill keeps.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let statuses: Vec<_> = imports(&h, "").await.iter().map(|i| i["status"].as_str().unwrap().to_owned()).collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let statuses: Vec<String> = loop {
+        let statuses: Vec<_> = imports(&h, "").await.iter().map(|i| i["status"].as_str().unwrap().to_owned()).collect();
+        if statuses.len() >= 2 && statuses.iter().all(|s| s != "pending") {
+            break statuses;
+        }
+        assert!(Instant::now() < deadline, "[{}] imports never settled: {statuses:?}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(statuses.contains(&"imported".to_owned()), "{statuses:?}");
     assert!(statuses.iter().all(|s| s == "imported" || s == "unchanged"), "{statuses:?}");
 }
