@@ -13,9 +13,13 @@ use waybill_channels::{Channel, Channels, SYNC_TOPIC, WebhookRequest};
 
 const SECRET: &str = "fuzz-client-secret";
 
+/// Built once: the connectors' HTTP clients are costly to make, and no call is made here.
+static CHANNELS: std::sync::LazyLock<Channels> =
+    std::sync::LazyLock::new(|| Channels::new(waybill_outbound::Outbound::default()));
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    let channels = Channels::new(waybill_outbound::Outbound::default());
+    let channels = &*CHANNELS;
     let credentials = json!({"shop": "fuzz", "access_token": "t", "client_secret": SECRET,
         "consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": SECRET});
     for channel in channels.iter() {
