@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
-use crate::ids::{ChannelImportId, ShipmentId, WebhookEndpointId};
+use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::inventory::{StockLevel, StockReason};
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
@@ -31,6 +31,10 @@ pub enum Event {
     /// change is recorded with the import, not applied; a person decides what to do.
     #[serde(rename = "order.update_held")]
     OrderUpdateHeld { order: Order, changes: Vec<String>, import_id: ChannelImportId },
+    /// A shipment's sales channel refused its fulfilment or a step of its progress for good (an
+    /// order already fulfilled there, credentials revoked): a person must look; it is not retried.
+    #[serde(rename = "channel.update_failed")]
+    ChannelUpdateFailed { shipment: Shipment, connection_id: ChannelConnectionId, reason: String },
     /// A SKU's stock at a location changed (by a person, or a shipment's step).
     #[serde(rename = "inventory.changed")]
     StockChanged { level: StockLevel, reason: StockReason },
@@ -83,6 +87,7 @@ impl Event {
             Event::OrderUpdated { .. } => "order.updated",
             Event::OrderUpdateHeld { .. } => "order.update_held",
             Event::StockChanged { .. } => "inventory.changed",
+            Event::ChannelUpdateFailed { .. } => "channel.update_failed",
             Event::CarrierAccountCreated { .. } => "carrier_account.created",
             Event::ShipmentBooked { .. } => "shipment.booked",
             Event::ShipmentBookingFailed { .. } => "shipment.booking_failed",
@@ -112,7 +117,8 @@ impl Event {
             | Event::ShipmentBookingUnknown { shipment }
             | Event::ShipmentStatusChanged { shipment, .. }
             | Event::ShipmentDelayed { shipment }
-            | Event::TrackerUpdated { shipment, .. } => shipment.id.as_str(),
+            | Event::TrackerUpdated { shipment, .. }
+            | Event::ChannelUpdateFailed { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
                 pickup.id.as_str()
@@ -147,6 +153,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "pickup.unknown",
     "webhook_endpoint.disabled",
     "inventory.changed",
+    "channel.update_failed",
 ];
 
 #[cfg(test)]

@@ -628,6 +628,9 @@ impl Engine {
             fulfilment_ref: None,
             shown_step: None,
         });
+        if record.shown_step.as_deref() == Some(REFUSED) {
+            return Ok(Next::Done);
+        }
         let fulfilment_ref = match &record.fulfilment_ref {
             Some(r) => r.clone(),
             None => {
@@ -646,7 +649,7 @@ impl Engine {
                 };
                 let made = match channel.fulfil(&call, &fulfilment).await {
                     Ok(r) => r,
-                    Err(e) => return in_job(e),
+                    Err(e) => return self.channel_refused(scope, &shipment, &mut record, REFUSED, e).await,
                 };
                 record.fulfilment_ref = Some(made.clone());
                 self.store().record_channel_fulfilment(scope, &record).await?;
@@ -669,10 +672,38 @@ impl Engine {
         };
         match channel.post_progress(&call, &fulfilment_ref, &progress).await {
             Ok(Posted::Sent | Posted::AlreadyThere | Posted::NoSuchStep) => {}
-            Err(e) => return in_job(e),
+            Err(e) => return self.channel_refused(scope, &shipment, &mut record, &step, e).await,
         }
         record.shown_step = Some(step);
         self.store().record_channel_fulfilment(scope, &record).await?;
+        Ok(Next::Done)
+    }
+
+    /// A channel's answer to a shipment's update: an outage is retried; a refusal for good is
+    /// recorded as the step the channel stands at (`shown`: so it is not sent again) and told
+    /// as a `channel.update_failed` event.
+    async fn channel_refused(
+        &self,
+        scope: &Scope,
+        shipment: &Shipment,
+        record: &mut ChannelFulfilment,
+        shown: &str,
+        e: ChannelError,
+    ) -> Result<Next, EngineError> {
+        if e.is_transient() || e.retry_after().is_some() {
+            return in_job(e);
+        }
+        tracing::warn!(shipment = %shipment.id, error = %e, "the channel refused the shipment's update");
+        record.shown_step = Some(shown.to_owned());
+        self.store().record_channel_fulfilment(scope, record).await?;
+        let mut uow = self.begin().await?;
+        let event = Event::ChannelUpdateFailed {
+            shipment: shipment.clone(),
+            connection_id: record.connection_id.clone(),
+            reason: e.to_string(),
+        };
+        uow.emit(scope, event);
+        uow.commit(self).await?;
         Ok(Next::Done)
     }
 
@@ -689,6 +720,9 @@ impl Engine {
         Ok(scans.into_iter().rev().find(|s| s.status == status))
     }
 }
+
+/// What a shipment's channel record says when the channel refused its fulfilment for good.
+const REFUSED: &str = "refused";
 
 /// What a channel shows for a status: the status, or `delayed` while an overdue parcel moves.
 fn step_key(status: TrackingStatus, delayed: bool) -> String {

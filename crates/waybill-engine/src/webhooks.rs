@@ -321,6 +321,11 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
+            Event::ChannelUpdateFailed { shipment, connection_id, reason } => json!({
+                "shipment": self.shipment_view(shipment).await?,
+                "connection_id": connection_id,
+                "reason": reason,
+            }),
             Event::StockChanged { level, reason } => json!({
                 "level": waybill_core::api::views::StockLevelView::from(level.clone()),
                 "reason": reason,

@@ -409,3 +409,43 @@ async fn a_woocommerce_order_comes_in_ships_gets_its_tracking_note_and_completes
     assert!(notes[0]["note"].as_str().unwrap().contains(&number), "{notes:?}");
     assert_eq!(notes[0]["customer_note"], true);
 }
+
+/// A second booking of an order the store has fulfilled already (the first was cancelled in
+/// Waybill, its fulfilment stays in the store): the store refuses it for good, which is told
+/// once as `channel.update_failed` and not retried.
+#[tokio::test]
+async fn a_fulfilment_the_store_refuses_for_good_is_told_once_and_not_retried() {
+    // A slow clock: the first parcel is not picked up, so its booking can be cancelled.
+    let h = Harness::with(crate::common::Options { day_seconds: 3600.0, ..Default::default() }).await;
+    let (shop, shop_url) = start_shop().await;
+    let connection = connect(&h, &shop, &shop_url, json!({})).await;
+    shop.set_webhook(connection["webhook_url"].as_str().unwrap());
+    let placed = shop.place_order(new_order("34710"));
+    let order = channel_order(&h, placed).await;
+    let (_, first) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    fulfilments(&shop, placed, |f| f.len() == 1).await;
+    let (status, cancelled) =
+        h.post(&format!("/v1/shipments/{}/cancel", first["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let (status, second) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let id = second["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let failed = |events: &[waybill_store::StoredEvent]| {
+        events.iter().filter(|e| e.event.kind() == "channel.update_failed").count()
+    };
+    loop {
+        let events = h.store.events_about(&h.scope, &id).await.unwrap();
+        if failed(&events) > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "[{}] the refusal was never told", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Longer than a retry's first backoff (at most 2 s): no retry tells it again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(failed(&h.store.events_about(&h.scope, &id).await.unwrap()), 1, "told once");
+    assert_eq!(shop.fulfilments(placed).len(), 1, "the store kept its one fulfilment");
+    let calls = shop.calls().iter().filter(|c| c.field == "fulfillmentCreate").count();
+    assert_eq!(calls, 1, "the refused fulfilment was not sent: it was found to have nothing left");
+}
