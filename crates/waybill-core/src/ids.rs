@@ -104,6 +104,7 @@ prefixed_id!(/** One attempt to deliver a webhook message: a line of the deliver
 prefixed_id!(/** A tenant's link to one sales channel (a Shopify store, a WooCommerce site, …). */ ChannelConnectionId, "chc");
 prefixed_id!(/** One order payload a channel sent (or a sync fetched), kept until it is imported. */ ChannelImportId, "chi");
 prefixed_id!(/** A warehouse or store that ships: the default sender of bookings. */ LocationId, "loc");
+prefixed_id!(/** One line of the stock ledger. */ StockMovementId, "stk");
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 //! `unknown` and not sent again until its stock changes.
 
 use serde::{Deserialize, Serialize};
-use waybill_channels::{Connection, StockItem, StockOutcome};
+use waybill_channels::{StockItem, StockOutcome};
 use waybill_core::ids::{ChannelConnectionId, EventId, LocationId};
 use waybill_core::{Event, Scope};
 use waybill_store::{NewJob, StoreError, now_ms};
@@ -101,27 +101,18 @@ impl Engine {
             Err(StoreError::NotFound) => return Ok(Next::Done),
             Err(e) => return Err(e.into()),
         };
-        let channel =
-            self.channels().get(&connection.channel).cloned().ok_or_else(|| {
-                EngineError::Internal(format!("channel `{}` is not in this build", connection.channel))
-            })?;
+        let channel = self.channel_of(&connection)?;
         let pending = self.store().pending_channel_stock(scope, id, PER_RUN).await?;
         if pending.is_empty() {
             return Ok(Next::Done);
         }
         let credentials = self.store().channel_credentials(scope, id).await?;
-        let call =
-            Connection { mode: connection.mode, base_url: connection.base_url.as_deref(), credentials: &credentials };
+        let call = crate::channels::calling(&connection, &credentials);
         let items: Vec<StockItem<'_>> =
             pending.iter().map(|p| StockItem { sku: &p.sku, available: p.quantity }).collect();
         let outcomes = match channel.push_stock(&call, &items).await {
             Ok(o) => o,
-            Err(e) => {
-                return match e.retry_after() {
-                    Some(wait) => Ok(Next::RunAgainAt(now_ms() + wait.as_millis() as i64)),
-                    None => Err(EngineError::Channel(e)),
-                };
-            }
+            Err(e) => return crate::channels::in_job(e),
         };
         let mut unknown = 0;
         for (item, outcome) in pending.iter().zip(outcomes) {

@@ -108,17 +108,17 @@ fn job_scope(ctx: &JobContext) -> Result<Scope, EngineError> {
     ctx.scope.clone().ok_or_else(|| EngineError::Internal("a channel job without a scope".into()))
 }
 
+/// What a call for `connection` needs: its mode, its host and its opened `credentials`.
+pub(crate) fn calling<'a>(connection: &'a ChannelConnection, credentials: &'a serde_json::Value) -> Connection<'a> {
+    Connection { mode: connection.mode, base_url: connection.base_url.as_deref(), credentials }
+}
+
 /// A channel's refusal or outage in a job: waiting out a rate limit is not a failed attempt.
-fn in_job(e: ChannelError) -> Result<Next, EngineError> {
+pub(crate) fn in_job(e: ChannelError) -> Result<Next, EngineError> {
     match e.retry_after() {
         Some(wait) => Ok(Next::RunAgainAt(now_ms() + wait.as_millis() as i64)),
         None => Err(EngineError::Channel(e)),
     }
-}
-
-/// The channel's name for the slug an order of this connection keeps.
-fn order_channel(connection: &ChannelConnection) -> &str {
-    &connection.channel
 }
 
 impl Engine {
@@ -126,7 +126,7 @@ impl Engine {
         &self.inner.channels
     }
 
-    fn channel_of(&self, connection: &ChannelConnection) -> Result<Arc<dyn Channel>, EngineError> {
+    pub(crate) fn channel_of(&self, connection: &ChannelConnection) -> Result<Arc<dyn Channel>, EngineError> {
         self.channels().get(&connection.channel).cloned().ok_or_else(|| {
             EngineError::Internal(format!(
                 "channel `{}` of connection {} is not in this build",
@@ -355,8 +355,7 @@ impl Engine {
         };
         let channel = self.channel_of(&connection)?;
         let credentials = self.store().channel_credentials(scope, id).await?;
-        let call =
-            Connection { mode: connection.mode, base_url: connection.base_url.as_deref(), credentials: &credentials };
+        let call = calling(&connection, &credentials);
         let page = match channel.orders_since(&call, connection.sync_cursor.as_deref()).await {
             Ok(page) => page,
             Err(e) => return in_job(e),
@@ -430,7 +429,7 @@ impl Engine {
         let parts = match incoming.parts() {
             Ok(parts) => parts,
             Err(problems) => {
-                let existing = self.store().channel_order(scope, order_channel(&connection), &external_id).await?;
+                let existing = self.store().order_by_external_id(scope, &connection.channel, &external_id).await?;
                 let (status, reason) = match (&existing, &incoming.not_ours) {
                     (None, Some(why)) => (ImportStatus::Skipped, why.clone()),
                     _ => (
@@ -445,7 +444,7 @@ impl Engine {
         let info = channel.info();
         let ready = incoming.is_ready(&connection.settings.ready_statuses, &info.default_ready_statuses);
         let mut uow = self.begin().await?;
-        let existing = uow.tx.lock_channel_order(scope, order_channel(&connection), &external_id).await?;
+        let existing = uow.tx.lock_channel_order(scope, &connection.channel, &external_id).await?;
         if existing.is_none()
             && let Some(why) = &incoming.not_ours
         {
@@ -620,8 +619,7 @@ impl Engine {
         let order = self.store().order(scope, order_id).await?;
         let channel = self.channel_of(&connection)?;
         let credentials = self.store().channel_credentials(scope, connection_id).await?;
-        let call =
-            Connection { mode: connection.mode, base_url: connection.base_url.as_deref(), credentials: &credentials };
+        let call = calling(&connection, &credentials);
         let mut record = self.store().channel_fulfilment(scope, id).await?.unwrap_or(ChannelFulfilment {
             shipment_id: id.clone(),
             connection_id: connection_id.clone(),

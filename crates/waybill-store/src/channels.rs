@@ -4,7 +4,7 @@
 
 use waybill_core::channel::{ChannelConnection, ChannelImport, ImportStatus};
 use waybill_core::ids::{ChannelConnectionId, ChannelImportId, OrderId, ShipmentId, TenantId};
-use waybill_core::{Mode, Order, Page, Scope};
+use waybill_core::{Mode, Page, Scope};
 
 use crate::db::Tx;
 use crate::{Result, Store, StoreError, args, named, now_ms, parse};
@@ -284,11 +284,6 @@ impl Store {
         };
         let items = rows.into_iter().map(ImportRow::into_record).collect::<Result<_>>()?;
         Ok(crate::page(items, limit, |i: &ChannelImport| i.id.to_string()))
-    }
-
-    /// The order a channel knows as `external_id`, if Waybill has it.
-    pub async fn channel_order(&self, scope: &Scope, channel: &str, external_id: &str) -> Result<Option<Order>> {
-        self.order_by_external_id(scope, channel, external_id).await
     }
 
     pub async fn channel_fulfilment(&self, scope: &Scope, shipment: &ShipmentId) -> Result<Option<ChannelFulfilment>> {

@@ -1,7 +1,7 @@
 //! Stock per SKU and location, and its ledger: every change is a movement row written with it,
 //! and a shipment's step is written once (its movement's key), so a repeat moves nothing.
 
-use waybill_core::ids::LocationId;
+use waybill_core::ids::{LocationId, StockMovementId};
 use waybill_core::inventory::{StockLevel, StockReason};
 use waybill_core::{Page, Scope};
 
@@ -91,14 +91,13 @@ impl Tx {
     pub async fn move_stock(&mut self, scope: &Scope, m: StockMove<'_>) -> Result<Option<StockLevel>> {
         let StockMove { location, sku, deltas, reason, reference, note } = m;
         let now = now_ms();
-        let id = waybill_core::ids::JobId::generate().as_str().replacen("job_", "stk_", 1);
         let written = self
             .execute(
                 "INSERT INTO inventory_movements (id, tenant_id, mode, location_id, sku, on_hand_delta, reserved_delta, \
                  reason, reference, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (tenant_id, mode, reference, reason, location_id, sku) DO NOTHING",
                 args![
-                    id,
+                    StockMovementId::generate().as_str(),
                     scope.tenant.as_str(),
                     scope.mode.as_str(),
                     location.as_str(),

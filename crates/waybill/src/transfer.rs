@@ -28,6 +28,16 @@ fn bar(len: Option<u64>, what: &str) -> ProgressBar {
     bar
 }
 
+/// Prints a file's problems on stderr in the file's order, as `row 4, column sku: …`.
+fn tell(mut problems: Vec<orders_csv::CsvProblem>) -> Vec<orders_csv::CsvProblem> {
+    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+    for p in &problems {
+        let column = if p.column.is_empty() { String::new() } else { format!(", column {}", p.column) };
+        eprintln!("row {}{column}: {}", p.row, p.detail);
+    }
+    problems
+}
+
 /// Imports a file; prints what was imported and every problem, row by row. Fails (after
 /// importing what it could) when any row had a problem, so a script notices.
 pub async fn import_orders(engine: &Engine, scope: &Scope, file: &Path) -> Result<()> {
@@ -35,9 +45,7 @@ pub async fn import_orders(engine: &Engine, scope: &Scope, file: &Path) -> Resul
     let read = match orders_csv::read_orders(std::io::BufReader::new(input)) {
         Ok(read) => read,
         Err(problems) => {
-            for p in &problems {
-                eprintln!("row {}, column {}: {}", p.row, p.column, p.detail);
-            }
+            tell(problems);
             bail!("{}: the header is not the documented one; nothing was imported", file.display());
         }
     };
@@ -50,11 +58,7 @@ pub async fn import_orders(engine: &Engine, scope: &Scope, file: &Path) -> Resul
     bar.finish_and_clear();
     let mut problems = read.problems;
     problems.extend(report.duplicates);
-    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-    for p in &problems {
-        let column = if p.column.is_empty() { String::new() } else { format!(", column {}", p.column) };
-        eprintln!("row {}{column}: {}", p.row, p.detail);
-    }
+    let problems = tell(problems);
     println!("{} orders imported from {}", report.imported, file.display());
     if !problems.is_empty() {
         bail!("{} rows had problems (listed above); their orders were not imported", problems.len());
@@ -69,9 +73,7 @@ pub async fn import_inventory(engine: &Engine, scope: &Scope, file: &Path) -> Re
     let (counts, mut problems) = match stock_csv::read_counts(std::io::BufReader::new(input)) {
         Ok(read) => (read.counts, read.problems),
         Err(problems) => {
-            for p in &problems {
-                eprintln!("row {}, column {}: {}", p.row, p.column, p.detail);
-            }
+            tell(problems);
             bail!("{}: the header is not the documented one; nothing was set", file.display());
         }
     };
@@ -91,10 +93,7 @@ pub async fn import_inventory(engine: &Engine, scope: &Scope, file: &Path) -> Re
         bar.inc(1);
     }
     bar.finish_and_clear();
-    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-    for p in &problems {
-        eprintln!("row {}, column {}: {}", p.row, p.column, p.detail);
-    }
+    let problems = tell(problems);
     println!("{set} counts set from {}", file.display());
     if !problems.is_empty() {
         bail!("{} rows had problems (listed above) and were not set", problems.len());
