@@ -7,12 +7,14 @@
 //! returns. Every call goes through the outbound policy (`waybill-outbound`). Orders from CSV
 //! files are read by [`orders_csv`].
 
+pub mod amazon;
 mod error;
 mod http;
 pub mod orders_csv;
 pub mod shipments_csv;
 pub mod shopify;
 pub mod stock_csv;
+pub mod trendyol;
 pub mod woocommerce;
 
 use std::collections::BTreeMap;
@@ -231,8 +233,12 @@ impl Channels {
     /// All connectors, sharing the outbound policy's clients: live connections' calls go
     /// through its guarded client, test connections' through its open one.
     pub fn new(outbound: waybill_outbound::Outbound) -> Self {
-        let all: Vec<Arc<dyn Channel>> =
-            vec![Arc::new(shopify::Shopify::new(outbound.clone())), Arc::new(woocommerce::WooCommerce::new(outbound))];
+        let all: Vec<Arc<dyn Channel>> = vec![
+            Arc::new(amazon::Amazon::new(outbound.clone())),
+            Arc::new(shopify::Shopify::new(outbound.clone())),
+            Arc::new(trendyol::Trendyol::new(outbound.clone())),
+            Arc::new(woocommerce::WooCommerce::new(outbound)),
+        ];
         Self { by_slug: all.into_iter().map(|c| (c.info().slug, c)).collect() }
     }
 

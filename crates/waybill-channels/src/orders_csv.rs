@@ -365,6 +365,7 @@ mod tests {
             connection_id: None,
             number: None,
             channel_updated_at: None,
+            assigned_shipping: None,
             created_at: 0,
             updated_at: 0,
         };

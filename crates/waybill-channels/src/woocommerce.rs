@@ -233,6 +233,8 @@ pub fn read_order(body: &[u8]) -> Result<ChannelOrder, ReadError> {
         lines,
         locale: None,
         not_ours,
+        assigned: None,
+        carrier_status: None,
     })
 }
 

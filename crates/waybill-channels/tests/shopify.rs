@@ -9,7 +9,9 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use support::schema::Schema;
 use waybill_channels::shopify::{DOCUMENTS, Shopify};
-use waybill_channels::{Channel, ChannelError, Connection, Fulfilment, Posted, Progress, SYNC_TOPIC};
+use waybill_channels::{
+    Channel, ChannelError, Connection, Fulfilment, Posted, Progress, SYNC_TOPIC, StockItem, StockOutcome,
+};
 use waybill_core::{Mode, TrackingStatus};
 use waybill_shopsim::{NewLine, NewOrder, ShopConfig, ShopSim};
 
@@ -141,6 +143,54 @@ async fn orders_are_synced_fulfilled_once_and_their_progress_posted_once() {
         .unwrap_err();
     assert!(matches!(refused, ChannelError::Rejected { .. }), "{refused:?}");
     assert_calls_fit_the_schema(&shop);
+}
+
+#[tokio::test]
+async fn stock_is_set_by_sku_in_batches_and_unknown_or_untracked_skus_are_reported() {
+    let shop = ShopSim::new(ShopConfig::default());
+    let base = start(&shop).await;
+    let creds = credentials(shop.config());
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &creds };
+    let shopify = Shopify::new(waybill_outbound::Outbound::default());
+
+    let skus: Vec<String> = (0..300).map(|i| format!("SKU-{i:03}")).collect();
+    for sku in &skus {
+        shop.add_inventory_item(sku, true);
+    }
+    // One SKU on two variants (Shopify allows it): both are set.
+    shop.add_inventory_item("SKU-000", true);
+    shop.add_inventory_item("GIFT-CARD", false);
+    shop.add_inventory_item("it's-quoted", true);
+    let mut items: Vec<StockItem<'_>> =
+        skus.iter().enumerate().map(|(i, sku)| StockItem { sku, available: i as i64 }).collect();
+    items.push(StockItem { sku: "NOT-IN-SHOP", available: 4 });
+    items.push(StockItem { sku: "GIFT-CARD", available: 4 });
+    items.push(StockItem { sku: "it's-quoted", available: 7 });
+
+    let outcomes = shopify.push_stock(&connection, &items).await.unwrap();
+    assert_eq!(outcomes.len(), items.len());
+    assert!(outcomes[..300].iter().all(|o| *o == StockOutcome::Set));
+    assert!(matches!(&outcomes[300], StockOutcome::UnknownSku(why) if why.contains("NOT-IN-SHOP")));
+    assert!(matches!(&outcomes[301], StockOutcome::UnknownSku(why) if why.contains("does not track")));
+    assert_eq!(outcomes[302], StockOutcome::Set);
+    assert_eq!(shop.stock("SKU-000"), [0, 0]);
+    assert_eq!(shop.stock("SKU-299"), [299]);
+    assert_eq!(shop.stock("it's-quoted"), [7]);
+
+    // 303 SKUs: the primary location, four lookups of a hundred, two sets of up to 250.
+    let calls = shop.calls();
+    let count = |field: &str| calls.iter().filter(|c| c.field == field).count();
+    assert_eq!((count("location"), count("inventoryItems"), count("inventorySetQuantities")), (1, 4, 2));
+    assert_calls_fit_the_schema(&shop);
+
+    // A connection naming its location uses it without asking; a location the store does not
+    // have is refused.
+    let elsewhere = json!({"shop": "demo-store", "access_token": "shpat_demo", "client_secret": "x",
+        "location_id": "999"});
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &elsewhere };
+    let refused = shopify.push_stock(&connection, &items[..1]).await.unwrap_err();
+    assert!(matches!(&refused, ChannelError::Rejected { message, .. } if message.contains("location")), "{refused:?}");
+    assert_eq!(shop.calls().iter().filter(|c| c.field == "location").count(), 1);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use crate::money::Currency;
 use crate::order::{LineItem, Order, OrderStatus, Payment, order_problems};
 use crate::scope::{Mode, Scope};
 use crate::text;
+use crate::tracking::TrackingStatus;
 
 /// A tenant's link to one sales channel, in one mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,6 +189,27 @@ pub struct ChannelOrder {
     /// Why Waybill does not ship this order although the payload is fine (fulfilled by the
     /// channel itself, a digital good, …).
     pub not_ours: Option<String>,
+    /// The carrier and tracking number the channel itself chose for the order (marketplaces
+    /// such as Trendyol book the parcel with their own contract): honoured, never replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<AssignedShipping>,
+    /// Where the parcel of an `assigned` booking stands, as the channel reports it (Trendyol
+    /// follows its own carrier): recorded as a scan on the shipment with that tracking number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_status: Option<TrackingStatus>,
+}
+
+/// A carrier booking the channel made for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssignedShipping {
+    /// The channel's code of the carrier (Trendyol's `YKMP`), when it gives one.
+    pub carrier_code: Option<String>,
+    /// The carrier as customers know it.
+    pub carrier_name: String,
+    /// Kept as text: some are longer than any integer type (Trendyol sends 20-digit numbers).
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
 }
 
 /// A channel order as the parts of a Waybill order, or every problem with it.
@@ -198,6 +220,7 @@ pub struct OrderParts {
     pub ship_to: Address,
     pub line_items: Vec<LineItem>,
     pub locale: Option<String>,
+    pub assigned_shipping: Option<AssignedShipping>,
 }
 
 impl ChannelOrder {
@@ -243,6 +266,7 @@ impl ChannelOrder {
                 ship_to,
                 line_items,
                 locale: self.locale.clone(),
+                assigned_shipping: self.assigned.clone(),
             }),
             _ => Err(problems),
         }
@@ -326,6 +350,9 @@ pub fn changed_parts(order: &Order, parts: &OrderParts) -> Vec<&'static str> {
     if order.locale != parts.locale {
         out.push("/locale");
     }
+    if order.assigned_shipping != parts.assigned_shipping {
+        out.push("/assigned_shipping");
+    }
     out
 }
 
@@ -362,6 +389,8 @@ mod tests {
             }],
             locale: Some("tr".into()),
             not_ours: None,
+            assigned: None,
+            carrier_status: None,
         }
     }
 
@@ -382,6 +411,7 @@ mod tests {
             connection_id: None,
             number: c.number.clone(),
             channel_updated_at: Some(c.updated_at),
+            assigned_shipping: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
+use crate::channel::AssignedShipping;
 use crate::error::FieldError;
 use crate::ids::{ChannelConnectionId, OrderId, TenantId};
 use crate::money::{Currency, Money};
@@ -54,6 +55,10 @@ pub struct Order {
     /// When the channel last changed the order (epoch ms), so an older payload never wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_updated_at: Option<i64>,
+    /// The carrier and tracking number the channel booked for the order itself (Trendyol's
+    /// marketplace shipping): a booking on a generic carrier account uses that number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_shipping: Option<AssignedShipping>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -68,6 +73,12 @@ impl OrderStatus {
     /// Whether a shipment may be booked for an order in this state.
     pub fn can_ship(self) -> bool {
         matches!(self, Self::Open | Self::Ready)
+    }
+
+    /// Whether another part of an order in this state may still be booked (when some of its
+    /// lines are in no shipment).
+    pub fn can_ship_more(self) -> bool {
+        !matches!(self, Self::Closed | Self::Cancelled | Self::Returned)
     }
 
     /// The order's state once its active shipment reaches `shipment`. Orders only move
@@ -91,6 +102,27 @@ impl OrderStatus {
             T::Cancelled => return if matches!(self, Self::Shipped) { Self::Open } else { self },
         };
         if next.rank() >= self.rank() { next } else { self }
+    }
+
+    /// The order's state from its active shipments (booked or being booked; not cancelled,
+    /// not customer returns), given as their tracking statuses, and whether some of its lines
+    /// are in none of them. The order stands where its least advanced part stands: it is in
+    /// transit or delivered only when every line is; it is returned when every shipment came
+    /// back; with no shipment left (all cancelled) it is open again.
+    pub fn with_shipments(self, shipments: &[TrackingStatus], lines_left: bool) -> OrderStatus {
+        if matches!(self, Self::Closed | Self::Cancelled | Self::Returned) {
+            return self;
+        }
+        let stages: Vec<OrderStatus> = shipments.iter().map(|t| Self::Open.after_shipment(*t)).collect();
+        if stages.is_empty() {
+            return if self.rank() > 0 { Self::Open } else { self };
+        }
+        if !lines_left && stages.iter().all(|s| *s == Self::Returned) {
+            return Self::Returned;
+        }
+        let least =
+            stages.into_iter().filter(|s| *s != Self::Returned).min_by_key(|s| s.rank()).unwrap_or(Self::Shipped);
+        if lines_left && least.rank() > Self::Shipped.rank() { Self::Shipped } else { least }
     }
 
     fn rank(self) -> u8 {
@@ -138,6 +170,66 @@ pub struct LineItem {
     #[serde(with = "rust_decimal::serde::str")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "49.90", max_length = 32))]
     pub unit_price: Decimal,
+}
+
+/// A quantity of one SKU of an order, as a shipment carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentLine {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// What of an order's lines is in none of `shipped` (the lines of its active shipments), per
+/// SKU in the order's own order. A shipment without lines is one of the time before partial
+/// shipments, and holds the whole order.
+pub fn lines_left(items: &[LineItem], shipped: &[&[ShipmentLine]]) -> Vec<ShipmentLine> {
+    if shipped.iter().any(|lines| lines.is_empty()) {
+        return Vec::new();
+    }
+    let mut left: Vec<ShipmentLine> = Vec::new();
+    for item in items {
+        match left.iter_mut().find(|l| l.sku == item.sku) {
+            Some(l) => l.quantity = l.quantity.saturating_add(item.quantity),
+            None => left.push(ShipmentLine { sku: item.sku.clone(), quantity: item.quantity }),
+        }
+    }
+    for line in shipped.iter().flat_map(|lines| lines.iter()) {
+        if let Some(l) = left.iter_mut().find(|l| l.sku == line.sku) {
+            l.quantity = l.quantity.saturating_sub(line.quantity);
+        }
+    }
+    left.retain(|l| l.quantity > 0);
+    left
+}
+
+/// Problems with the lines a booking asks for, against what of the order is `left`.
+pub fn shipment_line_problems(wanted: &[ShipmentLine], left: &[ShipmentLine]) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    for (i, line) in wanted.iter().enumerate() {
+        if wanted[..i].iter().any(|w| w.sku == line.sku) {
+            out.push(FieldError::new(format!("/lines/{i}/sku"), format!("`{}` is listed twice", line.sku)));
+            continue;
+        }
+        if line.quantity == 0 {
+            out.push(FieldError::new(format!("/lines/{i}/quantity"), "must be at least 1"));
+            continue;
+        }
+        match left.iter().find(|l| l.sku == line.sku) {
+            None => out.push(FieldError::new(
+                format!("/lines/{i}/sku"),
+                format!("`{}` is not among the order's lines still to ship", line.sku),
+            )),
+            Some(l) if l.quantity < line.quantity => out.push(FieldError::new(
+                format!("/lines/{i}/quantity"),
+                format!("only {} of `{}` are left to ship", l.quantity, line.sku),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 /// Checks line items and payment of an order in `currency`.
@@ -193,6 +285,87 @@ mod tests {
         assert_eq!(OrderStatus::Shipped.after_shipment(T::Cancelled), OrderStatus::Open);
         assert_eq!(OrderStatus::InTransit.after_shipment(T::Returned), OrderStatus::Returned);
         assert_eq!(OrderStatus::Closed.after_shipment(T::Returned), OrderStatus::Closed);
+    }
+
+    #[test]
+    fn an_order_stands_where_its_least_advanced_part_stands() {
+        use OrderStatus as O;
+        use TrackingStatus as T;
+        assert_eq!(O::Open.with_shipments(&[T::InfoReceived], false), O::Shipped);
+        assert_eq!(O::Shipped.with_shipments(&[T::Delivered, T::InTransit], false), O::InTransit);
+        assert_eq!(O::InTransit.with_shipments(&[T::Delivered, T::Delivered], false), O::Delivered);
+        // Lines still in no shipment: shipped at most, however far the parts went.
+        assert_eq!(O::Open.with_shipments(&[T::Delivered], true), O::Shipped);
+        // A new part booked after the first arrived: the order is shipped again, not delivered.
+        assert_eq!(O::Delivered.with_shipments(&[T::Delivered, T::InfoReceived], false), O::Shipped);
+        assert_eq!(O::InTransit.with_shipments(&[T::Returned, T::Delivered], false), O::Delivered);
+        assert_eq!(O::InTransit.with_shipments(&[T::Returned, T::Returned], false), O::Returned);
+        assert_eq!(O::Shipped.with_shipments(&[], true), O::Open);
+        assert_eq!(O::Ready.with_shipments(&[], false), O::Ready);
+        assert_eq!(O::Closed.with_shipments(&[T::InfoReceived], false), O::Closed);
+    }
+
+    fn line(sku: &str, quantity: u32) -> ShipmentLine {
+        ShipmentLine { sku: sku.into(), quantity }
+    }
+
+    fn item(sku: &str, quantity: u32) -> LineItem {
+        LineItem { sku: sku.into(), name: None, quantity, unit_price: Decimal::ONE }
+    }
+
+    #[test]
+    fn lines_left_are_what_no_active_shipment_holds() {
+        let items = [item("A", 2), item("B", 1), item("A", 1)];
+        assert_eq!(lines_left(&items, &[]), [line("A", 3), line("B", 1)]);
+        assert_eq!(lines_left(&items, &[&[line("A", 2)]]), [line("A", 1), line("B", 1)]);
+        assert_eq!(lines_left(&items, &[&[line("A", 2)], &[line("A", 1), line("B", 1)]]), []);
+        assert_eq!(lines_left(&items, &[&[]]), [], "a shipment without lines holds the whole order");
+    }
+
+    #[test]
+    fn a_bookings_lines_are_checked_against_what_is_left() {
+        let left = [line("A", 2), line("B", 1)];
+        assert!(shipment_line_problems(&[line("A", 2)], &left).is_empty());
+        let problems: Vec<_> = shipment_line_problems(&[line("A", 3), line("C", 1), line("B", 0), line("A", 1)], &left)
+            .into_iter()
+            .map(|e| (e.pointer, e.detail))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                ("/lines/0/quantity".to_owned(), "only 2 of `A` are left to ship".to_owned()),
+                ("/lines/1/sku".to_owned(), "`C` is not among the order's lines still to ship".to_owned()),
+                ("/lines/2/quantity".to_owned(), "must be at least 1".to_owned()),
+                ("/lines/3/sku".to_owned(), "`A` is listed twice".to_owned()),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// However an order is split, what is left plus what was shipped is never more than
+        /// what was ordered, and a split that the check accepts always fits.
+        #[test]
+        fn splitting_an_order_never_ships_more_than_it_holds(
+            quantities in proptest::collection::vec(1u32..5, 1..4),
+            takes in proptest::collection::vec((0usize..4, 1u32..4), 0..6),
+        ) {
+            let items: Vec<LineItem> =
+                quantities.iter().enumerate().map(|(i, q)| item(&format!("S{i}"), *q)).collect();
+            let mut shipped: Vec<Vec<ShipmentLine>> = Vec::new();
+            for (sku, q) in takes {
+                let views: Vec<&[ShipmentLine]> = shipped.iter().map(Vec::as_slice).collect();
+                let left = lines_left(&items, &views);
+                let wanted = vec![line(&format!("S{sku}"), q)];
+                if shipment_line_problems(&wanted, &left).is_empty() {
+                    shipped.push(wanted);
+                }
+            }
+            for (i, ordered) in quantities.iter().enumerate() {
+                let sku = format!("S{i}");
+                let total: u32 = shipped.iter().flatten().filter(|l| l.sku == sku).map(|l| l.quantity).sum();
+                proptest::prop_assert!(total <= *ordered);
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::ids::{CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId, TenantId, TrackingEventId};
 use crate::money::Money;
+use crate::order::ShipmentLine;
 use crate::parcel::{Parcel, Routing};
 use crate::scope::{Mode, Scope};
 use crate::tracking::{NdrReason, PlacedScan, TrackingState, TrackingStatus};
@@ -33,6 +34,8 @@ crate::named_enum! {
         Api,
         /// Reported by the merchant for a carrier without an API (CSV upload or the events API).
         Merchant,
+        /// Reported by the sales channel whose own carrier contract carries the parcel (Trendyol).
+        Channel,
     }
 }
 
@@ -59,6 +62,10 @@ pub struct Shipment {
     pub carrier_account_id: CarrierAccountId,
     pub carrier: String,
     pub service: String,
+    /// The order's SKUs and quantities in this shipment; empty for a shipment without an order
+    /// (or one booked before partial shipments, which holds its whole order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<ShipmentLine>,
     pub booking_state: BookingState,
     pub status: TrackingStatus,
     pub progress: u8,

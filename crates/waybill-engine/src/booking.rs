@@ -11,8 +11,10 @@ use waybill_core::account::CarrierAccount;
 use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId};
+use waybill_core::order::{ShipmentLine, lines_left, shipment_line_problems};
 use waybill_core::{
-    Address, BookingError, BookingState, Event, Invalid, Mode, Money, Parcel, Payment, Scope, Shipment, TrackingStatus,
+    Address, BookingError, BookingState, Event, Invalid, Mode, Money, Order, Parcel, Payment, Scope, Shipment,
+    TrackingStatus,
 };
 use waybill_labels::LabelFormat;
 use waybill_store::now_ms;
@@ -20,6 +22,7 @@ use waybill_store::now_ms;
 use crate::error::Found;
 use crate::jobs::{ReconcileBooking, Subscribe, Track};
 use crate::orders::follow_order;
+use crate::uow::UnitOfWork;
 use crate::{Engine, EngineError};
 
 /// A booking request once it is checked and filled in from its order; nothing written yet.
@@ -32,6 +35,8 @@ pub struct BookInput {
     pub location_id: Option<LocationId>,
     pub carrier_account_id: CarrierAccountId,
     pub service: String,
+    /// The order's SKUs and quantities this shipment holds.
+    pub lines: Vec<ShipmentLine>,
     pub ship_from: Address,
     pub ship_to: Address,
     pub parcels: Vec<Parcel>,
@@ -71,6 +76,38 @@ fn one_document_per_format(id: &ShipmentId, documents: Vec<CarrierDocument>) -> 
     out
 }
 
+/// What of the order no active shipment holds: shipments being booked or booked, not
+/// cancelled, not failed, not customer returns.
+pub(crate) fn lines_left_of(order: &Order, shipments: &[Shipment]) -> Vec<ShipmentLine> {
+    let held: Vec<&[ShipmentLine]> = shipments.iter().filter(|s| holds_lines(s)).map(|s| s.lines.as_slice()).collect();
+    lines_left(&order.line_items, &held)
+}
+
+/// Whether a shipment holds its lines of the order.
+pub(crate) fn holds_lines(s: &Shipment) -> bool {
+    !s.is_return && s.booking_state != BookingState::Failed && s.status != TrackingStatus::Cancelled
+}
+
+/// Writes a booking's intent. For an order shipped in parts, its lines are checked again with
+/// the order locked, so two bookings of the same lines at once cannot both be written.
+pub(crate) async fn insert_intent(uow: &mut UnitOfWork, shipment: &Shipment, node: &str) -> Result<(), EngineError> {
+    if let Some(order_id) = shipment.order_id.as_ref().filter(|_| !shipment.is_return && !shipment.lines.is_empty()) {
+        let scope = shipment.scope();
+        let order = uow.tx.lock_order(&scope, order_id).await?;
+        let others = uow.tx.shipments_for_order(&scope, order_id).await?;
+        let left = lines_left_of(&order, &others);
+        let problems = shipment_line_problems(&shipment.lines, &left);
+        if !problems.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "another booking took lines of order {order_id} meanwhile: {}",
+                problems.iter().map(|p| p.detail.as_str()).collect::<Vec<_>>().join("; ")
+            )));
+        }
+    }
+    uow.tx.insert_shipment(shipment, node).await?;
+    Ok(())
+}
+
 /// The tracking number a label is checked with before the carrier gives the real one.
 const PLACEHOLDER_TRACKING_NUMBER: &str = "0000000000000000000000";
 
@@ -82,9 +119,9 @@ impl Engine {
         let order = match &body.order_id {
             Some(order_id) => {
                 let order = self.store().order(scope, order_id).await.found(|| format!("order {order_id}"))?;
-                if !order.status.can_ship() {
+                if !order.status.can_ship_more() {
                     return Err(EngineError::Conflict(format!(
-                        "order {order_id} is `{}`; only open or ready orders can be booked",
+                        "order {order_id} is `{}`; only open or ready orders (or one shipped in part) can be booked",
                         order.status.as_str()
                     )));
                 }
@@ -93,6 +130,37 @@ impl Engine {
             None => None,
         };
         body.shape_problems(&mut problems);
+        let lines = match &order {
+            Some(o) if !body.is_return => {
+                let shipments = self.store().shipments_for_order(scope, &o.id).await?;
+                let left = lines_left_of(o, &shipments);
+                if left.is_empty() {
+                    return Err(EngineError::Conflict(format!(
+                        "every line of order {} is in a shipment already; cancel one to book its lines again",
+                        o.id
+                    )));
+                }
+                if body.lines.is_empty() {
+                    left
+                } else {
+                    problems.extend(shipment_line_problems(&body.lines, &left));
+                    body.lines.clone()
+                }
+            }
+            _ => body.lines.clone(),
+        };
+        // A marketplace that booked the parcel itself (Trendyol): a generic account prints
+        // the label with the marketplace's own tracking number.
+        if body.tracking_number.is_none()
+            && let Some(assigned) = order.as_ref().and_then(|o| o.assigned_shipping.as_ref())
+            && self
+                .store()
+                .carrier_account(scope, &body.carrier_account_id)
+                .await
+                .is_ok_and(|a| a.carrier == waybill_carriers::generic::SLUG)
+        {
+            body.tracking_number = Some(assigned.tracking_number.clone());
+        }
         let sender =
             self.sender(scope, body.ship_from.take(), body.location_id.as_ref(), order.as_ref(), &mut problems).await?;
         let ship_to = match (body.ship_to, &order) {
@@ -170,6 +238,7 @@ impl Engine {
             channel_connection_id: order.as_ref().and_then(|o| o.connection_id.clone()),
             carrier_account_id: body.carrier_account_id,
             service: body.service,
+            lines,
             ship_from: sender.0.normalized(),
             location_id: sender.1,
             ship_to: ship_to.expect("checked above").normalized(),
@@ -221,6 +290,7 @@ impl Engine {
             carrier_account_id: input.carrier_account_id,
             carrier: carrier.to_owned(),
             service: input.service,
+            lines: input.lines,
             booking_state: BookingState::Pending,
             status: TrackingStatus::InfoReceived,
             progress: 0,
@@ -288,7 +358,7 @@ impl Engine {
         };
         let pending = self.pending_shipment(scope, id, input, &account.carrier);
         let mut uow = self.begin().await?;
-        uow.tx.insert_shipment(&pending, &self.config().node).await?;
+        insert_intent(&mut uow, &pending, &self.config().node).await?;
         uow.commit(self).await?;
 
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());

@@ -15,10 +15,10 @@ use waybill_channels::{
     Channel, ChannelError, Channels, Connection, Fulfilment, Posted, Progress, SYNC_TOPIC, WebhookRequest,
 };
 use waybill_core::api::requests::ChannelConnectionCreate;
-use waybill_core::channel::{ChannelConnection, ChannelImport, ImportDecision, ImportStatus, decide};
+use waybill_core::channel::{ChannelConnection, ChannelImport, ChannelOrder, ImportDecision, ImportStatus, decide};
 use waybill_core::error::Problems;
 use waybill_core::ids::{ChannelConnectionId, ChannelImportId, EventId, OrderId, ShipmentId};
-use waybill_core::{BookingState, Event, Order, OrderStatus, Page, Scope, Shipment, TrackingStatus};
+use waybill_core::{BookingState, Event, Order, OrderStatus, Page, ScanSource, Scope, Shipment, TrackingStatus};
 use waybill_store::{ChannelFulfilment, NewChannelImport, NewJob, StoreError, now_ms};
 
 use crate::error::Found;
@@ -136,13 +136,16 @@ impl Engine {
     }
 
     /// Where a connection's channel sends its webhooks.
-    pub fn channel_webhook_url(&self, connection: &ChannelConnection) -> String {
-        format!(
-            "{}/v1/hooks/channels/{}/{}",
-            self.config().public_url.trim_end_matches('/'),
-            connection.channel,
-            connection.id
-        )
+    pub fn channel_webhook_url(&self, connection: &ChannelConnection) -> Option<String> {
+        let takes_webhooks = self.channels().get(&connection.channel).is_some_and(|c| c.info().supports.order_webhooks);
+        takes_webhooks.then(|| {
+            format!(
+                "{}/v1/hooks/channels/{}/{}",
+                self.config().public_url.trim_end_matches('/'),
+                connection.channel,
+                connection.id
+            )
+        })
     }
 
     /// Connects a sales channel: the credentials are checked against the channel's schema,
@@ -442,6 +445,9 @@ impl Engine {
             }
         };
         let info = channel.info();
+        // Before the import is settled: a crash in between reads it again, and a scan recorded
+        // twice is one scan.
+        self.record_channel_carrier_scan(scope, &connection.channel, info.name, &incoming).await?;
         let ready = incoming.is_ready(&connection.settings.ready_statuses, &info.default_ready_statuses);
         let mut uow = self.begin().await?;
         let existing = uow.tx.lock_channel_order(scope, &connection.channel, &external_id).await?;
@@ -471,6 +477,7 @@ impl Engine {
                     connection_id: Some(connection.id.clone()),
                     number: incoming.number.clone(),
                     channel_updated_at: Some(incoming.updated_at),
+                    assigned_shipping: parts.assigned_shipping,
                     created_at: now,
                     updated_at: now,
                 };
@@ -496,6 +503,7 @@ impl Engine {
                 order.ship_to = parts.ship_to;
                 order.line_items = parts.line_items;
                 order.locale = parts.locale;
+                order.assigned_shipping = parts.assigned_shipping;
                 order.number = incoming.number.clone();
                 order.channel_updated_at = Some(incoming.updated_at);
                 order.updated_at = now;
@@ -540,6 +548,46 @@ impl Engine {
         uow.tx.settle_channel_import(scope, &import.id, status, reason, Some(&external_id), order_id.as_ref()).await?;
         uow.commit(self).await?;
         tracing::debug!(import = %import.id, order = ?order_id, status = status.as_str(), "channel order read");
+        Ok(())
+    }
+
+    /// A step of a parcel the channel's own carrier contract carries (Trendyol's marketplace
+    /// shipping), as a scan on the order's shipment booked with that tracking number on a
+    /// generic account. Nothing when no such shipment exists.
+    async fn record_channel_carrier_scan(
+        &self,
+        scope: &Scope,
+        channel: &str,
+        channel_name: &str,
+        incoming: &ChannelOrder,
+    ) -> Result<(), EngineError> {
+        let (Some(status), Some(assigned)) = (incoming.carrier_status, &incoming.assigned) else { return Ok(()) };
+        let Some(order) = self.store().order_by_external_id(scope, channel, &incoming.external_id).await? else {
+            return Ok(());
+        };
+        let shipments = self.store().shipments_for_order(scope, &order.id).await?;
+        let Some(shipment) = shipments.iter().find(|s| {
+            s.carrier == waybill_carriers::generic::SLUG
+                && s.booking_state == BookingState::Booked
+                && s.tracking_number.as_deref() == Some(assigned.tracking_number.as_str())
+        }) else {
+            return Ok(());
+        };
+        let occurred_at = chrono::DateTime::from_timestamp_millis(incoming.updated_at)
+            .unwrap_or_else(chrono::Utc::now)
+            .fixed_offset();
+        let scan = waybill_carriers::Scan {
+            event_id: Some(format!("{channel}:{}:{}", incoming.status, incoming.updated_at)),
+            code: incoming.status.clone(),
+            status,
+            reason_code: None,
+            ndr_reason: None,
+            description: format!("{channel_name}: {}", incoming.status),
+            location: None,
+            occurred_at,
+            raw: serde_json::json!({"channel": channel, "status": incoming.status}),
+        };
+        self.record_scans_of_many(scope, vec![(shipment.id.clone(), vec![scan])], ScanSource::Channel).await?;
         Ok(())
     }
 
@@ -637,12 +685,13 @@ impl Engine {
                 }
                 let carrier_name = self.carrier_name(&shipment).await?;
                 let tracking_url = self.customer_tracking_url(&shipment, tracking_number).await?;
+                let lines: Vec<(String, u32)> = shipment.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
                 let fulfilment = Fulfilment {
                     order_id: &order.external_id,
                     tracking_number,
                     tracking_url: Some(&tracking_url),
                     carrier_name: &carrier_name,
-                    lines: &[],
+                    lines: &lines,
                     notify_customer: connection.settings.notify_customer,
                 };
                 let made = match channel.fulfil(&call, &fulfilment).await {

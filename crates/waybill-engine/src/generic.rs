@@ -243,7 +243,7 @@ impl Engine {
         // is nothing to subscribe to or pull; the merchant reports the scans.
         let written = async {
             let mut uow = self.begin().await?;
-            uow.tx.insert_shipment(&shipment, &self.config().node).await?;
+            crate::booking::insert_intent(&mut uow, &shipment, &self.config().node).await?;
             uow.tx.update_shipment(&shipment).await?;
             for (format, bytes) in &documents {
                 uow.tx.insert_document(&shipment, format, bytes).await?;

@@ -156,9 +156,15 @@ impl Engine {
         if steps.is_empty() {
             return Ok(());
         }
+        // A shipment of the time before partial shipments holds its whole order.
+        let lines = if shipment.lines.is_empty() {
+            waybill_core::order::lines_left(&order.line_items, &[])
+        } else {
+            shipment.lines.clone()
+        };
         let mut uow = self.begin().await?;
         for step in steps {
-            for line in &order.line_items {
+            for line in &lines {
                 let deltas = step.deltas(i64::from(line.quantity));
                 let change = StockMove {
                     location,

@@ -3,7 +3,7 @@
 use waybill_channels::orders_csv::{CsvOrder, CsvProblem};
 use waybill_core::api::requests::OrderCreate;
 use waybill_core::ids::OrderId;
-use waybill_core::{Event, Invalid, Order, OrderStatus, Scope, Shipment};
+use waybill_core::{Event, Invalid, Order, OrderStatus, Scope, Shipment, TrackingStatus};
 use waybill_store::{StoreError, now_ms};
 
 use crate::uow::UnitOfWork;
@@ -98,6 +98,7 @@ fn new_order(scope: &Scope, body: OrderCreate) -> Order {
         connection_id: None,
         number: None,
         channel_updated_at: None,
+        assigned_shipping: None,
         created_at: now,
         updated_at: now,
     }
@@ -135,7 +136,21 @@ pub(crate) async fn follow_order(uow: &mut UnitOfWork, shipment: &Shipment) -> R
         Err(e) => return Err(e.into()),
     };
     let from = order.status;
-    let next = from.after_shipment(shipment.status);
+    // The order stands where the least advanced of its parts stands (`shipment` is written
+    // already, so it is among them).
+    let mut shipments = uow.tx.shipments_for_order(&scope, order_id).await?;
+    match shipments.iter_mut().find(|s| s.id == shipment.id) {
+        Some(s) => *s = shipment.clone(),
+        None => shipments.push(shipment.clone()),
+    }
+    let active: Vec<TrackingStatus> =
+        shipments.iter().filter(|s| crate::booking::holds_lines(s)).map(|s| s.status).collect();
+    let next = if shipment.is_return {
+        from.after_shipment(shipment.status)
+    } else {
+        let left = !crate::booking::lines_left_of(&order, &shipments).is_empty();
+        from.with_shipments(&active, left)
+    };
     if next == from {
         return Ok(());
     }

@@ -6,7 +6,9 @@
 //! connection's `base_url` pointing here. Like the carrier simulator they depend on nothing of
 //! Waybill's: they are "the shop".
 
+pub mod amazon;
 mod shopify;
+pub mod trendyol;
 pub mod woocommerce;
 
 use std::time::Duration;

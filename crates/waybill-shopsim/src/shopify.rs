@@ -3,10 +3,11 @@
 //!
 //! | Route | Purpose |
 //! | --- | --- |
-//! | `POST /admin/api/{version}/graphql.json` | the GraphQL Admin API: `shop`, `orders(first, after, query)` (with `updated_at:>='…'` and `fulfillment_status:unshipped`), `order(id){fulfillments, fulfillmentOrders}`, `fulfillment(id){events}`, `fulfillmentCreate`, `fulfillmentEventCreate`; `X-Shopify-Access-Token` required (else 401) |
+//! | `POST /admin/api/{version}/graphql.json` | the GraphQL Admin API: `shop`, `orders(first, after, query)` (with `updated_at:>='…'` and `fulfillment_status:unshipped`), `order(id){fulfillments, fulfillmentOrders}`, `fulfillment(id){events}`, `fulfillmentCreate`, `fulfillmentEventCreate`, `location` (the primary one), `inventoryItems(query: "sku:'A' OR …")`, `inventorySetQuantities` (every quantity must carry `changeFromQuantity` and the mutation an `@idempotent` key, as from 2026-04); `X-Shopify-Access-Token` required (else 401) |
 //! | `POST /_shop/orders` | place an order: `{"email", "currency", "gateway", "locale", "shipping_address": {…}, "line_items": [{"sku", "name", "quantity", "price"}]}` → 201 `{"id", "name"}`; sends the signed `orders/create` webhook |
 //! | `POST /_shop/orders/{id}/cancel` | cancel it; sends `orders/cancelled` |
 //! | `GET /_shop/orders/{id}` | the order as Shopify's REST JSON, with `fulfillments` and their `events` |
+//! | `GET /_shop/inventory` | `{"SKU": [available, …]}`: the stock of each SKU's inventory items at the primary location |
 //! | `PUT /_shop/webhook` | `{"url"}`: where order webhooks go (HMAC-SHA256 of the body with the client secret, base64, in `X-Shopify-Hmac-Sha256`) |
 //! | `PUT /_shop/faults` | `{"down": bool, "throttle": n}`: answer 503, or `THROTTLED` to the next n queries |
 //!
@@ -84,7 +85,19 @@ struct Store {
     down: bool,
     throttle: u32,
     fulfilments: u64,
+    /// SKU → its inventory items at the primary location.
+    inventory: BTreeMap<String, Vec<Item>>,
+    items: u64,
 }
+
+struct Item {
+    id: String,
+    tracked: bool,
+    available: i64,
+}
+
+/// The store's one location.
+pub const PRIMARY_LOCATION: &str = "gid://shopify/Location/1";
 
 struct Order {
     rest: Value,
@@ -152,6 +165,7 @@ impl ShopSim {
             .route("/_shop/orders", post(place))
             .route("/_shop/orders/{id}", get(show))
             .route("/_shop/orders/{id}/cancel", post(cancel))
+            .route("/_shop/inventory", get(inventory))
             .route("/_shop/webhook", put(set_webhook))
             .route("/_shop/faults", put(set_faults))
             .with_state(self.clone())
@@ -182,6 +196,21 @@ impl ShopSim {
     /// The fulfilments of an order, with their events.
     pub fn fulfilments(&self, id: u64) -> Vec<SeenFulfilment> {
         self.lock().orders.get(&id).map(|o| o.fulfilments.clone()).unwrap_or_default()
+    }
+
+    /// Adds a product variant with this SKU whose stock Shopify tracks (or not); returns its
+    /// inventory item's id.
+    pub fn add_inventory_item(&self, sku: &str, tracked: bool) -> String {
+        let mut state = self.lock();
+        state.items += 1;
+        let id = format!("gid://shopify/InventoryItem/{}", 30_000 + state.items);
+        state.inventory.entry(sku.to_owned()).or_default().push(Item { id: id.clone(), tracked, available: 0 });
+        id
+    }
+
+    /// The available stock of each item with this SKU at the primary location.
+    pub fn stock(&self, sku: &str) -> Vec<i64> {
+        self.lock().inventory.get(sku).map(|items| items.iter().map(|i| i.available).collect()).unwrap_or_default()
     }
 
     /// Places an order and sends `orders/create`; returns its id.
@@ -321,6 +350,13 @@ async fn cancel(State(shop): State<ShopSim>, Path(id): Path<u64>) -> Response {
     }
 }
 
+async fn inventory(State(shop): State<ShopSim>) -> Response {
+    let state = shop.lock();
+    let stock: BTreeMap<&String, Vec<i64>> =
+        state.inventory.iter().map(|(sku, items)| (sku, items.iter().map(|i| i.available).collect())).collect();
+    axum::Json(stock).into_response()
+}
+
 async fn set_webhook(State(shop): State<ShopSim>, axum::Json(body): axum::Json<Value>) -> StatusCode {
     match body.get("url").and_then(Value::as_str) {
         Some(url) => {
@@ -353,7 +389,17 @@ fn error(message: &str) -> Response {
 }
 
 /// The root fields the store answers, in the order they are looked for in a document.
-const FIELDS: &[&str] = &["fulfillmentEventCreate", "fulfillmentCreate", "fulfillment", "orders", "order", "shop"];
+const FIELDS: &[&str] = &[
+    "fulfillmentEventCreate",
+    "fulfillmentCreate",
+    "fulfillment",
+    "orders",
+    "order",
+    "shop",
+    "inventorySetQuantities",
+    "inventoryItems",
+    "location",
+];
 
 /// The root field a document asks for: the first of [`FIELDS`] followed by `(` or ` {`.
 fn root_field(query: &str) -> Option<&'static str> {
@@ -405,6 +451,9 @@ async fn graphql(State(shop): State<ShopSim>, headers: HeaderMap, body: axum::bo
         "order" => order(&shop, &variables),
         "fulfillment" => fulfillment(&shop, &variables),
         "fulfillmentCreate" => fulfillment_create(&shop, &variables),
+        "location" => data(json!({"location": {"id": PRIMARY_LOCATION}})),
+        "inventoryItems" => inventory_items(&shop, &variables),
+        "inventorySetQuantities" => inventory_set_quantities(&shop, &query, &variables),
         _ => fulfillment_event_create(&shop, &variables),
     }
 }
@@ -624,6 +673,99 @@ fn fulfillment_event_create(shop: &ShopSim, variables: &Value) -> Response {
     )
 }
 
+/// The SKUs of a search like `sku:'A' OR sku:'B\\'s'`.
+fn searched_skus(query: &str) -> Vec<String> {
+    let mut skus = Vec::new();
+    let mut rest = query;
+    while let Some(start) = rest.find("sku:'") {
+        let mut sku = String::new();
+        let mut chars = rest[start + 5..].char_indices();
+        let mut end = rest.len() - start - 5;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => sku.extend(chars.next().map(|(_, c)| c)),
+                '\'' => {
+                    end = i + 1;
+                    break;
+                }
+                c => sku.push(c),
+            }
+        }
+        skus.push(sku);
+        rest = &rest[start + 5 + end..];
+    }
+    skus
+}
+
+fn inventory_items(shop: &ShopSim, variables: &Value) -> Response {
+    let first = variables.get("first").and_then(Value::as_u64).unwrap_or(50);
+    if first > 250 {
+        return error("The maximum number of items that can be requested is 250");
+    }
+    let query = variables.get("query").and_then(Value::as_str).unwrap_or_default();
+    let state = shop.lock();
+    let nodes: Vec<Value> = searched_skus(query)
+        .iter()
+        .filter_map(|sku| state.inventory.get(sku).map(|items| (sku, items)))
+        .flat_map(|(sku, items)| items.iter().map(move |i| json!({"id": i.id, "sku": sku, "tracked": i.tracked})))
+        .take(first as usize)
+        .collect();
+    data(json!({"inventoryItems": {"nodes": nodes}}))
+}
+
+fn inventory_set_quantities(shop: &ShopSim, query: &str, variables: &Value) -> Response {
+    if !query.contains("@idempotent(") || variables["key"].as_str().is_none_or(str::is_empty) {
+        return error("An idempotency key is required: use the @idempotent directive");
+    }
+    let input = &variables["input"];
+    if input["name"] != "available" && input["name"] != "on_hand" {
+        return error("Variable $input of type InventorySetQuantitiesInput! was provided invalid value for name");
+    }
+    let Some(quantities) = input["quantities"].as_array() else {
+        return error("Variable $input of type InventorySetQuantitiesInput! was provided invalid value for quantities");
+    };
+    if quantities.len() > 250 {
+        return error("quantities: at most 250 per call");
+    }
+    let set_error = |message: &str, code: &str| {
+        data(json!({"inventorySetQuantities": {"inventoryAdjustmentGroup": null,
+            "userErrors": [{"code": code, "field": ["input", "quantities"], "message": message}]}}))
+    };
+    let mut state = shop.lock();
+    for q in quantities {
+        if q.get("changeFromQuantity").is_none() {
+            return set_error(
+                "changeFromQuantity is required (pass null to skip the check)",
+                "INVALID_QUANTITY_CHANGE_FROM",
+            );
+        }
+        if q["locationId"] != PRIMARY_LOCATION {
+            return set_error("The specified location could not be found.", "INVALID_LOCATION");
+        }
+        let id = q["inventoryItemId"].as_str().unwrap_or_default();
+        let Some(item) = state.inventory.values_mut().flatten().find(|i| i.id == id) else {
+            return set_error("The specified inventory item could not be found.", "INVALID_INVENTORY_ITEM");
+        };
+        if !item.tracked {
+            return set_error("The inventory item is not tracked.", "ITEM_NOT_STOCKED_AT_LOCATION");
+        }
+        if let Some(from) = q["changeFromQuantity"].as_i64()
+            && from != item.available
+        {
+            return set_error("The quantity changed since it was read.", "CHANGE_FROM_QUANTITY_STALE");
+        }
+    }
+    for q in quantities {
+        let id = q["inventoryItemId"].as_str().unwrap_or_default();
+        if let Some(item) = state.inventory.values_mut().flatten().find(|i| i.id == id) {
+            item.available = q["quantity"].as_i64().unwrap_or_default();
+        }
+    }
+    data(
+        json!({"inventorySetQuantities": {"inventoryAdjustmentGroup": {"id": "gid://shopify/InventoryAdjustmentGroup/1"}, "userErrors": []}}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,5 +786,11 @@ mod tests {
             Some("fulfillment")
         );
         assert_eq!(root_field("query { products(first: 1) { nodes { id } } }"), None);
+        assert_eq!(root_field("query { location { id } }"), Some("location"));
+    }
+
+    #[test]
+    fn searched_skus_are_read_with_their_escapes() {
+        assert_eq!(searched_skus(r"sku:'A-1' OR sku:'it\'s' OR sku:'back\\slash'"), ["A-1", "it's", "back\\slash"]);
     }
 }

@@ -22,6 +22,7 @@ pub(crate) struct OrderRow {
     connection_id: Option<String>,
     number: Option<String>,
     channel_updated_at: Option<i64>,
+    assigned_shipping: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -40,6 +41,7 @@ crate::sqlite_row!(OrderRow {
     connection_id,
     number,
     channel_updated_at,
+    assigned_shipping,
     created_at,
     updated_at
 });
@@ -48,7 +50,7 @@ macro_rules! order_select {
     ($($rest:literal)*) => {
         concat!(
             "SELECT id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-             locale, connection_id, number, channel_updated_at, created_at, updated_at FROM orders ",
+             locale, connection_id, number, channel_updated_at, assigned_shipping, created_at, updated_at FROM orders ",
             $($rest),*
         )
     };
@@ -75,6 +77,7 @@ impl OrderRow {
                 .transpose()?,
             number: self.number,
             channel_updated_at: self.channel_updated_at,
+            assigned_shipping: self.assigned_shipping.map(|a| parse(&a, "order's assigned shipping")).transpose()?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -132,8 +135,8 @@ impl Tx {
         let inserted = self
             .execute(
                 "INSERT INTO orders (id, tenant_id, mode, channel, external_id, status, currency, payment, ship_to, line_items, \
-                 created_at, updated_at, locale, connection_id, number, channel_updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 created_at, updated_at, locale, connection_id, number, channel_updated_at, assigned_shipping) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
                  ON CONFLICT (tenant_id, mode, channel, external_id) DO NOTHING",
                 args![
                     order.id.as_str(),
@@ -151,7 +154,8 @@ impl Tx {
                     order.locale.clone(),
                     order.connection_id.as_ref().map(|c| c.as_str()),
                     order.number.clone(),
-                    order.channel_updated_at
+                    order.channel_updated_at,
+                    order.assigned_shipping.as_ref().map(json)
                 ],
             )
             .await?;
@@ -213,11 +217,12 @@ impl Tx {
     }
 
     /// Writes what a channel may change on an order (locked first): its address, lines,
-    /// payment, language, status, number and the channel's change time.
+    /// payment, language, status, number, the carrier it assigned and the channel's change time.
     pub async fn update_channel_order(&mut self, order: &Order) -> Result<()> {
         self.execute(
             "UPDATE orders SET ship_to = $1, line_items = $2, payment = $3, currency = $4, locale = $5, status = $6, \
-             number = $7, channel_updated_at = $8, updated_at = $9 WHERE id = $10 AND tenant_id = $11 AND mode = $12",
+             number = $7, channel_updated_at = $8, updated_at = $9, assigned_shipping = $13 \
+             WHERE id = $10 AND tenant_id = $11 AND mode = $12",
             args![
                 json(&order.ship_to),
                 json(&order.line_items),
@@ -230,7 +235,8 @@ impl Tx {
                 order.updated_at,
                 order.id.as_str(),
                 order.tenant_id.as_str(),
-                order.mode.as_str()
+                order.mode.as_str(),
+                order.assigned_shipping.as_ref().map(json)
             ],
         )
         .await?;

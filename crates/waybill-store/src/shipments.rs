@@ -59,6 +59,7 @@ struct ShipmentRow {
     ship_from: String,
     ship_to: String,
     parcels: String,
+    lines: Option<String>,
     cod: Option<String>,
     charge: Option<String>,
     edd: Option<String>,
@@ -90,6 +91,7 @@ crate::sqlite_row!(ShipmentRow {
     ship_from,
     ship_to,
     parcels,
+    lines,
     cod,
     charge,
     edd,
@@ -106,7 +108,7 @@ crate::sqlite_row!(ShipmentRow {
 macro_rules! shipment_columns {
     () => {
         "id, tenant_id, mode, order_id, channel_connection_id, location_id, carrier_account_id, carrier, service, booking_state, \
-         status, progress, last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, cod, charge, edd, \
+         status, progress, last_scan_at, ndr_reason, tracking_number, carrier_shipment_id, ship_from, ship_to, parcels, lines, cod, charge, edd, \
          routing, simulate, is_return, reference, error, created_at, updated_at"
     };
 }
@@ -152,6 +154,7 @@ impl ShipmentRow {
             ship_from: parse(&self.ship_from, "ship_from")?,
             ship_to: parse(&self.ship_to, "ship_to")?,
             parcels: parse(&self.parcels, "parcels")?,
+            lines: opt(self.lines, "lines")?.unwrap_or_default(),
             cod: opt(self.cod, "cod")?,
             charge: opt(self.charge, "charge")?,
             routing: opt(self.routing, "routing")?,
@@ -383,13 +386,25 @@ impl Store {
 }
 
 impl Tx {
+    /// The order's shipments, read in this transaction (after [`Tx::lock_order`], so a booking
+    /// of another part of the same order waits for this one).
+    pub async fn shipments_for_order(&mut self, scope: &Scope, order: &OrderId) -> Result<Vec<Shipment>> {
+        let rows: Vec<ShipmentRow> = self
+            .fetch_all(
+                shipment_select!("WHERE tenant_id = $1 AND mode = $2 AND order_id = $3 ORDER BY id"),
+                args![scope.tenant.as_str(), scope.mode.as_str(), order.as_str()],
+            )
+            .await?;
+        rows.into_iter().map(ShipmentRow::into_record).collect()
+    }
+
     /// Writes a new shipment (a booking's intent), naming the node that makes the call.
     pub async fn insert_shipment(&mut self, s: &Shipment, node: &str) -> Result<()> {
         self.execute(
             "INSERT INTO shipments (id, tenant_id, mode, order_id, carrier_account_id, carrier, service, booking_state, status, \
              progress, ship_from, ship_to, parcels, cod, simulate, is_return, reference, created_at, updated_at, node_id, \
-             channel_connection_id, location_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+             channel_connection_id, location_id, lines) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
             args![
                 s.id.as_str(),
                 s.tenant_id.as_str(),
@@ -412,7 +427,8 @@ impl Tx {
                 s.updated_at,
                 node,
                 s.channel_connection_id.as_ref().map(|c| c.as_str()),
-                s.location_id.as_ref().map(|l| l.as_str())
+                s.location_id.as_ref().map(|l| l.as_str()),
+                (!s.lines.is_empty()).then(|| json(&s.lines))
             ],
         )
         .await?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use waybill_carriers::Carriers;
 use waybill_core::api::requests::CarrierAccountCreate;
@@ -97,9 +97,12 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
-    /// Stock out to a channel: `skus` SKUs of a fake WooCommerce store counted at once, timed
-    /// until the store shows every one; prints the channel API calls it took.
+    /// Stock out to a channel: `skus` SKUs of a fake store counted at once, timed until the
+    /// store shows every one; prints the channel API calls it took.
     ChannelStock {
+        /// The fake store: woocommerce or shopify.
+        #[arg(long, default_value = "woocommerce")]
+        channel: String,
         #[arg(long, default_value_t = 10_000)]
         skus: usize,
         /// Benchmark on PostgreSQL instead of a fresh SQLite file (the database is written to).
@@ -128,7 +131,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             channel_webhooks(n, concurrency, database_url).await
         }
         BenchCommand::ImportOrders { rows, database_url } => import_orders(rows, database_url).await,
-        BenchCommand::ChannelStock { skus, database_url } => channel_stock(skus, database_url).await,
+        BenchCommand::ChannelStock { channel, skus, database_url } => channel_stock(channel, skus, database_url).await,
         BenchCommand::Labels { n } => {
             labels(n);
             Ok(())
@@ -636,7 +639,7 @@ async fn channel_webhooks(n: usize, concurrency: usize, database_url: Option<Str
     }))?;
     let (connection, _) =
         engine.create_channel_connection(&scope, connection).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hook = engine.channel_webhook_url(&connection);
+    let hook = engine.channel_webhook_url(&connection).context("Shopify takes webhooks")?;
 
     let app = waybill_server::router(engine.clone(), Default::default())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -789,57 +792,106 @@ async fn import_orders(rows: usize, database_url: Option<String>) -> Result<()> 
     Ok(())
 }
 
-async fn channel_stock(skus: usize, database_url: Option<String>) -> Result<()> {
-    use waybill_shopsim::woocommerce::{WooConfig, WooSim};
+/// A fake store that takes stock, as the stock benchmark drives it.
+enum StockShop {
+    WooCommerce(waybill_shopsim::woocommerce::WooSim),
+    Shopify(waybill_shopsim::ShopSim),
+}
+
+impl StockShop {
+    /// Starts the store with `skus` products; returns it and the connection to make to it.
+    async fn start(channel: &str, skus: usize) -> Result<(Self, Value)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let settings = json!({"sync_interval_seconds": 86_400});
+        let (shop, credentials) = match channel {
+            "woocommerce" => {
+                let shop = waybill_shopsim::woocommerce::WooSim::new(Default::default());
+                tokio::spawn(shop.clone().serve(listener));
+                for i in 0..skus {
+                    shop.add_product(&sku(i), None);
+                }
+                let c = shop.config().clone();
+                let credentials = json!({"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret,
+                    "webhook_secret": c.webhook_secret});
+                (Self::WooCommerce(shop), credentials)
+            }
+            "shopify" => {
+                let shop = waybill_shopsim::ShopSim::new(Default::default());
+                tokio::spawn(shop.clone().serve(listener));
+                for i in 0..skus {
+                    shop.add_inventory_item(&sku(i), true);
+                }
+                let c = shop.config().clone();
+                let credentials =
+                    json!({"shop": c.shop, "access_token": c.access_token, "client_secret": c.client_secret});
+                (Self::Shopify(shop), credentials)
+            }
+            other => bail!("--channel `{other}`: choose woocommerce or shopify"),
+        };
+        let connection = json!({"channel": channel, "name": "Bench", "mode": "test", "base_url": url,
+            "credentials": credentials, "settings": settings});
+        Ok((shop, connection))
+    }
+
+    fn api_calls(&self) -> u64 {
+        match self {
+            Self::WooCommerce(shop) => shop.api_calls(),
+            Self::Shopify(shop) => shop.calls().len() as u64,
+        }
+    }
+
+    fn stock(&self, sku: &str) -> Option<i64> {
+        match self {
+            Self::WooCommerce(shop) => shop.stock(sku),
+            Self::Shopify(shop) => shop.stock(sku).first().copied(),
+        }
+    }
+}
+
+fn sku(i: usize) -> String {
+    format!("SKU-{i:06}")
+}
+
+async fn channel_stock(channel: String, skus: usize, database_url: Option<String>) -> Result<()> {
     if skus == 0 {
         bail!("--skus must be at least 1");
     }
     let dir = tempfile::tempdir()?;
     let (store, backend) = bench_store(&dir, database_url).await?;
     let (engine, scope) = bench_engine(&store, EngineConfig { node: "bench".into(), ..Default::default() }).await?;
-    let shop = WooSim::new(WooConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let shop_url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(shop.clone().serve(listener));
-    for i in 0..skus {
-        shop.add_product(&format!("SKU-{i:06}"), None);
-    }
+    let (shop, connection) = StockShop::start(&channel, skus).await?;
     let depot = serde_json::from_value(json!({"name": "Depo", "default": true, "address": {"name": "Depo",
         "street1": "Atatürk Cd. 1", "city": "Ankara", "postal_code": "06100", "country": "TR"}}))?;
     engine.create_location(&scope, depot).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let c = shop.config().clone();
-    let connection = serde_json::from_value(json!({"channel": "woocommerce", "name": "Bench", "mode": "test",
-        "base_url": shop_url, "credentials": {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret,
-        "webhook_secret": c.webhook_secret}, "settings": {"sync_interval_seconds": 86_400}}))?;
-    let (connection, _) =
-        engine.create_channel_connection(&scope, connection).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (connection, _) = engine
+        .create_channel_connection(&scope, serde_json::from_value(connection)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(Worker::new(engine.clone()).run());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = shop.api_calls();
     let started = Instant::now();
     for i in 0..skus {
-        let count = serde_json::from_value(json!({"sku": format!("SKU-{i:06}"), "on_hand": 1 + i % 50}))?;
+        let count = serde_json::from_value(json!({"sku": sku(i), "on_hand": 1 + i % 50}))?;
         engine.set_stock(&scope, count).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let counted = started.elapsed();
+    let shows = |i: usize| shop.stock(&sku(i)) == Some((1 + i % 50) as i64);
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        if shop.stocks().len() == skus && store.pending_channel_stock(&scope, &connection.id, 1).await?.is_empty() {
+        if store.pending_channel_stock(&scope, &connection.id, 1).await?.is_empty() && (0..skus).all(shows) {
             break;
         }
         if Instant::now() > deadline {
-            bail!("the store did not show every SKU in 10 minutes");
+            let missing = (0..skus).filter(|i| !shows(*i)).count();
+            bail!("{missing} SKUs did not show their number in the store within 10 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
-    let shown = shop.stocks();
-    let missing = (0..skus).filter(|i| shown.get(&format!("SKU-{i:06}")) != Some(&((1 + i % 50) as i64))).count();
-    if missing > 0 {
-        bail!("{missing} SKUs show another number");
-    }
     let calls = shop.api_calls() - before;
-    println!("stock to WooCommerce ({backend}, {skus} SKUs counted at once, found by SKU and set in batches):");
+    println!("stock to {channel} ({backend}, {skus} SKUs counted at once, found by SKU and set in batches):");
     println!("counted  {skus} in {:.2} s", counted.as_secs_f64());
     println!(
         "shown    every SKU in {:.2} s, in {calls} API calls ({:.1} SKUs per call)",

@@ -123,10 +123,23 @@ async fn start_shop(engine: &Engine, scope: &Scope, listen: SocketAddr) -> Resul
             engine.create_channel_connection(scope, input).await.map_err(|e| anyhow::anyhow!("{e}"))?.0
         }
     };
-    shop.set_webhook(&engine.channel_webhook_url(&connection));
+    shop.set_webhook(&engine.channel_webhook_url(&connection).context("Shopify takes webhooks")?);
+    // The store sells the sample order's T-shirt; the depot counts 25, and every booking's
+    // reservation reaches the store's stock by itself.
+    shop.add_inventory_item(DEMO_SKU, true);
+    let depot = engine.store().default_location(scope).await?;
+    if let Some(depot) = depot
+        && engine.store().stock_level(scope, &depot.id, DEMO_SKU).await?.is_none()
+    {
+        let count = serde_json::from_value(serde_json::json!({"sku": DEMO_SKU, "on_hand": 25}))?;
+        engine.set_stock(scope, count).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     shop.place_order(sample_shop_order());
     Ok(shop)
 }
+
+/// The SKU the fake store sells and the demo depot stocks.
+const DEMO_SKU: &str = "TSHIRT-M-BLUE";
 
 fn sample_shop_order() -> waybill_shopsim::NewOrder {
     serde_json::from_value(sample_shop_order_json()).expect("the sample order reads")
@@ -228,6 +241,7 @@ fn shop_walkthrough(listen: SocketAddr, shop: &waybill_shopsim::ShopSim) -> Stri
   curl -s {shop_url}/_shop/orders -H 'Content-Type: application/json' -d '{order}'
   curl -s $WB/v1/channel-imports -H "Authorization: Bearer $KEY"
   curl -s {shop_url}/_shop/orders/ORDER_ID          # the store's view: fulfilments and their events
+  curl -s {shop_url}/_shop/inventory                 # its stock, set from the depot's available count
 "#,
         name = shop.config().name,
         order = sample_shop_order_json(),

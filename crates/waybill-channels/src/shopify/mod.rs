@@ -3,8 +3,9 @@
 //! Follows: shopify.dev's Admin GraphQL reference and webhook guide, as summarised with sources
 //! in `../shared/notes/channels.md` §2. Every document in `graphql/` is checked in this crate's
 //! tests against the Admin API introspection we hold (2025-01, the newest under a licence that
-//! lets us keep it); the fields used have not changed since (`changeFromQuantity` in 2026-04
-//! concerns inventory, which this connector does not send yet).
+//! lets us keep it), with the one documented change since that the connector uses: from 2026-04
+//! each quantity of `inventorySetQuantities` carries `changeFromQuantity`, and the mutation
+//! takes an `@idempotent(key:)` directive.
 //!
 //! - Orders in: `orders/create`, `orders/updated`, `orders/cancelled` (and the other `orders/…`
 //!   topics whose body is an order) webhooks, signed with `X-Shopify-Hmac-Sha256` =
@@ -13,12 +14,19 @@
 //!   UPDATED_AT)`, which finds what a missed webhook lost.
 //! - Back: `fulfillmentCreate` on the order's open fulfillment orders, with the tracking number,
 //!   URL and carrier; then `fulfillmentEventCreate` as the parcel moves.
+//! - Stock: SKUs are found a hundred at a time (`inventoryItems(query: "sku:'A' OR …")`) and
+//!   their `available` quantity set at the connection's location (the `location_id`
+//!   credential, else the store's primary location) with `inventorySetQuantities`, 250 per call,
+//!   `changeFromQuantity: null` (Waybill is the source of truth for what it pushes) and the
+//!   idempotency key 2026-04 requires.
 //! - Rate limits: a `THROTTLED` answer waits as long as the query's cost needs to be restored
 //!   (`extensions.cost.throttleStatus`); HTTP 429 honours `Retry-After`.
 
 mod payload;
 
 use std::time::Duration;
+
+use chrono::Utc;
 
 use serde_json::{Value, json};
 use waybill_core::channel::ChannelOrder;
@@ -29,7 +37,7 @@ pub use self::payload::{read_graphql, read_rest};
 use crate::http::Http;
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
-    SYNC_TOPIC, Supports, SyncPage, WebhookRequest,
+    SYNC_TOPIC, StockItem, StockOutcome, Supports, SyncPage, WebhookRequest,
 };
 
 pub const SLUG: &str = "shopify";
@@ -45,6 +53,13 @@ const FULFILMENT_STATE: &str = include_str!("graphql/fulfilment_state.graphql");
 const FULFILLMENT_CREATE: &str = include_str!("graphql/fulfillment_create.graphql");
 const LAST_EVENT: &str = include_str!("graphql/last_event.graphql");
 const FULFILLMENT_EVENT_CREATE: &str = include_str!("graphql/fulfillment_event_create.graphql");
+const PRIMARY_LOCATION: &str = include_str!("graphql/primary_location.graphql");
+const INVENTORY_ITEMS: &str = include_str!("graphql/inventory_items.graphql");
+const INVENTORY_SET_QUANTITIES: &str = include_str!("graphql/inventory_set_quantities.graphql");
+/// SKUs looked up per `inventoryItems` query.
+const SKUS_PER_LOOKUP: usize = 100;
+/// Quantities set per `inventorySetQuantities` call (Shopify's limit is 250).
+const QUANTITIES_PER_SET: usize = 250;
 
 /// Every GraphQL document the connector sends, by file name (for the schema check in tests).
 pub const DOCUMENTS: &[(&str, &str)] = &[
@@ -54,6 +69,9 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     ("fulfillment_create.graphql", FULFILLMENT_CREATE),
     ("last_event.graphql", LAST_EVENT),
     ("fulfillment_event_create.graphql", FULFILLMENT_EVENT_CREATE),
+    ("primary_location.graphql", PRIMARY_LOCATION),
+    ("inventory_items.graphql", INVENTORY_ITEMS),
+    ("inventory_set_quantities.graphql", INVENTORY_SET_QUANTITIES),
 ];
 
 /// Webhook topics whose body is a REST `Order`.
@@ -84,7 +102,7 @@ impl Shopify {
                     order_sync: true,
                     fulfilment: true,
                     progress: true,
-                    inventory: false,
+                    inventory: true,
                 },
                 credentials: CredentialSchema {
                     fields: vec![
@@ -92,7 +110,8 @@ impl Shopify {
                         field(
                             "access_token",
                             "the Admin API access token of the app (`shpat_…`); scopes: read_orders, \
-                             read_merchant_managed_fulfillment_orders, write_merchant_managed_fulfillment_orders",
+                             read_merchant_managed_fulfillment_orders, write_merchant_managed_fulfillment_orders, \
+                             and read_inventory, write_inventory to receive stock",
                             true,
                         ),
                         field(
@@ -100,6 +119,12 @@ impl Shopify {
                             "the key Shopify signs webhooks with: the signing key under Settings → Notifications → \
                              Webhooks for webhooks made there, or the app's API secret key for webhooks it subscribes",
                             true,
+                        ),
+                        field(
+                            "location_id",
+                            "the Shopify location whose stock Waybill sets (`gid://shopify/Location/…` or its number); \
+                             the store's primary location when absent",
+                            false,
                         ),
                     ],
                 },
@@ -243,6 +268,21 @@ pub fn event_status(status: TrackingStatus, delayed: bool) -> Option<&'static st
     })
 }
 
+/// A SKU as a quoted value in Shopify's search syntax.
+fn search_quoted(sku: &str) -> String {
+    sku.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// A fresh key per call. Setting an absolute number again is harmless, whereas a key tied to
+/// the batch's content would make Shopify replay an old answer (and set nothing) when a SKU
+/// comes back to a number it had before.
+fn idempotency_key(input: &Value) -> String {
+    use sha2::Digest as _;
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("{now}:{input}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The GraphQL id of an order from its numeric id.
 fn order_gid(id: &str) -> String {
     format!("gid://shopify/Order/{id}")
@@ -381,6 +421,77 @@ impl Channel for Shopify {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| protocol("a fulfillment without an id"))
+    }
+
+    async fn push_stock(
+        &self,
+        connection: &Connection<'_>,
+        items: &[StockItem<'_>],
+    ) -> Result<Vec<StockOutcome>, ChannelError> {
+        let location = match credential(connection.credentials, "location_id").trim() {
+            "" => {
+                let data = self.graphql(connection, PRIMARY_LOCATION, json!({})).await?;
+                data.pointer("/location/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| protocol("the store has no primary location"))?
+            }
+            id if id.starts_with("gid://") => id.to_owned(),
+            id => format!("gid://shopify/Location/{id}"),
+        };
+        // SKU → its inventory items (a SKU may be on several variants) and whether stock is tracked.
+        let mut found: std::collections::HashMap<String, Vec<(String, bool)>> = std::collections::HashMap::new();
+        for batch in items.chunks(SKUS_PER_LOOKUP) {
+            let query =
+                batch.iter().map(|i| format!("sku:'{}'", search_quoted(i.sku))).collect::<Vec<_>>().join(" OR ");
+            let data = self.graphql(connection, INVENTORY_ITEMS, json!({"first": 250, "query": query})).await?;
+            let nodes =
+                data.pointer("/inventoryItems/nodes").and_then(Value::as_array).ok_or_else(|| protocol("no items"))?;
+            for node in nodes {
+                let (Some(id), Some(sku)) =
+                    (node.get("id").and_then(Value::as_str), node.get("sku").and_then(Value::as_str))
+                else {
+                    continue;
+                };
+                let tracked = node.get("tracked").and_then(Value::as_bool).unwrap_or(false);
+                found.entry(sku.to_owned()).or_default().push((id.to_owned(), tracked));
+            }
+        }
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut quantities = Vec::new();
+        for item in items {
+            match found.get(item.sku) {
+                None => outcomes
+                    .push(StockOutcome::UnknownSku(format!("no Shopify product variant has the SKU `{}`", item.sku))),
+                Some(ids) if !ids.iter().any(|(_, tracked)| *tracked) => outcomes.push(StockOutcome::UnknownSku(
+                    format!("Shopify does not track inventory for the SKU `{}`", item.sku),
+                )),
+                Some(ids) => {
+                    outcomes.push(StockOutcome::Set);
+                    for (id, _) in ids.iter().filter(|(_, tracked)| *tracked) {
+                        quantities.push(json!({
+                            "inventoryItemId": id,
+                            "locationId": location,
+                            "quantity": item.available.clamp(0, i64::from(i32::MAX)),
+                            "changeFromQuantity": null,
+                        }));
+                    }
+                }
+            }
+        }
+        for batch in quantities.chunks(QUANTITIES_PER_SET) {
+            let input = json!({
+                "name": "available",
+                "reason": "correction",
+                "referenceDocumentUri": "waybill://inventory",
+                "quantities": batch,
+            });
+            let key = idempotency_key(&input);
+            let data = self.graphql(connection, INVENTORY_SET_QUANTITIES, json!({"input": input, "key": key})).await?;
+            let payload = data.get("inventorySetQuantities").ok_or_else(|| protocol("no inventorySetQuantities"))?;
+            user_errors(payload)?;
+        }
+        Ok(outcomes)
     }
 
     async fn post_progress(

@@ -342,6 +342,8 @@ fn channel_order(o: Order) -> Result<ChannelOrder, ReadError> {
         lines,
         locale: present(o.locale),
         not_ours,
+        assigned: None,
+        carrier_status: None,
     })
 }
 

@@ -1,3 +1,4 @@
 //! What the channel tests share.
 
+pub mod amazon_schema;
 pub mod schema;

@@ -52,12 +52,19 @@ impl Schema {
             .expect("a gzipped JSON schema");
         let root: Value = serde_json::from_str(&text).expect("introspection JSON");
         let schema = &root["data"]["__schema"];
-        let types = schema["types"]
+        let mut types: HashMap<String, Value> = schema["types"]
             .as_array()
             .expect("types")
             .iter()
             .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t.clone()))
             .collect();
+        // The one change since 2025-01 the connector depends on (../shared/notes/channels.md §2.5,
+        // shopify.dev's 2026-07 `InventorySetQuantityInput`): each quantity carries
+        // `changeFromQuantity`. (Directives such as 2026-04's `@idempotent` are not checked.)
+        if let Some(fields) = types.get_mut("InventoryQuantityInput").and_then(|t| t["inputFields"].as_array_mut()) {
+            fields.push(serde_json::json!({"name": "changeFromQuantity", "defaultValue": null,
+                "type": {"kind": "SCALAR", "name": "Int", "ofType": null}}));
+        }
         Schema {
             types,
             query: schema["queryType"]["name"].as_str().unwrap_or("QueryRoot").to_owned(),

@@ -9,7 +9,7 @@ use crate::channel::ConnectionSettings;
 use crate::error::{FieldError, Invalid, Problems};
 use crate::ids::{CarrierAccountId, LocationId, OrderId, ShipmentId};
 use crate::money::{Currency, Money};
-use crate::order::{LineItem, Payment, order_problems};
+use crate::order::{LineItem, Payment, ShipmentLine, order_problems};
 use crate::parcel::{Parcel, ParcelInput};
 use crate::scope::Mode;
 use crate::text;
@@ -130,6 +130,11 @@ pub struct ShipmentCreate {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub tracking_number: Option<String>,
+    /// With `order_id`: the SKUs and quantities in this parcel, for an order shipped in parts.
+    /// Without it, everything of the order that no other shipment holds.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
+    pub lines: Vec<ShipmentLine>,
     #[serde(default)]
     pub options: ShipmentOptions,
 }
@@ -163,6 +168,15 @@ impl ShipmentCreate {
             && let Err(e) = cod.check("/cod")
         {
             problems.extend(vec![e]);
+        }
+        if !self.lines.is_empty() && self.order_id.is_none() {
+            problems.add("/lines", "lines name parts of an order: give its order_id too");
+        }
+        if self.lines.len() > 500 {
+            problems.add("/lines", "at most 500 lines");
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            problems.extend(text::SKU.check(&format!("/lines/{i}/sku"), &line.sku).into_iter().collect());
         }
     }
 }

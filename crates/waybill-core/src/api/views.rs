@@ -6,7 +6,7 @@ use super::time;
 use crate::account::CarrierAccount;
 use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
-use crate::channel::{ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
+use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
     CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NotificationId, OrderId, PickupId, ShipmentId,
     TrackingEventId,
@@ -16,7 +16,7 @@ use crate::location::Location;
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
 use crate::notification::{Notification, NotificationState, mask};
-use crate::order::{LineItem, Order, OrderStatus, Payment};
+use crate::order::{LineItem, Order, OrderStatus, Payment, ShipmentLine};
 use crate::parcel::{Parcel, Routing};
 use crate::pickup::Pickup;
 use crate::scope::Mode;
@@ -49,6 +49,10 @@ pub struct OrderView {
     /// The number the channel shows (`#1001`), when it differs from `external_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// The carrier and tracking number the marketplace booked for the order itself (Trendyol):
+    /// a booking on a generic carrier account takes that tracking number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_shipping: Option<AssignedShipping>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -67,6 +71,7 @@ impl From<Order> for OrderView {
             locale: o.locale,
             connection_id: o.connection_id,
             number: o.number,
+            assigned_shipping: o.assigned_shipping,
             created_at: time(o.created_at),
             updated_at: time(o.updated_at),
         }
@@ -126,8 +131,10 @@ pub struct ChannelConnectionView {
     pub mode: Mode,
     pub base_url: Option<String>,
     pub settings: ConnectionSettings,
-    /// Where the channel's webhooks go: register this URL in the channel.
-    pub webhook_url: String,
+    /// Where the channel's webhooks go: register this URL in the channel (absent for channels
+    /// without webhooks, such as Amazon, whose orders come by the sync).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
     /// The account the channel said the credentials belong to, when it was asked (at creation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_as: Option<String>,
@@ -135,7 +142,7 @@ pub struct ChannelConnectionView {
 }
 
 impl ChannelConnectionView {
-    pub fn new(c: ChannelConnection, webhook_url: String, verified_as: Option<String>) -> Self {
+    pub fn new(c: ChannelConnection, webhook_url: Option<String>, verified_as: Option<String>) -> Self {
         Self {
             id: c.id,
             channel: c.channel,
@@ -252,6 +259,9 @@ pub struct ShipmentView {
     pub carrier: String,
     pub carrier_account_id: CarrierAccountId,
     pub service: String,
+    /// The order's SKUs and quantities in this shipment (absent without an order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<ShipmentLine>,
     /// `pending`, `booked`, `failed`, or `unknown` (the carrier did not answer; being reconciled).
     pub booking_state: BookingState,
     pub status: TrackingStatus,
@@ -290,6 +300,7 @@ impl From<ShipmentDetails> for ShipmentView {
             carrier: s.carrier,
             carrier_account_id: s.carrier_account_id,
             service: s.service,
+            lines: s.lines,
             booking_state: s.booking_state,
             status: s.status,
             ndr_reason: s.ndr_reason,

@@ -156,6 +156,59 @@ async fn a_shopify_order_comes_in_ships_and_its_fulfilment_and_progress_go_back_
 }
 
 #[tokio::test]
+async fn an_order_shipped_in_two_parts_gets_two_fulfilments_and_closes_when_both_arrive() {
+    let h = Harness::start().await;
+    let (shop, shop_url) = start_shop().await;
+    let connection = connect(&h, &shop, &shop_url, json!({})).await;
+    shop.set_webhook(connection["webhook_url"].as_str().unwrap());
+    let mut two_skus = new_order("34710");
+    two_skus.line_items.push(NewLine { sku: "MUG-1".into(), name: "Kupa".into(), quantity: 1, price: "99.90".into() });
+    let placed = shop.place_order(two_skus);
+    let order = channel_order(&h, placed).await;
+    let order_id = order["id"].as_str().unwrap();
+
+    let part = |lines: Value| {
+        let mut booking = h.booking(Some(order_id), "delivered");
+        booking["lines"] = lines;
+        booking
+    };
+    // Asking for more than the order holds, or a SKU it does not have: 422, nothing booked.
+    let (status, problem) = h
+        .post(
+            "/v1/shipments",
+            &part(json!([{"sku": "TSHIRT-M", "quantity": 3},
+        {"sku": "CAP-9", "quantity": 1}])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let pointers: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].clone()).collect();
+    assert_eq!(pointers, [json!("/lines/0/quantity"), json!("/lines/1/sku")], "{problem}");
+
+    let (status, first) = h.post("/v1/shipments", &part(json!([{"sku": "TSHIRT-M", "quantity": 2}]))).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["lines"], json!([{"sku": "TSHIRT-M", "quantity": 2}]));
+    h.wait_for_status(first["id"].as_str().unwrap(), "delivered", Duration::from_secs(30)).await;
+    // One part delivered, one line still in no shipment: the order is shipped, not delivered.
+    let (_, now) = h.get(&format!("/v1/orders/{order_id}")).await;
+    assert_eq!(now["status"], "shipped", "{now}");
+
+    // No lines given: the booking takes what is left.
+    let (status, second) = h.post("/v1/shipments", &h.booking(Some(order_id), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(second["lines"], json!([{"sku": "MUG-1", "quantity": 1}]));
+    let (status, none_left) = h.post("/v1/shipments", &h.booking(Some(order_id), "delivered")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{none_left}");
+    assert!(none_left["detail"].as_str().unwrap().contains("every line"), "{none_left}");
+
+    h.wait_for_order(order_id, "closed", Duration::from_secs(30)).await;
+    let seen = fulfilments(&shop, placed, |f| f.len() == 2).await;
+    let lines: Vec<_> = seen.iter().map(|f| f.lines.clone()).collect();
+    assert_eq!(lines, [vec![("TSHIRT-M".to_owned(), 2)], vec![("MUG-1".to_owned(), 1)]], "{seen:?}");
+    assert_eq!(seen[0].tracking_number, first["tracking_number"].as_str().unwrap());
+    assert_eq!(seen[1].tracking_number, second["tracking_number"].as_str().unwrap());
+}
+
+#[tokio::test]
 async fn unsigned_foreign_and_repeated_webhooks_change_nothing_and_a_bad_payload_fails_alone() {
     let h = Harness::start().await;
     let (shop, shop_url) = start_shop().await;
@@ -335,8 +388,10 @@ async fn a_connection_is_checked_before_it_is_saved() {
 
     let (status, channels) = h.get("/v1/channels").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(channels["data"][0]["slug"], "shopify");
-    assert_eq!(channels["data"][0]["supports"]["fulfilment"], true);
+    let slugs: Vec<_> = channels["data"].as_array().unwrap().iter().map(|c| c["slug"].clone()).collect();
+    assert_eq!(slugs, [json!("amazon"), json!("shopify"), json!("trendyol"), json!("woocommerce")]);
+    assert!(channels["data"].as_array().unwrap().iter().all(|c| c["supports"]["fulfilment"] == true));
+    assert_eq!(channels["data"][0]["supports"]["order_webhooks"], false, "Amazon's notifications go to AWS");
 }
 
 #[tokio::test]

@@ -460,6 +460,7 @@ pub fn pending_shipment(scope: &Scope, id: &ShipmentId, account_id: &str, carrie
         carrier_account_id: CarrierAccountId::parse(account_id).expect("an account id"),
         carrier: carrier.into(),
         service: service.into(),
+        lines: vec![],
         booking_state: BookingState::Pending,
         status: TrackingStatus::InfoReceived,
         progress: 0,

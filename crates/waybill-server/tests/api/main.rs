@@ -12,6 +12,7 @@ mod hostile;
 mod idempotency;
 mod inventory;
 mod locations;
+mod marketplaces;
 mod modes;
 mod notifications;
 mod operations;

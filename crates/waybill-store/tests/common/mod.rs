@@ -237,6 +237,7 @@ pub fn order(scope: &Scope, channel: &str, external_id: &str) -> Order {
         connection_id: None,
         number: None,
         channel_updated_at: None,
+        assigned_shipping: None,
         created_at: now,
         updated_at: now,
     }
@@ -304,6 +305,7 @@ pub fn pending_shipment(account: &CarrierAccount, order: Option<&OrderId>) -> Sh
         carrier_account_id: account.id.clone(),
         carrier: account.carrier.clone(),
         service: "standard".to_owned(),
+        lines: vec![],
         booking_state: BookingState::Pending,
         status: TrackingStatus::InfoReceived,
         progress: 0,
