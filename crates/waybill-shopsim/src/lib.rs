@@ -1,7 +1,8 @@
 //! # waybill-shopsim: fake sales channels
 //!
-//! Real HTTP services shaped like a small Shopify store ([`ShopSim`]) and a small WooCommerce
-//! store ([`woocommerce::WooSim`]), for the demo and for tests that run a channel round trip
+//! Real HTTP services shaped like a small Shopify store ([`ShopSim`]), a small WooCommerce
+//! store ([`woocommerce::WooSim`]), a Trendyol seller account ([`trendyol::TrendyolSim`]) and
+//! Amazon's Selling Partner API ([`amazon::AmazonSim`]), for the demo and for tests that run a channel round trip
 //! without the internet. Waybill reaches them only over HTTP, through its connectors with the
 //! connection's `base_url` pointing here. Like the carrier simulator they depend on nothing of
 //! Waybill's: they are "the shop".

@@ -100,7 +100,7 @@ pub enum BenchCommand {
     /// Stock out to a channel: `skus` SKUs of a fake store counted at once, timed until the
     /// store shows every one; prints the channel API calls it took.
     ChannelStock {
-        /// The fake store: woocommerce or shopify.
+        /// The fake store: woocommerce, shopify, trendyol or amazon.
         #[arg(long, default_value = "woocommerce")]
         channel: String,
         #[arg(long, default_value_t = 10_000)]
@@ -796,6 +796,8 @@ async fn import_orders(rows: usize, database_url: Option<String>) -> Result<()> 
 enum StockShop {
     WooCommerce(waybill_shopsim::woocommerce::WooSim),
     Shopify(waybill_shopsim::ShopSim),
+    Trendyol(waybill_shopsim::trendyol::TrendyolSim),
+    Amazon(waybill_shopsim::amazon::AmazonSim),
 }
 
 impl StockShop {
@@ -827,7 +829,29 @@ impl StockShop {
                     json!({"shop": c.shop, "access_token": c.access_token, "client_secret": c.client_secret});
                 (Self::Shopify(shop), credentials)
             }
-            other => bail!("--channel `{other}`: choose woocommerce or shopify"),
+            "trendyol" => {
+                let shop = waybill_shopsim::trendyol::TrendyolSim::new(Default::default());
+                tokio::spawn(shop.clone().serve(listener));
+                for i in 0..skus {
+                    shop.add_product(&barcode(i), &sku(i));
+                }
+                let c = shop.config().clone();
+                let credentials = json!({"seller_id": c.seller_id, "api_key": c.api_key, "api_secret": c.api_secret,
+                    "webhook_api_key": "bench-webhook-key"});
+                (Self::Trendyol(shop), credentials)
+            }
+            "amazon" => {
+                let shop = waybill_shopsim::amazon::AmazonSim::new(Default::default());
+                tokio::spawn(shop.clone().serve(listener));
+                let skus: Vec<String> = (0..skus).map(sku).collect();
+                shop.add_listings(skus.iter().map(String::as_str));
+                let c = shop.config().clone();
+                let credentials = json!({"client_id": c.client_id, "client_secret": c.client_secret,
+                    "refresh_token": c.refresh_token, "seller_id": c.seller_id, "marketplace_id": c.marketplace_id,
+                    "region": "eu"});
+                (Self::Amazon(shop), credentials)
+            }
+            other => bail!("--channel `{other}`: choose woocommerce, shopify, trendyol or amazon"),
         };
         let connection = json!({"channel": channel, "name": "Bench", "mode": "test", "base_url": url,
             "credentials": credentials, "settings": settings});
@@ -838,15 +862,25 @@ impl StockShop {
         match self {
             Self::WooCommerce(shop) => shop.api_calls(),
             Self::Shopify(shop) => shop.calls().len() as u64,
+            Self::Trendyol(shop) => shop.api_calls(),
+            Self::Amazon(shop) => shop.api_calls(),
         }
     }
 
-    fn stock(&self, sku: &str) -> Option<i64> {
+    /// The store's number for the `i`th SKU.
+    fn stock(&self, i: usize) -> Option<i64> {
         match self {
-            Self::WooCommerce(shop) => shop.stock(sku),
-            Self::Shopify(shop) => shop.stock(sku).first().copied(),
+            Self::WooCommerce(shop) => shop.stock(&sku(i)),
+            Self::Shopify(shop) => shop.stock(&sku(i)).first().copied(),
+            Self::Trendyol(shop) => shop.stock(&barcode(i)),
+            Self::Amazon(shop) => shop.stock(&sku(i)),
         }
     }
+}
+
+/// The Trendyol barcode of the `i`th SKU (Trendyol keys stock by barcode).
+fn barcode(i: usize) -> String {
+    format!("8680{i:09}")
 }
 
 fn sku(i: usize) -> String {
@@ -877,7 +911,7 @@ async fn channel_stock(channel: String, skus: usize, database_url: Option<String
         engine.set_stock(&scope, count).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let counted = started.elapsed();
-    let shows = |i: usize| shop.stock(&sku(i)) == Some((1 + i % 50) as i64);
+    let shows = |i: usize| shop.stock(i) == Some((1 + i % 50) as i64);
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         if store.pending_channel_stock(&scope, &connection.id, 1).await?.is_empty() && (0..skus).all(shows) {
