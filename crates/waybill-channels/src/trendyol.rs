@@ -37,9 +37,11 @@
 //! - Back: shipping with the assigned number sends `updatePackage` with `Picking` (Trendyol
 //!   then follows the carrier itself); shipping with another carrier sends `alternative-delivery`
 //!   with the tracking URL (or number), which moves the package to `Shipped`. The package is read
-//!   first, so a retry never sends again what Trendyol already shows. Trendyol takes no progress
-//!   steps from sellers: `Shipped`, `Delivered` and the rest come from the carrier, so
-//!   [`Channel::post_progress`] answers [`Posted::NoSuchStep`].
+//!   first, so a retry never sends again what Trendyol already shows. Trendyol's own carrier
+//!   moves its packages itself; a package sent by alternative delivery (carrier `ADEL`) is the
+//!   seller's to end, named by the tracking number Trendyol gave it: `manualDeliver` when it is
+//!   delivered, `manualReturn` when it came back (Trendyol takes neither within six hours of
+//!   shipping, so a refusal is tried again an hour later).
 //! - Stock: Trendyol keys stock by **barcode**; orders carry `merchantSku` = the product's
 //!   `stockCode`. The seller's products are listed (`filterProducts`, 200 a page) into a stock
 //!   code → barcodes map, kept for fifteen minutes per connection; a SKU that equals a barcode
@@ -113,6 +115,8 @@ const CANCELLED: &[&str] = &["cancelled", "unsupplied", "unpacked"];
 const HANDED_OVER: &[&str] = &["shipped", "delivered", "undelivered", "returned", "atcollectionpoint"];
 /// States in which `Picking` was sent already (or is no longer possible).
 const PICKED: &[&str] = &["picking", "invoiced"];
+/// The carrier Trendyol shows for a package sent by alternative delivery.
+const ALTERNATIVE_DELIVERY: &str = "ADEL";
 
 /// Trendyol's carrier codes (`../shared/specs/trendyol/test_vectors/cargo_providers.json`), with
 /// the names `cargoProviderName` uses, folded (lower case, Turkish letters as ASCII, without
@@ -170,7 +174,7 @@ impl Trendyol {
                     order_webhooks: true,
                     order_sync: true,
                     fulfilment: true,
-                    progress: false,
+                    progress: true,
                     inventory: true,
                 },
                 credentials: CredentialSchema {
@@ -497,6 +501,7 @@ struct WirePackage {
     #[serde(default)]
     cargo_tracking_number: Option<Box<RawValue>>,
     cargo_tracking_link: Option<String>,
+    cargo_provider_name: Option<String>,
 }
 
 impl WirePackage {
@@ -967,15 +972,44 @@ impl Channel for Trendyol {
         Ok(outcomes)
     }
 
-    /// Trendyol moves a package to `Shipped`, `Delivered` and the rest from the carrier's own
-    /// scans; sellers may set only `Picking` and `Invoiced`, which the fulfilment does.
+    /// Trendyol's own carrier moves a package by its scans. A package sent by alternative
+    /// delivery (carrier `ADEL`) is the seller's to end: delivered (`manualDeliver`) or back at
+    /// the seller (`manualReturn`), named by the tracking number Trendyol gave it. Trendyol
+    /// refuses either within six hours of shipping, so a refusal is tried again an hour later.
     async fn post_progress(
         &self,
-        _connection: &Connection<'_>,
-        _fulfilment_id: &str,
-        _progress: &Progress<'_>,
+        connection: &Connection<'_>,
+        fulfilment_id: &str,
+        progress: &Progress<'_>,
     ) -> Result<Posted, ChannelError> {
-        Ok(Posted::NoSuchStep)
+        let (step, done) = match progress.status {
+            TrackingStatus::Delivered => ("manual-deliver", "delivered"),
+            TrackingStatus::ReturnToOrigin | TrackingStatus::Returned => ("manual-return", "returned"),
+            _ => return Ok(Posted::NoSuchStep),
+        };
+        let Ok(id) = fulfilment_id.trim().parse::<u64>() else { return Ok(Posted::NoSuchStep) };
+        let package = self.package(connection, id).await?;
+        if !package.cargo_provider_name.as_deref().is_some_and(|p| p.trim().eq_ignore_ascii_case(ALTERNATIVE_DELIVERY))
+        {
+            return Ok(Posted::NoSuchStep);
+        }
+        if package.state() == done {
+            return Ok(Posted::AlreadyThere);
+        }
+        let number = tracking_number(package.cargo_tracking_number.as_deref())
+            .map_err(|e| protocol(e.0))?
+            .ok_or_else(|| protocol(format!("shipment package {id} has no cargoTrackingNumber to name")))?;
+        let path = format!("/order/sellers/{{seller}}/{step}/{number}");
+        let what = format!("shipment package {id}");
+        match self.call(self.request(connection, reqwest::Method::PUT, &path), &what).await {
+            Ok(_) => Ok(Posted::Sent),
+            Err(ChannelError::Rejected { message, .. }) => Err(ChannelError::Unavailable {
+                channel: SLUG,
+                message: format!("not taken yet (Trendyol takes it six hours after shipping): {message}"),
+                retry_after: Some(Duration::from_secs(60 * 60)),
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 

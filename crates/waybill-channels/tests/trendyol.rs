@@ -163,15 +163,25 @@ async fn trendyol_paid_packages_are_picked_once_and_own_carrier_ones_delivered_o
     assert_eq!(keys(&deliveries[0].1), keys(vector));
     assert_eq!(shop.status(own).as_deref(), Some("Shipped"));
 
-    // Trendyol's carrier moves the package on; no step is Waybill's to post.
-    let progress = Progress {
-        status: TrackingStatus::Delivered,
-        happened_at: Utc::now().fixed_offset(),
-        city: None,
-        edd: None,
-        delayed: false,
-    };
-    assert_eq!(ty.post_progress(&connection, &id, &progress).await.unwrap(), Posted::NoSuchStep);
+    // A package sent by alternative delivery is the seller's to end: delivered once, named by
+    // the number Trendyol gave it; steps on the way have no Trendyol state.
+    let step =
+        |status| Progress { status, happened_at: Utc::now().fixed_offset(), city: None, edd: None, delayed: false };
+    assert_eq!(ty.post_progress(&connection, &id, &step(TrackingStatus::InTransit)).await.unwrap(), Posted::NoSuchStep);
+    assert_eq!(ty.post_progress(&connection, &id, &step(TrackingStatus::Delivered)).await.unwrap(), Posted::Sent);
+    assert_eq!(
+        ty.post_progress(&connection, &id, &step(TrackingStatus::Delivered)).await.unwrap(),
+        Posted::AlreadyThere,
+        "a retry after a lost answer sends nothing"
+    );
+    assert_eq!(shop.manual_steps(), [(own, "Delivered".to_owned())]);
+    assert_eq!(shop.status(own).as_deref(), Some("Delivered"));
+    // Trendyol's own carrier moves its packages itself: nothing is Waybill's to post.
+    let paid_id = paid.to_string();
+    assert_eq!(
+        ty.post_progress(&connection, &paid_id, &step(TrackingStatus::Delivered)).await.unwrap(),
+        Posted::NoSuchStep
+    );
 
     let cancelled = shop.place_order(new_order("MUG-1", 1));
     assert!(shop.set_status(cancelled, "Cancelled"));

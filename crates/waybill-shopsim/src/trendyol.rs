@@ -7,7 +7,8 @@
 //! | --- | --- |
 //! | `GET /order/sellers/{sellerId}/orders` | getShipmentPackages: `startDate`/`endDate` (epoch ms, on the package's last change, at most 14 days apart), `page` (0-based, `page × size` < 10,000), `size` (≤ 200), `status`, `orderNumber`, `shipmentPackageIds` (comma-separated, ≤ 50), `orderByField=PackageLastModifiedDate`, `orderByDirection` |
 //! | `PUT /order/sellers/{sellerId}/shipment-packages/{id}` | updatePackage `{"lines": [{"lineId", "quantity"}], "params": {}, "status": "Picking"}` (from `Created`), then `Invoiced` with `params.invoiceNumber` (from `Picking`) |
-//! | `PUT /order/sellers/{sellerId}/shipment-packages/{id}/alternative-delivery` | `{"isPhoneNumber", "trackingInfo", "params"}`: from `Created`, `Picking` or `Invoiced` to `Shipped` (the fake shows a link given as `cargoTrackingLink`) |
+//! | `PUT /order/sellers/{sellerId}/shipment-packages/{id}/alternative-delivery` | `{"isPhoneNumber", "trackingInfo", "params"}`: from `Created`, `Picking` or `Invoiced` to `Shipped`, the carrier `ADEL` with a tracking number of Trendyol's (the fake shows a link given as `cargoTrackingLink`) |
+//! | `PUT /order/sellers/{sellerId}/manual-deliver/{cargoTrackingNumber}`, `…/manual-return/{cargoTrackingNumber}` | manualDeliver / manualReturn: an alternative-delivery package (`cargoProviderName: "ADEL"`, with the number Trendyol gave it) from `Shipped` to `Delivered` / `Returned` |
 //! | `GET /product/sellers/{sellerId}/products` | filterProducts: `page` (0-based), `size` (≤ 200), `barcode`, `stockCode` |
 //! | `POST /inventory/sellers/{sellerId}/products/price-and-inventory` | `{"items": [{"barcode", "quantity"}]}`, ≤ 1,000 items, quantity ≤ 20,000; the same body again within 15 minutes is refused; answers `{"batchRequestId"}` |
 //! | `GET /product/sellers/{sellerId}/products/batch-requests/{id}` | the batch's items with `status` `SUCCESS`/`FAILED` and `failureReasons` |
@@ -108,6 +109,8 @@ struct Store {
     last_authorization: Option<String>,
     updates: Vec<(u64, Value)>,
     alternative_deliveries: Vec<(u64, Value)>,
+    /// Packages set `Delivered` or `Returned` by the seller (manualDeliver / manualReturn).
+    manual_steps: Vec<(u64, String)>,
     inventory_calls: Vec<Value>,
     recent_inventory: Vec<(Instant, String)>,
     batches: BTreeMap<String, Value>,
@@ -211,6 +214,8 @@ impl TrendyolSim {
             .route("/order/sellers/{seller}/orders", get(list_packages))
             .route("/order/sellers/{seller}/shipment-packages/{id}", put(update_package))
             .route("/order/sellers/{seller}/shipment-packages/{id}/alternative-delivery", put(alternative_delivery))
+            .route("/order/sellers/{seller}/manual-deliver/{number}", put(manual_deliver))
+            .route("/order/sellers/{seller}/manual-return/{number}", put(manual_return))
             .route("/product/sellers/{seller}/products", get(list_products))
             .route("/product/sellers/{seller}/products/batch-requests/{batch}", get(batch_result))
             .route("/inventory/sellers/{seller}/products/price-and-inventory", post(price_and_inventory))
@@ -275,6 +280,11 @@ impl TrendyolSim {
     /// Every `updatePackage` body received, with its package id.
     pub fn package_updates(&self) -> Vec<(u64, Value)> {
         self.lock().updates.clone()
+    }
+
+    /// The packages the seller said were delivered or came back, with the state set, in order.
+    pub fn manual_steps(&self) -> Vec<(u64, String)> {
+        self.lock().manual_steps.clone()
     }
 
     /// Every `alternative-delivery` body received, with its package id.
@@ -579,12 +589,59 @@ async fn alternative_delivery(
         if !phone {
             package.body["cargoTrackingLink"] = info.into();
         }
+        // Trendyol marks the package as alternative delivery and gives it a number of its own,
+        // which the seller names to say it was delivered or came back.
+        package.body["cargoProviderName"] = "ADEL".into();
+        package.tracking = Some(format!("7330{id:012}"));
         let text = render(package);
         state.alternative_deliveries.push((id, body));
         text
     };
     shop.send_webhook(text);
     StatusCode::OK.into_response()
+}
+
+/// manualDeliver / manualReturn: an alternative-delivery package, named by the tracking number
+/// Trendyol gave it, delivered or back at the seller.
+async fn manual_step(shop: TrendyolSim, seller: String, number: String, headers: HeaderMap, to: &str) -> Response {
+    if let Some(refused) = shop.refuse(&headers, &seller) {
+        return refused;
+    }
+    let text = {
+        let mut state = shop.lock();
+        let at = state.tick();
+        let Some((id, package)) =
+            state.packages.iter_mut().find(|(_, p)| p.tracking.as_deref() == Some(number.as_str()))
+        else {
+            return not_found("Paket");
+        };
+        let id = *id;
+        if package.body["cargoProviderName"] != "ADEL" || package.body["status"] != "Shipped" {
+            return bad_request("yalnızca alternatif teslimatla gönderilmiş (Shipped) paketler için");
+        }
+        set_state(&mut package.body, to, at);
+        let text = render(package);
+        state.manual_steps.push((id, to.to_owned()));
+        text
+    };
+    shop.send_webhook(text);
+    StatusCode::OK.into_response()
+}
+
+async fn manual_deliver(
+    State(shop): State<TrendyolSim>,
+    Path((seller, number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    manual_step(shop, seller, number, headers, "Delivered").await
+}
+
+async fn manual_return(
+    State(shop): State<TrendyolSim>,
+    Path((seller, number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    manual_step(shop, seller, number, headers, "Returned").await
 }
 
 async fn list_products(

@@ -142,6 +142,29 @@ async fn a_trendyol_package_ships_with_trendyols_own_carrier_and_tracking_and_it
     );
     h.wait_for_order(order["id"].as_str().unwrap(), "closed", Duration::from_secs(30)).await;
     assert_eq!(shop.package_updates().len(), 1, "nothing was sent twice");
+
+    // A package the merchant ships with its own carrier: alternative delivery with the tracking
+    // link, and once delivered, Trendyol is told so (by the number Trendyol gave it).
+    let own = shop.place_order(package("KUPA-1", 1));
+    let order =
+        eventually("the second package came in", async || order_by_external_id(&h, &own.to_string()).await).await;
+    let mut booking = h.booking(order["id"].as_str(), "delivered");
+    booking.as_object_mut().unwrap().remove("ship_from");
+    let (status, shipment) = h.post("/v1/shipments", &booking).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let deliveries = eventually("Trendyol got the alternative delivery", async || {
+        Some(shop.alternative_deliveries()).filter(|d| !d.is_empty())
+    })
+    .await;
+    let link = deliveries[0].1["trackingInfo"].as_str().unwrap().to_owned();
+    assert!(link.ends_with(shipment["tracking_number"].as_str().unwrap()), "{link}");
+    eventually("Trendyol was told the package was delivered", async || {
+        (shop.manual_steps() == [(own, "Delivered".to_owned())]).then_some(())
+    })
+    .await;
+    h.wait_for_order(order["id"].as_str().unwrap(), "closed", Duration::from_secs(30)).await;
+    assert_eq!(shop.alternative_deliveries().len(), 1);
+    assert_eq!(shop.manual_steps().len(), 1, "told once");
 }
 
 #[tokio::test]
