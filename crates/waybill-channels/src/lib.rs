@@ -214,6 +214,17 @@ pub trait Channel: Send + Sync {
         })
     }
 
+    /// Withdraws the fulfilment `fulfilment_id` of a shipment whose booking was cancelled, so
+    /// its lines can be fulfilled again. `NoSuchStep` where the channel has no such call (the
+    /// default); `AlreadyThere` when the channel shows it withdrawn already.
+    async fn cancel_fulfilment(
+        &self,
+        _connection: &Connection<'_>,
+        _fulfilment_id: &str,
+    ) -> Result<Posted, ChannelError> {
+        Ok(Posted::NoSuchStep)
+    }
+
     /// Shows a step of the parcel's progress on the fulfilment `fulfilment_id`.
     async fn post_progress(
         &self,

@@ -136,6 +136,19 @@ async fn orders_are_synced_fulfilled_once_and_their_progress_posted_once() {
     );
     assert_eq!(shop.fulfilments(first)[0].events, ["IN_TRANSIT", "DELIVERED"]);
 
+    // A cancelled booking withdraws its fulfilment, once; its lines can be fulfilled again.
+    let second_id = second.to_string();
+    let mug = Fulfilment { order_id: &second_id, tracking_number: "SIM0000000003", ..fulfilment.clone() };
+    let withdrawn = shopify.fulfil(&connection, &mug).await.unwrap();
+    assert_eq!(shopify.cancel_fulfilment(&connection, &withdrawn).await.unwrap(), Posted::Sent);
+    assert_eq!(shopify.cancel_fulfilment(&connection, &withdrawn).await.unwrap(), Posted::AlreadyThere);
+    let again = Fulfilment { tracking_number: "SIM0000000004", ..mug.clone() };
+    let rebooked = shopify.fulfil(&connection, &again).await.unwrap();
+    assert_ne!(rebooked, withdrawn);
+    let seen = shop.fulfilments(second);
+    assert_eq!(seen.iter().map(|f| f.cancelled).collect::<Vec<_>>(), [true, false]);
+    assert_eq!(seen[1].lines, [("MUG-1".to_owned(), 1)]);
+
     // Nothing is left of the first order; part of the second is fulfilled by SKU.
     let refused = shopify
         .fulfil(&connection, &Fulfilment { tracking_number: "SIM0000000009", ..fulfilment.clone() })

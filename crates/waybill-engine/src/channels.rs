@@ -704,6 +704,19 @@ impl Engine {
                 made
             }
         };
+        // A cancelled booking withdraws its fulfilment where the channel can (its lines are open
+        // to fulfil again); elsewhere the channel is shown the step like any other.
+        if shipment.status == TrackingStatus::Cancelled && record.shown_step.as_deref() != Some(CANCELLED) {
+            match channel.cancel_fulfilment(&call, &fulfilment_ref).await {
+                Ok(Posted::Sent | Posted::AlreadyThere) => {
+                    record.shown_step = Some(CANCELLED.to_owned());
+                    self.store().record_channel_fulfilment(scope, &record).await?;
+                    return Ok(Next::Done);
+                }
+                Ok(Posted::NoSuchStep) => {}
+                Err(e) => return self.channel_refused(scope, &shipment, &mut record, CANCELLED, e).await,
+            }
+        }
         let delayed = shipment.is_overdue(chrono::Utc::now().date_naive());
         let step = step_key(shipment.status, delayed);
         if record.shown_step.as_deref() == Some(step.as_str()) || shipment.status == TrackingStatus::InfoReceived {
@@ -770,6 +783,8 @@ impl Engine {
 
 /// What a shipment's channel record says when the channel refused its fulfilment for good.
 const REFUSED: &str = "refused";
+/// The step a cancelled shipment's channel record ends at (`TrackingStatus::Cancelled`).
+const CANCELLED: &str = "cancelled";
 
 /// What a channel shows for a status: the status, or `delayed` while an overdue parcel moves.
 fn step_key(status: TrackingStatus, delayed: bool) -> String {

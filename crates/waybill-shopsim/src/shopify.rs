@@ -3,7 +3,7 @@
 //!
 //! | Route | Purpose |
 //! | --- | --- |
-//! | `POST /admin/api/{version}/graphql.json` | the GraphQL Admin API: `shop`, `orders(first, after, query)` (with `updated_at:>='…'` and `fulfillment_status:unshipped`), `order(id){fulfillments, fulfillmentOrders}`, `fulfillment(id){events}`, `fulfillmentCreate`, `fulfillmentEventCreate`, `location` (the primary one), `inventoryItems(query: "sku:'A' OR …")`, `inventorySetQuantities` (every quantity must carry `changeFromQuantity` and the mutation an `@idempotent` key, as from 2026-04); `X-Shopify-Access-Token` required (else 401) |
+//! | `POST /admin/api/{version}/graphql.json` | the GraphQL Admin API: `shop`, `orders(first, after, query)` (with `updated_at:>='…'` and `fulfillment_status:unshipped`), `order(id){fulfillments, fulfillmentOrders}`, `fulfillment(id){events}`, `fulfillmentCreate`, `fulfillmentEventCreate`, `fulfillmentCancel` (its lines open again), `location` (the primary one), `inventoryItems(query: "sku:'A' OR …")`, `inventorySetQuantities` (every quantity must carry `changeFromQuantity` and the mutation an `@idempotent` key, as from 2026-04); `X-Shopify-Access-Token` required (else 401) |
 //! | `POST /_shop/orders` | place an order: `{"email", "currency", "gateway", "locale", "shipping_address": {…}, "line_items": [{"sku", "name", "quantity", "price"}]}` → 201 `{"id", "name"}`; sends the signed `orders/create` webhook |
 //! | `POST /_shop/orders/{id}/cancel` | cancel it; sends `orders/cancelled` |
 //! | `GET /_shop/orders/{id}` | the order as Shopify's REST JSON, with `fulfillments` and their `events` |
@@ -74,6 +74,8 @@ pub struct SeenFulfilment {
     pub events: Vec<String>,
     /// Quantities fulfilled per SKU.
     pub lines: Vec<(String, u32)>,
+    /// Cancelled (`fulfillmentCancel`): its lines are open to fulfil again.
+    pub cancelled: bool,
 }
 
 #[derive(Default)]
@@ -272,6 +274,39 @@ impl ShopSim {
         id
     }
 
+    /// Fulfils everything left of an order as the merchant would in Shopify's admin (not
+    /// through the API), with `tracking_number`; sends `orders/updated`. `false` when there is
+    /// no such order.
+    pub fn fulfil_in_admin(&self, id: u64, tracking_number: &str) -> bool {
+        let rest = {
+            let mut state = self.lock();
+            state.fulfilments += 1;
+            let fulfilment_id = format!("gid://shopify/Fulfillment/{}", 255_858_046 + state.fulfilments);
+            let Some(order) = state.orders.get_mut(&id) else { return false };
+            let lines: Vec<(String, u32)> = order
+                .remaining
+                .iter_mut()
+                .filter(|(_, q, _)| *q > 0)
+                .map(|(sku, q, _)| (sku.clone(), std::mem::take(q)))
+                .collect();
+            order.fulfilments.push(SeenFulfilment {
+                id: fulfilment_id,
+                tracking_number: tracking_number.to_owned(),
+                tracking_url: None,
+                company: None,
+                notify_customer: false,
+                events: vec![],
+                lines,
+                cancelled: false,
+            });
+            order.rest["fulfillment_status"] = "fulfilled".into();
+            order.rest["updated_at"] = now().into();
+            order.rest.clone()
+        };
+        self.send_webhook("orders/updated", rest);
+        true
+    }
+
     /// Cancels an order and sends `orders/cancelled`; `false` when there is no such order.
     pub fn cancel_order(&self, id: u64) -> bool {
         let rest = {
@@ -296,7 +331,8 @@ impl ShopSim {
             .iter()
             .map(|f| {
                 json!({"id": f.id, "tracking_number": f.tracking_number, "tracking_url": f.tracking_url,
-                    "tracking_company": f.company, "events": f.events, "line_items": f.lines})
+                    "tracking_company": f.company, "events": f.events, "line_items": f.lines,
+                    "status": if f.cancelled { "cancelled" } else { "success" }})
             })
             .collect();
         Some(out)
@@ -392,6 +428,7 @@ fn error(message: &str) -> Response {
 const FIELDS: &[&str] = &[
     "fulfillmentEventCreate",
     "fulfillmentCreate",
+    "fulfillmentCancel",
     "fulfillment",
     "orders",
     "order",
@@ -451,6 +488,7 @@ async fn graphql(State(shop): State<ShopSim>, headers: HeaderMap, body: axum::bo
         "order" => order(&shop, &variables),
         "fulfillment" => fulfillment(&shop, &variables),
         "fulfillmentCreate" => fulfillment_create(&shop, &variables),
+        "fulfillmentCancel" => fulfillment_cancel(&shop, &variables),
         "location" => data(json!({"location": {"id": PRIMARY_LOCATION}})),
         "inventoryItems" => inventory_items(&shop, &variables),
         "inventorySetQuantities" => inventory_set_quantities(&shop, &query, &variables),
@@ -526,7 +564,8 @@ fn order(shop: &ShopSim, variables: &Value) -> Response {
     let id = id.unwrap_or_default();
     let open = order.rest["cancelled_at"].is_null() && order.remaining.iter().any(|(_, q, _)| *q > 0);
     data(json!({"order": {
-        "fulfillments": order.fulfilments.iter().map(|f| json!({"id": f.id, "trackingInfo": [{"number": f.tracking_number}]})).collect::<Vec<_>>(),
+        "fulfillments": order.fulfilments.iter().map(|f| json!({"id": f.id, "status": if f.cancelled { "CANCELLED" } else { "SUCCESS" },
+            "trackingInfo": [{"number": f.tracking_number}]})).collect::<Vec<_>>(),
         "fulfillmentOrders": {"nodes": [{
             "id": format!("gid://shopify/FulfillmentOrder/{id}"),
             "status": if open { "OPEN" } else { "CLOSED" },
@@ -543,7 +582,8 @@ fn fulfillment(shop: &ShopSim, variables: &Value) -> Response {
     match found {
         Some(f) => {
             let last: Vec<Value> = f.events.last().map(|s| json!({"status": s})).into_iter().collect();
-            data(json!({"fulfillment": {"events": {"nodes": last}}}))
+            let status = if f.cancelled { "CANCELLED" } else { "SUCCESS" };
+            data(json!({"fulfillment": {"status": status, "events": {"nodes": last}}}))
         }
         None => data(json!({"fulfillment": null})),
     }
@@ -626,6 +666,7 @@ fn fulfillment_create(shop: &ShopSim, variables: &Value) -> Response {
         notify_customer: input["notifyCustomer"].as_bool().unwrap_or(false),
         events: vec![],
         lines,
+        cancelled: false,
     });
     let done = order.remaining.iter().all(|(_, q, _)| *q == 0);
     order.rest["fulfillment_status"] = if done { "fulfilled".into() } else { "partial".into() };
@@ -634,6 +675,31 @@ fn fulfillment_create(shop: &ShopSim, variables: &Value) -> Response {
     drop(state);
     shop.send_webhook("orders/updated", rest);
     data(json!({"fulfillmentCreate": {"fulfillment": {"id": fulfilment_id}, "userErrors": []}}))
+}
+
+fn fulfillment_cancel(shop: &ShopSim, variables: &Value) -> Response {
+    let id = variables.get("id").and_then(Value::as_str).unwrap_or_default();
+    let mut state = shop.lock();
+    let Some(order) = state.orders.values_mut().find(|o| o.fulfilments.iter().any(|f| f.id == id)) else {
+        return user_error("fulfillmentCancel", "fulfillment", "Fulfillment does not exist.");
+    };
+    let f = order.fulfilments.iter_mut().find(|f| f.id == id).expect("found above");
+    if f.cancelled {
+        return user_error("fulfillmentCancel", "fulfillment", "Fulfillment is already cancelled.");
+    }
+    f.cancelled = true;
+    for (sku, quantity) in f.lines.clone() {
+        if let Some((_, left, _)) = order.remaining.iter_mut().find(|(s, _, _)| *s == sku) {
+            *left += quantity;
+        }
+    }
+    order.rest["fulfillment_status"] =
+        if order.fulfilments.iter().any(|f| !f.cancelled) { "partial".into() } else { Value::Null };
+    order.rest["updated_at"] = now().into();
+    let rest = order.rest.clone();
+    drop(state);
+    shop.send_webhook("orders/updated", rest);
+    data(json!({"fulfillmentCancel": {"fulfillment": {"id": id, "status": "CANCELLED"}, "userErrors": []}}))
 }
 
 /// `FulfillmentEventStatus` in Admin API 2025-01.

@@ -13,7 +13,8 @@
 //!   store's webhook signing key; and the sync, `orders(query: "updated_at:>=…", sortKey:
 //!   UPDATED_AT)`, which finds what a missed webhook lost.
 //! - Back: `fulfillmentCreate` on the order's open fulfillment orders, with the tracking number,
-//!   URL and carrier; then `fulfillmentEventCreate` as the parcel moves.
+//!   URL and carrier; then `fulfillmentEventCreate` as the parcel moves; `fulfillmentCancel`
+//!   when the booking is cancelled, so the lines can be fulfilled again.
 //! - Stock: SKUs are found a hundred at a time (`inventoryItems(query: "sku:'A' OR …")`) and
 //!   their `available` quantity set at the connection's location (the `location_id`
 //!   credential, else the store's primary location) with `inventorySetQuantities`, 250 per call,
@@ -53,6 +54,7 @@ const FULFILMENT_STATE: &str = include_str!("graphql/fulfilment_state.graphql");
 const FULFILLMENT_CREATE: &str = include_str!("graphql/fulfillment_create.graphql");
 const LAST_EVENT: &str = include_str!("graphql/last_event.graphql");
 const FULFILLMENT_EVENT_CREATE: &str = include_str!("graphql/fulfillment_event_create.graphql");
+const FULFILLMENT_CANCEL: &str = include_str!("graphql/fulfillment_cancel.graphql");
 const PRIMARY_LOCATION: &str = include_str!("graphql/primary_location.graphql");
 const INVENTORY_ITEMS: &str = include_str!("graphql/inventory_items.graphql");
 const INVENTORY_SET_QUANTITIES: &str = include_str!("graphql/inventory_set_quantities.graphql");
@@ -69,6 +71,7 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     ("fulfillment_create.graphql", FULFILLMENT_CREATE),
     ("last_event.graphql", LAST_EVENT),
     ("fulfillment_event_create.graphql", FULFILLMENT_EVENT_CREATE),
+    ("fulfillment_cancel.graphql", FULFILLMENT_CANCEL),
     ("primary_location.graphql", PRIMARY_LOCATION),
     ("inventory_items.graphql", INVENTORY_ITEMS),
     ("inventory_set_quantities.graphql", INVENTORY_SET_QUANTITIES),
@@ -388,11 +391,13 @@ impl Channel for Shopify {
             .get("order")
             .filter(|o| !o.is_null())
             .ok_or_else(|| ChannelError::NotFound { channel: SLUG, what: format!("order {}", fulfilment.order_id) })?;
-        // Made before (its answer lost): found by its tracking number, never made twice.
+        // Made before (its answer lost): found by its tracking number, never made twice. A
+        // cancelled one does not count: its lines are open again.
         let made = order.get("fulfillments").and_then(Value::as_array).into_iter().flatten().find(|f| {
-            f.get("trackingInfo").and_then(Value::as_array).is_some_and(|t| {
-                t.iter().any(|t| t.get("number").and_then(Value::as_str) == Some(fulfilment.tracking_number))
-            })
+            f.get("status").and_then(Value::as_str) != Some("CANCELLED")
+                && f.get("trackingInfo").and_then(Value::as_array).is_some_and(|t| {
+                    t.iter().any(|t| t.get("number").and_then(Value::as_str) == Some(fulfilment.tracking_number))
+                })
         });
         if let Some(id) = made.and_then(|f| f.get("id")).and_then(Value::as_str) {
             return Ok(id.to_owned());
@@ -492,6 +497,23 @@ impl Channel for Shopify {
             user_errors(payload)?;
         }
         Ok(outcomes)
+    }
+
+    async fn cancel_fulfilment(
+        &self,
+        connection: &Connection<'_>,
+        fulfilment_id: &str,
+    ) -> Result<Posted, ChannelError> {
+        let state = self.graphql(connection, LAST_EVENT, json!({"id": fulfilment_id})).await?;
+        match state.pointer("/fulfillment/status").and_then(Value::as_str) {
+            None => return Err(ChannelError::NotFound { channel: SLUG, what: format!("fulfillment {fulfilment_id}") }),
+            Some("CANCELLED") => return Ok(Posted::AlreadyThere),
+            Some(_) => {}
+        }
+        let data = self.graphql(connection, FULFILLMENT_CANCEL, json!({"id": fulfilment_id})).await?;
+        let payload = data.get("fulfillmentCancel").ok_or_else(|| protocol("no fulfillmentCancel"))?;
+        user_errors(payload)?;
+        Ok(Posted::Sent)
     }
 
     async fn post_progress(

@@ -465,26 +465,20 @@ async fn a_woocommerce_order_comes_in_ships_gets_its_tracking_note_and_completes
     assert_eq!(notes[0]["customer_note"], true);
 }
 
-/// A second booking of an order the store has fulfilled already (the first was cancelled in
-/// Waybill, its fulfilment stays in the store): the store refuses it for good, which is told
-/// once as `channel.update_failed` and not retried.
+/// A booking of an order the merchant has fulfilled in the store's admin meanwhile: the store
+/// refuses its fulfilment for good, which is told once as `channel.update_failed` and not retried.
 #[tokio::test]
 async fn a_fulfilment_the_store_refuses_for_good_is_told_once_and_not_retried() {
-    // A slow clock: the first parcel is not picked up, so its booking can be cancelled.
-    let h = Harness::with(crate::common::Options { day_seconds: 3600.0, ..Default::default() }).await;
+    let h = Harness::start().await;
     let (shop, shop_url) = start_shop().await;
     let connection = connect(&h, &shop, &shop_url, json!({})).await;
     shop.set_webhook(connection["webhook_url"].as_str().unwrap());
     let placed = shop.place_order(new_order("34710"));
     let order = channel_order(&h, placed).await;
-    let (_, first) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
-    fulfilments(&shop, placed, |f| f.len() == 1).await;
-    let (status, cancelled) =
-        h.post(&format!("/v1/shipments/{}/cancel", first["id"].as_str().unwrap()), &json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{cancelled}");
-    let (status, second) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
-    assert_eq!(status, StatusCode::CREATED, "{second}");
-    let id = second["id"].as_str().unwrap().to_owned();
+    assert!(shop.fulfil_in_admin(placed, "HANDWRITTEN-1"));
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let id = shipment["id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
     let failed = |events: &[waybill_store::StoredEvent]| {
         events.iter().filter(|e| e.event.kind() == "channel.update_failed").count()
@@ -502,5 +496,35 @@ async fn a_fulfilment_the_store_refuses_for_good_is_told_once_and_not_retried() 
     assert_eq!(failed(&h.store.events_about(&h.scope, &id).await.unwrap()), 1, "told once");
     assert_eq!(shop.fulfilments(placed).len(), 1, "the store kept its one fulfilment");
     let calls = shop.calls().iter().filter(|c| c.field == "fulfillmentCreate").count();
-    assert_eq!(calls, 1, "the refused fulfilment was not sent: it was found to have nothing left");
+    assert_eq!(calls, 0, "the refused fulfilment was not sent: it was found to have nothing left");
+}
+
+/// A booking cancelled in Waybill withdraws its fulfilment from the store, so the order's next
+/// booking is fulfilled there in its place.
+#[tokio::test]
+async fn a_cancelled_booking_withdraws_its_fulfilment_and_the_next_booking_is_fulfilled() {
+    // A slow clock: the first parcel is not picked up, so its booking can be cancelled.
+    let h = Harness::with(crate::common::Options { day_seconds: 3600.0, ..Default::default() }).await;
+    let (shop, shop_url) = start_shop().await;
+    let connection = connect(&h, &shop, &shop_url, json!({})).await;
+    shop.set_webhook(connection["webhook_url"].as_str().unwrap());
+    let placed = shop.place_order(new_order("34710"));
+    let order = channel_order(&h, placed).await;
+    let (_, first) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    fulfilments(&shop, placed, |f| f.len() == 1).await;
+    let (status, cancelled) =
+        h.post(&format!("/v1/shipments/{}/cancel", first["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    fulfilments(&shop, placed, |f| f.first().is_some_and(|f| f.cancelled)).await;
+
+    let (status, second) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let seen = fulfilments(&shop, placed, |f| f.len() == 2).await;
+    assert_eq!(seen[1].tracking_number, second["tracking_number"].as_str().unwrap());
+    assert!(!seen[1].cancelled);
+    assert_eq!(seen[1].lines, [("TSHIRT-M".to_owned(), 2)]);
+    let cancels = shop.calls().iter().filter(|c| c.field == "fulfillmentCancel").count();
+    assert_eq!(cancels, 1, "withdrawn once");
+    let events = h.store.events_about(&h.scope, second["id"].as_str().unwrap()).await.unwrap();
+    assert!(events.iter().all(|e| e.event.kind() != "channel.update_failed"));
 }
