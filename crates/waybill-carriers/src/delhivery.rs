@@ -476,11 +476,6 @@ fn money_from(v: &Value) -> Option<Money> {
     Some(Money::new(amount.round_dp(2), "INR".parse().ok()?))
 }
 
-/// Compares without an early exit, so the time taken does not tell how much matched.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 // ---------------------------------------------------------------------------------------------
 // Answer parsers: pure, so they can be fuzzed; the HTTP path calls them.
 // ---------------------------------------------------------------------------------------------
@@ -831,7 +826,7 @@ impl Carrier for Delhivery {
             .ok_or_else(|| PushError::BadSignature("the Authorization header is missing".into()))?
             .trim();
         let token = ["Bearer ", "Token "].iter().find_map(|p| given.strip_prefix(p)).unwrap_or(given).trim();
-        if secret.is_empty() || !same_secret(token.as_bytes(), secret.as_bytes()) {
+        if secret.is_empty() || !waybill_core::secret::same_secret(token.as_bytes(), secret.as_bytes()) {
             return Err(PushError::BadSignature("the Authorization token does not match".into()));
         }
 

@@ -44,7 +44,6 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use waybill_core::{Address, FieldError, Money, NdrReason, Parcel, TrackingStatus};
 use waybill_outbound::Outbound;
 
@@ -1121,13 +1120,6 @@ pub fn parse_push_body(body: &[u8]) -> Result<Vec<PushedScan>, PushError> {
     Ok(vec![PushedScan { tracking_number, scan }])
 }
 
-/// Whether `given` is `expected`, in time that does not depend on where they differ: both are
-/// hashed first, so neither the content nor the length of the secret leaks.
-fn same_secret(given: &str, expected: &str) -> bool {
-    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(expected.as_bytes()));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 // ---------------------------------------------------------------------------------------------
 // Request bodies for address validation, pickups and subscriptions
 // ---------------------------------------------------------------------------------------------
@@ -1399,7 +1391,7 @@ impl Carrier for Ups {
         let Some(given) = push.header(PUSH_CREDENTIAL_HEADER) else {
             return Err(PushError::BadSignature(format!("no `{PUSH_CREDENTIAL_HEADER}` header")));
         };
-        if secret.is_empty() || !same_secret(given.trim(), secret) {
+        if secret.is_empty() || !waybill_core::secret::same_secret(given.trim().as_bytes(), secret.as_bytes()) {
             return Err(PushError::BadSignature(format!("the `{PUSH_CREDENTIAL_HEADER}` header does not match")));
         }
         parse_push_body(push.body)

@@ -275,6 +275,12 @@ pub(crate) fn check_hmac_base64(secret: &str, body: &[u8], given: &str, name: &s
     mac.verify_slice(&given).map_err(|_| Refused("the signature does not match".into()))
 }
 
+/// A credential of a connection as given (empty when absent: the schema check runs before a
+/// connection is saved).
+pub(crate) fn credential<'a>(credentials: &'a serde_json::Value, name: &str) -> &'a str {
+    credentials.get(name).and_then(serde_json::Value::as_str).unwrap_or_default()
+}
+
 /// Epoch milliseconds of an RFC 3339 time.
 pub(crate) fn millis(rfc3339: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.with_timezone(&Utc).timestamp_millis())

@@ -67,6 +67,7 @@ use waybill_core::channel::{AssignedShipping, ChannelLine, ChannelOrder};
 use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::{Address, FieldError, Mode, Payment, TrackingStatus};
 
+use crate::credential;
 use crate::http::Http;
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
@@ -353,10 +354,6 @@ pub fn user_agent(credentials: &Value) -> String {
     format!("{seller} - {}", integrator.unwrap_or("SelfIntegration"))
 }
 
-fn credential<'a>(credentials: &'a Value, name: &str) -> &'a str {
-    credentials.get(name).and_then(Value::as_str).unwrap_or_default()
-}
-
 fn protocol(message: impl Into<String>) -> ChannelError {
     ChannelError::Protocol { channel: SLUG, message: message.into() }
 }
@@ -384,12 +381,6 @@ fn error_detail(body: &[u8]) -> Option<String> {
     Some(text.chars().take(300).collect())
 }
 
-/// Compares two secrets in constant time (their digests, so the length is not told either).
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Whether `Authorization: Basic …` carries `username:password`.
 fn basic_matches(header: &str, username: &str, password: &str) -> bool {
     let Some((scheme, token)) = header.trim().split_once(' ') else { return false };
@@ -397,7 +388,7 @@ fn basic_matches(header: &str, username: &str, password: &str) -> bool {
         return false;
     }
     let Ok(given) = base64::engine::general_purpose::STANDARD.decode(token.trim()) else { return false };
-    same_secret(&given, format!("{username}:{password}").as_bytes())
+    waybill_core::secret::same_secret(&given, format!("{username}:{password}").as_bytes())
 }
 
 /// The cache key of a connection's catalogue: where it is, whose, and with which key.
@@ -834,7 +825,8 @@ impl Channel for Trendyol {
         if by_key.is_none() && by_basic.is_none() {
             return Err(Refused("no x-api-key or Authorization header".into()));
         }
-        let ok = by_key.is_some_and(|given| same_secret(given.trim().as_bytes(), api_key.as_bytes()))
+        let ok = by_key
+            .is_some_and(|given| waybill_core::secret::same_secret(given.trim().as_bytes(), api_key.as_bytes()))
             | by_basic.is_some_and(|given| basic_matches(given, username, password));
         if !ok {
             return Err(Refused("the webhook credential does not match".into()));

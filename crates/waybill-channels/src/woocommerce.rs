@@ -29,6 +29,7 @@ use waybill_core::channel::{ChannelLine, ChannelOrder};
 use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::{Address, Payment, TrackingStatus};
 
+use crate::credential;
 use crate::http::Http;
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
@@ -107,10 +108,6 @@ impl WooCommerce {
         let total_pages = answer.headers.get("x-wp-totalpages").and_then(|v| v.to_str().ok()?.trim().parse().ok());
         Ok((value, total_pages))
     }
-}
-
-fn credential<'a>(credentials: &'a Value, name: &str) -> &'a str {
-    credentials.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// Where the sync stands: orders modified at or after `since` (GMT, as WooCommerce writes it),

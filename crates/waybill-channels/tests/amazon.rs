@@ -486,8 +486,10 @@ async fn the_control_surface_places_shows_and_cancels_orders() {
     assert_eq!(shop.order(id).unwrap()["fulfillment"]["fulfillmentStatus"], "CANCELLED");
     let faults = client.put(format!("{base}/_shop/faults")).json(&json!({"down": true})).send().await.unwrap();
     assert!(faults.status().is_success());
+    let down = client.get(format!("{base}/sellers/v1/marketplaceParticipations")).send().await.unwrap();
+    assert_eq!(down.status().as_u16(), 503, "a fake that is down answers every SP-API call 503");
     let stats: Value = client.get(format!("{base}/_shop/stats")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(stats["api_calls"], 0);
+    assert_eq!(stats["api_calls"], 1, "the refused call is counted, the control calls are not");
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod order;
 pub mod parcel;
 pub mod pickup;
 pub mod scope;
+pub mod secret;
 pub mod shipment;
 pub mod text;
 pub mod tracking;

@@ -149,18 +149,6 @@ impl Engine {
             }
             _ => body.lines.clone(),
         };
-        // A marketplace that booked the parcel itself (Trendyol): a generic account prints
-        // the label with the marketplace's own tracking number.
-        if body.tracking_number.is_none()
-            && let Some(assigned) = order.as_ref().and_then(|o| o.assigned_shipping.as_ref())
-            && self
-                .store()
-                .carrier_account(scope, &body.carrier_account_id)
-                .await
-                .is_ok_and(|a| a.carrier == waybill_carriers::generic::SLUG)
-        {
-            body.tracking_number = Some(assigned.tracking_number.clone());
-        }
         let sender =
             self.sender(scope, body.ship_from.take(), body.location_id.as_ref(), order.as_ref(), &mut problems).await?;
         let ship_to = match (body.ship_to, &order) {
@@ -228,6 +216,15 @@ impl Engine {
             if cod.is_some() && !carrier.info().capabilities.cash_on_delivery {
                 problems.add("/cod", format!("{} does not collect cash on delivery", account.carrier));
             }
+        }
+        // A marketplace that booked the parcel itself (Trendyol): a generic account prints
+        // the label with the marketplace's own tracking number.
+        if body.tracking_number.is_none()
+            && let Some((account, _)) = &account
+            && account.carrier == waybill_carriers::generic::SLUG
+            && let Some(assigned) = order.as_ref().and_then(|o| o.assigned_shipping.as_ref())
+        {
+            body.tracking_number = Some(assigned.tracking_number.clone());
         }
         problems.finish(())?;
         let (account, _) = account.expect("a missing account is a problem above");

@@ -85,6 +85,7 @@ use waybill_core::credentials::{CredentialField, CredentialSchema};
 pub use self::carrier::{carrier_code, package_reference_id};
 pub use self::payload::read_order;
 use self::payload::{Order, still_to_ship};
+use crate::credential;
 use crate::http::{Answer, Http};
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
@@ -248,7 +249,7 @@ impl Amazon {
         let base = match connection.base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => {
-                let region = region(credential(connection.credentials, "region")).ok_or_else(|| {
+                let region = region(credential(connection.credentials, "region").trim()).ok_or_else(|| {
                     ChannelError::Rejected { channel: SLUG, message: "the region is not na, eu or fe".into() }
                 })?;
                 sp_api_host(region, connection.mode)
@@ -274,7 +275,7 @@ impl Amazon {
             None => LWA_TOKEN_URL.to_owned(),
         };
         let c = connection.credentials;
-        let given = |name| credential(c, name).to_owned();
+        let given = |name| credential(c, name).trim().to_owned();
         (url, given("client_id"), given("client_secret"), given("refresh_token"))
     }
 
@@ -386,10 +387,6 @@ impl Amazon {
             .map_err(|e| ChannelError::Protocol { channel: SLUG, message: format!("getOrder: {e}") })?;
         Ok((raw, order))
     }
-}
-
-fn credential<'a>(credentials: &'a Value, name: &str) -> &'a str {
-    credentials.get(name).and_then(Value::as_str).map(str::trim).unwrap_or_default()
 }
 
 /// `na`, `eu` or `fe`, in any case.
@@ -572,8 +569,8 @@ impl Amazon {
         connection: &Connection<'_>,
         items: &[StockItem<'_>],
     ) -> Result<Vec<StockOutcome>, ChannelError> {
-        let seller = credential(connection.credentials, "seller_id");
-        let marketplace = credential(connection.credentials, "marketplace_id");
+        let seller = credential(connection.credentials, "seller_id").trim();
+        let marketplace = credential(connection.credentials, "marketplace_id").trim();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             if item.sku.trim().is_empty() {
@@ -608,8 +605,8 @@ impl Amazon {
         connection: &Connection<'_>,
         items: &[StockItem<'_>],
     ) -> Result<Vec<StockOutcome>, ChannelError> {
-        let seller = credential(connection.credentials, "seller_id");
-        let marketplace = credential(connection.credentials, "marketplace_id");
+        let seller = credential(connection.credentials, "seller_id").trim();
+        let marketplace = credential(connection.credentials, "marketplace_id").trim();
         let document = serde_json::to_vec(&stock_feed(seller, items)).expect("a feed serializes");
         let protocol = |message: String| ChannelError::Protocol { channel: SLUG, message };
         let field = |v: &Value, name: &str, op: &str| {
@@ -780,7 +777,7 @@ impl Channel for Amazon {
             channel: SLUG,
             message: "getMarketplaceParticipations: an answer without payload".into(),
         })?;
-        let wanted = credential(connection.credentials, "marketplace_id");
+        let wanted = credential(connection.credentials, "marketplace_id").trim();
         let found = participations.iter().find(|p| {
             p.pointer("/marketplace/id").and_then(Value::as_str) == Some(wanted)
                 && p.pointer("/participation/isParticipating").and_then(Value::as_bool) != Some(false)
@@ -824,7 +821,7 @@ impl Channel for Amazon {
         let page_size = SYNC_PAGE.to_string();
         let mut query = vec![
             ("lastUpdatedAfter", since_text.as_str()),
-            ("marketplaceIds", credential(connection.credentials, "marketplace_id")),
+            ("marketplaceIds", credential(connection.credentials, "marketplace_id").trim()),
             ("fulfilledBy", "MERCHANT"),
             ("maxResultsPerPage", page_size.as_str()),
             ("includedData", INCLUDED_DATA),
@@ -919,7 +916,7 @@ impl Channel for Amazon {
         let package = package_reference_id(tracking);
         let code = carrier_code(fulfilment.carrier_name);
         let body = json!({
-            "marketplaceId": credential(connection.credentials, "marketplace_id"),
+            "marketplaceId": credential(connection.credentials, "marketplace_id").trim(),
             "packageDetail": {
                 "packageReferenceId": package,
                 "carrierCode": code,

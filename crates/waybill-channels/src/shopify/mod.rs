@@ -35,6 +35,7 @@ use waybill_core::credentials::{CredentialField, CredentialSchema};
 use waybill_core::{FieldError, TrackingStatus};
 
 pub use self::payload::{read_graphql, read_rest};
+use crate::credential;
 use crate::http::Http;
 use crate::{
     Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
@@ -181,10 +182,6 @@ impl Shopify {
 pub fn shop_domain(shop: &str) -> String {
     let shop = shop.trim().trim_start_matches("https://").trim_end_matches('/').to_ascii_lowercase();
     if shop.contains('.') { shop } else { format!("{shop}.myshopify.com") }
-}
-
-fn credential<'a>(credentials: &'a Value, name: &str) -> &'a str {
-    credentials.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The messages of Shopify's `errors` (a list of `{message}`, or a string), shortened.

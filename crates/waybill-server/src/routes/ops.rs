@@ -32,7 +32,9 @@ pub async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMa
     let given =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let expected = state.metrics_token.as_deref().unwrap_or_default();
-    let ok = given.is_some_and(|g| !expected.is_empty() && constant_time_eq(g.trim().as_bytes(), expected.as_bytes()));
+    let ok = given.is_some_and(|g| {
+        !expected.is_empty() && waybill_core::secret::same_secret(g.trim().as_bytes(), expected.as_bytes())
+    });
     if !ok {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -42,10 +44,6 @@ pub async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMa
         .into_response();
     }
     render(&state).await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn render(state: &AppState) -> Response {
