@@ -11,8 +11,17 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_waybill");
 
+/// A port nothing listens on now, and one this test process has not handed out before: a port
+/// handed out but not yet bound (a node started later) must not be handed out again.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Extra arguments selecting the database: a fresh PostgreSQL database, or none (SQLite in the data dir).
