@@ -1,7 +1,8 @@
 //! One small layer over SQLite and PostgreSQL so the store's queries are written once.
 //!
-//! Queries are static SQL with `$1…$n` parameters (SQLite reads those too; each query must
-//! use them in ascending order of first appearance) and portable column types only: TEXT,
+//! Queries are static SQL with `$1…$n` parameters (SQLite reads those too, as names: each
+//! value is bound to its `$n` by name, so a query may use them in any order) and portable
+//! column types only: TEXT,
 //! BIGINT and bytes. The few statements that differ per dialect (claiming jobs, row locks)
 //! ask [`Backend`] which to use.
 
@@ -218,9 +219,12 @@ fn open_sqlite(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection>
     Ok(conn)
 }
 
+/// Binds `args[i]` to `$i+1`. SQLite numbers `$n` parameters by first appearance, not by `n`:
+/// binding by position would give `$3` in `SET b = $3 WHERE a = $1` the second value.
 fn bind_sqlite(stmt: &mut rusqlite::CachedStatement<'_>, args: Vec<Value>) -> rusqlite::Result<()> {
     for (i, arg) in args.into_iter().enumerate() {
-        let index = i + 1;
+        let name = format!("${}", i + 1);
+        let index = stmt.parameter_index(&name)?.ok_or(rusqlite::Error::InvalidParameterName(name))?;
         match arg {
             Value::Text(s) => stmt.raw_bind_parameter(index, s)?,
             Value::Int(v) => stmt.raw_bind_parameter(index, v)?,

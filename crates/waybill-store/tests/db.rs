@@ -81,6 +81,24 @@ async fn unique_violations_are_recognised_and_returning_reads_back() {
     }
 }
 
+/// `$n` is the n-th value wherever it stands in the query: SQLite numbers such parameters by
+/// first appearance, so the layer binds them by name.
+#[tokio::test]
+async fn parameters_are_bound_by_their_number_not_their_place() {
+    for (label, _store, guard) in stores().await {
+        let l = label.as_str();
+        let pool = Pool::connect(&guard.url, PoolSettings::default()).await.must(l);
+        pool.execute(INSERT, args!["ten_1", "first", now_ms()]).await.must(l);
+        let changed = pool
+            .execute("UPDATE tenants SET name = $3, created_at = $2 WHERE id = $1", args!["ten_1", 7_i64, "renamed"])
+            .await
+            .must(l);
+        assert_eq!(changed, 1, "[{l}] the row named by $1");
+        let rows: Vec<Named> = pool.fetch_all("SELECT name FROM tenants WHERE created_at = $1", args![7_i64]).await.must(l);
+        assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["renamed"], "[{l}]");
+    }
+}
+
 /// PostgreSQL only (SQLite has one writer and opens readers as needed, so it has no pool to
 /// exhaust): a node's pool holds at most `max_connections`, a request waits at most
 /// `acquire_timeout` for one, and then the store answers `Unavailable` (the server turns that

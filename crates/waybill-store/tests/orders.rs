@@ -84,6 +84,32 @@ async fn a_locked_orders_status_is_written_back() {
 }
 
 #[tokio::test]
+async fn what_a_channel_changes_on_an_order_is_written_back() {
+    for (label, store, _guard) in stores().await {
+        let l = label.as_str();
+        let a = Scope::test(tenant(l, &store, "acme").await);
+        let created = create_order(l, &store, &a, "amazon", "171-0000001-0000001").await;
+
+        let mut tx = store.begin().await.must(l);
+        let mut changed = tx.lock_channel_order(&a, "amazon", "171-0000001-0000001").await.must(l).expect("the order");
+        changed.status = OrderStatus::Cancelled;
+        changed.locale = Some("tr-TR".into());
+        changed.number = Some("#1001".into());
+        changed.channel_updated_at = Some(created.updated_at + 7);
+        changed.updated_at = created.updated_at + 9;
+        changed.assigned_shipping = Some(waybill_core::channel::AssignedShipping {
+            carrier_code: Some("TEXMP".into()),
+            carrier_name: "Trendyol Express".into(),
+            tracking_number: "7330012345678901234567".into(),
+            tracking_url: None,
+        });
+        tx.update_channel_order(&changed).await.must(l);
+        tx.commit().await.must(l);
+        assert_eq!(store.order(&a, &created.id).await.must(l), changed, "[{l}] every field the channel changes");
+    }
+}
+
+#[tokio::test]
 async fn list_orders_pages_through_every_order_once_in_id_order() {
     for (label, store, _guard) in stores().await {
         let l = label.as_str();
