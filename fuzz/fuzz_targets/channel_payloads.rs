@@ -1,7 +1,7 @@
 //! What a channel's webhook URL takes from the internet, and what a sync fetches: every
 //! connector's (Shopify, WooCommerce, Trendyol, Amazon) webhook check on arbitrary headers and
 //! bodies (a forgery must be refused; Amazon refuses every call), its
-//! order readers on arbitrary bytes, and, for correctly signed bodies, the whole way to an
+//! order readers and Amazon's SQS notification reader on arbitrary bytes, and, for correctly signed bodies, the whole way to an
 //! order's parts. Values or typed errors, never a panic. The first byte picks the path.
 #![no_main]
 
@@ -52,7 +52,15 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(headers[0].1.trim(), proof(rest), "only a correct proof lets an order in");
                 }
             }
-            1 => drop(channel.read_order("orders/create", body)),
+            1 => {
+                drop(channel.read_order("orders/create", body));
+                // What a stranger with send rights on the seller's SQS queue could put there.
+                if let waybill_channels::amazon::Notice::OrderChanged { order_id } =
+                    waybill_channels::amazon::read_notice(&String::from_utf8_lossy(body), "A2FUZZ", "A1PA6795UKMFR9")
+                {
+                    assert!(!order_id.is_empty() && order_id.len() <= 64, "an order id Waybill would fetch: {order_id:?}");
+                }
+            }
             2 => drop(channel.read_order(SYNC_TOPIC, body)),
             _ => {
                 let headers = vec![

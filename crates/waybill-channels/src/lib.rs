@@ -60,6 +60,9 @@ pub struct Supports {
     pub progress: bool,
     /// Stock by SKU goes back.
     pub inventory: bool,
+    /// Orders can also come from the seller's own notification queue, where a connection names
+    /// one (Amazon's SQS).
+    pub order_queue: bool,
 }
 
 /// The connection a call acts for: its mode, where to reach the channel, its opened credentials.
@@ -118,6 +121,17 @@ pub struct SyncPage {
     /// Where the next sync starts.
     pub cursor: String,
     /// Another page is ready at once (the next call should follow without waiting).
+    pub more: bool,
+}
+
+/// Orders a connection's notification queue named, fetched.
+#[derive(Debug, Clone, Default)]
+pub struct Queued {
+    /// Each order's payload, read later by [`Channel::read_order`] with [`SYNC_TOPIC`].
+    pub orders: Vec<Vec<u8>>,
+    /// The messages to delete once the orders are kept ([`Channel::ack_queued`]).
+    pub receipts: Vec<String>,
+    /// The queue held a full batch: more may be waiting.
     pub more: bool,
 }
 
@@ -195,6 +209,18 @@ pub trait Channel: Send + Sync {
 
     /// Orders changed since `cursor` (`None`: the first sync of a new connection).
     async fn orders_since(&self, connection: &Connection<'_>, cursor: Option<&str>) -> Result<SyncPage, ChannelError>;
+
+    /// Waits briefly for the connection's notification queue and fetches the orders its
+    /// messages name (`supports.order_queue`); `None` when the connection has no queue (the
+    /// default).
+    async fn receive_queued(&self, _connection: &Connection<'_>) -> Result<Option<Queued>, ChannelError> {
+        Ok(None)
+    }
+
+    /// Deletes the queue's messages whose orders are kept.
+    async fn ack_queued(&self, _connection: &Connection<'_>, _receipts: &[String]) -> Result<(), ChannelError> {
+        Ok(())
+    }
 
     /// Records the shipment as a fulfilment of the order; returns the channel's id of it. A
     /// repeat for the same tracking number finds the fulfilment made before instead of making

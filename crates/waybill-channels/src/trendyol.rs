@@ -177,6 +177,7 @@ impl Trendyol {
                     fulfilment: true,
                     progress: true,
                     inventory: true,
+                    order_queue: false,
                 },
                 credentials: CredentialSchema {
                     fields: vec![

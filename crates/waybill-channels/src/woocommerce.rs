@@ -66,6 +66,7 @@ impl WooCommerce {
                     fulfilment: true,
                     progress: true,
                     inventory: true,
+                    order_queue: false,
                 },
                 credentials: CredentialSchema {
                     fields: vec![

@@ -9,7 +9,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::amazon_schema::{definition, documented_bodies, feed_schema, violations};
+use support::amazon_schema::{definition, documented_bodies, feed_schema, feed_schema_as_given, violations};
 use waybill_channels::amazon::{Amazon, FeedPolling, package_reference_id};
 use waybill_channels::{Channel, ChannelError, Connection, Fulfilment, SYNC_TOPIC, StockItem, StockOutcome};
 use waybill_core::Mode;
@@ -565,4 +565,125 @@ async fn the_fakes_answers_follow_amazons_models() {
     assert_valid(&definition("orders_2026-01-01.json", "ErrorList"), &errors, "an error");
     let unauthorised = client.get(format!("{base}/sellers/v1/marketplaceParticipations")).send().await.unwrap();
     assert_eq!(unauthorised.status(), 403);
+}
+
+/// The connection's credentials with the fake's SQS queue.
+fn with_queue(shop: &AmazonSim, base: &str) -> Value {
+    let mut creds = credentials(shop.config());
+    let q = shop.queue().config();
+    creds["sqs_queue_url"] = shop.queue().queue_url(base).into();
+    creds["aws_access_key_id"] = q.access_key_id.clone().into();
+    creds["aws_secret_access_key"] = q.secret_access_key.clone().into();
+    creds["aws_region"] = q.region.clone().into();
+    creds
+}
+
+#[tokio::test]
+async fn order_changes_on_the_queue_are_fetched_and_deleted_only_when_acknowledged() {
+    let shop = AmazonSim::new(AmazonConfig::default());
+    let base = start(&shop).await;
+    let creds = with_queue(&shop, &base);
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &creds };
+    let amazon = amazon();
+    assert!(amazon.check_credentials(&creds).is_ok());
+    assert_eq!(
+        amazon.verify(&connection).await.unwrap(),
+        "Demo Store on Amazon.com.tr, with ORDER_CHANGE read from arn:aws:sqs:eu-west-1:123456789012:sp-api-notifications"
+    );
+
+    let mine = shop.place_order(new_order(vec![line("MUG-01", 2, "149.90")], None), FulfilledBy::Merchant);
+    let fba = shop.place_order(new_order(vec![line("MUG-02", 1, "99.90")], None), FulfilledBy::Amazon);
+    assert!(shop.cancel_order(&mine));
+    assert_eq!(shop.queue().pending(), 3);
+    let schema = feed_schema_as_given("OrderChangeNotification.json");
+    for body in shop.queue().bodies() {
+        assert_valid(&schema, &serde_json::from_str(&body).unwrap(), "the fake's ORDER_CHANGE notification");
+    }
+
+    let queued = amazon.receive_queued(&connection).await.unwrap().expect("the connection has a queue");
+    // Two messages name the MFN order: it is fetched once, as it is now. The FBA order is not read.
+    assert_eq!(queued.orders.len(), 1);
+    let order = amazon.read_order(SYNC_TOPIC, &queued.orders[0]).unwrap();
+    assert_eq!(order.external_id, mine);
+    assert_eq!(order.status, "cancelled");
+    assert_eq!(queued.receipts.len(), 3);
+    assert!(!queued.more);
+    let gets = shop.calls_to("GET", "/orders/2026-01-01/orders/");
+    assert_eq!(gets.len(), 1);
+    assert!(gets[0].query.contains("includedData=BUYER%2CRECIPIENT"), "{}", gets[0].query);
+    assert!(!gets.iter().any(|c| c.path.ends_with(&fba)));
+
+    // Not acknowledged (the engine crashed before keeping them): they come again.
+    assert_eq!(shop.queue().pending(), 3);
+    shop.queue().expire_in_flight();
+    let again = amazon.receive_queued(&connection).await.unwrap().unwrap();
+    assert_eq!(again.receipts.len(), 3);
+    amazon.ack_queued(&connection, &again.receipts).await.unwrap();
+    assert_eq!(shop.queue().pending(), 0);
+    assert_eq!(shop.queue().deleted(), 3);
+    let empty = amazon.receive_queued(&connection).await.unwrap().unwrap();
+    assert!(empty.orders.is_empty() && empty.receipts.is_empty());
+    assert_eq!(
+        shop.queue().actions(),
+        ["GetQueueAttributes", "ReceiveMessage", "ReceiveMessage", "DeleteMessageBatch", "ReceiveMessage"]
+    );
+
+    // Without a queue there is nothing to receive, and nothing is called.
+    let plain = credentials(shop.config());
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &plain };
+    assert!(amazon.receive_queued(&connection).await.unwrap().is_none());
+    assert_eq!(shop.queue().actions().len(), 5);
+}
+
+#[tokio::test]
+async fn a_wrong_aws_key_or_queue_is_refused_as_the_credentials_and_an_outage_is_transient() {
+    let shop = AmazonSim::new(AmazonConfig::default());
+    let base = start(&shop).await;
+    let amazon = amazon();
+
+    let mut wrong = with_queue(&shop, &base);
+    wrong["aws_secret_access_key"] = "not-the-secret".into();
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &wrong };
+    let refused = amazon.verify(&connection).await.unwrap_err();
+    assert!(
+        matches!(&refused, ChannelError::Auth { message, .. } if message.contains("SignatureDoesNotMatch")),
+        "{refused:?}"
+    );
+
+    wrong = with_queue(&shop, &base);
+    wrong["aws_access_key_id"] = "AKIAUNKNOWN".into();
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &wrong };
+    let refused = amazon.receive_queued(&connection).await.unwrap_err();
+    assert!(
+        matches!(&refused, ChannelError::Auth { message, .. } if message.contains("InvalidClientTokenId")),
+        "{refused:?}"
+    );
+
+    wrong = with_queue(&shop, &base);
+    wrong["sqs_queue_url"] = format!("{base}/123456789012/another-queue").into();
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &wrong };
+    let refused = amazon.verify(&connection).await.unwrap_err();
+    assert!(matches!(&refused, ChannelError::NotFound { what, .. } if what.contains("another-queue")), "{refused:?}");
+
+    let creds = with_queue(&shop, &base);
+    let connection = Connection { mode: Mode::Test, base_url: Some(&base), credentials: &creds };
+    shop.queue().set_down(true);
+    let down = amazon.receive_queued(&connection).await.unwrap_err();
+    assert!(down.is_transient(), "{down:?}");
+    assert_eq!(
+        shop.queue().actions(),
+        [
+            "refused:GetQueueAttributes",
+            "refused:ReceiveMessage",
+            "refused:GetQueueAttributes",
+            "refused:ReceiveMessage"
+        ]
+    );
+
+    // A queue half configured is refused before anything is saved, with a pointer per problem.
+    let mut half = credentials(shop.config());
+    half["sqs_queue_url"] = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into();
+    let problems = amazon.check_credentials(&half).unwrap_err();
+    let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/credentials/aws_access_key_id", "/credentials/aws_secret_access_key"]);
 }

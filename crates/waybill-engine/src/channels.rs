@@ -52,6 +52,21 @@ impl Job for SyncChannel {
     }
 }
 
+/// Per connection whose channel reads a notification queue (Amazon's SQS): receive its
+/// messages and keep the orders they name, again and again while the connection imports.
+#[derive(Serialize, Deserialize)]
+pub struct ReadChannelQueue {
+    pub connection_id: ChannelConnectionId,
+}
+
+impl Job for ReadChannelQueue {
+    const KIND: &'static str = "read_channel_queue";
+    const MAX_ATTEMPTS: u32 = u32::MAX;
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.connection_id))
+    }
+}
+
 /// Bring a shipment's channel up to date: its fulfilment, then the parcel's newest step.
 #[derive(Serialize, Deserialize)]
 pub struct UpdateChannel {
@@ -98,6 +113,10 @@ pub(crate) fn register(r: &mut Registry) {
         let scope = job_scope(&ctx)?;
         engine.sync_channel(&scope, &job.connection_id).await
     });
+    r.register(|engine: Engine, ctx: JobContext, job: ReadChannelQueue| async move {
+        let scope = job_scope(&ctx)?;
+        engine.read_channel_queue(&scope, &job.connection_id).await
+    });
     r.register(|engine: Engine, ctx: JobContext, job: UpdateChannel| async move {
         let scope = job_scope(&ctx)?;
         engine.update_channel(&scope, &job.shipment_id).await
@@ -106,6 +125,37 @@ pub(crate) fn register(r: &mut Registry) {
 
 fn job_scope(ctx: &JobContext) -> Result<Scope, EngineError> {
     ctx.scope.clone().ok_or_else(|| EngineError::Internal("a channel job without a scope".into()))
+}
+
+/// Keeps orders fetched from the channel (by the sync or from its queue), each with its import
+/// job; returns how many were new. Keyed by the order and its change time, so a change fetched
+/// twice, by either way, is kept once.
+async fn keep_fetched(
+    uow: &mut crate::uow::UnitOfWork,
+    scope: &Scope,
+    id: &ChannelConnectionId,
+    channel: &dyn Channel,
+    payloads: Vec<Vec<u8>>,
+) -> Result<usize, EngineError> {
+    let mut kept = 0;
+    for payload in payloads {
+        let delivery_key =
+            channel.read_order(SYNC_TOPIC, &payload).ok().map(|o| format!("sync:{}:{}", o.external_id, o.updated_at));
+        let new = NewChannelImport {
+            id: ChannelImportId::generate(),
+            connection_id: id.clone(),
+            topic: SYNC_TOPIC.into(),
+            delivery_key,
+            payload,
+            status: ImportStatus::Pending,
+            reason: None,
+        };
+        if uow.tx.insert_channel_import(scope, &new).await? {
+            uow.enqueue(Some(scope), &ImportChannelOrder { import_id: new.id }, now_ms());
+            kept += 1;
+        }
+    }
+    Ok(kept)
 }
 
 /// What a call for `connection` needs: its mode, its host and its opened `credentials`.
@@ -239,6 +289,9 @@ impl Engine {
         uow.tx.insert_channel_connection(&connection, sealed).await?;
         if connection.settings.auto_import {
             uow.enqueue(Some(scope), &SyncChannel { connection_id: connection.id.clone() }, now);
+            if channel.info().supports.order_queue {
+                uow.enqueue(Some(scope), &ReadChannelQueue { connection_id: connection.id.clone() }, now);
+            }
         }
         uow.commit(self).await?;
         tracing::info!(connection = %connection.id, channel = %connection.channel, "channel connected");
@@ -364,27 +417,7 @@ impl Engine {
             Err(e) => return in_job(e),
         };
         let mut uow = self.begin().await?;
-        let mut kept = 0;
-        for payload in page.orders {
-            // Keyed by the order and its change time, so a change fetched twice is kept once.
-            let delivery_key = channel
-                .read_order(SYNC_TOPIC, &payload)
-                .ok()
-                .map(|o| format!("sync:{}:{}", o.external_id, o.updated_at));
-            let new = NewChannelImport {
-                id: ChannelImportId::generate(),
-                connection_id: id.clone(),
-                topic: SYNC_TOPIC.into(),
-                delivery_key,
-                payload,
-                status: ImportStatus::Pending,
-                reason: None,
-            };
-            if uow.tx.insert_channel_import(scope, &new).await? {
-                uow.enqueue(Some(scope), &ImportChannelOrder { import_id: new.id }, now_ms());
-                kept += 1;
-            }
-        }
+        let kept = keep_fetched(&mut uow, scope, id, channel.as_ref(), page.orders).await?;
         uow.tx.set_sync_cursor(scope, id, &page.cursor).await?;
         uow.commit(self).await?;
         if kept > 0 {
@@ -395,6 +428,39 @@ impl Engine {
             return Ok(Next::Done);
         }
         Ok(Next::RunAgainAt(now_ms() + wait))
+    }
+
+    /// Receives the connection's queue once: keeps the orders its messages name, each with its
+    /// import job, then deletes the messages. A crash between the two shows the messages again
+    /// later, and their orders are recognised as repeats.
+    pub(crate) async fn read_channel_queue(
+        &self,
+        scope: &Scope,
+        id: &ChannelConnectionId,
+    ) -> Result<Next, EngineError> {
+        let connection = match self.store().channel_connection(scope, id).await {
+            Ok(c) if c.settings.auto_import => c,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(Next::Done),
+            Err(e) => return Err(e.into()),
+        };
+        let channel = self.channel_of(&connection)?;
+        let credentials = self.store().channel_credentials(scope, id).await?;
+        let call = calling(&connection, &credentials);
+        let queued = match channel.receive_queued(&call).await {
+            Ok(Some(queued)) => queued,
+            Ok(None) => return Ok(Next::Done),
+            Err(e) => return in_job(e),
+        };
+        let mut uow = self.begin().await?;
+        let kept = keep_fetched(&mut uow, scope, id, channel.as_ref(), queued.orders).await?;
+        uow.commit(self).await?;
+        if kept > 0 {
+            tracing::info!(connection = %id, orders = kept, "the channel's queue named changed orders");
+        }
+        if let Err(e) = channel.ack_queued(&call, &queued.receipts).await {
+            tracing::warn!(connection = %id, error = %e, "queue messages not deleted; their orders will come again as repeats");
+        }
+        Ok(Next::RunAgainAt(now_ms() + if queued.more { 0 } else { 1_000 }))
     }
 
     /// Reads a kept payload and applies it to the order it names (see [`decide`]).

@@ -15,6 +15,7 @@
 //! | `POST /_shop/orders` | place an order: the body of the Shopify fake's `/_shop/orders` (`email`, `currency`, `gateway` — `Cash on delivery` makes it COD — `shipping_address`, `line_items`) plus `"fulfilled_by": "MERCHANT"` (default) or `"AMAZON"` → 201 `{"orderId"}` |
 //! | `GET /_shop/orders/{orderId}`, `POST /_shop/orders/{orderId}/cancel` | the whole order with the confirmations received; cancel it |
 //! | `PUT /_shop/listings`, `GET /_shop/listings` | `{"skus": [...]}`: add listings; every listing's quantity |
+//! | `POST /` | the seller's SQS queue ([`crate::sqs`]), at `{base}/123456789012/sp-api-notifications`: each order placed, cancelled or confirmed puts an `ORDER_CHANGE` notification on it |
 //! | `PUT /_shop/faults`, `GET /_shop/stats` | `{"down", "throttle", "retry_after", "feed_pending_polls", "package_lag", "revoke_tokens"}` (`package_lag`: the next n getOrder answers show the order as before its latest confirmation); the token requests and SP-API calls received |
 //!
 //! Every SP-API route needs a live access token in `x-amz-access-token` (else 403 in SP-API's
@@ -38,6 +39,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::NewOrder;
+use crate::sqs::{SqsConfig, SqsQueue};
 
 /// The seller, its one marketplace and the application's credentials.
 #[derive(Debug, Clone)]
@@ -59,6 +61,9 @@ pub struct AmazonConfig {
     pub restricted_data: bool,
     /// Processing reports are gzip-compressed (`compressionAlgorithm: GZIP`).
     pub gzip_reports: bool,
+    /// The seller's SQS queue, subscribed to `ORDER_CHANGE`: every order placed, cancelled or
+    /// confirmed puts a notification on it.
+    pub queue: SqsConfig,
 }
 
 impl Default for AmazonConfig {
@@ -78,6 +83,7 @@ impl Default for AmazonConfig {
             token_lifetime: 3600,
             restricted_data: true,
             gzip_reports: true,
+            queue: SqsConfig::default(),
         }
     }
 }
@@ -171,6 +177,7 @@ struct Store {
 pub struct AmazonSim {
     config: Arc<AmazonConfig>,
     state: Arc<Mutex<Store>>,
+    queue: SqsQueue,
 }
 
 fn now() -> String {
@@ -262,7 +269,57 @@ impl AmazonSim {
     pub fn new(config: AmazonConfig) -> Self {
         // Ids from the clock, so a fake restarted under the same Waybill never reuses one.
         let seq = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(1);
-        Self { config: Arc::new(config), state: Arc::new(Mutex::new(Store { seq, ..Store::default() })) }
+        let queue = SqsQueue::new(config.queue.clone());
+        Self { config: Arc::new(config), state: Arc::new(Mutex::new(Store { seq, ..Store::default() })), queue }
+    }
+
+    /// The seller's SQS queue, where `ORDER_CHANGE` notifications go.
+    pub fn queue(&self) -> &SqsQueue {
+        &self.queue
+    }
+
+    /// Puts an `ORDER_CHANGE` notification about `order` on the queue, in the shape of
+    /// `../shared/specs/amazon/schemas/notifications/OrderChangeNotification.json`.
+    fn notify_change(&self, order: &Value, change: &str, reason: &str) {
+        let c = &self.config;
+        let fulfilled_by = order.pointer("/fulfillment/fulfilledBy").and_then(Value::as_str);
+        let status = match order.pointer("/fulfillment/fulfillmentStatus").and_then(Value::as_str) {
+            Some("CANCELLED") => "Canceled",
+            Some("SHIPPED") => "Shipped",
+            Some("PARTIALLY_SHIPPED") => "PartiallyShipped",
+            _ => "Unshipped",
+        };
+        let items: Vec<Value> = order["orderItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let ordered = i["quantityOrdered"].as_u64().unwrap_or(0);
+                let left = i.pointer("/fulfillment/quantityUnfulfilled").and_then(Value::as_u64).unwrap_or(ordered);
+                json!({"OrderItemId": i["orderItemId"], "SellerSKU": i.pointer("/product/sellerSku"),
+                    "SupplySourceId": null, "OrderItemStatus": if left == 0 { "Shipped" } else { "Unshipped" },
+                    "Quantity": ordered, "QuantityShipped": ordered - left.min(ordered)})
+            })
+            .collect();
+        let stamp = now();
+        let notification = json!({
+            "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
+            "EventTime": stamp,
+            "Payload": {"OrderChangeNotification": {
+                "NotificationLevel": "OrderLevel", "SellerId": c.seller_id, "AmazonOrderId": order["orderId"],
+                "OrderChangeType": change,
+                "OrderChangeTrigger": {"TimeOfOrderChange": order["lastUpdatedTime"], "ChangeReason": reason},
+                "Summary": {"MarketplaceId": c.marketplace_id, "OrderStatus": status,
+                    "PurchaseDate": order["createdTime"],
+                    "DestinationPostalCode": order.pointer("/recipient/deliveryAddress/postalCode"),
+                    "OrderItems": items,
+                    "FulfillmentType": if fulfilled_by == Some("AMAZON") { "AFN" } else { "MFN" },
+                    "OrderType": "StandardOrder"}}},
+            "NotificationMetadata": {"ApplicationId": "amzn1.sellerapps.app.waybill-demo",
+                "SubscriptionId": "waybill-demo-subscription", "PublishTime": stamp,
+                "NotificationId": ulid::Ulid::new().to_string()},
+        });
+        self.queue.send(notification.to_string());
     }
 
     pub fn config(&self) -> &AmazonConfig {
@@ -295,6 +352,7 @@ impl AmazonSim {
             // Feed documents are larger than axum's default limit of 2 MB.
             .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024))
             .with_state(self.clone())
+            .merge(self.queue.router())
     }
 
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
@@ -442,7 +500,9 @@ impl AmazonSim {
             "orderItems": items,
             "packages": [],
         });
-        state.orders.insert(id.clone(), order);
+        state.orders.insert(id.clone(), order.clone());
+        drop(state);
+        self.notify_change(&order, "OrderStatusChange", "Order placed");
         id
     }
 
@@ -452,6 +512,9 @@ impl AmazonSim {
         let Some(order) = state.orders.get_mut(id) else { return false };
         order["fulfillment"]["fulfillmentStatus"] = "CANCELLED".into();
         order["lastUpdatedTime"] = now().into();
+        let order = order.clone();
+        drop(state);
+        self.notify_change(&order, "OrderStatusChange", "Order cancelled");
         true
     }
 
@@ -762,9 +825,11 @@ async fn confirm_shipment(
         package["shippingService"] = method.into();
     }
     order["packages"].as_array_mut().expect("packages is a list").push(package);
-    state.orders.insert(id.clone(), order);
+    state.orders.insert(id.clone(), order.clone());
     state.unconfirmed.insert(id.clone(), before);
     state.confirmations.entry(id).or_default().push(request);
+    drop(state);
+    shop.notify_change(&order, "OrderStatusChange", "Shipment confirmed");
     answer(StatusCode::NO_CONTENT, "2", None)
 }
 

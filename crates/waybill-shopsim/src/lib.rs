@@ -9,6 +9,7 @@
 
 pub mod amazon;
 mod shopify;
+pub mod sqs;
 pub mod trendyol;
 pub mod woocommerce;
 

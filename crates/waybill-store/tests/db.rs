@@ -94,7 +94,8 @@ async fn parameters_are_bound_by_their_number_not_their_place() {
             .await
             .must(l);
         assert_eq!(changed, 1, "[{l}] the row named by $1");
-        let rows: Vec<Named> = pool.fetch_all("SELECT name FROM tenants WHERE created_at = $1", args![7_i64]).await.must(l);
+        let rows: Vec<Named> =
+            pool.fetch_all("SELECT name FROM tenants WHERE created_at = $1", args![7_i64]).await.must(l);
         assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["renamed"], "[{l}]");
     }
 }

@@ -522,8 +522,8 @@ async fn offline_engine(data: &DataArgs, tenant: &str, mode: &str) -> Result<(En
 fn channels_table(channels: &Channels) -> String {
     let yes = |b: bool| if b { "yes" } else { "—" };
     let mut out = String::from(
-        "| channel | name | API | order webhooks | order sync | fulfilment | progress | inventory | ready when | credentials |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| channel | name | API | order webhooks | order sync | order queue | fulfilment | progress | inventory | ready when | credentials |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in channels.iter() {
         let i = c.info();
@@ -535,12 +535,13 @@ fn channels_table(channels: &Channels) -> String {
             .map(|f| if f.required { f.name.to_owned() } else { format!("{}?", f.name) })
             .collect();
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.slug,
             i.name,
             i.api,
             yes(s.order_webhooks),
             yes(s.order_sync),
+            yes(s.order_queue),
             yes(s.fulfilment),
             yes(s.progress),
             yes(s.inventory),

@@ -68,6 +68,7 @@
 
 mod carrier;
 mod payload;
+mod queue;
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -85,10 +86,11 @@ use waybill_core::credentials::{CredentialField, CredentialSchema};
 pub use self::carrier::{carrier_code, package_reference_id};
 pub use self::payload::read_order;
 use self::payload::{Order, still_to_ship};
+pub use self::queue::{Notice, QUEUE_CREDENTIALS, QueueAccess, queue_access, read_notice};
 use crate::credential;
 use crate::http::{Answer, Http};
 use crate::{
-    Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, ReadError, Refused,
+    Channel, ChannelError, ChannelInfo, Connection, Fulfilment, Inbound, Posted, Progress, Queued, ReadError, Refused,
     StockItem, StockOutcome, Supports, SyncPage, WebhookRequest,
 };
 
@@ -191,13 +193,15 @@ impl Amazon {
                 slug: SLUG,
                 name: NAME,
                 api: "Selling Partner API: Orders 2026-01-01 and v0 confirmShipment, Listings Items 2021-08-01, \
-                      Feeds 2021-06-30 (JSON_LISTINGS_FEED); Login with Amazon; no webhooks (the sync polls)",
+                      Feeds 2021-06-30 (JSON_LISTINGS_FEED); Login with Amazon; no webhooks (the sync polls, and \
+                      reads ORDER_CHANGE from the seller's SQS queue when one is given)",
                 supports: Supports {
                     order_webhooks: false,
                     order_sync: true,
                     fulfilment: true,
                     progress: false,
                     inventory: true,
+                    order_queue: true,
                 },
                 credentials: CredentialSchema {
                     fields: vec![
@@ -224,6 +228,25 @@ impl Amazon {
                             "the marketplace's SP-API region: `na` (Americas), `eu` (Europe, Middle East, India, \
                              Turkey) or `fe` (Japan, Singapore, Australia)",
                             true,
+                        ),
+                        field(
+                            "sqs_queue_url",
+                            "optional: the seller's SQS queue that receives SP-API ORDER_CHANGE notifications \
+                             (`https://sqs.{region}.amazonaws.com/{account}/{queue}`); orders then arrive within \
+                             seconds, and the sync stays on to find what a notification missed",
+                            false,
+                        ),
+                        field(
+                            "aws_access_key_id",
+                            "with `sqs_queue_url`: an AWS access key allowed sqs:ReceiveMessage, sqs:DeleteMessage \
+                             and sqs:GetQueueAttributes on that queue",
+                            false,
+                        ),
+                        field("aws_secret_access_key", "with `sqs_queue_url`: that key's secret", false),
+                        field(
+                            "aws_region",
+                            "with `sqs_queue_url`, only when its address does not name the region (`eu-west-1`, …)",
+                            false,
                         ),
                     ],
                 },
@@ -727,49 +750,9 @@ impl Amazon {
     }
 }
 
-#[async_trait::async_trait]
-impl Channel for Amazon {
-    fn info(&self) -> &ChannelInfo {
-        &self.info
-    }
-
-    fn check_credentials(&self, credentials: &Value) -> Result<(), Vec<FieldError>> {
-        let mut errors = self.info.credentials.check(credentials).err().unwrap_or_default();
-        let given = |name: &str| credentials.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-        if let Some(r) = given("region")
-            && region(r).is_none()
-        {
-            errors.push(FieldError::new(
-                "/credentials/region",
-                format!("`{r}` is not an SP-API region: use na (Americas), eu (Europe, Middle East, India, Turkey) or fe (Far East)"),
-            ));
-        }
-        for (name, what) in [("seller_id", "a selling partner id"), ("marketplace_id", "a marketplace id")] {
-            if let Some(v) = given(name)
-                && !(v.len() <= 32 && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-            {
-                errors.push(FieldError::new(
-                    format!("/credentials/{name}"),
-                    format!("`{v}` is not {what}: capital letters and digits, as Seller Central shows it"),
-                ));
-            }
-        }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
-    }
-
-    fn verify_webhook(&self, _credentials: &Value, _request: &WebhookRequest<'_>) -> Result<Inbound, Refused> {
-        Err(Refused(
-            "Amazon calls no webhooks: its notifications go to the seller's own AWS queue (SQS or EventBridge); \
-             Amazon orders come in by the sync"
-                .into(),
-        ))
-    }
-
-    fn read_order(&self, _topic: &str, body: &[u8]) -> Result<ChannelOrder, ReadError> {
-        read_order(body)
-    }
-
-    async fn verify(&self, connection: &Connection<'_>) -> Result<String, ChannelError> {
+impl Amazon {
+    /// The seller's store and marketplace, proving the credentials work.
+    async fn seller_name(&self, connection: &Connection<'_>) -> Result<String, ChannelError> {
         let url = Self::url(connection, &["sellers", "v1", "marketplaceParticipations"])?;
         let what = "the seller's marketplaces";
         let answer = self.call_json(connection, Req::get(&PARTICIPATIONS, url, what)).await?;
@@ -807,6 +790,77 @@ impl Channel for Amazon {
                     ),
                 })
             }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Channel for Amazon {
+    fn info(&self) -> &ChannelInfo {
+        &self.info
+    }
+
+    fn check_credentials(&self, credentials: &Value) -> Result<(), Vec<FieldError>> {
+        let mut errors = self.info.credentials.check(credentials).err().unwrap_or_default();
+        let given = |name: &str| credentials.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        if let Some(r) = given("region")
+            && region(r).is_none()
+        {
+            errors.push(FieldError::new(
+                "/credentials/region",
+                format!("`{r}` is not an SP-API region: use na (Americas), eu (Europe, Middle East, India, Turkey) or fe (Far East)"),
+            ));
+        }
+        for (name, what) in [("seller_id", "a selling partner id"), ("marketplace_id", "a marketplace id")] {
+            if let Some(v) = given(name)
+                && !(v.len() <= 32 && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+            {
+                errors.push(FieldError::new(
+                    format!("/credentials/{name}"),
+                    format!("`{v}` is not {what}: capital letters and digits, as Seller Central shows it"),
+                ));
+            }
+        }
+        if let Err(queue) = queue_access(credentials) {
+            errors.extend(queue);
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn verify_webhook(&self, _credentials: &Value, _request: &WebhookRequest<'_>) -> Result<Inbound, Refused> {
+        Err(Refused(
+            "Amazon calls no webhooks: its notifications go to the seller's own AWS queue (SQS or EventBridge); \
+             Amazon orders come in by the sync"
+                .into(),
+        ))
+    }
+
+    fn read_order(&self, _topic: &str, body: &[u8]) -> Result<ChannelOrder, ReadError> {
+        read_order(body)
+    }
+
+    async fn verify(&self, connection: &Connection<'_>) -> Result<String, ChannelError> {
+        let seller = self.seller_name(connection).await?;
+        match queue_access(connection.credentials) {
+            Ok(Some(access)) => {
+                let arn = self.check_queue(connection, &access).await?;
+                Ok(format!("{seller}, with ORDER_CHANGE read from {arn}"))
+            }
+            _ => Ok(seller),
+        }
+    }
+
+    async fn receive_queued(&self, connection: &Connection<'_>) -> Result<Option<Queued>, ChannelError> {
+        match queue_access(connection.credentials) {
+            Ok(Some(access)) => self.receive(connection, &access).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn ack_queued(&self, connection: &Connection<'_>, receipts: &[String]) -> Result<(), ChannelError> {
+        match queue_access(connection.credentials) {
+            Ok(Some(access)) if !receipts.is_empty() => self.ack(connection, &access, receipts).await,
+            _ => Ok(()),
         }
     }
 

@@ -107,6 +107,7 @@ impl Shopify {
                     fulfilment: true,
                     progress: true,
                     inventory: true,
+                    order_queue: false,
                 },
                 credentials: CredentialSchema {
                     fields: vec![

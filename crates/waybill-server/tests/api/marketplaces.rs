@@ -248,3 +248,55 @@ async fn an_amazon_order_comes_in_by_the_sync_ships_in_two_parts_and_is_confirme
         "{imports}"
     );
 }
+
+#[tokio::test]
+async fn with_the_sellers_sqs_queue_an_amazon_order_and_its_cancellation_arrive_between_syncs() {
+    use waybill_shopsim::amazon::{AmazonConfig, AmazonSim, FulfilledBy};
+    let h = Harness::start().await;
+    let shop = AmazonSim::new(AmazonConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(shop.clone().serve(listener));
+
+    let (c, q) = (shop.config().clone(), shop.queue().config().clone());
+    let (status, connection) = h
+        .post(
+            "/v1/channel-connections",
+            &json!({"channel": "amazon", "name": "Kupa on Amazon.com.tr", "mode": "test", "base_url": shop_url,
+                "credentials": {"client_id": c.client_id, "client_secret": c.client_secret,
+                    "refresh_token": c.refresh_token, "seller_id": c.seller_id, "marketplace_id": c.marketplace_id,
+                    "region": "eu", "sqs_queue_url": shop.queue().queue_url(&shop_url),
+                    "aws_access_key_id": q.access_key_id, "aws_secret_access_key": q.secret_access_key,
+                    "aws_region": q.region},
+                "settings": {"sync_interval_seconds": 3600}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "[{}] {connection}", h.backend);
+    assert!(connection["verified_as"].as_str().unwrap().contains("arn:aws:sqs:eu-west-1"), "{connection}");
+    assert!(connection["credentials"].is_null(), "credentials are never shown again: {connection}");
+    let searches = || {
+        shop.calls_to("GET", "/orders/2026-01-01/orders")
+            .iter()
+            .filter(|c| c.path == "/orders/2026-01-01/orders")
+            .count()
+    };
+    eventually("the first sync ran", async || (searches() > 0).then_some(())).await;
+    let searched = searches();
+
+    let placed = shop.place_order(package("KUPA-1", 1), FulfilledBy::Merchant);
+    let fba = shop.place_order(package("ECHO-1", 1), FulfilledBy::Amazon);
+    let order = eventually("the queue brought the order", async || order_by_external_id(&h, &placed).await).await;
+    assert_eq!(order["status"], "ready", "{order}");
+    assert!(shop.cancel_order(&placed));
+    let id = order["id"].as_str().unwrap().to_owned();
+    eventually("the queue brought the cancellation", async || {
+        let (_, order) = h.get(&format!("/v1/orders/{id}")).await;
+        (order["status"] == "cancelled").then_some(())
+    })
+    .await;
+    eventually("every message was deleted", async || (shop.queue().pending() == 0).then_some(())).await;
+    assert_eq!(searches(), searched, "the hourly sync did not run again: the queue brought both");
+    assert!(order_by_external_id(&h, &fba).await.is_none(), "an FBA order is Amazon's to ship");
+    let (_, imports) = h.get("/v1/channel-imports?limit=100").await;
+    assert_eq!(imports["data"].as_array().unwrap().len(), 2, "one import per change: {imports}");
+}
