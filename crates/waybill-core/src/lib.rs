@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod location;
 pub mod message;
 pub mod money;
+pub mod ndr;
 pub mod notification;
 pub mod order;
 pub mod parcel;

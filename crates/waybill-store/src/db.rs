@@ -219,12 +219,21 @@ fn open_sqlite(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection>
     Ok(conn)
 }
 
+/// `$1` … `$32`, the names most queries bind, without formatting one per value.
+const PARAMETER_NAMES: [&str; 32] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17",
+    "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25", "$26", "$27", "$28", "$29", "$30", "$31", "$32",
+];
+
 /// Binds `args[i]` to `$i+1`. SQLite numbers `$n` parameters by first appearance, not by `n`:
 /// binding by position would give `$3` in `SET b = $3 WHERE a = $1` the second value.
 fn bind_sqlite(stmt: &mut rusqlite::CachedStatement<'_>, args: Vec<Value>) -> rusqlite::Result<()> {
     for (i, arg) in args.into_iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let index = stmt.parameter_index(&name)?.ok_or(rusqlite::Error::InvalidParameterName(name))?;
+        let index = match PARAMETER_NAMES.get(i) {
+            Some(name) => stmt.parameter_index(name)?,
+            None => stmt.parameter_index(&format!("${}", i + 1))?,
+        };
+        let index = index.ok_or_else(|| rusqlite::Error::InvalidParameterName(format!("${}", i + 1)))?;
         match arg {
             Value::Text(s) => stmt.raw_bind_parameter(index, s)?,
             Value::Int(v) => stmt.raw_bind_parameter(index, v)?,
