@@ -22,6 +22,13 @@ async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
+/// A listener on a free loopback port for a fake channel, and its address.
+async fn loopback() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
 async fn order_by_external_id(h: &Harness, external_id: &str) -> Option<Value> {
     let (_, orders) = h.get("/v1/orders?limit=100").await;
     orders["data"].as_array().unwrap().iter().find(|o| o["external_id"] == external_id).cloned()
@@ -44,8 +51,7 @@ fn package(sku: &str, quantity: u32) -> NewOrder {
 async fn a_trendyol_package_ships_with_trendyols_own_carrier_and_tracking_and_its_steps_come_back() {
     let h = Harness::start().await;
     let shop = TrendyolSim::new(TrendyolConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, shop_url) = loopback().await;
     tokio::spawn(shop.clone().serve(listener));
     shop.add_product("8680000000017", "KUPA-1");
     let (status, depot) = h
@@ -172,8 +178,7 @@ async fn an_amazon_order_comes_in_by_the_sync_ships_in_two_parts_and_is_confirme
     use waybill_shopsim::amazon::{AmazonConfig, AmazonSim, FulfilledBy};
     let h = Harness::start().await;
     let shop = AmazonSim::new(AmazonConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, shop_url) = loopback().await;
     tokio::spawn(shop.clone().serve(listener));
     shop.add_listings(["KUPA-1", "TS-M"]);
     let (status, _) = h
@@ -254,8 +259,7 @@ async fn with_the_sellers_sqs_queue_an_amazon_order_and_its_cancellation_arrive_
     use waybill_shopsim::amazon::{AmazonConfig, AmazonSim, FulfilledBy};
     let h = Harness::start().await;
     let shop = AmazonSim::new(AmazonConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop_url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, shop_url) = loopback().await;
     tokio::spawn(shop.clone().serve(listener));
 
     let (c, q) = (shop.config().clone(), shop.queue().config().clone());
