@@ -143,7 +143,7 @@ pub fn read_notice(body: &str, seller_id: &str, marketplace_id: &str) -> Notice 
         amazon_order_id: Option<String>,
         summary: Option<Summary>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "PascalCase")]
     struct Summary {
         marketplace_id: Option<String>,
@@ -166,7 +166,7 @@ pub fn read_notice(body: &str, seller_id: &str, marketplace_id: &str) -> Notice 
     if change.seller_id.as_deref() != Some(seller_id) {
         return Notice::NotOurs(format!("order {order_id} of another seller"));
     }
-    let summary = change.summary.unwrap_or(Summary { marketplace_id: None, fulfillment_type: None });
+    let summary = change.summary.unwrap_or_default();
     // A notification without a summary is read: getOrder tells the rest.
     if summary.marketplace_id.as_deref().is_some_and(|m| m != marketplace_id) {
         return Notice::NotOurs(format!("order {order_id} of another marketplace"));
@@ -307,6 +307,7 @@ impl Amazon {
             Some(list) => serde_json::from_value(list.clone())
                 .map_err(|e| ChannelError::Protocol { channel: SLUG, message: format!("SQS ReceiveMessage: {e}") })?,
         };
+        let full = messages.len() == BATCH;
         let seller = credential(connection.credentials, "seller_id").trim();
         let marketplace = credential(connection.credentials, "marketplace_id").trim();
         let mut done = Vec::new();
@@ -340,11 +341,7 @@ impl Amazon {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Queued {
-            orders,
-            receipts: done,
-            more: answer.get("Messages").is_some_and(|m| m.as_array().is_some_and(|a| a.len() == BATCH)),
-        })
+        Ok(Queued { orders, receipts: done, more: full })
     }
 
     /// Deletes received messages (their orders are kept). A message SQS fails to delete comes
