@@ -18,9 +18,9 @@ use crate::coverage;
 use crate::error::ApiError;
 use crate::faults::{self, Faults};
 use crate::geo;
-use crate::model::{self, Address, Money, Parcel, Pickup, Shipment};
+use crate::model::{self, Address, Money, NdrInstruction, Parcel, Pickup, Shipment};
 use crate::rates::{self, Service};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, NdrAct, Scenario};
 use crate::validate::{Obj, parse_body};
 
 /// Longest client reference accepted.
@@ -42,6 +42,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/shipments", post(create_shipment).get(find_shipments))
         .route("/api/v1/shipments/{awb}", get(get_shipment))
         .route("/api/v1/shipments/{awb}/cancel", post(cancel_shipment))
+        .route("/api/v1/shipments/{awb}/ndr", post(instruct_ndr))
         .route("/api/v1/tracking/{awb}", get(track))
         .route("/api/v1/subscriptions", post(subscribe))
         .route("/api/v1/addresses/validate", post(validate_address))
@@ -226,7 +227,7 @@ async fn create_shipment(
     let scenario = match root.opt_str("scenario")? {
         None => Scenario::Delivered,
         Some(name) => Scenario::parse(name).ok_or_else(|| {
-            ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, rto, lost, exception")
+            ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, ndr, rto, lost, exception")
         })?,
     };
     let webhook = root.opt_obj("webhook")?.map(|hook| push_target(&hook)).transpose()?;
@@ -262,6 +263,7 @@ async fn create_shipment(
         day_seconds: inner.day_seconds,
         created_at: now,
         cancelled_at: None,
+        ndr_instruction: None,
     };
     let awb = store.book(&key, shipment)?.awb.clone();
     if let Some((url, secret)) = webhook {
@@ -308,6 +310,76 @@ async fn cancel_shipment(
     inner.store().cancel(&key, &awb, Utc::now())?;
     inner.wake.notify_one();
     Ok(Json(json!({ "awb": awb, "status_code": scenario::CANCELLED })).into_response())
+}
+
+/// How far ahead a failed delivery may be rescheduled, in days.
+const MAX_RESCHEDULE_DAYS: i64 = 7;
+/// The longest corrected address, phone or landmark taken.
+const MAX_NDR_TEXT: usize = 200;
+
+async fn instruct_ndr(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let action = NdrAct::parse(root.req_str("action")?)
+        .ok_or_else(|| ApiError::validation("action", "must be one of reattempt, reschedule, update, rto"))?;
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match root.opt_str(name)?.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > MAX_NDR_TEXT => {
+                Err(ApiError::validation(name, format!("must be at most {MAX_NDR_TEXT} characters")))
+            }
+            v => Ok(v.map(str::to_owned)),
+        }
+    };
+    let now = Utc::now();
+    let mut instruction = NdrInstruction {
+        action,
+        at: now,
+        lead_days: 0.0,
+        date: None,
+        address: text("address")?,
+        phone: text("phone")?,
+        landmark: text("landmark")?,
+    };
+    let mut store = inner.store();
+    let shipment =
+        store.shipment(&key, &awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+    match action {
+        NdrAct::Reschedule => {
+            let date = root.req_str("date")?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation("date", "must be a date as YYYY-MM-DD"))?;
+            let today = now.with_timezone(&geo::fixed_offset(shipment.utc_offset_minutes)).date_naive();
+            let ahead = (date - today).num_days();
+            if !(1..=MAX_RESCHEDULE_DAYS).contains(&ahead) {
+                return Err(ApiError::validation(
+                    "date",
+                    format!("must be 1 to {MAX_RESCHEDULE_DAYS} days after today ({today})"),
+                ));
+            }
+            instruction.date = Some(date);
+            instruction.lead_days = (ahead - 1) as f64;
+        }
+        NdrAct::Update
+            if instruction.address.is_none() && instruction.phone.is_none() && instruction.landmark.is_none() =>
+        {
+            return Err(ApiError::validation("address", "give at least one of address, phone or landmark"));
+        }
+        _ => {}
+    }
+    let status_code = store.instruct_ndr(&key, &awb, instruction)?;
+    inner.wake.notify_one();
+    Ok(Json(json!({
+        "awb": awb,
+        "action": action.name(),
+        "instructed_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "status_code": status_code,
+    }))
+    .into_response())
 }
 
 async fn track(

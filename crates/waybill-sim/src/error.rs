@@ -62,6 +62,18 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "CANCEL_NOT_ALLOWED", "shipment already picked up")
     }
 
+    pub(crate) fn ndr_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "NDR_NOT_ALLOWED", message)
+    }
+
+    pub(crate) fn ndr_already_instructed(action: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "NDR_ALREADY_INSTRUCTED",
+            format!("this failed attempt already has an instruction ({action})"),
+        )
+    }
+
     pub(crate) fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -17,7 +17,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Pickup, Shipment, Subscription};
+use crate::model::{NdrInstruction, Pickup, Shipment, Subscription};
 
 /// One state change.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,6 +31,12 @@ pub(crate) enum Record {
         api_key: String,
         awb: String,
         at: DateTime<Utc>,
+    },
+    /// The shipper's instruction after a failed delivery.
+    NdrInstructed {
+        api_key: String,
+        awb: String,
+        instruction: NdrInstruction,
     },
     /// A new subscription, or a new secret for an existing one (same id).
     SubscriptionSet {

@@ -48,6 +48,7 @@
 //! | `POST /api/v1/shipments` | book; 201 with `awb` (`SIM` + 10 digits), `shipment_id`, `reference`, `service`, `status_code`, `charge`, `edd`, `routing`, `pieces`, `created_at` |
 //! | `GET /api/v1/shipments?reference=R` | `{"shipments": [shipment]}`, empty when unknown: how a client reconciles an unknown outcome |
 //! | `GET /api/v1/shipments/{awb}` | the shipment, `status_code` = latest scan |
+//! | `POST /api/v1/shipments/{awb}/ndr` | an instruction after a failed delivery (below) → `{"awb", "action", "instructed_at", "status_code"}` |
 //! | `POST /api/v1/shipments/{awb}/cancel` | `{"awb", "status_code": "CX"}` until pickup, then 409 `CANCEL_NOT_ALLOWED`; idempotent |
 //! | `GET /api/v1/tracking/{awb}` | `{"awb", "status_code", "events": [event]}`, oldest first |
 //! | `POST /api/v1/subscriptions` | `{"awb", "url", "secret"}` → 201 `{"subscription_id"}` (200 when the same awb + url replaces its secret) |
@@ -87,9 +88,24 @@
 //! | --- | --- |
 //! | `delivered` (default) | BK 0, PU 0.2, DP 0.5, AR 1.2, OD 1.6, DL 1.8 |
 //! | `ndr_then_delivered` | BK 0, PU 0.2, DP 0.5, AR 1.2, OD 1.6, UD(CNA) 1.8, OD 2.6, DL 2.8 |
+//! | `ndr` | BK 0, PU 0.2, DP 0.5, AR 1.2, OD 1.6, UD(CNA) 1.8, then what the shipper instructs (below) |
 //! | `rto` | BK 0, PU 0.2, DP 0.5, AR 1.2, OD 1.6, UD(ADR) 1.8, OD 2.6, UD(REF) 2.8, RT 3.0, RI 3.5, RD 4.5 |
 //! | `lost` | BK 0, PU 0.2, DP 0.5, LS 7.0 |
 //! | `exception` | BK 0, PU 0.2, DP 0.5, EX(DMG) 1.0, AR 1.5, OD 2.0, DL 2.2 |
+//!
+//! ## NDR instructions
+//!
+//! While a shipment's latest scan is `UD`, the shipper may send one instruction for that failed
+//! attempt: `{"action": "reattempt"}`, `{"action": "reschedule", "date": "YYYY-MM-DD"}` (after
+//! today, at most 7 days ahead), `{"action": "update", "address"?, "phone"?, "landmark"?}` (at
+//! least one) or `{"action": "rto"}`. Otherwise 409 `NDR_NOT_ALLOWED`; a second, different
+//! instruction for the same attempt is 409 `NDR_ALREADY_INSTRUCTED`, and the same one again
+//! answers as the first did, so a client may repeat a request whose answer was lost. Only the
+//! `ndr` scenario changes its journey: after `reattempt` or `update`, OD 0.3 and DL 0.5
+//! simulated days later; after `reschedule`, the same a simulated day per day ahead, less one;
+//! after `rto`, RT 0.2, RI 0.7 and RD 1.7 days later. Without an instruction the carrier holds
+//! the parcel 3 simulated days and then returns it (RT, RI, RD from then on). Other scenarios
+//! keep their own scans and only record the instruction.
 //!
 //! A cancelled shipment gets a `CX` scan at the moment of cancellation and no
 //! scans after it.
@@ -136,7 +152,7 @@
 //! ## Persistence
 //!
 //! With [`SimConfig::state_file`], every state change (shipment booked,
-//! shipment cancelled, pickup booked, subscription set, webhook event done) is appended to a
+//! shipment cancelled, NDR instruction, pickup booked, subscription set, webhook event done) is appended to a
 //! JSON-lines journal that is replayed on start; scans need no journal since
 //! they follow from the booking time and the scenario.
 

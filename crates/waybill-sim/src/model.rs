@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::{self, Hub};
 use crate::rates::Service;
-use crate::scenario::{self, Place, Scenario};
+use crate::scenario::{self, NdrAct, Place, Scenario, Step};
 
 /// A postal address as the client sent it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +63,27 @@ pub(crate) struct Shipment {
     pub day_seconds: f64,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// What the shipper said to do after the failed attempt (absent in older state files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ndr_instruction: Option<NdrInstruction>,
+}
+
+/// The shipper's instruction after a failed delivery.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NdrInstruction {
+    pub action: NdrAct,
+    pub at: DateTime<Utc>,
+    /// Simulated days the next attempt waits beyond the usual (a rescheduled delivery).
+    #[serde(default)]
+    pub lead_days: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark: Option<String>,
 }
 
 /// One scan on a shipment's timeline, possibly still in the future.
@@ -159,14 +180,32 @@ impl Shipment {
         days_after(self.created_at, day, self.day_seconds)
     }
 
+    /// The scenario's steps with their instants, and for the `ndr` scenario the steps its
+    /// instruction (or the carrier's hold running out) leads to.
+    fn steps(&self) -> Vec<(DateTime<Utc>, Step)> {
+        let mut steps: Vec<_> = self.scenario.steps().iter().map(|step| (self.instant(step.day), *step)).collect();
+        if self.scenario == Scenario::Ndr
+            && let Some(&(failed_at, _)) = steps.last()
+        {
+            let (from, action, lead) = match &self.ndr_instruction {
+                Some(i) => (i.at.max(failed_at), i.action, i.lead_days),
+                None => (days_after(failed_at, scenario::NDR_HOLD_DAYS, self.day_seconds), NdrAct::Rto, 0.0),
+            };
+            steps.extend(
+                scenario::after_instruction(action)
+                    .iter()
+                    .map(|step| (days_after(from, step.day + lead, self.day_seconds), *step)),
+            );
+        }
+        steps
+    }
+
     /// Every scan, past and future, in time order. A cancellation cuts the
     /// scenario short and adds a `CX` scan at the moment it happened.
     pub fn timeline(&self) -> Vec<Scan> {
         let mut scans: Vec<Scan> = self
-            .scenario
             .steps()
-            .iter()
-            .map(|step| (self.instant(step.day), step))
+            .into_iter()
             .take_while(|(at, _)| self.cancelled_at.is_none_or(|cx| *at <= cx))
             .enumerate()
             .map(|(i, (at, step))| Scan { seq: i + 1, at, code: step.code, reason: step.reason, place: step.place })
@@ -295,6 +334,7 @@ mod tests {
             day_seconds,
             created_at,
             cancelled_at: None,
+            ndr_instruction: None,
         }
     }
 
@@ -332,9 +372,38 @@ mod tests {
                     let codes: Vec<_> = timeline.iter().map(|s| s.code).collect();
                     prop_assert_eq!(codes, ["BK", "CX"]);
                 }
-                None => prop_assert_eq!(timeline.len(), scenario.steps().len()),
+                None => prop_assert_eq!(
+                    timeline.len(),
+                    // An uninstructed `ndr` shipment is held, then returned (RT, RI, RD).
+                    scenario.steps().len() + if scenario == Scenario::Ndr { 3 } else { 0 }
+                ),
             }
         }
+    }
+
+    #[test]
+    fn an_ndr_instruction_decides_what_follows_the_failed_attempt() {
+        let created_at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let mut shipment = shipment(Scenario::Ndr, 100.0, created_at);
+        let at = |secs| created_at + Duration::seconds(secs);
+        let codes = |s: &Shipment| s.timeline().iter().map(|scan| (scan.code, scan.at)).collect::<Vec<_>>();
+        // UD at 180 s; nobody instructs: held 300 s, then returned.
+        assert_eq!(codes(&shipment)[5..], [("UD", at(180)), ("RT", at(500)), ("RI", at(550)), ("RD", at(650))]);
+        let instruct = |action, lead_days| NdrInstruction {
+            action,
+            at: at(200),
+            lead_days,
+            date: None,
+            address: None,
+            phone: None,
+            landmark: None,
+        };
+        shipment.ndr_instruction = Some(instruct(NdrAct::Reattempt, 0.0));
+        assert_eq!(codes(&shipment)[5..], [("UD", at(180)), ("OD", at(230)), ("DL", at(250))]);
+        shipment.ndr_instruction = Some(instruct(NdrAct::Reschedule, 2.0));
+        assert_eq!(codes(&shipment)[5..], [("UD", at(180)), ("OD", at(430)), ("DL", at(450))]);
+        shipment.ndr_instruction = Some(instruct(NdrAct::Rto, 0.0));
+        assert_eq!(codes(&shipment)[5..], [("UD", at(180)), ("RT", at(220)), ("RI", at(270)), ("RD", at(370))]);
     }
 
     #[test]

@@ -86,6 +86,17 @@ const NDR_THEN_DELIVERED: &[Step] = &[
     at(2.8, "DL", Destination),
 ];
 
+/// Fails once and waits for the shipper's instruction (`POST /api/v1/shipments/{awb}/ndr`);
+/// the scans after the failure follow from it ([`crate::model::Shipment::timeline`]).
+const NDR: &[Step] = &[
+    at(0.0, "BK", Origin),
+    at(0.2, "PU", Origin),
+    at(0.5, "DP", Origin),
+    at(1.2, "AR", Destination),
+    at(1.6, "OD", Destination),
+    because(1.8, "UD", "CNA", Destination),
+];
+
 const RTO: &[Step] = &[
     at(0.0, "BK", Origin),
     at(0.2, "PU", Origin),
@@ -114,6 +125,8 @@ const EXCEPTION: &[Step] = &[
 
 /// The code of the scan added when a shipment is cancelled.
 pub(crate) const CANCELLED: &str = "CX";
+/// A failed delivery attempt: the scan an NDR instruction answers.
+pub(crate) const UNDELIVERED: &str = "UD";
 /// The scan after which a shipment can no longer be cancelled.
 pub(crate) const PICKED_UP: &str = "PU";
 
@@ -123,14 +136,22 @@ pub(crate) const PICKED_UP: &str = "PU";
 pub(crate) enum Scenario {
     Delivered,
     NdrThenDelivered,
+    /// Fails once, then follows the shipper's NDR instruction.
+    Ndr,
     Rto,
     Lost,
     Exception,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] =
-        [Scenario::Delivered, Scenario::NdrThenDelivered, Scenario::Rto, Scenario::Lost, Scenario::Exception];
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Delivered,
+        Scenario::NdrThenDelivered,
+        Scenario::Ndr,
+        Scenario::Rto,
+        Scenario::Lost,
+        Scenario::Exception,
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
@@ -140,6 +161,7 @@ impl Scenario {
         match self {
             Scenario::Delivered => "delivered",
             Scenario::NdrThenDelivered => "ndr_then_delivered",
+            Scenario::Ndr => "ndr",
             Scenario::Rto => "rto",
             Scenario::Lost => "lost",
             Scenario::Exception => "exception",
@@ -151,9 +173,52 @@ impl Scenario {
         match self {
             Scenario::Delivered => DELIVERED,
             Scenario::NdrThenDelivered => NDR_THEN_DELIVERED,
+            Scenario::Ndr => NDR,
             Scenario::Rto => RTO,
             Scenario::Lost => LOST,
             Scenario::Exception => EXCEPTION,
+        }
+    }
+}
+
+/// Simulated days after the failed attempt of an `ndr` shipment that nobody instructs, after
+/// which the carrier returns it by itself.
+pub(crate) const NDR_HOLD_DAYS: f64 = 3.0;
+
+/// The scans an NDR instruction leads to, in simulated days after it was given (the failed
+/// attempt of the `ndr` scenario, or the hold running out, for `Rto`).
+pub(crate) fn after_instruction(action: NdrAct) -> &'static [Step] {
+    const ATTEMPT: &[Step] = &[at(0.3, "OD", Destination), at(0.5, "DL", Destination)];
+    const RETURN: &[Step] = &[at(0.2, "RT", Destination), at(0.7, "RI", Linehaul), at(1.7, "RD", Origin)];
+    match action {
+        NdrAct::Reattempt | NdrAct::Reschedule | NdrAct::Update => ATTEMPT,
+        NdrAct::Rto => RETURN,
+    }
+}
+
+/// What a shipper can tell this carrier after a failed delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum NdrAct {
+    Reattempt,
+    Reschedule,
+    Update,
+    Rto,
+}
+
+impl NdrAct {
+    pub const ALL: [NdrAct; 4] = [NdrAct::Reattempt, NdrAct::Reschedule, NdrAct::Update, NdrAct::Rto];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NdrAct::Reattempt => "reattempt",
+            NdrAct::Reschedule => "reschedule",
+            NdrAct::Update => "update",
+            NdrAct::Rto => "rto",
         }
     }
 }

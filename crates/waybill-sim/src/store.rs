@@ -12,8 +12,9 @@ use rand::Rng;
 
 use crate::error::ApiError;
 use crate::journal::{Journal, Record};
-use crate::model::{Pickup, Shipment, Subscription};
+use crate::model::{NdrInstruction, Pickup, Shipment, Subscription};
 use crate::push::{self, Job, Queue};
+use crate::scenario;
 
 /// The shipments of one API key.
 #[derive(Default)]
@@ -73,6 +74,14 @@ impl Store {
                     .and_then(|t| t.shipments.get_mut(&awb))
                     .ok_or_else(|| format!("cancelled shipment {awb} is unknown"))?;
                 shipment.cancelled_at.get_or_insert(at);
+            }
+            Record::NdrInstructed { api_key, awb, instruction } => {
+                let shipment = self
+                    .tenants
+                    .get_mut(&api_key)
+                    .and_then(|t| t.shipments.get_mut(&awb))
+                    .ok_or_else(|| format!("instructed shipment {awb} is unknown"))?;
+                shipment.ndr_instruction.get_or_insert(instruction);
             }
             Record::SubscriptionSet { subscription } => {
                 if self.shipment(&subscription.api_key, &subscription.awb).is_none() {
@@ -187,6 +196,38 @@ impl Store {
             self.queue.schedule(now, id.clone());
         }
         Ok(())
+    }
+
+    /// Takes the shipper's instruction for a shipment whose latest scan by `instruction.at` is a
+    /// failed delivery. The same instruction again is answered as the first (a client's retry);
+    /// another one is refused. Subscribers are queued for the scans it leads to.
+    pub fn instruct_ndr(
+        &mut self,
+        api_key: &str,
+        awb: &str,
+        instruction: NdrInstruction,
+    ) -> Result<&'static str, ApiError> {
+        let shipment =
+            self.shipment(api_key, awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+        if let Some(given) = &shipment.ndr_instruction {
+            let same = NdrInstruction { at: given.at, lead_days: given.lead_days, ..instruction.clone() };
+            if *given == same {
+                return Ok(shipment.status_at(instruction.at));
+            }
+            return Err(ApiError::ndr_already_instructed(given.action.name()));
+        }
+        let status = shipment.status_at(instruction.at);
+        if status != scenario::UNDELIVERED {
+            return Err(ApiError::ndr_not_allowed(format!(
+                "the latest scan is {status}, not a failed delivery (UD): there is nothing to instruct"
+            )));
+        }
+        let at = instruction.at;
+        self.commit(Record::NdrInstructed { api_key: api_key.to_owned(), awb: awb.to_owned(), instruction })?;
+        for id in self.subscriptions_by_awb.get(awb).into_iter().flatten() {
+            self.queue.schedule(at, id.clone());
+        }
+        Ok(status)
     }
 
     /// Subscribes `url` to the events of `awb`, or gives an existing

@@ -4,6 +4,7 @@
 mod common;
 mod faults;
 mod flows;
+mod ndr;
 mod operations;
 mod persistence;
 mod properties;

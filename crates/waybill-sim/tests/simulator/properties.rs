@@ -58,10 +58,11 @@ fn quote(body: &Value) -> Vec<u64> {
         .collect()
 }
 
-/// Final code and number of events of each scenario.
-const SCENARIOS: [(&str, &str, usize); 5] = [
+/// Final code and number of events of each scenario (`ndr` uninstructed: held, then returned).
+const SCENARIOS: [(&str, &str, usize); 6] = [
     ("delivered", "DL", 6),
     ("ndr_then_delivered", "DL", 8),
+    ("ndr", "RD", 9),
     ("rto", "RD", 11),
     ("lost", "LS", 4),
     ("exception", "DL", 7),
