@@ -235,6 +235,7 @@ impl Aramex {
                 pickup: true,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

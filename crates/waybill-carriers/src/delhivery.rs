@@ -51,6 +51,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use waybill_core::ndr::{NdrAction, NdrActionKind, NdrCapability};
 use waybill_core::{Address, Money, NdrReason, Parcel, Routing, TrackingStatus};
 use waybill_outbound::Outbound;
 
@@ -67,6 +68,8 @@ const CHARGES_PATH: &str = "/api/kinko/v1/invoice/charges/.json";
 const SERVICEABILITY_PATH: &str = "/c/api/pin-codes/json/";
 const PACKING_SLIP_PATH: &str = "/api/p/packing_slip";
 const PICKUP_PATH: &str = "/fm/request/new/";
+/// The NDR API: instructions after a failed delivery (`RE-ATTEMPT`, `DEFER_DLV`, `EDIT_DETAILS`).
+const NDR_PATH: &str = "/api/p/update";
 
 /// Delhivery gives times without an offset; they are India Standard Time.
 const IST_OFFSET_SECS: i32 = 5 * 3600 + 30 * 60;
@@ -180,6 +183,7 @@ impl Delhivery {
                 pickup: true,
                 serviceability: true,
                 returns: false,
+                ndr: true,
             },
             credentials: CredentialSchema {
                 fields: vec![
@@ -501,6 +505,45 @@ pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     Err(rejected("CANCEL_FAILED", message, None))
 }
 
+/// One instruction of the NDR API for `action` on `waybill`; `None` for what the API does not
+/// take: a return to origin, or a correction that gives neither a street nor a phone (a
+/// landmark alone cannot be sent without the rest of the address).
+pub fn ndr_instruction(waybill: &str, action: &NdrAction) -> Option<Value> {
+    match action {
+        NdrAction::Reattempt {} => Some(json!({"waybill": waybill, "act": "RE-ATTEMPT"})),
+        NdrAction::Reschedule { date } => Some(json!({
+            "waybill": waybill,
+            "act": "DEFER_DLV",
+            "action_data": {"deferred_date": date.format("%Y-%m-%d").to_string()},
+        })),
+        NdrAction::UpdateAndReattempt { street1, street2, phone, landmark } => {
+            let mut data = serde_json::Map::new();
+            if let Some(street1) = street1 {
+                let lines = [Some(street1.as_str()), street2.as_deref(), landmark.as_deref()];
+                data.insert("add".into(), lines.into_iter().flatten().collect::<Vec<_>>().join(", ").into());
+            }
+            if let Some(phone) = phone {
+                data.insert("phone".into(), self::phone(phone).into());
+            }
+            (!data.is_empty()).then(|| json!({"waybill": waybill, "act": "EDIT_DETAILS", "action_data": data}))
+        }
+        NdrAction::Rto {} => None,
+    }
+}
+
+/// The NDR API's answer: a request id when the instruction was taken, or a refusal with
+/// Delhivery's remark (`status` false, or an `error`).
+pub fn parse_ndr_answer(body: &[u8]) -> Result<(), CarrierError> {
+    let answer: Value = json_body(body, "NDR instruction")?;
+    let refused = matches!(answer.get("status"), Some(Value::Bool(false)))
+        || answer.get("error").is_some_and(|e| !e.is_null() && e != &Value::Bool(false));
+    if !refused {
+        return Ok(());
+    }
+    let message = carrier_message(&answer).unwrap_or_else(|| "Delhivery did not take the NDR instruction".into());
+    Err(rejected("NDR_REFUSED", message, None))
+}
+
 /// The shipments a tracking answer lists (empty when Delhivery knows none).
 fn shipments(body: &[u8], what: &str) -> Result<Vec<TrackShipment>, CarrierError> {
     #[derive(Deserialize)]
@@ -770,6 +813,32 @@ impl Carrier for Delhivery {
             answer(self.http.send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes)
                 .await?;
         parse_cancel_answer(&body)
+    }
+
+    fn ndr(&self) -> NdrCapability {
+        // Its NDR API takes three actions; a return to origin is asked of Delhivery's team
+        // (the daily NDR report).
+        NdrCapability {
+            api: true,
+            actions: &[NdrActionKind::Reattempt, NdrActionKind::Reschedule, NdrActionKind::UpdateAndReattempt],
+            ..NdrCapability::REPORT
+        }
+    }
+
+    async fn ndr_action(
+        &self,
+        account: &Account<'_>,
+        booking: &BookedRef<'_>,
+        action: &NdrAction,
+    ) -> Result<(), CarrierError> {
+        let Some(instruction) = ndr_instruction(booking.tracking_number, action) else {
+            return Err(CarrierError::Unsupported { carrier: SLUG, operation: "this NDR action" });
+        };
+        let req = self.request(account, reqwest::Method::POST, NDR_PATH).json(&json!({ "data": [instruction] }));
+        let what = format!("NDR instruction for waybill {}", booking.tracking_number);
+        // An instruction given twice is the same instruction, so a timeout may be retried.
+        let body = answer(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes).await?;
+        parse_ndr_answer(&body)
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {

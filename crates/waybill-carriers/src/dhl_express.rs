@@ -174,6 +174,7 @@ impl DhlExpress {
                 pickup: true,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -209,6 +209,7 @@ impl Fedex {
                 pickup: true,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -306,6 +306,7 @@ impl Generic {
                 pickup: false,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema { fields: vec![] },
             test_base_url: None,

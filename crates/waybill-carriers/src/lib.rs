@@ -28,6 +28,7 @@ use std::sync::Arc;
 pub use error::CarrierError;
 pub use model::*;
 use waybill_core::FieldError;
+use waybill_core::ndr::{NdrAction, NdrCapability};
 
 /// One carrier's API, as every workflow needs it.
 ///
@@ -79,6 +80,24 @@ pub trait Carrier: Send + Sync {
         _postal_code: &str,
     ) -> Result<Serviceability, CarrierError> {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "serviceability checks" })
+    }
+
+    /// What the carrier can be told after a failed delivery: which actions, how many attempts
+    /// it makes, how far ahead it reschedules. `api` matches `capabilities.ndr`.
+    fn ndr(&self) -> NdrCapability {
+        NdrCapability::REPORT
+    }
+
+    /// Tells the carrier what to do about a shipment's failed delivery (`capabilities.ndr`).
+    /// An action its API does not take is [`CarrierError::Unsupported`]: it goes in the daily
+    /// NDR report instead. Repeating an instruction does no harm at the carriers that take them.
+    async fn ndr_action(
+        &self,
+        _account: &Account<'_>,
+        _booking: &BookedRef<'_>,
+        _action: &NdrAction,
+    ) -> Result<(), CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "NDR actions" })
     }
 
     /// Asks the carrier to push this shipment's scans to `target`. Carriers without pushes
@@ -149,5 +168,20 @@ impl Carriers {
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Carrier>> {
         self.by_slug.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_carrier_shows_of_ndr_matches_what_it_takes() {
+        let carriers = Carriers::new(waybill_outbound::Outbound::default());
+        let with_api: Vec<_> = carriers.iter().filter(|c| c.ndr().api).map(|c| c.info().slug).collect();
+        for carrier in carriers.iter() {
+            assert_eq!(carrier.info().capabilities.ndr, carrier.ndr().api, "{}", carrier.info().slug);
+        }
+        assert_eq!(with_api, ["delhivery", "sandbox"]);
     }
 }

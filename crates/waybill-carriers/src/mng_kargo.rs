@@ -225,6 +225,7 @@ impl MngKargo {
                 pickup: false,
                 serviceability: false,
                 returns: true,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

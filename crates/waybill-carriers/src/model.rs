@@ -63,6 +63,9 @@ pub struct Capabilities {
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).
     pub returns: bool,
+    /// The carrier takes instructions after a failed delivery through its API
+    /// ([`crate::Carrier::ndr_action`]); for the others they go in the daily NDR report.
+    pub ndr: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use waybill_core::ndr::{NdrAction, NdrCapability};
 use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 use waybill_outbound::Outbound;
 
@@ -57,7 +58,7 @@ const UNKNOWN_CODE_STATUS: TrackingStatus = TrackingStatus::InTransit;
 const SERVICES: &[(&str, &str)] = &[("express", "Express"), ("standard", "Standard"), ("economy", "Economy")];
 
 /// Journeys the simulator can play in test mode.
-pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "rto", "lost", "exception"];
+pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "ndr", "rto", "lost", "exception"];
 
 /// Pushes older than this are refused, so a captured push cannot be replayed much later.
 const PUSH_MAX_AGE_SECS: u64 = 300;
@@ -85,6 +86,7 @@ impl Sandbox {
                 pickup: true,
                 serviceability: true,
                 returns: false,
+                ndr: true,
             },
             credentials: CredentialSchema {
                 fields: vec![CredentialField {
@@ -332,6 +334,43 @@ pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     }
 }
 
+/// The simulator's instruction for an NDR action.
+fn ndr_body(action: &NdrAction) -> Value {
+    match action {
+        NdrAction::Reattempt {} => serde_json::json!({"action": "reattempt"}),
+        NdrAction::Reschedule { date } => serde_json::json!({"action": "reschedule", "date": date.to_string()}),
+        NdrAction::UpdateAndReattempt { street1, street2, phone, landmark } => {
+            let address = [street1.as_deref(), street2.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            let mut body = serde_json::json!({"action": "update"});
+            for (key, value) in [
+                ("address", Some(address).filter(|a| !a.is_empty())),
+                ("phone", phone.clone()),
+                ("landmark", landmark.clone()),
+            ] {
+                if let Some(value) = value {
+                    body[key] = Value::String(value);
+                }
+            }
+            body
+        }
+        NdrAction::Rto {} => serde_json::json!({"action": "rto"}),
+    }
+}
+
+/// Reads the answer to `POST /api/v1/shipments/{awb}/ndr`: the action the simulator took.
+pub fn parse_ndr_answer(body: &[u8], expected: &str) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Taken {
+        action: String,
+    }
+    let taken: Taken = json_answer(body, "NDR instruction")?;
+    if taken.action == expected {
+        Ok(())
+    } else {
+        Err(protocol(format!("an NDR `{expected}` was answered as `{}`", taken.action)))
+    }
+}
+
 /// Reads the answer to `GET /api/v1/tracking/{awb}`.
 pub fn parse_tracking_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
     #[derive(Deserialize)]
@@ -516,6 +555,29 @@ impl Carrier for Sandbox {
         let req = self.request(account, reqwest::Method::POST, &path);
         let what = format!("shipment {}", booking.tracking_number);
         read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_cancel_answer).await
+    }
+
+    fn ndr(&self) -> NdrCapability {
+        // The simulator takes every action, a week ahead; `ndr` shipments fail once.
+        NdrCapability { api: true, ..NdrCapability::REPORT }
+    }
+
+    async fn ndr_action(
+        &self,
+        account: &Account<'_>,
+        booking: &BookedRef<'_>,
+        action: &NdrAction,
+    ) -> Result<(), CarrierError> {
+        let path = format!("/api/v1/shipments/{}/ndr", booking.tracking_number);
+        let body = ndr_body(action);
+        let expected = body["action"].as_str().unwrap_or_default().to_owned();
+        // The same instruction again is answered as the first, so a timeout may be retried.
+        let req = self.request(account, reqwest::Method::POST, &path).json(&body);
+        let what = format!("NDR instruction for {}", booking.tracking_number);
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, |body| {
+            parse_ndr_answer(body, &expected)
+        })
+        .await
     }
 
     async fn track(&self, account: &Account<'_>, tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {

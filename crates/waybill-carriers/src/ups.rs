@@ -188,6 +188,7 @@ impl Ups {
                 pickup: true,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -193,6 +193,7 @@ impl Usps {
                 pickup: false,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -659,6 +659,7 @@ impl YurticiKargo {
                 pickup: false,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![

@@ -25,6 +25,11 @@
 //!   https://delhivery-express-api-doc.readme.io/reference/invoice-shipping-charge-api (an array whose
 //!   `total_amount` is the estimate); the other `charge_*` keys and all amounts are illustrative.
 //! - Cancel answers (inline below) are SYNTHETIC (`status`, `remark`, `waybill`).
+//! - NDR answers (inline below) are SYNTHETIC: the request follows
+//!   https://delhivery-express-api-doc.readme.io/reference/asynchronous-ndr-package-action-api
+//!   (`POST /api/p/update`, `data[].{waybill, act, action_data}` with `RE-ATTEMPT`, `DEFER_DLV` +
+//!   `deferred_date`, `EDIT_DETAILS` + `add`/`phone`); the answer's `request_id` and the refusal's
+//!   `status`/`error` keys are our reading of that page, their values illustrative.
 //! - `pincode_serviceable_synthetic.json`, `pincode_embargo_synthetic.json`: SYNTHETIC, built on
 //!   https://delhivery-express-api-doc.readme.io/reference/pincode-serviceability-api
 //!   (`delivery_codes[].postal_code.{pin, district, state_code, pre_paid, cash, pickup, repl,
@@ -445,6 +450,58 @@ async fn cancel_sends_the_waybill_and_keeps_refusals() {
 
     let (code, message, _) = rejected(carrier.cancel(&account.account(), &booked).await);
     assert_eq!((code.as_str(), message.as_str()), ("CANCEL_FAILED", "Shipment is already Delivered"));
+}
+
+#[tokio::test]
+async fn ndr_actions_go_to_the_ndr_api_and_a_return_is_left_to_the_report() {
+    use waybill_core::ndr::{NdrAction, NdrActionKind};
+    let server = start().await;
+    let taken = json!({"request_id": "3c8a1f0e-ndr", "status": "Success"}).to_string();
+    let refused = json!({"status": false, "error": "Waybill not in pending state"}).to_string();
+    server.dlv.on(
+        Method::POST,
+        "/api/p/update",
+        vec![(200, taken.clone()), (200, taken.clone()), (200, taken), (200, refused)],
+    );
+    let carrier = delhivery();
+    let account = TestAccount::on(&server);
+    let booked = BookedRef { tracking_number: "1490810000123", carrier_shipment_id: "1490810000123" };
+    let ndr = carrier.ndr();
+    assert!(ndr.api && carrier.info().capabilities.ndr);
+    assert!(!ndr.actions.contains(&NdrActionKind::Rto), "a return is asked of Delhivery's team");
+
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 9).expect("date");
+    let fix = NdrAction::UpdateAndReattempt {
+        street1: Some("14 MG Road".into()),
+        street2: None,
+        phone: Some("+91 98765 43210".into()),
+        landmark: Some("opposite the temple".into()),
+    };
+    for action in [NdrAction::Reattempt {}, NdrAction::Reschedule { date }, fix.clone()] {
+        carrier.ndr_action(&account.account(), &booked, &action).await.expect("taken");
+    }
+    let sent: Vec<Value> = server.dlv.calls().iter().map(|c| c.json()).collect();
+    assert_eq!(server.dlv.calls()[0].headers["authorization"], "Token tok-123");
+    assert_eq!(
+        sent,
+        [
+            json!({"data": [{"waybill": "1490810000123", "act": "RE-ATTEMPT"}]}),
+            json!({"data": [{"waybill": "1490810000123", "act": "DEFER_DLV", "action_data": {"deferred_date": "2026-12-09"}}]}),
+            json!({"data": [{"waybill": "1490810000123", "act": "EDIT_DETAILS",
+                "action_data": {"add": "14 MG Road, opposite the temple", "phone": "9876543210"}}]}),
+        ]
+    );
+    let (code, message, _) = rejected(carrier.ndr_action(&account.account(), &booked, &NdrAction::Reattempt {}).await);
+    assert_eq!((code.as_str(), message.as_str()), ("NDR_REFUSED", "Waybill not in pending state"));
+
+    for unsent in [
+        NdrAction::Rto {},
+        NdrAction::UpdateAndReattempt { street1: None, street2: None, phone: None, landmark: Some("blue door".into()) },
+    ] {
+        let result = carrier.ndr_action(&account.account(), &booked, &unsent).await;
+        assert!(matches!(result, Err(CarrierError::Unsupported { .. })), "{unsent:?}: {result:?}");
+    }
+    assert_eq!(server.dlv.calls().len(), 4, "nothing was sent for what the API does not take");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -387,6 +387,39 @@ async fn cancel_after_pickup_is_rejected() {
 }
 
 #[tokio::test]
+async fn an_ndr_instruction_changes_the_journey_and_is_taken_once() {
+    use waybill_core::ndr::NdrAction;
+    // The failed attempt comes 0.9 s after booking; the simulator would return it 1.5 s later.
+    let sim = start_sim(0.5).await;
+    let acct = TestAccount::on(&sim);
+    let account = acct.account();
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.ndr && carrier.ndr().api);
+    let booking = carrier.book(&account, &booking_request(&unique_reference("ndr"), Some("ndr"))).await.expect("book");
+    let (code, _) = rejected(carrier.ndr_action(&account, &booked_ref(&booking), &NdrAction::Reattempt {}).await);
+    assert_eq!(code, "NDR_NOT_ALLOWED", "nothing failed yet");
+
+    let failed =
+        track_until(&*carrier, &account, &booking.tracking_number, last_status_is(TrackingStatus::DeliveryFailed))
+            .await;
+    assert_eq!(failed.last().and_then(|s| s.ndr_reason), Some(NdrReason::CustomerUnavailable));
+    let fix = NdrAction::UpdateAndReattempt {
+        street1: Some("Ataturk Cd. 12".into()),
+        street2: Some("Daire 4".into()),
+        phone: None,
+        landmark: Some("next to the pharmacy".into()),
+    };
+    carrier.ndr_action(&account, &booked_ref(&booking), &fix).await.expect("taken");
+    carrier.ndr_action(&account, &booked_ref(&booking), &fix).await.expect("the same instruction again is harmless");
+    let (code, _) = rejected(carrier.ndr_action(&account, &booked_ref(&booking), &NdrAction::Rto {}).await);
+    assert_eq!(code, "NDR_ALREADY_INSTRUCTED");
+
+    let scans =
+        track_until(&*carrier, &account, &booking.tracking_number, last_status_is(TrackingStatus::Delivered)).await;
+    assert_well_formed(&booking.tracking_number, &scans, &["BK", "PU", "DP", "AR", "OD", "UD", "OD", "DL"]);
+}
+
+#[tokio::test]
 async fn cancelling_an_unknown_shipment_is_not_found() {
     let sim = start_sim(FAST_DAY).await;
     let acct = TestAccount::on(&sim);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::CarrierAccount;
 use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::inventory::{StockLevel, StockReason};
+use crate::ndr::NdrRecord;
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
 use crate::shipment::{Shipment, TrackingEvent};
@@ -72,6 +73,21 @@ pub enum Event {
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
+    /// A delivery failed for the first time: an NDR case waits for an action until its deadline.
+    #[serde(rename = "ndr.opened")]
+    NdrOpened { ndr: NdrRecord },
+    /// Another delivery attempt failed: the same case waits for an action again.
+    #[serde(rename = "ndr.attempt_failed")]
+    NdrAttemptFailed { ndr: NdrRecord },
+    /// An action was asked for (by the customer, the merchant, or the deadline's default).
+    #[serde(rename = "ndr.action_requested")]
+    NdrActionRequested { ndr: NdrRecord },
+    /// The carrier refused an action: a person must follow it up with the carrier.
+    #[serde(rename = "ndr.instruction_refused")]
+    NdrInstructionRefused { ndr: NdrRecord, reason: String },
+    /// The case ended: the parcel was delivered, or goes back to the sender.
+    #[serde(rename = "ndr.closed")]
+    NdrClosed { ndr: NdrRecord },
     /// A webhook endpoint kept failing and was disabled; its pending deliveries were dropped.
     #[serde(rename = "webhook_endpoint.disabled")]
     WebhookEndpointDisabled { endpoint_id: WebhookEndpointId, url: String, reason: String },
@@ -100,6 +116,11 @@ impl Event {
             Event::PickupFailed { .. } => "pickup.failed",
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
+            Event::NdrOpened { .. } => "ndr.opened",
+            Event::NdrAttemptFailed { .. } => "ndr.attempt_failed",
+            Event::NdrActionRequested { .. } => "ndr.action_requested",
+            Event::NdrInstructionRefused { .. } => "ndr.instruction_refused",
+            Event::NdrClosed { .. } => "ndr.closed",
         }
     }
 
@@ -125,6 +146,11 @@ impl Event {
             }
             Event::WebhookEndpointDisabled { endpoint_id, .. } => endpoint_id.as_str(),
             Event::StockChanged { level, .. } => level.location_id.as_str(),
+            Event::NdrOpened { ndr }
+            | Event::NdrAttemptFailed { ndr }
+            | Event::NdrActionRequested { ndr }
+            | Event::NdrInstructionRefused { ndr, .. }
+            | Event::NdrClosed { ndr } => ndr.id.as_str(),
         }
     }
 
@@ -154,6 +180,11 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "webhook_endpoint.disabled",
     "inventory.changed",
     "channel.update_failed",
+    "ndr.opened",
+    "ndr.attempt_failed",
+    "ndr.action_requested",
+    "ndr.instruction_refused",
+    "ndr.closed",
 ];
 
 #[cfg(test)]

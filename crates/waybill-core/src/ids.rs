@@ -105,6 +105,7 @@ prefixed_id!(/** A tenant's link to one sales channel (a Shopify store, a WooCom
 prefixed_id!(/** One order payload a channel sent (or a sync fetched), kept until it is imported. */ ChannelImportId, "chi");
 prefixed_id!(/** A warehouse or store that ships: the default sender of bookings. */ LocationId, "loc");
 prefixed_id!(/** One line of the stock ledger. */ StockMovementId, "stk");
+prefixed_id!(/** A shipment's failed-delivery case (NDR). */ NdrCaseId, "ndr");
 
 #[cfg(test)]
 mod tests {

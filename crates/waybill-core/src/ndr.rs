@@ -22,6 +22,8 @@ use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
+use crate::Mode;
+use crate::ids::{CarrierAccountId, NdrCaseId, ShipmentId, TenantId};
 use crate::tracking::NdrReason;
 
 /// How long a case waits for an action before the tenant's default is taken: 24 hours.
@@ -82,22 +84,28 @@ impl NdrState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"action": "reschedule", "date": "2026-12-09"})))]
 pub enum NdrAction {
     // `{}`, not unit variants: serde refuses unknown fields only on struct variants.
     Reattempt {},
     Reschedule {
-        /// The day to deliver on (in the carrier's calendar).
+        /// The day to deliver on (in the carrier's calendar), `YYYY-MM-DD`.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date, max_length = 10))]
         date: NaiveDate,
     },
     UpdateAndReattempt {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         street1: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         street2: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         phone: Option<String>,
         /// Directions for the courier ("behind the mosque, blue door").
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         landmark: Option<String>,
     },
     Rto {},
@@ -133,12 +141,39 @@ impl NdrCapability {
     pub const REPORT: Self = Self { api: false, actions: NdrActionKind::ALL, max_attempts: 3, max_reschedule_days: 7 };
 }
 
+crate::named_enum! {
+    /// How the carrier heard of an action.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum InstructionState as "snake_case" {
+        /// The carrier's API took it.
+        Sent,
+        /// The carrier's API does not take it: it is for the carrier's contact (the daily NDR
+        /// report).
+        ForReport,
+        /// The carrier refused it; a person must follow it up.
+        Refused,
+    }
+}
+
+/// What became of an action at the carrier, and when (epoch milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarrierInstruction {
+    pub state: InstructionState,
+    pub at: i64,
+    /// The carrier's words on a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// One action asked for, by whom and when (epoch milliseconds).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TakenAction {
     pub action: NdrAction,
     pub actor: NdrActor,
     pub at: i64,
+    /// What the carrier made of it; none while it is still to be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<CarrierInstruction>,
 }
 
 /// One failed attempt and what was asked for it.
@@ -355,7 +390,7 @@ impl NdrCase {
         holidays: &[NaiveDate],
     ) -> Result<NdrAction, NdrError> {
         let action = self.check(action, carrier, today, holidays)?;
-        self.attempt_mut().action = Some(TakenAction { action: action.clone(), actor, at });
+        self.attempt_mut().action = Some(TakenAction { action: action.clone(), actor, at, carrier: None });
         self.state = NdrState::ActionRequested;
         self.deadline_at = None;
         Ok(action)
@@ -375,7 +410,8 @@ impl NdrCase {
             }
             _ => NdrAction::Rto {},
         };
-        self.attempt_mut().action = Some(TakenAction { action: action.clone(), actor: NdrActor::Deadline, at: now });
+        self.attempt_mut().action =
+            Some(TakenAction { action: action.clone(), actor: NdrActor::Deadline, at: now, carrier: None });
         self.state = NdrState::ActionRequested;
         self.deadline_at = None;
         Some(action)
@@ -426,6 +462,18 @@ impl NdrCase {
         Ok(true)
     }
 
+    /// Records what the carrier made of attempt `number`'s action: once per action, so a
+    /// repeated job changes nothing (`false`).
+    pub fn instructed(&mut self, number: u32, instruction: CarrierInstruction) -> bool {
+        match self.attempts.iter_mut().find(|a| a.number == number).and_then(|a| a.action.as_mut()) {
+            Some(taken) if taken.carrier.is_none() => {
+                taken.carrier = Some(instruction);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Records the customer's word that the latest attempt never happened.
     pub fn dispute(&mut self, statement: &str) -> Result<(), NdrError> {
         if self.state.is_closed() {
@@ -433,6 +481,64 @@ impl NdrCase {
         }
         self.attempt_mut().disputed = Some(text(statement, "statement")?);
         Ok(())
+    }
+}
+
+/// A stored case: the [`NdrCase`] of one shipment with what identifies it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NdrRecord {
+    pub id: NdrCaseId,
+    pub tenant_id: TenantId,
+    pub mode: Mode,
+    pub shipment_id: ShipmentId,
+    pub carrier_account_id: CarrierAccountId,
+    pub carrier: String,
+    pub tracking_number: Option<String>,
+    pub case: NdrCase,
+    /// What the latest attempt can still take with this carrier (empty once decided or closed).
+    pub allowed_actions: Vec<NdrActionKind>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The longest response window a tenant may set: a week, in minutes.
+pub const MAX_WINDOW_MINUTES: u32 = 7 * 24 * 60;
+
+/// A tenant's NDR rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NdrSettings {
+    /// How long a case waits for the customer or the merchant before the default is taken,
+    /// in minutes (0: at once).
+    pub window_minutes: u32,
+    /// `reattempt` or `rto`: what is asked of the carrier when nobody answered in time.
+    pub default_action: NdrActionKind,
+}
+
+impl Default for NdrSettings {
+    fn default() -> Self {
+        Self { window_minutes: (DEFAULT_WINDOW_MS / 60_000) as u32, default_action: NdrActionKind::Reattempt }
+    }
+}
+
+impl NdrSettings {
+    pub fn window_ms(&self) -> i64 {
+        i64::from(self.window_minutes) * 60_000
+    }
+
+    /// The problems of these settings, one per field.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        if self.window_minutes > MAX_WINDOW_MINUTES {
+            problems.push(FieldError::new("/window_minutes", format!("must be at most {MAX_WINDOW_MINUTES} (a week)")));
+        }
+        if !matches!(self.default_action, NdrActionKind::Reattempt | NdrActionKind::Rto) {
+            problems.push(FieldError::new(
+                "/default_action",
+                "must be `reattempt` or `rto`: the others need a date or a correction only a person can give",
+            ));
+        }
+        problems
     }
 }
 
@@ -595,6 +701,28 @@ mod tests {
         c.dispute("  I was home all day, nobody rang. ").unwrap();
         assert_eq!(c.attempt().disputed.as_deref(), Some("I was home all day, nobody rang."));
         assert_eq!(c.dispute(&"x".repeat(MAX_TEXT + 1)).unwrap_err().pointer(), "/statement");
+    }
+
+    #[test]
+    fn what_the_carrier_made_of_an_action_is_kept_once() {
+        let mut c = case(NdrReason::CustomerUnavailable);
+        let sent = CarrierInstruction { state: InstructionState::Sent, at: 5, note: None };
+        assert!(!c.instructed(1, sent.clone()), "no action was asked yet");
+        c.request(&NdrAction::Reattempt {}, NdrActor::Merchant, 2, &API, day("2026-12-07"), &[]).unwrap();
+        assert!(!c.instructed(2, sent.clone()), "there is no second attempt");
+        assert!(c.instructed(1, sent.clone()));
+        let refused = CarrierInstruction { state: InstructionState::Refused, at: 6, note: Some("no".into()) };
+        assert!(!c.instructed(1, refused), "a repeated job changes nothing");
+        assert_eq!(c.attempt().action.as_ref().and_then(|a| a.carrier.clone()), Some(sent));
+    }
+
+    #[test]
+    fn settings_take_a_window_up_to_a_week_and_a_default_that_needs_no_person() {
+        assert_eq!(NdrSettings::default().window_ms(), DEFAULT_WINDOW_MS);
+        assert!(NdrSettings { window_minutes: 0, default_action: NdrActionKind::Rto }.problems().is_empty());
+        let wrong = NdrSettings { window_minutes: MAX_WINDOW_MINUTES + 1, default_action: NdrActionKind::Reschedule };
+        let pointers: Vec<_> = wrong.problems().into_iter().map(|p| p.pointer).collect();
+        assert_eq!(pointers, ["/window_minutes", "/default_action"]);
     }
 
     #[test]

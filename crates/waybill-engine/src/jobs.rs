@@ -207,6 +207,7 @@ pub const CONSUMERS: &[Consumer] = &[
     Consumer { name: "channel_updates", wants: crate::channels::wants, job: crate::channels::job },
     Consumer { name: "inventory", wants: crate::inventory::wants, job: crate::inventory::job },
     Consumer { name: "channel_stock", wants: crate::channel_stock::wants, job: crate::channel_stock::job },
+    Consumer { name: "ndr", wants: crate::ndr::wants, job: crate::ndr::job },
 ];
 
 /// The engine's own job kinds.
@@ -245,6 +246,7 @@ pub(crate) fn builtin() -> Registry {
     crate::channels::register(&mut r);
     crate::inventory::register(&mut r);
     crate::channel_stock::register(&mut r);
+    crate::ndr::register(&mut r);
     r
 }
 

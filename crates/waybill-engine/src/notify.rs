@@ -467,7 +467,7 @@ impl Engine {
 }
 
 /// The time zone of countries that have one; others use the tenant's.
-fn zone_of(country: &str) -> Option<chrono_tz::Tz> {
+pub(crate) fn zone_of(country: &str) -> Option<chrono_tz::Tz> {
     use chrono_tz::{Asia, Europe};
     Some(match country {
         "TR" => Europe::Istanbul,

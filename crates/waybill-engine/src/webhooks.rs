@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use waybill_core::api::requests::{Redeliver, WebhookCreate};
 use waybill_core::api::time;
-use waybill_core::api::views::{OrderView, PickupView, RedeliveredMessage, ShipmentView};
+use waybill_core::api::views::{NdrCaseView, OrderView, PickupView, RedeliveredMessage, ShipmentView};
 use waybill_core::error::Problems;
 use waybill_core::ids::{EventId, WebhookDeliveryId, WebhookEndpointId, WebhookMessageId};
 use waybill_core::webhook::{
@@ -353,6 +353,13 @@ impl Engine {
             }),
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
                 json!({"pickup": PickupView::from(pickup.clone())})
+            }
+            Event::NdrOpened { ndr }
+            | Event::NdrAttemptFailed { ndr }
+            | Event::NdrActionRequested { ndr }
+            | Event::NdrClosed { ndr } => json!({"ndr": NdrCaseView::from(ndr.clone())}),
+            Event::NdrInstructionRefused { ndr, reason } => {
+                json!({"ndr": NdrCaseView::from(ndr.clone()), "reason": reason})
             }
             Event::WebhookEndpointDisabled { endpoint_id, url, reason } => {
                 json!({"endpoint_id": endpoint_id, "url": url, "reason": reason})

@@ -279,8 +279,13 @@ fn error_pointer(path: &serde_path_to_error::Path) -> String {
 /// A field error from a serde error at `at`.
 fn type_error(mut at: String, message: &str) -> FieldError {
     // serde reports a missing field at its parent; point at the field itself.
-    if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-        at = format!("{at}/{field}");
+    // So does a body of several shapes (a tagged enum) about a field it does not know.
+    if let Some(field) = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|m| m.split('`').next())
+    {
+        at = format!("{at}/{}", segment(field));
     }
     FieldError::new(at, message.split(" at line ").next().unwrap_or(message))
 }

@@ -17,6 +17,7 @@ mod idempotency;
 mod inventory;
 mod jobs;
 mod locations;
+mod ndr;
 mod nodes;
 mod notifications;
 mod orders;

@@ -270,6 +270,8 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "inventory_movements",
         "jobs",
         "locations",
+        "ndr_cases",
+        "ndr_settings",
         "nodes",
         "notification_opt_outs",
         "notification_settings",

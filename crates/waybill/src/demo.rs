@@ -261,13 +261,13 @@ Try it:
   # the demo orders
   curl -s $WB/v1/orders -H "Authorization: Bearer $KEY"
 
-  # book the first one with the sandbox carrier (a failed delivery, then delivered); it ships
-  # from the demo's default location (GET $WB/v1/locations), so the booking names no sender
+  # book the first one with the sandbox carrier; it ships from the demo's default location
+  # (GET $WB/v1/locations), so the booking names no sender
   curl -s $WB/v1/shipments -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -H "Idempotency-Key: demo-1001" -d '{{
       "order_id": "{order}", "carrier_account_id": "{account}", "service": "express",
       "parcels": [{{"weight": {{"value": 1.2, "unit": "kg"}}}}],
-      "options": {{"simulate": "ndr_then_delivered"}}
+      "options": {{"simulate": "ndr"}}
     }}'
 
   # then, with the shipment id (shp_…) and tracking number from that answer:
@@ -277,6 +277,13 @@ Try it:
   # the customer is emailed (in Turkish) at each milestone: the emails appear in this log
   # as they go out, and the shipment's log lists them
   curl -s $WB/v1/shipments/SHIPMENT_ID/notifications -H "Authorization: Bearer $KEY"
+
+  # about two minutes in, the courier finds nobody home: an NDR case waits for your decision
+  # (three simulated minutes; then the carrier returns the parcel). Ask for another attempt,
+  # or a date, a corrected address, or the return (see docs/ndr.md):
+  curl -s "$WB/v1/ndr?state=awaiting_action" -H "Authorization: Bearer $KEY"
+  curl -s $WB/v1/ndr/NDR_ID/actions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{{"action": "reattempt"}}'
 
   # the customer's tracking page (enter the postcode 34710 to see the delivery details)
   open {base}/t/TRACKING_NUMBER

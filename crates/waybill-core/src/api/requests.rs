@@ -599,3 +599,26 @@ pub struct Redeliver {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 40))]
     pub endpoint_id: Option<crate::ids::WebhookEndpointId>,
 }
+
+/// `PUT /v1/ndr-settings`: fields left out keep their value.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"window_minutes": 720, "default_action": "rto"})))]
+pub struct NdrSettingsUpdate {
+    /// Minutes a case waits for an action before the default is taken (0 to 10080; 0: at once).
+    #[serde(default)]
+    pub window_minutes: Option<u32>,
+    /// `reattempt` or `rto`.
+    #[serde(default)]
+    pub default_action: Option<crate::ndr::NdrActionKind>,
+}
+
+/// `POST /v1/ndr/{id}/dispute`: the customer says the latest attempt never happened.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"statement": "I was home all afternoon; nobody rang."})))]
+pub struct NdrDispute {
+    /// In the customer's words.
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+    pub statement: String,
+}

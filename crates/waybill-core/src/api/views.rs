@@ -8,13 +8,14 @@ use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
 use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
-    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NotificationId, OrderId, PickupId, ShipmentId,
-    TrackingEventId,
+    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NdrCaseId, NotificationId, OrderId, PickupId,
+    ShipmentId, TrackingEventId,
 };
 use crate::inventory::StockLevel;
 use crate::location::Location;
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
+use crate::ndr::{InstructionState, NdrAction, NdrActionKind, NdrActor, NdrAttempt, NdrRecord, NdrState};
 use crate::notification::{Notification, NotificationState, mask};
 use crate::order::{LineItem, Order, OrderStatus, Payment, ShipmentLine};
 use crate::parcel::{Parcel, Routing};
@@ -674,6 +675,99 @@ impl From<Branding> for BrandingView {
             support_email: b.support_email,
             links: b.links,
             default_language: b.default_language,
+        }
+    }
+}
+
+/// A shipment's failed-delivery case: its attempts, what was asked after each, and what the
+/// latest attempt can still take.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NdrCaseView {
+    pub id: NdrCaseId,
+    pub shipment_id: ShipmentId,
+    pub carrier_account_id: CarrierAccountId,
+    pub carrier: String,
+    pub tracking_number: Option<String>,
+    pub state: NdrState,
+    /// The latest failed attempt's reason.
+    pub reason: NdrReason,
+    /// Oldest first.
+    pub attempts: Vec<NdrAttemptView>,
+    /// What `POST /v1/ndr/{id}/actions` takes now (empty once an action was asked for the
+    /// latest attempt, or the case is closed).
+    pub allowed_actions: Vec<NdrActionKind>,
+    /// When the tenant's default action is taken if nobody acts.
+    pub deadline_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NdrAttemptView {
+    /// 1 for the first failed attempt.
+    pub number: u32,
+    pub reason: NdrReason,
+    /// The carrier's own words.
+    pub remark: Option<String>,
+    pub failed_at: String,
+    pub action: Option<NdrActionView>,
+    /// The customer's word that this attempt never happened, kept for a dispute with the carrier.
+    pub disputed: Option<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NdrActionView {
+    #[serde(flatten)]
+    pub action: NdrAction,
+    pub requested_by: NdrActor,
+    pub requested_at: String,
+    /// `sent` (the carrier's API took it), `for_report` (for the carrier's contact), `refused`;
+    /// absent while the carrier is still to be told.
+    pub carrier_state: Option<InstructionState>,
+    pub carrier_note: Option<String>,
+    pub carrier_at: Option<String>,
+}
+
+impl From<NdrAttempt> for NdrAttemptView {
+    fn from(a: NdrAttempt) -> Self {
+        Self {
+            number: a.number,
+            reason: a.reason,
+            remark: a.remark,
+            failed_at: time(a.failed_at),
+            action: a.action.map(|t| NdrActionView {
+                action: t.action,
+                requested_by: t.actor,
+                requested_at: time(t.at),
+                carrier_state: t.carrier.as_ref().map(|c| c.state),
+                carrier_note: t.carrier.as_ref().and_then(|c| c.note.clone()),
+                carrier_at: t.carrier.as_ref().map(|c| time(c.at)),
+            }),
+            disputed: a.disputed,
+        }
+    }
+}
+
+impl From<NdrRecord> for NdrCaseView {
+    fn from(r: NdrRecord) -> Self {
+        Self {
+            id: r.id,
+            shipment_id: r.shipment_id,
+            carrier_account_id: r.carrier_account_id,
+            carrier: r.carrier,
+            tracking_number: r.tracking_number,
+            state: r.case.state,
+            reason: r.case.attempt().reason,
+            allowed_actions: r.allowed_actions,
+            deadline_at: r.case.deadline_at.map(time),
+            closed_at: r.case.closed_at.map(time),
+            attempts: r.case.attempts.into_iter().map(Into::into).collect(),
+            created_at: time(r.created_at),
+            updated_at: time(r.updated_at),
         }
     }
 }

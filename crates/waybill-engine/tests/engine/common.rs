@@ -66,6 +66,7 @@ impl Fake {
                 pickup: false,
                 serviceability: false,
                 returns: false,
+                ndr: false,
             },
             credentials: CredentialSchema {
                 fields: vec![CredentialField { name: "api_key", description: "any", required: true }],

@@ -59,6 +59,7 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -86,6 +87,7 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("chc", "chc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -102,6 +104,7 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/channel-connections") => Some("chc"),
         "id" if path.starts_with("/v1/channel-imports") => Some("chi"),
         "id" if path.starts_with("/v1/locations") => Some("loc"),
+        "id" if path.starts_with("/v1/ndr") => Some("ndr"),
         "connection_id" => Some("chc"),
         "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,
@@ -312,7 +315,8 @@ async fn every_route_resists_a_hostile_client() {
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             let own_url = fill(path, &ids.own);
             let json_body = resolve(&spec, &op["requestBody"]["content"]["application/json"]["schema"]).clone();
-            let example = json_body.get("properties").is_some().then(|| {
+            // A body of several shapes (`oneOf`) carries its example too.
+            let example = (json_body.get("properties").is_some() || json_body.get("oneOf").is_some()).then(|| {
                 let e = json_body["example"].clone();
                 assert!(!e.is_null(), "{method} {path} takes JSON: its schema needs an `example` for this suite");
                 e

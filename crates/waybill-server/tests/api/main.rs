@@ -14,6 +14,7 @@ mod inventory;
 mod locations;
 mod marketplaces;
 mod modes;
+mod ndr;
 mod notifications;
 mod operations;
 mod orders_import;

@@ -1,0 +1,175 @@
+//! Failed deliveries through the running server and the simulator: a case opens at the failed
+//! scan, the merchant (or the tenant's deadline) decides, the carrier is told once (later, when
+//! it is down), and the case ends with the parcel's journey.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Harness, Options};
+
+/// A simulated day of two seconds: the `ndr` scenario fails 3.6 s after booking and the
+/// simulator waits 6 s for an instruction before it returns the parcel by itself.
+fn slow_days() -> Options {
+    Options { day_seconds: 2.0, ..Options::default() }
+}
+
+async fn book(h: &Harness, scenario: &str) -> String {
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(None, scenario)).await;
+    assert_eq!(status, StatusCode::CREATED, "[{}] {shipment}", h.backend);
+    shipment["id"].as_str().unwrap().to_owned()
+}
+
+/// Polls the shipment's NDR case until `done` holds for it.
+async fn case_until(h: &Harness, shipment: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, list) = h.get(&format!("/v1/ndr?shipment_id={shipment}")).await;
+        assert_eq!(status, StatusCode::OK, "[{}] {list}", h.backend);
+        if let Some(case) = list["data"].as_array().unwrap().first()
+            && done(case)
+        {
+            return case.clone();
+        }
+        assert!(Instant::now() < deadline, "[{}] the case never {what}: {list}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn event_types(h: &Harness, case_id: &str) -> Vec<String> {
+    let events = h.store.events_about(&h.scope, case_id).await.unwrap();
+    events.into_iter().map(|e| e.event.kind().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_merchant_asks_for_a_reattempt_and_the_case_closes_delivered() {
+    let h = Harness::with(slow_days()).await;
+    let shipment = book(&h, "ndr").await;
+    let case = case_until(&h, &shipment, "opened", |c| c["state"] == "awaiting_action").await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("ndr_"), "{case}");
+    assert_eq!(case["reason"], "customer_unavailable");
+    assert_eq!(case["carrier"], "sandbox");
+    assert_eq!(case["allowed_actions"], json!(["reattempt", "reschedule", "update_and_reattempt", "rto"]));
+    let attempts = case["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["number"], 1);
+    assert_eq!(attempts[0]["remark"], "Delivery attempt failed: consignee not available");
+    assert!(attempts[0]["action"].is_null());
+    assert!(case["deadline_at"].is_string(), "a default window of 24 h: {case}");
+
+    let (status, by_id) = h.get(&format!("/v1/ndr/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_id, case);
+    let (status, waiting) = h.get("/v1/ndr?state=awaiting_action,action_requested").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(waiting["data"][0]["id"], id.as_str());
+    let (status, none) = h.get("/v1/ndr?state=delivered").await;
+    assert_eq!((status, none["data"].as_array().unwrap().len()), (StatusCode::OK, 0));
+
+    // Wrong actions change nothing and say where they are wrong.
+    let path = format!("/v1/ndr/{id}/actions");
+    for (body, pointer) in [
+        (json!({"action": "reschedule", "date": "2020-01-01"}), "/date"),
+        (json!({"action": "update_and_reattempt", "landmark": "  "}), "/action"),
+        (json!({"action": "update_and_reattempt", "phone": "9".repeat(201)}), "/phone"),
+    ] {
+        let (status, problem) = h.post(&path, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {body}: {problem}", h.backend);
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{body}: {problem}");
+    }
+    for body in [json!({"action": "teleport"}), json!({"action": "rto", "date": "2030-01-01"}), json!([])] {
+        let (status, problem) = h.post(&path, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+    }
+    let (status, _) = h.post("/v1/ndr/ndr_01JZZZZZZZZZZZZZZZZZZZZZZZ/actions", &json!({"action": "rto"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = h.post_with(&path, &json!({"action": "rto"}), &h.live_key, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a live key does not see a test case");
+    assert_eq!(h.get(&format!("/v1/ndr/{id}")).await.1, case, "nothing changed");
+
+    let (status, disputed) =
+        h.post(&format!("/v1/ndr/{id}/dispute"), &json!({"statement": "I was home all afternoon."})).await;
+    assert_eq!(status, StatusCode::OK, "{disputed}");
+    assert_eq!(disputed["attempts"][0]["disputed"], "I was home all afternoon.");
+
+    let (status, asked) = h.post(&path, &json!({"action": "reattempt"})).await;
+    assert_eq!(status, StatusCode::OK, "[{}] {asked}", h.backend);
+    assert_eq!(asked["state"], "action_requested");
+    assert_eq!(asked["allowed_actions"], json!([]));
+    assert_eq!(asked["attempts"][0]["action"]["action"], "reattempt");
+    assert_eq!(asked["attempts"][0]["action"]["requested_by"], "merchant");
+    let (status, again) = h.post(&path, &json!({"action": "rto"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one action per attempt: {again}");
+
+    let sent =
+        case_until(&h, &shipment, "told the carrier", |c| c["attempts"][0]["action"]["carrier_state"] == "sent").await;
+    assert!(sent["attempts"][0]["action"]["carrier_at"].is_string());
+    h.wait_for_status(&shipment, "delivered", Duration::from_secs(30)).await;
+    let closed = case_until(&h, &shipment, "closed", |c| c["state"] == "delivered").await;
+    assert!(closed["closed_at"].is_string());
+    let (status, refused) = h.post(&path, &json!({"action": "rto"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a closed case takes nothing: {refused}");
+    assert_eq!(event_types(&h, &id).await, ["ndr.opened", "ndr.action_requested", "ndr.closed"]);
+}
+
+#[tokio::test]
+async fn with_no_answer_the_deadline_takes_the_default_once_even_while_the_carrier_is_down() {
+    // Slower still: the instruction's retries must land before the simulator's own hold ends.
+    let h = Harness::with(Options { day_seconds: 3.0, ..Options::default() }).await;
+    for (body, pointer) in [
+        (json!({"window_minutes": 10081}), "/window_minutes"),
+        (json!({"default_action": "reschedule"}), "/default_action"),
+    ] {
+        let (status, problem) = h.put("/v1/ndr-settings", &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer);
+    }
+    assert_eq!(h.get("/v1/ndr-settings").await.1, json!({"window_minutes": 1440, "default_action": "reattempt"}));
+    let (status, settings) = h.put("/v1/ndr-settings", &json!({"window_minutes": 0})).await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings, json!({"window_minutes": 0, "default_action": "reattempt"}));
+
+    let shipment = book(&h, "ndr").await;
+    // The carrier's API is down when the default is sent (its pushes still come): the
+    // instruction waits and goes once it is back.
+    h.sim.set_faults(waybill_sim::Faults { error_rate: 1.0, ..Default::default() });
+    let taken = case_until(&h, &shipment, "took the default", |c| c["state"] == "action_requested").await;
+    assert_eq!(taken["attempts"][0]["action"]["action"], "reattempt");
+    assert_eq!(taken["attempts"][0]["action"]["requested_by"], "deadline");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (_, waiting) = h.get(&format!("/v1/ndr/{}", taken["id"].as_str().unwrap())).await;
+    assert!(waiting["attempts"][0]["action"]["carrier_state"].is_null(), "not told yet: {waiting}");
+    h.sim.set_faults(waybill_sim::Faults::default());
+
+    let sent =
+        case_until(&h, &shipment, "told the carrier", |c| c["attempts"][0]["action"]["carrier_state"] == "sent").await;
+    assert_eq!(sent["attempts"].as_array().unwrap().len(), 1);
+    h.wait_for_status(&shipment, "delivered", Duration::from_secs(30)).await;
+    let closed = case_until(&h, &shipment, "closed", |c| c["state"] == "delivered").await;
+    let id = closed["id"].as_str().unwrap();
+    assert_eq!(event_types(&h, id).await, ["ndr.opened", "ndr.action_requested", "ndr.closed"]);
+}
+
+#[tokio::test]
+async fn a_second_failed_attempt_updates_the_same_case_which_ends_returned_to_origin() {
+    let h = Harness::with(slow_days()).await;
+    let (status, _) = h.put("/v1/ndr-settings", &json!({"window_minutes": 0, "default_action": "rto"})).await;
+    assert_eq!(status, StatusCode::OK);
+    // `rto`: a failed attempt for a bad address, another refused, then the return.
+    let shipment = book(&h, "rto").await;
+    h.wait_for_status(&shipment, "returned", Duration::from_secs(40)).await;
+    let closed = case_until(&h, &shipment, "closed", |c| c["state"] == "returned_to_origin").await;
+    let attempts = closed["attempts"].as_array().unwrap();
+    let reasons: Vec<_> = attempts.iter().map(|a| a["reason"].clone()).collect();
+    assert_eq!(reasons, [json!("address_issue"), json!("refused")]);
+    assert_eq!(attempts[0]["action"]["action"], "rto", "the tenant's default, taken at once");
+    assert_eq!(closed["reason"], "refused");
+    let (_, all) = h.get("/v1/ndr").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1, "one case per shipment: {all}");
+    let types = event_types(&h, closed["id"].as_str().unwrap()).await;
+    assert_eq!(types.first().map(String::as_str), Some("ndr.opened"));
+    assert_eq!(types.last().map(String::as_str), Some("ndr.closed"));
+    assert!(types.contains(&"ndr.attempt_failed".to_owned()), "{types:?}");
+}
