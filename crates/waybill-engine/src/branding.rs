@@ -30,6 +30,9 @@ pub struct PublicParcel {
     pub recipient: Option<Recipient>,
     /// A proof was given and did not match.
     pub proof_failed: bool,
+    /// The recipient's NDR page (`/n/{token}`), while a failed delivery waits for their choice;
+    /// only with the proof.
+    pub ndr_path: Option<String>,
 }
 
 /// What only the recipient may see.
@@ -209,6 +212,15 @@ impl Engine {
             Some(p) if proof_matches(&shipment.ship_to, p) => Some(self.recipient(&shipment).await?),
             _ => None,
         };
+        let ndr_path = match recipient {
+            Some(_) => self
+                .store()
+                .ndr_case_of_shipment(scope, id)
+                .await?
+                .filter(|c| c.case.state == waybill_core::ndr::NdrState::AwaitingAction)
+                .map(|_| self.ndr_page_path(scope, id)),
+            None => None,
+        };
         let carrier_name = self.carrier_name(&shipment).await?;
         let details = self.details_of(shipment, true).await?;
         Ok(PublicTracking::Found(Box::new(PublicParcel {
@@ -219,6 +231,7 @@ impl Engine {
             events: details.events.unwrap_or_default(),
             proof_failed: proof.is_some() && recipient.is_none(),
             recipient,
+            ndr_path,
         })))
     }
 

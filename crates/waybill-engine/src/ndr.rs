@@ -3,7 +3,7 @@
 //! merchants and customers, and the job that tells the carrier. The rules are
 //! `waybill_core::ndr`'s; this module keeps cases and talks to the store and the carriers.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use waybill_carriers::{BookedRef, CarrierError};
 use waybill_core::ids::{EventId, NdrCaseId, ShipmentId};
@@ -358,6 +358,78 @@ impl Engine {
         uow.tx.put_ndr_settings(scope, &settings, now_ms()).await?;
         uow.commit(self).await?;
         Ok(settings)
+    }
+}
+
+/// A shipment's NDR case as its customer sees it, through the link Waybill gave them (on the
+/// tracking page, after the proof).
+#[derive(Debug, Clone)]
+pub struct CustomerNdr {
+    pub branding: waybill_core::branding::Branding,
+    pub tracking_number: String,
+    pub tracking_url: String,
+    pub record: NdrRecord,
+    /// The deadline at the delivery address (in UTC where its zone is not known).
+    pub deadline: Option<DateTime<FixedOffset>>,
+    /// The days a delivery can be rescheduled to: tomorrow at the address, up to the carrier's reach.
+    pub earliest_date: NaiveDate,
+    pub latest_date: NaiveDate,
+}
+
+impl Engine {
+    /// The path of a shipment's NDR page for its customer (`/n/{token}`): the token names the
+    /// shipment, so the link holds for every attempt of its case.
+    pub(crate) fn ndr_page_path(&self, scope: &Scope, shipment: &ShipmentId) -> String {
+        format!("/n/{}", self.store().ndr_token(scope, shipment))
+    }
+
+    /// The case an NDR link names; `None` when the token is not one of ours or the shipment
+    /// has no case.
+    pub async fn customer_ndr(&self, token: &str) -> Result<Option<CustomerNdr>, EngineError> {
+        let Some((scope, shipment_id)) = self.store().open_ndr_token(token) else { return Ok(None) };
+        let Some(record) = self.store().ndr_case_of_shipment(&scope, &shipment_id).await? else { return Ok(None) };
+        let shipment = self.store().shipment(&scope, &shipment_id).await?;
+        let branding = self.branding_of(&scope.tenant).await?;
+        let tracking_number = shipment.tracking_number.clone().unwrap_or_default();
+        let today = today_at(&shipment.ship_to.country);
+        let reach = self.ndr_capability(&record.carrier).max_reschedule_days;
+        let deadline = record.case.deadline_at.and_then(chrono::DateTime::from_timestamp_millis).map(|at| {
+            match crate::notify::zone_of(&shipment.ship_to.country) {
+                Some(zone) => at.with_timezone(&zone).fixed_offset(),
+                None => at.fixed_offset(),
+            }
+        });
+        Ok(Some(CustomerNdr {
+            tracking_url: self.tracking_page_url(&branding.slug, &tracking_number),
+            branding,
+            tracking_number,
+            record,
+            deadline,
+            earliest_date: today + chrono::TimeDelta::days(1),
+            latest_date: today + chrono::TimeDelta::days(i64::from(reach)),
+        }))
+    }
+
+    /// Asks for the customer's choice on the case an NDR link names, checked as the API checks
+    /// the merchant's; the case after it (`None` as for [`Self::customer_ndr`]).
+    pub async fn customer_ndr_action(
+        &self,
+        token: &str,
+        action: NdrAction,
+    ) -> Result<Option<CustomerNdr>, EngineError> {
+        let Some((scope, shipment)) = self.store().open_ndr_token(token) else { return Ok(None) };
+        let Some(record) = self.store().ndr_case_of_shipment(&scope, &shipment).await? else { return Ok(None) };
+        self.request_ndr_action(&scope, &record.id, action, NdrActor::Customer).await?;
+        tracing::info!(ndr = %record.id, "the customer chose what happens to their failed delivery");
+        self.customer_ndr(token).await
+    }
+
+    /// Records, from an NDR link, the customer's word that the attempt never happened.
+    pub async fn customer_ndr_dispute(&self, token: &str, statement: &str) -> Result<Option<CustomerNdr>, EngineError> {
+        let Some((scope, shipment)) = self.store().open_ndr_token(token) else { return Ok(None) };
+        let Some(record) = self.store().ndr_case_of_shipment(&scope, &shipment).await? else { return Ok(None) };
+        self.dispute_ndr_attempt(&scope, &record.id, statement).await?;
+        self.customer_ndr(token).await
     }
 }
 

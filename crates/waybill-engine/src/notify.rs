@@ -259,6 +259,10 @@ impl Engine {
         if n.channel == MessageChannel::Email {
             vars.unsubscribe_url = self.unsubscribe_url(scope, n.channel, &n.recipient);
         }
+        if n.milestone == Milestone::DeliveryFailed {
+            let path = self.ndr_page_path(scope, &shipment.id);
+            vars.ndr_url = format!("{}{path}", self.config().public_url.trim_end_matches('/'));
+        }
         let rendered = template::render(n.channel, &source, &vars)
             .map_err(|e| EngineError::Internal(format!("notification {id}: the template does not render: {e:?}")))?;
         n.template = if custom { "custom".into() } else { "default".into() };
@@ -422,6 +426,7 @@ impl Engine {
             ndr_reason: shipment.ndr_reason.map(|r| words::ndr_reason(language, r)).unwrap_or_default(),
             pickup_point,
             unsubscribe_url: String::new(),
+            ndr_url: String::new(),
         })
     }
 }

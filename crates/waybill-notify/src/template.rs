@@ -31,6 +31,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("ndr_reason", "Why the last delivery attempt failed, in the customer's words; empty unless one failed."),
     ("pickup_point", "Where the parcel waits to be collected; empty unless it waits at a pickup point."),
     ("unsubscribe_url", "Email only: the link that stops these messages; may be empty."),
+    (
+        "ndr_url",
+        "Failed deliveries only: the link where the customer chooses what happens next (another attempt, a day, a corrected address, a return); empty otherwise.",
+    ),
 ];
 
 /// The most a template part may weigh, in bytes.
@@ -66,6 +70,7 @@ pub struct Variables {
     pub ndr_reason: String,
     pub pickup_point: String,
     pub unsubscribe_url: String,
+    pub ndr_url: String,
 }
 
 impl Variables {
@@ -94,6 +99,7 @@ impl Variables {
             ndr_reason: words::ndr_reason(lang, NdrReason::CustomerUnavailable),
             pickup_point: word("sample-pickup-point"),
             unsubscribe_url: "https://wbl.example/u/Zq81Tn".to_owned(),
+            ndr_url: "https://wbl.example/n/Xc72Lp".to_owned(),
         }
     }
 
@@ -116,6 +122,7 @@ impl Variables {
             ndr_reason => self.ndr_reason.clone(),
             pickup_point => self.pickup_point.clone(),
             unsubscribe_url => self.unsubscribe_url.clone(),
+            ndr_url => self.ndr_url.clone(),
         }
     }
 }
@@ -265,6 +272,7 @@ pub fn check(
         ndr_reason: String::new(),
         pickup_point: String::new(),
         unsubscribe_url: String::new(),
+        ndr_url: String::new(),
         ..sample.clone()
     };
     let mut warnings = Vec::new();

@@ -1,4 +1,5 @@
-//! The public pages: `waybill_web`'s tracking page and unsubscribe page over the engine, and
+//! The public pages: `waybill_web`'s tracking page, unsubscribe page and customers' NDR page
+//! over the engine, and
 //! the stored logos they show (`/t/assets/{slug}/logo`), served from here so a page fetches
 //! nothing elsewhere.
 
@@ -11,18 +12,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use waybill_core::Language;
 use waybill_core::branding::Branding;
+use waybill_engine::ndr::CustomerNdr;
 use waybill_engine::notify::Unsubscribe;
 use waybill_engine::{Engine, EngineError, PublicParcel, PublicTracking};
 use waybill_web::{
-    Brand, BrandLink, Lookup, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource, UnsubscribeSource,
-    Unsubscribing,
+    Brand, BrandLink, CustomerRequest, Lookup, NdrLookup, NdrPage, NdrSource, PageEvent, PersonalDetails, RateLimits,
+    TrackingPage, TrackingSource, UnsubscribeSource, Unsubscribing,
 };
 
-/// The tracking page, the unsubscribe page and the logos; mount at the root.
+/// The tracking page, the unsubscribe page, the NDR page and the logos; mount at the root.
 pub fn router(engine: Engine, limits: RateLimits) -> Router {
     let logos = Router::new().route("/t/assets/{slug}/logo", get(logo)).with_state(engine.clone());
     waybill_web::router(EngineSource(engine.clone()), limits)
-        .merge(waybill_web::unsubscribe_router(EngineSource(engine), limits.lookups))
+        .merge(waybill_web::unsubscribe_router(EngineSource(engine.clone()), limits.lookups))
+        .merge(waybill_web::ndr_router(EngineSource(engine), limits.lookups))
         .merge(logos)
 }
 
@@ -62,6 +65,63 @@ impl UnsubscribeSource for EngineSource {
     fn confirm(&self, token: &str) -> impl Future<Output = Unsubscribing> + Send {
         let (engine, token) = (self.0.clone(), token.to_owned());
         async move { unsubscribing(engine.unsubscribe(&token).await) }
+    }
+}
+
+impl NdrSource for EngineSource {
+    fn find(&self, token: &str) -> impl Future<Output = NdrLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move { ndr_lookup(engine.customer_ndr(&token).await, None) }
+    }
+
+    fn act(&self, token: &str, request: CustomerRequest) -> impl Future<Output = NdrLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move {
+            let done = match request {
+                CustomerRequest::Action(action) => engine.customer_ndr_action(&token, action).await,
+                CustomerRequest::Dispute { statement } => engine.customer_ndr_dispute(&token, &statement).await,
+            };
+            match done {
+                // Refused: the page as it stands, with what was wrong.
+                Err(EngineError::Invalid(invalid)) => ndr_lookup(engine.customer_ndr(&token).await, Some(invalid.0)),
+                other => ndr_lookup(other, None),
+            }
+        }
+    }
+}
+
+fn ndr_lookup(
+    found: Result<Option<CustomerNdr>, EngineError>,
+    errors: Option<Vec<waybill_core::FieldError>>,
+) -> NdrLookup {
+    match (found, errors) {
+        (Ok(Some(c)), None) => NdrLookup::Found(ndr_page(c)),
+        (Ok(Some(c)), Some(errors)) => NdrLookup::Refused { page: ndr_page(c), errors },
+        (Ok(None), _) => NdrLookup::Unknown,
+        (Err(e), _) => {
+            tracing::error!(error = %e, "NDR page failed");
+            NdrLookup::Unavailable
+        }
+    }
+}
+
+fn ndr_page(c: CustomerNdr) -> NdrPage {
+    let latest = c.record.case.attempt().clone();
+    NdrPage {
+        lang: Language::default(),
+        form_action: String::new(),
+        brand: brand(c.branding),
+        tracking_number: c.tracking_number,
+        tracking_url: c.tracking_url,
+        state: c.record.case.state,
+        reason: latest.reason,
+        attempt: latest.number,
+        allowed: c.record.allowed_actions,
+        requested: latest.action.map(|a| a.action.kind()),
+        deadline: c.deadline,
+        earliest_date: c.earliest_date,
+        latest_date: c.latest_date,
+        disputed: latest.disputed.is_some(),
     }
 }
 
@@ -112,6 +172,7 @@ fn page(p: PublicParcel) -> TrackingPage {
         personal: p.recipient.map(|r| PersonalDetails { name: r.name, address_lines: r.address_lines, items: r.items }),
         proof_failed: p.proof_failed,
         form_action: String::new(),
+        ndr_url: p.ndr_path,
     }
 }
 

@@ -73,7 +73,25 @@ struct SettingsRow {
 }
 crate::sqlite_row!(SettingsRow { settings });
 
+/// The purpose sealed into the tokens of customers' NDR links.
+const NDR_LINK: &str = "ndr";
+
 impl Store {
+    /// The token of a shipment's NDR link for its customer: the tenant, the mode, the shipment.
+    pub fn ndr_token(&self, scope: &Scope, shipment: &ShipmentId) -> String {
+        self.sealer
+            .seal_token(NDR_LINK, &format!("{}\n{}\n{}", scope.tenant.as_str(), scope.mode.as_str(), shipment.as_str()))
+    }
+
+    /// What an NDR link's token names; `None` when it is not one this deployment made.
+    pub fn open_ndr_token(&self, token: &str) -> Option<(Scope, ShipmentId)> {
+        let text = self.sealer.open_token(NDR_LINK, token)?;
+        let mut parts = text.splitn(3, '\n');
+        let tenant = TenantId::parse(parts.next()?)?;
+        let mode = Mode::parse(parts.next()?)?;
+        Some((Scope::new(tenant, mode), ShipmentId::parse(parts.next()?)?))
+    }
+
     pub async fn ndr_case(&self, scope: &Scope, id: &NdrCaseId) -> Result<NdrRecord> {
         let row: NdrRow = self
             .pool

@@ -1,10 +1,13 @@
 //! The HTML face of Waybill: public pages for end customers.
 //!
-//! [`router`] serves the branded tracking page under `/t/…` and [`unsubscribe_router`] the
-//! page behind the unsubscribe link of every email (`/u/…`). Neither knows a database: a
+//! [`router`] serves the branded tracking page under `/t/…`, [`unsubscribe_router`] the page
+//! behind the unsubscribe link of every email (`/u/…`) and [`ndr_router`] the page where a
+//! customer chooses what happens after a failed delivery (`/n/…`). None knows a database: a
 //! [`TrackingSource`] gives the page data and decides who may see what, an
-//! [`UnsubscribeSource`] reads and records what a link stops.
+//! [`UnsubscribeSource`] reads and records what a link stops, an [`NdrSource`] reads a case and
+//! records the customer's choice.
 
+pub mod ndr;
 pub mod tracking;
 
 use std::convert::Infallible;
@@ -26,6 +29,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use waybill_core::{Language, MessageChannel};
 
+pub use ndr::{CustomerRequest, NdrLookup, NdrPage, NdrSource, ndr_router};
 pub use tracking::{Brand, BrandLink, PageEvent, PersonalDetails, TrackingPage};
 
 /// Where the page data comes from (the server implements it over the engine).
@@ -68,6 +72,8 @@ pub enum Unsubscribing {
 }
 
 /// The answer of a [`TrackingSource`].
+// One per request, moved once: the size of `Found` costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Lookup {
     Found(TrackingPage),
@@ -402,6 +408,7 @@ async fn show<S: TrackingSource>(
             if proof.is_none() {
                 page.personal = None;
                 page.proof_failed = false;
+                page.ndr_url = None;
             }
             Html(tracking::render_tracking(&page)).into_response()
         }
@@ -435,7 +442,7 @@ mod tests {
         leaky: bool,
     }
 
-    fn brand(name: &str) -> Brand {
+    pub(crate) fn brand(name: &str) -> Brand {
         Brand {
             store_name: name.into(),
             logo_src: None,
@@ -495,6 +502,8 @@ mod tests {
                         }),
                         proof_failed: proof.is_some() && !unlocked,
                         form_action: String::new(),
+                        // Given whatever the proof: the router and the page decide whether it shows.
+                        ndr_url: Some(NDR_URL.into()),
                     })
                 }
                 _ => Lookup::NotFound { brand: tenant.map(brand) },
@@ -503,34 +512,36 @@ mod tests {
         }
     }
 
+    const NDR_URL: &str = "/n/GOODxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
     fn app(source: Fake) -> Router {
         router(source, RateLimits::default())
     }
 
-    fn get(uri: &str) -> Request<Body> {
+    pub(crate) fn get(uri: &str) -> Request<Body> {
         Request::get(uri).body(Body::empty()).unwrap()
     }
 
-    fn post(uri: &str, body: &str) -> Request<Body> {
+    pub(crate) fn post(uri: &str, body: &str) -> Request<Body> {
         Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body.to_owned()))
             .unwrap()
     }
 
-    fn from_ip(mut request: Request<Body>, last: u8) -> Request<Body> {
+    pub(crate) fn from_ip(mut request: Request<Body>, last: u8) -> Request<Body> {
         request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, last], 40000))));
         request
     }
 
-    async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    pub(crate) async fn send(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
         let response = app.clone().oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let body = to_bytes(body, usize::MAX).await.unwrap();
         (parts.status, parts.headers, String::from_utf8(body.to_vec()).unwrap())
     }
 
-    fn assert_page_headers(headers: &HeaderMap) {
+    pub(crate) fn assert_page_headers(headers: &HeaderMap) {
         assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
         assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
@@ -581,6 +592,23 @@ mod tests {
             let (status, _, body) = send(&app, request).await;
             assert_eq!(status, StatusCode::OK);
             assert!(!body.contains("Jane Recipient") && !body.contains("proof-error"));
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_recipient_is_offered_the_choice_after_a_failed_delivery() {
+        let link = r#"<a href="&#x2f;n&#x2f;GOODxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?lang=fr">"#;
+        let honest = app(Fake::default());
+        let (_, _, body) = send(&honest, post("/t/acme/WB123?lang=fr", "proof=75011")).await;
+        assert!(body.contains(link) && body.contains("Votre livraison a échoué — choisissez la suite à donner"));
+        let leaky = app(Fake { leaky: true, ..Fake::default() });
+        let wrong_proof = (&honest, post("/t/WB123?lang=fr", "proof=1"));
+        for (app, request) in
+            [(&leaky, get("/t/WB123?lang=fr")), (&leaky, post("/t/WB123?lang=fr", "proof=")), wrong_proof]
+        {
+            let (status, _, body) = send(app, request).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(!body.contains("&#x2f;n&#x2f;") && !body.contains("choisissez la suite"), "{body}");
         }
     }
 

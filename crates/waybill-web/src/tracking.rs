@@ -33,6 +33,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("not_found.html", include_str!("../templates/not_found.html")),
         ("message.html", include_str!("../templates/message.html")),
         ("unsubscribe.html", include_str!("../templates/unsubscribe.html")),
+        ("ndr.html", include_str!("../templates/ndr.html")),
     ] {
         env.add_template(name, source).expect("compiled-in templates parse");
     }
@@ -87,6 +88,9 @@ pub struct TrackingPage {
     pub proof_failed: bool,
     /// Where the proof form posts to.
     pub form_action: String,
+    /// The page to choose what happens after a failed delivery (`/n/{token}`); linked only
+    /// once the visitor proved they are the recipient, as it acts on their parcel.
+    pub ndr_url: Option<String>,
 }
 
 /// One scan as the customer sees it.
@@ -141,6 +145,12 @@ pub fn render_tracking(page: &TrackingPage) -> String {
             .collect();
         context! { name => &p.name, address_lines => &p.address_lines, items => items }
     });
+    let ndr_url = page
+        .ndr_url
+        .as_deref()
+        .filter(|url| page.personal.is_some() && url.starts_with("/n/"))
+        .and_then(local_path)
+        .map(|url| with_lang(url, lang));
     let page_ctx = context! {
         status_text => text(lang, &status_key(page.status)),
         status_tone => match page.status {
@@ -160,6 +170,7 @@ pub fn render_tracking(page: &TrackingPage) -> String {
         personal => personal,
         proof_failed => page.proof_failed,
         form_action => &page.form_action,
+        ndr_url => ndr_url,
         events => events,
     };
     render("tracking.html", lang, Some(&page.brand), page_ctx)
@@ -214,12 +225,12 @@ pub fn render_unsubscribe_unavailable(lang: Language) -> String {
     render_message(lang, "unsubscribe-unavailable-title", "unsubscribe-unavailable-body")
 }
 
-fn render_message(lang: Language, title_key: &str, body_key: &str) -> String {
+pub(crate) fn render_message(lang: Language, title_key: &str, body_key: &str) -> String {
     let ctx = context! { title => text(lang, title_key), body => text(lang, body_key) };
     render("message.html", lang, None, ctx)
 }
 
-fn render(template: &str, lang: Language, brand: Option<&Brand>, page_ctx: Value) -> String {
+pub(crate) fn render(template: &str, lang: Language, brand: Option<&Brand>, page_ctx: Value) -> String {
     let colours = Colours::of(brand);
     let languages: Vec<Value> = Language::ALL
         .iter()
@@ -265,11 +276,11 @@ fn language_id(lang: Language) -> LanguageIdentifier {
     }
 }
 
-fn text(lang: Language, key: &str) -> String {
+pub(crate) fn text(lang: Language, key: &str) -> String {
     lookup(lang, key, None)
 }
 
-fn text_with(lang: Language, key: &str, args: &[(&'static str, String)]) -> String {
+pub(crate) fn text_with(lang: Language, key: &str, args: &[(&'static str, String)]) -> String {
     let args: HashMap<Cow<'static, str>, FluentValue> =
         args.iter().map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
     lookup(lang, key, Some(&args))
@@ -287,16 +298,16 @@ fn status_key(status: TrackingStatus) -> String {
     format!("status-{}", status.as_str())
 }
 
-fn ndr_key(reason: NdrReason) -> String {
+pub(crate) fn ndr_key(reason: NdrReason) -> String {
     format!("ndr-{}", reason.as_str())
 }
 
-fn format_date(lang: Language, date: NaiveDate) -> String {
+pub(crate) fn format_date(lang: Language, date: NaiveDate) -> String {
     let month = text(lang, &format!("month-{}", date.month()));
     text_with(lang, "date", &[("day", date.day().to_string()), ("month", month), ("year", date.year().to_string())])
 }
 
-fn format_date_time(lang: Language, at: &DateTime<FixedOffset>) -> String {
+pub(crate) fn format_date_time(lang: Language, at: &DateTime<FixedOffset>) -> String {
     let (pm, hour12) = at.hour12();
     let time = text_with(
         lang,
@@ -362,19 +373,25 @@ fn milestones(lang: Language, status: TrackingStatus, events: &[PageEvent]) -> V
 }
 
 /// An absolute `http(s)` URL without whitespace or control characters.
-fn web_url(url: &str) -> Option<&str> {
+pub(crate) fn web_url(url: &str) -> Option<&str> {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
     (scheme_ok && !url.chars().any(|c| c.is_whitespace() || c.is_control())).then_some(url)
 }
 
 /// A path on this server: starts with one `/`, so never another host.
-fn local_path(path: &str) -> Option<&str> {
+pub(crate) fn local_path(path: &str) -> Option<&str> {
     let ok = path.starts_with('/')
         && !path.starts_with("//")
         && !path.contains('\\')
         && !path.chars().any(|c| c.is_whitespace() || c.is_control());
     ok.then_some(path)
+}
+
+/// `url` asking for the page in `lang`, so a link keeps the visitor's language.
+pub(crate) fn with_lang(url: &str, lang: Language) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}lang={}", lang.as_str())
 }
 
 struct Colours {
@@ -520,6 +537,7 @@ mod tests {
             personal: None,
             proof_failed: false,
             form_action: "/t/maison/WB123456789?lang=en".into(),
+            ndr_url: None,
         }
     }
 
@@ -536,11 +554,15 @@ mod tests {
         }
         assert_eq!(LOCALE_FILES.map(|(l, _)| l).as_slice(), Language::ALL);
         let every_argument: HashMap<&str, FluentValue> = [
+            "attempt",
             "carrier",
             "date",
             "day",
+            "deadline",
+            "earliest",
             "hour",
             "hour12",
+            "latest",
             "minute",
             "month",
             "name",
@@ -643,6 +665,27 @@ mod tests {
             assert!(unlocked.contains(shown), "{shown} missing");
         }
         assert!(!unlocked.contains(r#"name="proof""#));
+    }
+
+    #[test]
+    fn the_failed_delivery_link_needs_the_details_and_a_local_ndr_path() {
+        let url = Some("/n/abc".to_owned());
+        let shown =
+            render_tracking(&TrackingPage { personal: Some(personal()), ndr_url: url.clone(), ..page(Language::Ko) });
+        assert!(
+            shown.contains(r#"<p class="notice"><a href="&#x2f;n&#x2f;abc?lang=ko">배달하지 못했습니다"#),
+            "{shown}"
+        );
+        let locked = render_tracking(&TrackingPage { ndr_url: url, ..page(Language::Ko) });
+        assert!(!locked.contains("&#x2f;n&#x2f;abc") && !locked.contains(&escaped(&text(Language::Ko, "ndr-link"))));
+        for bad in ["https://evil.example/n/abc", "//evil.example/n/abc", "/t/abc", "/n/a b", "javascript:alert(1)"] {
+            let html = render_tracking(&TrackingPage {
+                personal: Some(personal()),
+                ndr_url: Some(bad.into()),
+                ..page(Language::En)
+            });
+            assert!(!html.contains("choose what happens next"), "{bad}");
+        }
     }
 
     #[test]

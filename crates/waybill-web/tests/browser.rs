@@ -10,8 +10,8 @@ use tokio::process::Command;
 use waybill_core::{Language, NdrReason, TrackingStatus};
 use waybill_web::{Brand, BrandLink, Lookup, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource};
 
-/// `WB123` is on its way; `WB500` failed delivery. Both would leak personal details if the
-/// router let them through without a proof.
+/// `WB123` is on its way; `WB500` failed delivery. Both would leak personal details (and
+/// `WB500` its failed-delivery link) if the router let them through without a proof.
 #[derive(Clone)]
 struct Demo;
 
@@ -77,6 +77,7 @@ fn page(lang: Language, number: &str, status: TrackingStatus) -> TrackingPage {
         }),
         proof_failed: false,
         form_action: String::new(),
+        ndr_url: (status == TrackingStatus::DeliveryFailed).then(|| format!("/n/{}", "x".repeat(40))),
     }
 }
 
@@ -127,7 +128,7 @@ async fn the_tracking_page_in_chromium() {
             let dom = String::from_utf8(chromium(&binary, &profile, "--dump-dom", &url).await).unwrap();
             assert!(dom.contains(&format!("<html lang=\"{code}\">")), "{code}: {dom}");
             assert!(dom.contains(words), "{code} lacks {words}");
-            for secret in ["Jane Recipient", "Rue des Lilas", "Blue mug"] {
+            for secret in ["Jane Recipient", "Rue des Lilas", "Blue mug", "/n/xxxx"] {
                 assert!(!dom.contains(secret), "{code} shows {secret}");
             }
             let shot = screenshots.join(format!("{name}-{code}.png"));

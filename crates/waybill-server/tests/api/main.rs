@@ -1,6 +1,7 @@
 //! Waybill's API end to end, over real HTTP against the carrier simulator, on SQLite or (with
 //! `WAYBILL_TEST_DATABASE_URL`) PostgreSQL.
 
+mod browser;
 mod carrier_roundtrip;
 mod channels;
 mod common;

@@ -173,3 +173,93 @@ async fn a_second_failed_attempt_updates_the_same_case_which_ends_returned_to_or
     assert_eq!(types.last().map(String::as_str), Some("ndr.closed"));
     assert!(types.contains(&"ndr.attempt_failed".to_owned()), "{types:?}");
 }
+
+/// The `/n/…` path of the NDR link in a page, if it has one.
+fn ndr_link(html: &str) -> Option<String> {
+    // The page escapes `/` in attributes.
+    let html = html.replace("&#x2f;", "/");
+    let start = html.find("href=\"/n/")? + "href=\"".len();
+    let end = start + html[start..].find(['"', '?'])?;
+    Some(html[start..end].to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_chooses_on_the_page_the_tracking_page_offers_after_the_proof() {
+    // Slow enough that the simulator waits (12 s) while a browser starts and the customer types.
+    let h = Harness::with(Options { day_seconds: 4.0, ..Options::default() }).await;
+    let shipment = book(&h, "ndr").await;
+    let case = case_until(&h, &shipment, "opened", |c| c["state"] == "awaiting_action").await;
+    let number = case["tracking_number"].as_str().unwrap().to_owned();
+
+    // The tracking page offers the choice only to the recipient: after the postcode.
+    let tracking = format!("{}/t/{number}", h.api);
+    let stranger = h.http.get(&tracking).send().await.unwrap().text().await.unwrap();
+    assert_eq!(ndr_link(&stranger), None, "no link without the proof");
+    let wrong = h.http.post(&tracking).form(&[("proof", "99999")]).send().await.unwrap().text().await.unwrap();
+    assert_eq!(ndr_link(&wrong), None, "no link with a wrong proof");
+    let proven = h.http.post(&tracking).form(&[("proof", "06236")]).send().await.unwrap().text().await.unwrap();
+    let path = ndr_link(&proven).unwrap_or_else(|| panic!("the recipient is offered the choice: {proven}"));
+    let page = format!("{}{path}", h.api);
+
+    // What a customer types is checked as the API checks it, and a refusal changes nothing.
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(9)).date_naive();
+    for form in [
+        vec![("action", "reschedule"), ("date", "tomorrow")],
+        vec![("action", "reschedule"), ("date", &today.to_string())],
+        vec![("action", "teleport")],
+    ] {
+        let r = h.http.post(&page).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+    }
+    let long = "x".repeat(201);
+    let r = h.http.post(&page).form(&[("action", "update_and_reattempt"), ("street1", &long)]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains(&long), "the typed value is kept for the customer to fix");
+    let (_, unchanged) = h.get(&format!("/v1/ndr/{}", case["id"].as_str().unwrap())).await;
+    assert_eq!(unchanged["state"], "awaiting_action", "{unchanged}");
+    let forged = format!("{}/n/{}", h.api, "A".repeat(64));
+    assert_eq!(h.http.get(&forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // In a real browser, in Turkish: the customer says nobody came, then fixes the directions.
+    match crate::browser::Browser::start().await {
+        Some(browser) => {
+            browser.open(&format!("{page}?lang=tr")).await;
+            browser.screenshot("ndr-page-tr").await;
+            browser.type_into("#statement", "Bütün gün evdeydim, zil çalmadı.").await;
+            browser.click("#choice-dispute button").await;
+            browser.wait_for("Kimsenin gelmediğini bize bildirdiniz").await;
+            browser.type_into("#phone", "+90 532 111 22 33").await;
+            browser.type_into("#landmark", "Eczanenin yanı, mavi kapı").await;
+            browser.click("#choice-update_and_reattempt button").await;
+            let confirmed = browser.wait_for("düzeltilen bilgilerle yeniden denemesini istedik").await;
+            assert!(!confirmed.contains("id=\"choice-rto\""), "no second choice for this attempt");
+            browser.screenshot("ndr-page-chosen-tr").await;
+            browser.quit().await;
+        }
+        None => {
+            let dispute = [("action", "dispute"), ("statement", "Bütün gün evdeydim, zil çalmadı.")];
+            assert_eq!(h.http.post(&page).form(&dispute).send().await.unwrap().status(), StatusCode::OK);
+            let fix = [
+                ("action", "update_and_reattempt"),
+                ("phone", "+90 532 111 22 33"),
+                ("landmark", "Eczanenin yanı, mavi kapı"),
+            ];
+            assert_eq!(h.http.post(&page).form(&fix).send().await.unwrap().status(), StatusCode::OK);
+        }
+    }
+
+    let asked = case_until(&h, &shipment, "took the customer's choice", |c| c["state"] == "action_requested").await;
+    let action = &asked["attempts"][0]["action"];
+    assert_eq!(action["requested_by"], "customer");
+    assert_eq!(action["action"], "update_and_reattempt");
+    assert_eq!(action["phone"], "+90 532 111 22 33");
+    assert_eq!(action["landmark"], "Eczanenin yanı, mavi kapı");
+    assert_eq!(asked["attempts"][0]["disputed"], "Bütün gün evdeydim, zil çalmadı.");
+    let r = h.http.post(&page).form(&[("action", "rto")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "one choice per attempt");
+    let again = h.http.post(&tracking).form(&[("proof", "06236")]).send().await.unwrap().text().await.unwrap();
+    assert_eq!(ndr_link(&again), None, "nothing left to choose");
+
+    case_until(&h, &shipment, "told the carrier", |c| c["attempts"][0]["action"]["carrier_state"] == "sent").await;
+    h.wait_for_status(&shipment, "delivered", Duration::from_secs(40)).await;
+}
