@@ -336,3 +336,44 @@ async fn settings_refuse_bad_input_whole_and_never_show_sms_credentials() {
     assert_eq!(saved["sms_provider"], "twilio");
     assert!(!saved.to_string().contains("secret-token"), "credentials are never shown: {saved}");
 }
+
+/// The failed-delivery email carries the customer's NDR link, which opens their case.
+#[tokio::test]
+async fn the_failed_delivery_email_links_to_the_page_where_the_customer_decides() {
+    let (h, sink) = with_sink(Behaviour::default()).await;
+    let order = h.create_order("NDR-1", json!({"method": "prepaid"})).await;
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "ndr")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let id = shipment["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, log) = h.get(&format!("/v1/shipments/{id}/notifications")).await;
+        let failed = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["milestone"] == "delivery_failed" && n["channel"] == "email" && n["state"] == "sent");
+        if failed {
+            break;
+        }
+        assert!(Instant::now() < deadline, "[{}] no failed-delivery email: {log}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let prefix = format!("{}/n/", h.api);
+    let texts: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|m| {
+            let mail = mime::Part::parse(&m.raw);
+            mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text()
+        })
+        .collect();
+    let with_link: Vec<_> = texts.iter().filter(|t| t.contains(&prefix)).collect();
+    assert_eq!(with_link.len(), 1, "only the failed-delivery email links to the NDR page: {texts:?}");
+    let start = with_link[0].find(&prefix).unwrap();
+    let link: String = with_link[0][start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let page = h.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{link}");
+    let page = page.text().await.unwrap();
+    assert!(page.contains(shipment["tracking_number"].as_str().unwrap()), "{page}");
+}
