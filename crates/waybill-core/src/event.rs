@@ -13,6 +13,7 @@ use crate::inventory::{StockLevel, StockReason};
 use crate::ndr::NdrRecord;
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
+use crate::rto::RtoReceipt;
 use crate::shipment::{Shipment, TrackingEvent};
 use crate::tracking::TrackingStatus;
 
@@ -73,6 +74,9 @@ pub enum Event {
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
+    /// The merchant acknowledged a parcel returned to them, with the goods' condition.
+    #[serde(rename = "shipment.rto_acknowledged")]
+    RtoAcknowledged { shipment: Shipment, receipt: RtoReceipt },
     /// A delivery failed for the first time: an NDR case waits for an action until its deadline.
     #[serde(rename = "ndr.opened")]
     NdrOpened { ndr: NdrRecord },
@@ -116,6 +120,7 @@ impl Event {
             Event::PickupFailed { .. } => "pickup.failed",
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
+            Event::RtoAcknowledged { .. } => "shipment.rto_acknowledged",
             Event::NdrOpened { .. } => "ndr.opened",
             Event::NdrAttemptFailed { .. } => "ndr.attempt_failed",
             Event::NdrActionRequested { .. } => "ndr.action_requested",
@@ -139,6 +144,7 @@ impl Event {
             | Event::ShipmentStatusChanged { shipment, .. }
             | Event::ShipmentDelayed { shipment }
             | Event::TrackerUpdated { shipment, .. }
+            | Event::RtoAcknowledged { shipment, .. }
             | Event::ChannelUpdateFailed { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
@@ -173,6 +179,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "shipment.booking_unknown",
     "shipment.status_changed",
     "shipment.delayed",
+    "shipment.rto_acknowledged",
     "tracker.updated",
     "pickup.scheduled",
     "pickup.failed",

@@ -24,6 +24,7 @@ pub mod notification;
 pub mod order;
 pub mod parcel;
 pub mod pickup;
+pub mod rto;
 pub mod scope;
 pub mod secret;
 pub mod shipment;

@@ -8,7 +8,7 @@ use waybill_core::api::requests::{StockAdjust, StockSet};
 use waybill_core::error::Problems;
 use waybill_core::ids::{EventId, LocationId, ShipmentId};
 use waybill_core::inventory::{StockLevel, StockReason, shipment_steps, stock_problems};
-use waybill_core::{Event, Invalid, Page, Scope, text};
+use waybill_core::{Event, Invalid, Page, Scope, TrackingStatus, text};
 use waybill_store::{NewJob, StockMove, StoreError, now_ms};
 
 use crate::jobs::{Job, JobContext, Next, Registry};
@@ -30,10 +30,13 @@ impl Job for MoveStock {
     }
 }
 
-/// Shipments of orders that ship from a location, whenever they are booked or move.
+/// Shipments of orders that ship from a location, whenever they are booked or move, and when
+/// a parcel returned to the sender is acknowledged.
 pub(crate) fn wants(event: &Event) -> bool {
     match event {
-        Event::ShipmentBooked { shipment } | Event::ShipmentStatusChanged { shipment, .. } => {
+        Event::ShipmentBooked { shipment }
+        | Event::ShipmentStatusChanged { shipment, .. }
+        | Event::RtoAcknowledged { shipment, .. } => {
             shipment.location_id.is_some() && shipment.order_id.is_some() && !shipment.is_return
         }
         _ => false,
@@ -42,7 +45,9 @@ pub(crate) fn wants(event: &Event) -> bool {
 
 pub(crate) fn job(scope: &Scope, id: &EventId, event: &Event) -> NewJob {
     let shipment = match event {
-        Event::ShipmentBooked { shipment } | Event::ShipmentStatusChanged { shipment, .. } => shipment,
+        Event::ShipmentBooked { shipment }
+        | Event::ShipmentStatusChanged { shipment, .. }
+        | Event::RtoAcknowledged { shipment, .. } => shipment,
         _ => unreachable!("only shipment events are wanted"),
     };
     MoveStock { shipment_id: shipment.id.clone(), event_id: Some(id.clone()) }.to_new(Some(scope), now_ms())
@@ -152,7 +157,11 @@ impl Engine {
             Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let steps = shipment_steps(shipment.booking_state, shipment.status);
+        let returned = match shipment.status {
+            TrackingStatus::Returned => self.store().rto_receipt(scope, id).await?.map(|r| r.condition),
+            _ => None,
+        };
+        let steps = shipment_steps(shipment.booking_state, shipment.status, returned);
         if steps.is_empty() {
             return Ok(());
         }

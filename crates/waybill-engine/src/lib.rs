@@ -24,6 +24,7 @@ pub mod notify;
 mod operations;
 mod orders;
 mod reads;
+mod rto;
 mod tracking;
 mod uow;
 pub mod webhooks;

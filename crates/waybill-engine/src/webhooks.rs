@@ -354,6 +354,10 @@ impl Engine {
             Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
                 json!({"pickup": PickupView::from(pickup.clone())})
             }
+            Event::RtoAcknowledged { shipment, receipt } => json!({
+                "shipment": self.shipment_view(shipment).await?,
+                "receipt": waybill_core::api::views::RtoReceiptView::from(receipt.clone()),
+            }),
             Event::NdrOpened { ndr }
             | Event::NdrAttemptFailed { ndr }
             | Event::NdrActionRequested { ndr }

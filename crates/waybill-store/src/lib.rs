@@ -22,6 +22,7 @@ mod nodes;
 mod notifications;
 mod orders;
 mod pickups;
+mod rto;
 mod seal;
 mod shipments;
 mod tenants;

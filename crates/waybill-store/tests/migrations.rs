@@ -279,6 +279,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "notifications",
         "orders",
         "pickups",
+        "rto_receipts",
         "shipment_documents",
         "shipments",
         "tenants",

@@ -622,3 +622,16 @@ pub struct NdrDispute {
     #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub statement: String,
 }
+
+/// `POST /v1/shipments/{id}/rto/acknowledge`: what came back.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"condition": "restockable", "note": "Box dented, contents fine"})))]
+pub struct RtoAcknowledge {
+    /// `restockable` puts the shipment's lines back into stock; `damaged` writes them off.
+    pub condition: crate::rto::GoodsCondition,
+    /// What the warehouse saw, for the record.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub note: Option<String>,
+}

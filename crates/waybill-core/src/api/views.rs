@@ -20,6 +20,7 @@ use crate::notification::{Notification, NotificationState, mask};
 use crate::order::{LineItem, Order, OrderStatus, Payment, ShipmentLine};
 use crate::parcel::{Parcel, Routing};
 use crate::pickup::Pickup;
+use crate::rto::{GoodsCondition, RtoReceipt};
 use crate::scope::Mode;
 use crate::shipment::{BookingState, Shipment, TrackingEvent};
 use crate::tracking::{NdrReason, TrackingStatus};
@@ -768,6 +769,28 @@ impl From<NdrRecord> for NdrCaseView {
             attempts: r.case.attempts.into_iter().map(Into::into).collect(),
             created_at: time(r.created_at),
             updated_at: time(r.updated_at),
+        }
+    }
+}
+
+/// The merchant's acknowledgement of a parcel returned to them.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RtoReceiptView {
+    pub shipment_id: ShipmentId,
+    /// `restockable` (its lines went back into stock) or `damaged` (written off).
+    pub condition: GoodsCondition,
+    pub note: Option<String>,
+    pub acknowledged_at: String,
+}
+
+impl From<RtoReceipt> for RtoReceiptView {
+    fn from(r: RtoReceipt) -> Self {
+        Self {
+            shipment_id: r.shipment_id,
+            condition: r.condition,
+            note: r.note,
+            acknowledged_at: time(r.acknowledged_at),
         }
     }
 }

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waybill_core::api::requests::ShipmentCreate;
-use waybill_core::api::views::{List, ShipmentDetails, ShipmentView, TrackerView};
+use waybill_core::api::requests::{RtoAcknowledge, ShipmentCreate};
+use waybill_core::api::views::{List, RtoReceiptView, ShipmentDetails, ShipmentView, TrackerView};
 use waybill_core::ids::{CarrierAccountId, ShipmentId};
 use waybill_core::{BookingState, FieldError, Scope};
 use waybill_engine::EngineError;
@@ -210,6 +210,25 @@ pub async fn cancel(
         other => other.into(),
     })?;
     Ok(Json(state.engine.shipment_details(&me, &id).await?.into()))
+}
+
+/// Acknowledge a parcel the carrier returned to you (`returned`), with the condition of the
+/// goods: `restockable` puts the shipment's lines back into stock at its location, `damaged`
+/// writes them off. Once per shipment.
+#[utoipa::path(post, path = "/v1/shipments/{id}/rto/acknowledge", tag = "shipments", request_body = RtoAcknowledge,
+    params(("id" = String, Path, description = "shipment id")),
+    responses((status = 200, body = RtoReceiptView), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 409, description = "not back with you yet, a customer's return, or already acknowledged", body = Problem)),
+    security(("api_key" = [])))]
+pub async fn acknowledge_rto(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<RtoAcknowledge>,
+) -> ApiResult<Json<RtoReceiptView>> {
+    let id = shipment_id(&id)?;
+    Ok(Json(state.engine.acknowledge_rto(&me, &id, body).await?.into()))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -168,3 +168,71 @@ async fn stock_changes_reach_the_store_by_sku_coalesced_and_unknown_skus_are_rep
     let (_, unknown) = h.get(&format!("/v1/channel-connections/{id}/stock?state=unknown")).await;
     assert!(unknown["data"][0]["reason"].as_str().unwrap().contains("NOPE-1"), "{unknown}");
 }
+
+/// Two orders come back to the sender (`rto`): the one acknowledged fit to sell goes back into
+/// stock, the damaged one is written off; each is acknowledged once, and only once it is back.
+#[tokio::test]
+async fn a_returned_parcel_is_restocked_or_written_off_when_the_merchant_acknowledges_it() {
+    let h = Harness::start().await;
+    h.post(
+        "/v1/locations",
+        &json!({"name": "Depo", "default": true, "address": {"name": "Depo", "street1": "Atatürk Cd. 1",
+            "city": "Ankara", "postal_code": "06100", "country": "TR"}}),
+    )
+    .await;
+    let (status, _) = h.put("/v1/inventory", &json!({"sku": "LAMP-1", "on_hand": 10})).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut shipments = Vec::new();
+    for external in ["RTO-1", "RTO-2"] {
+        let mut order = crate::common::order_body(external, json!({"method": "prepaid"}));
+        order["line_items"] = json!([{"sku": "LAMP-1", "quantity": 2, "unit_price": "45.00"}]);
+        let (_, order) = h.post("/v1/orders", &order).await;
+        let mut booking = h.booking(order["id"].as_str(), "rto");
+        booking.as_object_mut().unwrap().remove("ship_from");
+        let (status, shipment) = h.post("/v1/shipments", &booking).await;
+        assert_eq!(status, StatusCode::CREATED, "{shipment}");
+        shipments.push((order["id"].as_str().unwrap().to_owned(), shipment["id"].as_str().unwrap().to_owned()));
+    }
+    let (early_order, early) = &shipments[0];
+    let path = |id: &str| format!("/v1/shipments/{id}/rto/acknowledge");
+    let (status, problem) = h.post(&path(early), &json!({"condition": "restockable"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not back yet: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("not back with the sender yet"), "{problem}");
+    for (order, shipment) in &shipments {
+        h.wait_for_status(shipment, "returned", Duration::from_secs(30)).await;
+        h.wait_for_order(order, "returned", Duration::from_secs(30)).await;
+    }
+    // Back at the depot but not looked at: neither counted yet.
+    wait_level(&h, "LAMP-1", 6, 0).await;
+
+    for (body, pointer) in [
+        (json!({"condition": "lost"}), "/condition"),
+        (json!({"condition": "damaged", "note": "x".repeat(201)}), "/note"),
+        (json!({}), "/condition"),
+    ] {
+        let (status, problem) = h.post(&path(early), &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+    }
+    let (status, receipt) =
+        h.post(&path(early), &json!({"condition": "restockable", "note": "Box dented, lamp fine"})).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    assert_eq!(receipt["condition"], "restockable");
+    assert_eq!(receipt["note"], "Box dented, lamp fine");
+    assert_eq!(receipt["shipment_id"], early.as_str());
+    let (status, again) = h.post(&path(early), &json!({"condition": "restockable"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no second restock: {again}");
+    let (_, broken) = &shipments[1];
+    let (status, _) = h.post(&path(broken), &json!({"condition": "damaged", "note": "Glass shattered"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Two lamps back on the shelf, two written off, and nothing more whatever runs again.
+    wait_level(&h, "LAMP-1", 8, 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_level(&h, "LAMP-1", 8, 0).await;
+    let (_, order) = h.get(&format!("/v1/orders/{early_order}")).await;
+    assert_eq!(order["status"], "returned");
+    let events = h.store.events_about(&h.scope, early).await.unwrap();
+    let acknowledged = events.iter().filter(|e| e.event.kind() == "shipment.rto_acknowledged").count();
+    assert_eq!(acknowledged, 1);
+}

@@ -1,0 +1,111 @@
+//! Returns to origin (RTO): a parcel the carrier brought back to the sender is acknowledged by
+//! the merchant with the condition of the goods, which decides whether they go back on the
+//! shelf (`inventory::shipment_steps`) or are written off. Once per shipment.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ShipmentId, TenantId};
+use crate::tracking::TrackingStatus;
+use crate::{FieldError, Mode, Shipment};
+
+crate::named_enum! {
+    /// What came back.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum GoodsCondition as "snake_case" {
+        /// Fit to sell again: the shipment's lines go back into stock.
+        Restockable,
+        /// Damaged, opened or incomplete: written off, stock stays as it is.
+        Damaged,
+    }
+}
+
+/// The merchant's acknowledgement of a returned parcel (times in epoch milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RtoReceipt {
+    pub shipment_id: ShipmentId,
+    pub tenant_id: TenantId,
+    pub mode: Mode,
+    pub condition: GoodsCondition,
+    pub note: Option<String>,
+    pub acknowledged_at: i64,
+}
+
+/// Why an acknowledgement was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RtoError {
+    #[error("the parcel is not back with the sender yet (its status is `{}`); acknowledge it once it is `returned`", .0.as_str())]
+    NotReturned(TrackingStatus),
+    #[error("this is a customer's return, not a return to origin")]
+    CustomerReturn,
+    #[error("the return was already acknowledged ({})", .0.as_str())]
+    AlreadyAcknowledged(GoodsCondition),
+}
+
+impl RtoError {
+    /// The request field it is about, for an answer that names one.
+    pub fn to_field_error(&self) -> FieldError {
+        FieldError::new("/condition", self.to_string())
+    }
+}
+
+/// Whether `shipment` may be acknowledged now, given the receipt it may have already.
+pub fn check_acknowledgement(shipment: &Shipment, already: Option<&RtoReceipt>) -> Result<(), RtoError> {
+    if shipment.is_return {
+        return Err(RtoError::CustomerReturn);
+    }
+    if let Some(receipt) = already {
+        return Err(RtoError::AlreadyAcknowledged(receipt.condition));
+    }
+    if shipment.status != TrackingStatus::Returned {
+        return Err(RtoError::NotReturned(shipment.status));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipment(status: TrackingStatus, is_return: bool) -> Shipment {
+        let mut s: Shipment = serde_json::from_value(serde_json::json!({
+            "id": ShipmentId::generate(), "tenant_id": TenantId::generate(), "mode": "test", "order_id": null,
+            "carrier_account_id": "car_01jd3xk8w3v6a8g0n6r1c5e2qz", "carrier": "sandbox", "service": "express",
+            "booking_state": "booked", "status": "returned", "progress": 100, "last_scan_at": null,
+            "ndr_reason": null, "tracking_number": "SIM1", "carrier_shipment_id": null,
+            "ship_from": {"name": "A", "street1": "S", "city": "C", "postal_code": "34000", "country": "TR"},
+            "ship_to": {"name": "B", "street1": "S", "city": "C", "postal_code": "06000", "country": "TR"},
+            "parcels": [], "cod": null, "charge": null, "edd": null, "routing": null, "simulate": null,
+            "is_return": false, "reference": null, "error": null, "created_at": 0, "updated_at": 0
+        }))
+        .unwrap();
+        s.status = status;
+        s.is_return = is_return;
+        s
+    }
+
+    #[test]
+    fn only_a_parcel_back_with_the_sender_is_acknowledged_and_only_once() {
+        let back = shipment(TrackingStatus::Returned, false);
+        assert_eq!(check_acknowledgement(&back, None), Ok(()));
+        let on_its_way = shipment(TrackingStatus::ReturnToOrigin, false);
+        assert_eq!(
+            check_acknowledgement(&on_its_way, None),
+            Err(RtoError::NotReturned(TrackingStatus::ReturnToOrigin))
+        );
+        let delivered = shipment(TrackingStatus::Delivered, false);
+        assert!(check_acknowledgement(&delivered, None).is_err(), "a delivered parcel did not come back");
+        let customers = shipment(TrackingStatus::Returned, true);
+        assert_eq!(check_acknowledgement(&customers, None), Err(RtoError::CustomerReturn));
+        let receipt = RtoReceipt {
+            shipment_id: back.id.clone(),
+            tenant_id: back.tenant_id.clone(),
+            mode: back.mode,
+            condition: GoodsCondition::Damaged,
+            note: None,
+            acknowledged_at: 1,
+        };
+        let again = check_acknowledgement(&back, Some(&receipt));
+        assert_eq!(again, Err(RtoError::AlreadyAcknowledged(GoodsCondition::Damaged)), "no double restock");
+        assert_eq!(again.unwrap_err().to_field_error().pointer, "/condition");
+    }
+}
