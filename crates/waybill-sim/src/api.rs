@@ -48,6 +48,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/addresses/validate", post(validate_address))
         .route("/api/v1/serviceability", get(serviceability))
         .route("/api/v1/pickups", post(schedule_pickup).get(find_pickups))
+        .route("/api/v1/pickups/{confirmation_number}/cancel", post(cancel_pickup))
         .route_layer(middleware::from_fn(authenticate))
         // Added last so it runs first: faults strike before anything else.
         .route_layer(middleware::from_fn_with_state(inner.clone(), faults::inject));
@@ -507,10 +508,21 @@ async fn schedule_pickup(
         charge: Money { amount: rates::format_cents(PICKUP_CENTS), currency: rates::CURRENCY.to_owned() },
         note: format!("courier from {}", hub.location()),
         created_at: Utc::now(),
+        cancelled_at: None,
         address,
     };
     let pickup = store.schedule_pickup(&key, pickup)?;
     Ok((StatusCode::CREATED, Json(pickup)).into_response())
+}
+
+async fn cancel_pickup(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(confirmation_number): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let pickup = inner.store().cancel_pickup(&key, &confirmation_number, earliest_pickup_day(), now)?;
+    Ok(Json(json!({ "confirmation_number": pickup.confirmation_number, "status": "cancelled" })).into_response())
 }
 
 async fn find_pickups(

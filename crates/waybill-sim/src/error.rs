@@ -62,6 +62,10 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "CANCEL_NOT_ALLOWED", "shipment already picked up")
     }
 
+    pub(crate) fn pickup_cancel_not_allowed() -> Self {
+        Self::new(StatusCode::CONFLICT, "PICKUP_CANCEL_NOT_ALLOWED", "the pickup's day has passed")
+    }
+
     pub(crate) fn ndr_not_allowed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "NDR_NOT_ALLOWED", message)
     }

@@ -54,6 +54,12 @@ pub(crate) enum Record {
         api_key: String,
         pickup: Box<Pickup>,
     },
+    /// A courier pickup was called off.
+    PickupCancelled {
+        api_key: String,
+        confirmation_number: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The open journal.

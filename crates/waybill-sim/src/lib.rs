@@ -56,6 +56,7 @@
 //! | `GET /api/v1/serviceability?country=&postal_code=` | `{"country", "postal_code", "delivery", "prepaid", "cod", "pickup", "place", "remark"}` |
 //! | `POST /api/v1/pickups` | book a courier; 201 with `pickup_id`, `confirmation_number` (`PRN` + 8 digits), `reference`, `date`, `ready_time`, `close_time`, `charge`, `note`, … |
 //! | `GET /api/v1/pickups?reference=R` | `{"pickups": [pickup]}`: every pickup booked under `R` |
+//! | `POST /api/v1/pickups/{confirmation_number}/cancel` | calls the courier off: `{"confirmation_number", "status": "cancelled"}` until the pickup's day has passed, then 409 `PICKUP_CANCEL_NOT_ALLOWED`; idempotent (a cancelled pickup shows `cancelled_at`) |
 //! | `GET`/`PUT /_sim/faults` | read / change [`Faults`] (no auth) |
 //! | `GET /_sim/health` | `{"status": "ok"}` |
 //!
@@ -152,7 +153,7 @@
 //! ## Persistence
 //!
 //! With [`SimConfig::state_file`], every state change (shipment booked,
-//! shipment cancelled, NDR instruction, pickup booked, subscription set, webhook event done) is appended to a
+//! shipment cancelled, NDR instruction, pickup booked or cancelled, subscription set, webhook event done) is appended to a
 //! JSON-lines journal that is replayed on start; scans need no journal since
 //! they follow from the booking time and the scenario.
 

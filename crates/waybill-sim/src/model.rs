@@ -166,6 +166,9 @@ pub(crate) struct Pickup {
     /// Which hub sends the courier.
     pub note: String,
     pub created_at: DateTime<Utc>,
+    /// When the shipper called the courier off (absent in older state files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// The wall-clock instant `days` simulated days after `start`, when a

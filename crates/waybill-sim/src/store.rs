@@ -113,6 +113,14 @@ impl Store {
             Record::PickupScheduled { api_key, pickup } => {
                 self.tenants.entry(api_key).or_default().pickups.push(*pickup);
             }
+            Record::PickupCancelled { api_key, confirmation_number, at } => {
+                let pickup = self
+                    .tenants
+                    .get_mut(&api_key)
+                    .and_then(|t| t.pickups.iter_mut().find(|p| p.confirmation_number == confirmation_number))
+                    .ok_or_else(|| format!("cancelled pickup {confirmation_number} is unknown"))?;
+                pickup.cancelled_at.get_or_insert(at);
+            }
         }
         Ok(())
     }
@@ -173,6 +181,37 @@ impl Store {
     /// Every pickup booked with `reference`, oldest first.
     pub fn pickups_by_reference<'a>(&'a self, api_key: &str, reference: &'a str) -> impl Iterator<Item = &'a Pickup> {
         self.tenants.get(api_key).into_iter().flat_map(|t| t.pickups.iter()).filter(move |p| p.reference == reference)
+    }
+
+    /// Calls off the pickup with `confirmation_number` unless its day has passed (`today`);
+    /// calling it off twice is fine. The pickup as it is now.
+    pub fn cancel_pickup(
+        &mut self,
+        api_key: &str,
+        confirmation_number: &str,
+        today: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Pickup, ApiError> {
+        let find = |store: &Self| {
+            store
+                .tenants
+                .get(api_key)
+                .and_then(|t| t.pickups.iter().find(|p| p.confirmation_number == confirmation_number))
+                .cloned()
+        };
+        let pickup = find(self).ok_or_else(|| ApiError::not_found(format!("pickup {confirmation_number} not found")))?;
+        if pickup.cancelled_at.is_some() {
+            return Ok(pickup);
+        }
+        if pickup.date < today {
+            return Err(ApiError::pickup_cancel_not_allowed());
+        }
+        self.commit(Record::PickupCancelled {
+            api_key: api_key.to_owned(),
+            confirmation_number: confirmation_number.to_owned(),
+            at: now,
+        })?;
+        find(self).ok_or_else(|| ApiError::internal("cancelled pickup vanished"))
     }
 
     /// A new confirmation number: `PRN` and 8 random digits.

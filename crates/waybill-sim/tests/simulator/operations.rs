@@ -100,6 +100,27 @@ async fn pickups_are_confirmed_and_every_repeat_books_another() {
 }
 
 #[tokio::test]
+async fn a_pickup_is_called_off_once_and_only_by_its_key() {
+    let sim = start_fast(60.0).await;
+    let url = format!("{}/api/v1/pickups", sim.base);
+    let reference = unique("pickup");
+    let (_, booked) = post(&url, "key-a", &pickup(&reference)).await;
+    let confirmation = booked["confirmation_number"].as_str().unwrap();
+    let cancel = format!("{url}/{confirmation}/cancel");
+    let (status, _) = post(&cancel, "key-b", &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another key's pickup is not there");
+    let (status, cancelled) = post(&cancel, "key-a", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled, json!({"confirmation_number": confirmation, "status": "cancelled"}));
+    let (status, again) = post(&cancel, "key-a", &json!({})).await;
+    assert_eq!((status, again), (StatusCode::OK, cancelled), "calling it off twice is harmless");
+    let (_, found) = get(&format!("{url}?reference={reference}"), "key-a").await;
+    assert!(found["pickups"][0]["cancelled_at"].is_string(), "{found}");
+    let (status, _) = post(&format!("{url}/PRN00000000/cancel"), "key-a", &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn pickup_requests_are_checked_field_by_field() {
     let sim = start_fast(60.0).await;
     let url = format!("{}/api/v1/pickups", sim.base);
