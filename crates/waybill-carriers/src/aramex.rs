@@ -233,6 +233,7 @@ impl Aramex {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: true,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -181,6 +181,7 @@ impl Delhivery {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: true,
+                pickup_cancel: false,
                 serviceability: true,
                 returns: false,
                 ndr: true,

@@ -172,6 +172,7 @@ impl DhlExpress {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: true,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -207,6 +207,7 @@ impl Fedex {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: true,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

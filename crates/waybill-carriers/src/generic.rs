@@ -304,6 +304,7 @@ impl Generic {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: false,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -72,6 +72,12 @@ pub trait Carrier: Send + Sync {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "pickups" })
     }
 
+    /// Calls off a booked pickup (`capabilities.pickup_cancel`), by the carrier's confirmation
+    /// number. Calling it off twice does no harm at the carriers that allow it.
+    async fn cancel_pickup(&self, _account: &Account<'_>, _confirmation_number: &str) -> Result<(), CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "cancelling pickups" })
+    }
+
     /// What the carrier offers at a postcode (`capabilities.serviceability`).
     async fn serviceability(
         &self,

@@ -223,6 +223,7 @@ impl MngKargo {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: false,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: true,
                 ndr: false,

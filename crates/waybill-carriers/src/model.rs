@@ -59,6 +59,8 @@ pub struct Capabilities {
     pub address_validation: bool,
     /// A courier can be asked to collect parcels ([`crate::Carrier::schedule_pickup`]).
     pub pickup: bool,
+    /// A booked pickup can be called off through the API ([`crate::Carrier::cancel_pickup`]).
+    pub pickup_cancel: bool,
     /// The carrier says which postcodes it serves ([`crate::Carrier::serviceability`]).
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).

@@ -84,6 +84,7 @@ impl Sandbox {
                 cash_on_delivery: true,
                 address_validation: true,
                 pickup: true,
+                pickup_cancel: true,
                 serviceability: true,
                 returns: false,
                 ndr: true,
@@ -371,6 +372,19 @@ pub fn parse_ndr_answer(body: &[u8], expected: &str) -> Result<(), CarrierError>
     }
 }
 
+/// Reads the answer to `POST /api/v1/pickups/{confirmation_number}/cancel`.
+pub fn parse_pickup_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Cancelled {
+        status: String,
+    }
+    let cancelled: Cancelled = json_answer(body, "pickup cancellation")?;
+    match cancelled.status.as_str() {
+        "cancelled" => Ok(()),
+        other => Err(protocol(format!("a pickup cancellation answered with status `{other}`"))),
+    }
+}
+
 /// Reads the answer to `GET /api/v1/tracking/{awb}`.
 pub fn parse_tracking_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
     #[derive(Deserialize)]
@@ -593,6 +607,15 @@ impl Carrier for Sandbox {
             parse_address_answer(body, address)
         })
         .await
+    }
+
+    async fn cancel_pickup(&self, account: &Account<'_>, confirmation_number: &str) -> Result<(), CarrierError> {
+        let path = format!("/api/v1/pickups/{confirmation_number}/cancel");
+        // Calling a courier off twice is harmless at this carrier, so a timeout may be retried.
+        let req = self.request(account, reqwest::Method::POST, &path);
+        let what = format!("pickup {confirmation_number}");
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_pickup_cancel_answer)
+            .await
     }
 
     async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {

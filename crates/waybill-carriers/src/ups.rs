@@ -186,6 +186,7 @@ impl Ups {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: true,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

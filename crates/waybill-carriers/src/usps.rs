@@ -191,6 +191,7 @@ impl Usps {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: false,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -657,6 +657,7 @@ impl YurticiKargo {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: false,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

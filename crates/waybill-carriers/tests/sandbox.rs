@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use waybill_carriers::sandbox::{
     parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_pickup_answer,
-    parse_rates_answer, parse_serviceability_answer, parse_subscription_answer, parse_tracking_answer,
+    parse_pickup_cancel_answer, parse_rates_answer, parse_serviceability_answer, parse_subscription_answer,
+    parse_tracking_answer,
 };
 use waybill_carriers::{
     Account, AddressClass, AddressVerdict, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers,
@@ -885,6 +886,23 @@ async fn a_pickup_is_confirmed_and_a_lost_answer_is_unknown() {
         Err(CarrierError::Unknown { .. }) => {}
         other => panic!("a pickup may have been booked: expected Unknown, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_pickup_is_called_off_and_calling_it_off_again_is_harmless() {
+    let sim = start_sim(FAST_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.pickup_cancel);
+    let pickup = carrier.schedule_pickup(&acct.account(), &pickup_request("pku-cx")).await.expect("pickup");
+    carrier.cancel_pickup(&acct.account(), &pickup.confirmation_number).await.expect("called off");
+    carrier.cancel_pickup(&acct.account(), &pickup.confirmation_number).await.expect("again is harmless");
+    match carrier.cancel_pickup(&acct.account(), "PRN00000000").await {
+        Err(CarrierError::NotFound { .. } | CarrierError::Rejected { .. }) => {}
+        other => panic!("an unknown pickup: {other:?}"),
+    }
+    let protocol = parse_pickup_cancel_answer(br#"{"confirmation_number": "PRN1", "status": "scheduled"}"#);
+    assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }
 
 #[test]

@@ -71,6 +71,9 @@ pub enum Event {
     PickupScheduled { pickup: Pickup },
     #[serde(rename = "pickup.failed")]
     PickupFailed { pickup: Pickup },
+    /// A scheduled pickup was called off at the carrier.
+    #[serde(rename = "pickup.cancelled")]
+    PickupCancelled { pickup: Pickup },
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
@@ -118,6 +121,7 @@ impl Event {
             Event::ShipmentDocumentStored { .. } => "shipment.document_stored",
             Event::PickupScheduled { .. } => "pickup.scheduled",
             Event::PickupFailed { .. } => "pickup.failed",
+            Event::PickupCancelled { .. } => "pickup.cancelled",
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
             Event::RtoAcknowledged { .. } => "shipment.rto_acknowledged",
@@ -147,9 +151,10 @@ impl Event {
             | Event::RtoAcknowledged { shipment, .. }
             | Event::ChannelUpdateFailed { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
-            Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
-                pickup.id.as_str()
-            }
+            Event::PickupScheduled { pickup }
+            | Event::PickupFailed { pickup }
+            | Event::PickupUnknown { pickup }
+            | Event::PickupCancelled { pickup } => pickup.id.as_str(),
             Event::WebhookEndpointDisabled { endpoint_id, .. } => endpoint_id.as_str(),
             Event::StockChanged { level, .. } => level.location_id.as_str(),
             Event::NdrOpened { ndr }
@@ -184,6 +189,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "pickup.scheduled",
     "pickup.failed",
     "pickup.unknown",
+    "pickup.cancelled",
     "webhook_endpoint.disabled",
     "inventory.changed",
     "channel.update_failed",

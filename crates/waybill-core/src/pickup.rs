@@ -21,6 +21,8 @@ crate::named_enum! {
         Failed,
         /// The carrier was asked and its answer was lost: a person must check with the carrier.
         Unknown,
+        /// Called off at the carrier after it was scheduled.
+        Cancelled,
     }
 }
 

@@ -214,6 +214,9 @@ impl Engine {
             PickupStatus::Scheduled => Event::PickupScheduled { pickup: pickup.clone() },
             PickupStatus::Failed => Event::PickupFailed { pickup: pickup.clone() },
             PickupStatus::Requested | PickupStatus::Unknown => Event::PickupUnknown { pickup: pickup.clone() },
+            PickupStatus::Cancelled => {
+                return Err(EngineError::Internal(format!("pickup {id} was settled as cancelled")));
+            }
         };
         uow.emit(scope, event);
         uow.commit(self).await?;
@@ -235,6 +238,43 @@ impl Engine {
             ),
         };
         self.settle_pickup(scope, id, PickupOutcome::Unknown(error)).await
+    }
+
+    /// Calls a scheduled pickup off at the carrier, then records it `cancelled`. Calling it
+    /// off again answers the cancelled pickup; a pickup that is not `scheduled`, or a carrier
+    /// that cannot cancel through its API or refuses, is a conflict and changes nothing.
+    pub async fn cancel_pickup(&self, scope: &Scope, id: &PickupId) -> Result<Pickup, EngineError> {
+        let pickup = self.store().pickup(scope, id).await.found(|| format!("pickup {id}"))?;
+        match pickup.status {
+            PickupStatus::Cancelled => return Ok(pickup),
+            PickupStatus::Scheduled => {}
+            other => {
+                return Err(EngineError::Conflict(format!(
+                    "only a scheduled pickup can be cancelled; this one is `{}`",
+                    other.as_str()
+                )));
+            }
+        }
+        let (account, secrets, carrier) = self.account(scope, &pickup.carrier_account_id).await?;
+        let confirmation = pickup.confirmation_number.as_deref().unwrap_or_default();
+        if !carrier.info().capabilities.pickup_cancel {
+            return Err(EngineError::Conflict(format!(
+                "{} cannot cancel pickups through its API: call the carrier with confirmation {confirmation}",
+                carrier.info().name
+            )));
+        }
+        // The carrier first: a pickup is recorded cancelled only once the courier was called off.
+        let ctx = self.call_context(&account, &secrets, carrier.as_ref());
+        carrier.cancel_pickup(&ctx, confirmation).await?;
+        let mut uow = self.begin().await?;
+        let Some(cancelled) = uow.tx.cancel_pickup(scope, id).await? else {
+            drop(uow);
+            return Ok(self.store().pickup(scope, id).await?);
+        };
+        uow.emit(scope, Event::PickupCancelled { pickup: cancelled.clone() });
+        uow.commit(self).await?;
+        tracing::info!(pickup = %id, "pickup cancelled at the carrier");
+        Ok(cancelled)
     }
 
     pub async fn pickup(&self, scope: &Scope, id: &PickupId) -> Result<Pickup, EngineError> {

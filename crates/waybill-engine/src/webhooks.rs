@@ -351,9 +351,10 @@ impl Engine {
                 "shipment": self.shipment_view(shipment).await?,
                 "scans": scans.iter().cloned().map(waybill_core::api::views::EventView::from).collect::<Vec<_>>(),
             }),
-            Event::PickupScheduled { pickup } | Event::PickupFailed { pickup } | Event::PickupUnknown { pickup } => {
-                json!({"pickup": PickupView::from(pickup.clone())})
-            }
+            Event::PickupScheduled { pickup }
+            | Event::PickupFailed { pickup }
+            | Event::PickupUnknown { pickup }
+            | Event::PickupCancelled { pickup } => json!({"pickup": PickupView::from(pickup.clone())}),
             Event::RtoAcknowledged { shipment, receipt } => json!({
                 "shipment": self.shipment_view(shipment).await?,
                 "receipt": waybill_core::api::views::RtoReceiptView::from(receipt.clone()),

@@ -199,7 +199,8 @@ impl Store {
                 .and_then(|t| t.pickups.iter().find(|p| p.confirmation_number == confirmation_number))
                 .cloned()
         };
-        let pickup = find(self).ok_or_else(|| ApiError::not_found(format!("pickup {confirmation_number} not found")))?;
+        let pickup =
+            find(self).ok_or_else(|| ApiError::not_found(format!("pickup {confirmation_number} not found")))?;
         if pickup.cancelled_at.is_some() {
             return Ok(pickup);
         }

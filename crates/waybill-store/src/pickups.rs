@@ -167,6 +167,29 @@ impl Tx {
 
     /// Moves a `requested` pickup to its outcome; `None` when it was settled already (it
     /// keeps its first outcome).
+    /// Marks a scheduled pickup cancelled; `None` when it was not `scheduled` (cancelled
+    /// already, or never scheduled).
+    pub async fn cancel_pickup(&mut self, scope: &Scope, id: &PickupId) -> Result<Option<Pickup>> {
+        let rows: Vec<PickupRow> = self
+            .fetch_all(
+                concat!(
+                    "UPDATE pickups SET status = $1, updated_at = $2 \
+                     WHERE id = $3 AND tenant_id = $4 AND mode = $5 AND status = $6 RETURNING ",
+                    pickup_columns!()
+                ),
+                args![
+                    PickupStatus::Cancelled.as_str(),
+                    now_ms(),
+                    id.as_str(),
+                    scope.tenant.as_str(),
+                    scope.mode.as_str(),
+                    PickupStatus::Scheduled.as_str()
+                ],
+            )
+            .await?;
+        rows.into_iter().next().map(PickupRow::into_record).transpose()
+    }
+
     pub async fn settle_pickup(
         &mut self,
         scope: &Scope,

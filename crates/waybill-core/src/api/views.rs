@@ -418,8 +418,8 @@ pub struct PickupView {
     pub id: PickupId,
     pub carrier_account_id: CarrierAccountId,
     pub carrier: String,
-    /// `requested`, `scheduled`, `failed` or `unknown` (the carrier's answer was lost: check
-    /// with the carrier before asking again).
+    /// `requested`, `scheduled`, `failed`, `unknown` (the carrier's answer was lost: check
+    /// with the carrier before asking again) or `cancelled`.
     pub status: String,
     pub confirmation_number: Option<String>,
     pub date: String,

@@ -64,6 +64,7 @@ impl Fake {
                 cash_on_delivery: true,
                 address_validation: false,
                 pickup: false,
+                pickup_cancel: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -20,7 +20,7 @@ use waybill_core::{Scope, text};
 use waybill_engine::EngineError;
 
 use crate::AppState;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::idempotency::{Answer, Idempotency, Settle, Settled};
 use crate::routes::{ListQuery, NoQuery, unknown_id};
@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(serviceability))
         .routes(routes!(schedule_pickup, list_pickups))
         .routes(routes!(get_pickup))
+        .routes(routes!(cancel_pickup))
 }
 
 /// Ask a carrier whether it can deliver to an address, and how it would write it.
@@ -120,7 +121,8 @@ fn earliest_pickup_day() -> NaiveDate {
 /// was lost: `unknown`).
 fn pickup_answer(pickup: Pickup) -> Answer {
     let status = match pickup.status {
-        PickupStatus::Scheduled => StatusCode::CREATED,
+        // A pickup cancelled since was scheduled first.
+        PickupStatus::Scheduled | PickupStatus::Cancelled => StatusCode::CREATED,
         PickupStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         PickupStatus::Requested | PickupStatus::Unknown => StatusCode::ACCEPTED,
     };
@@ -198,4 +200,24 @@ pub async fn get_pickup(
 ) -> ApiResult<Json<PickupView>> {
     let id = PickupId::parse(&id).ok_or_else(|| unknown_id("pickup", &id))?;
     Ok(Json(state.engine.pickup(&me, &id).await?.into()))
+}
+
+/// Call a scheduled pickup off at the carrier (where its API allows: `capabilities.pickup_cancel`).
+/// Calling it off again answers the cancelled pickup.
+#[utoipa::path(post, path = "/v1/pickups/{id}/cancel", tag = "operations", params(("id" = String, Path, description = "pickup id (`pku_…`)")),
+    responses((status = 200, body = PickupView), (status = 404, body = Problem),
+        (status = 409, description = "not scheduled, the carrier cannot cancel through its API, or it refused", body = Problem)),
+    security(("api_key" = [])))]
+pub async fn cancel_pickup(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PickupView>> {
+    let id = PickupId::parse(&id).ok_or_else(|| unknown_id("pickup", &id))?;
+    let cancelled = state.engine.cancel_pickup(&me, &id).await.map_err(|e| match e {
+        EngineError::Carrier(c) => ApiError::carrier(c, StatusCode::CONFLICT),
+        other => other.into(),
+    })?;
+    Ok(Json(cancelled.into()))
 }

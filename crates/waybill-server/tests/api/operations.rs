@@ -156,6 +156,44 @@ async fn a_pickup_is_scheduled_listed_and_kept_to_its_tenant() {
 }
 
 #[tokio::test]
+async fn a_scheduled_pickup_is_called_off_at_the_carrier_once() {
+    let h = Harness::start().await;
+    let (_, pickup) = h.post("/v1/pickups", &pickup_body(&h)).await;
+    let id = pickup["id"].as_str().unwrap();
+    let (status, _) = h.post("/v1/pickups/pku_01jd3xk8w3v6a8g0n6r1c5e2qz/cancel", &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let other = h.store.create_tenant("other").await.unwrap();
+    let other_key = h.store.create_api_key(&other.id, Mode::Test).await.unwrap();
+    let (status, _) = h.post_with(&format!("/v1/pickups/{id}/cancel"), &json!({}), &other_key, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's pickup");
+    assert!(carrier_pickups(&h, id).await[0]["cancelled_at"].is_null(), "nothing reached the carrier");
+
+    let (status, cancelled) = h.post(&format!("/v1/pickups/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "[{}] {cancelled}", h.backend);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["confirmation_number"], pickup["confirmation_number"]);
+    assert!(carrier_pickups(&h, id).await[0]["cancelled_at"].is_string(), "the courier was called off");
+    let (status, again) = h.post(&format!("/v1/pickups/{id}/cancel"), &json!({})).await;
+    assert_eq!((status, &again["status"]), (StatusCode::OK, &json!("cancelled")), "again: {again}");
+    let events = h.store.events_about(&h.scope, id).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.event.kind()).collect();
+    assert_eq!(kinds, ["pickup.scheduled", "pickup.cancelled"]);
+
+    // A pickup the carrier refused was never scheduled: there is nothing to call off.
+    let mut refused = pickup_body(&h);
+    refused["address"]["postal_code"] = json!("34999");
+    let (status, refusal) = h.post("/v1/pickups", &refused).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refusal}");
+    let (_, list) = h.get("/v1/pickups").await;
+    let failed = list["data"].as_array().unwrap().iter().find(|p| p["status"] == "failed").cloned().unwrap();
+    let failed_id = failed["id"].as_str().unwrap();
+    let (status, problem) = h.post(&format!("/v1/pickups/{failed_id}/cancel"), &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("only a scheduled pickup"), "{problem}");
+    assert_eq!(h.get(&format!("/v1/pickups/{failed_id}")).await.1["status"], "failed");
+}
+
+#[tokio::test]
 async fn a_repeated_pickup_reaches_the_carrier_once() {
     let h = Harness::start().await;
     let body = pickup_body(&h);
