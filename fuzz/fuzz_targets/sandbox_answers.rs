@@ -30,7 +30,7 @@ fn typed<T>(answer: Result<T, CarrierError>) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    match which % 9 {
+    match which % 11 {
         0 => typed(sandbox::parse_rates_answer(body)),
         1 => typed(sandbox::parse_booking_answer(body)),
         2 => typed(sandbox::parse_found_booking_answer(body)),
@@ -39,6 +39,8 @@ fuzz_target!(|data: &[u8]| {
         5 => typed(sandbox::parse_subscription_answer(body)),
         6 => typed(sandbox::parse_address_answer(body, &asked())),
         7 => typed(sandbox::parse_serviceability_answer(body)),
+        8 => typed(sandbox::parse_pickup_cancel_answer(body)),
+        9 => typed(sandbox::parse_ndr_answer(body, "reattempt")),
         _ => typed(sandbox::parse_pickup_answer(body)),
     }
 });

@@ -8,7 +8,7 @@ use waybill_core::Address;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    match which % 9 {
+    match which % 10 {
         0 => drop(ups::parse_rate_answer(body)),
         1 => drop(ups::parse_booking_answer(body, "03")),
         2 => drop(ups::parse_void_answer(body)),
@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
         6 => drop(ups::parse_pickup_answer(body)),
         7 => drop(ups::parse_subscription_answer(body, "1Z204W4R0308071865")),
+        8 => drop(ups::parse_pickup_cancel_answer(body)),
         _ => drop(ups::parse_push_body(body)),
     }
 });

@@ -9,6 +9,7 @@
 //! | track, find_booking | `Tracking.yaml` | `GET /api/track/v1/details/{n}`, `GET /api/track/v1/reference/details/{ref}` |
 //! | validate_address | `AddressValidation.yaml` | `POST /api/addressvalidation/v2/3` (validation and classification) |
 //! | schedule_pickup | `Pickup.yaml` | `POST /api/pickupcreation/v2409/pickup` |
+//! | cancel_pickup | `Pickup.yaml` | `DELETE /api/shipments/v2409/pickup/02` (by PRN, in the `Prn` header) |
 //! | subscribe, parse_push | `UPSTrackAlert.yaml` | `POST /api/track/v1/subscription/standard/package`, then UPS's `TrackingEvent` pushes |
 //!
 //! Auth is OAuth2 client credentials (HTTP Basic `client_id:client_secret`). Tokens are cached
@@ -64,6 +65,8 @@ const TOKEN_PATH: &str = "/security/v1/oauth/token";
 /// Request option 3: validation and classification together.
 const ADDRESS_PATH: &str = "/api/addressvalidation/v2/3";
 const PICKUP_PATH: &str = "/api/pickupcreation/v2409/pickup";
+/// Pickup Cancel by PRN (`CancelBy` 02).
+const PICKUP_CANCEL_PATH: &str = "/api/shipments/v2409/pickup/02";
 const SUBSCRIBE_PATH: &str = "/api/track/v1/subscription/standard/package";
 
 /// UPS XAV validates street addresses in these countries only (AddressValidation.yaml).
@@ -186,7 +189,7 @@ impl Ups {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: true,
-                pickup_cancel: false,
+                pickup_cancel: true,
                 serviceability: false,
                 returns: false,
                 ndr: false,
@@ -997,6 +1000,46 @@ pub fn parse_pickup_answer(body: &[u8]) -> Result<Pickup, CarrierError> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupCancelAnswer {
+    pickup_cancel_response: PickupCancelResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupCancelResponse {
+    response: PickupCancelStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PickupCancelStatus {
+    response_status: ResponseStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResponseStatus {
+    code: String,
+    description: Option<String>,
+}
+
+/// Reads a Pickup Cancel answer (`PickupCancelResponse`): cancelled when its `ResponseStatus`
+/// code is `1` (success); UPS's refusals come as error bodies, which the HTTP path reads.
+pub fn parse_pickup_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
+    let answer: PickupCancelAnswer = json(body, "pickup cancellation")?;
+    let status = answer.pickup_cancel_response.response.response_status;
+    if status.code.trim() == "1" {
+        return Ok(());
+    }
+    Err(protocol(format!(
+        "a pickup cancellation answered with status {} ({})",
+        status.code.trim(),
+        status.description.as_deref().unwrap_or("no description")
+    )))
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SubscriptionAnswer {
     #[serde(default)]
@@ -1365,6 +1408,22 @@ impl Carrier for Ups {
         let response = self.oauth.call(account, build, Repeatable::No).await?;
         let body = read(response, "pickup", Repeatable::No).await?;
         parse_pickup_answer(&body).map_err(|e| after_accept(Repeatable::No, e))
+    }
+
+    async fn cancel_pickup(&self, account: &Account<'_>, confirmation_number: &str) -> Result<(), CarrierError> {
+        let url = url(account, PICKUP_CANCEL_PATH);
+        let build = || {
+            self.http
+                .client(account)
+                .delete(&url)
+                .header("transId", trans_id())
+                .header("transactionSrc", "waybill")
+                .header("Prn", confirmation_number)
+        };
+        // A cancelled pickup cannot be cancelled into anything else, so the call may be repeated.
+        let response = self.oauth.call(account, build, Repeatable::Yes).await?;
+        let body = read(response, &format!("pickup {confirmation_number}"), Repeatable::Yes).await?;
+        parse_pickup_cancel_answer(&body).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     /// Subscribing again only renews the subscription, so the call may be repeated.

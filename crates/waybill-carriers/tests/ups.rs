@@ -840,6 +840,38 @@ async fn pickup_failures_keep_ups_codes_and_a_lost_answer_is_unknown() {
 }
 
 #[tokio::test]
+async fn a_pickup_is_cancelled_by_its_prn_and_refusals_keep_ups_codes() {
+    let server = start().await;
+    // `PickupCancelResponse` in the shape of Pickup.yaml (`PICKUPCancelResponseWrapper`); the
+    // status description and the refusal's code and message are illustrative.
+    let cancelled = json!({"PickupCancelResponse": {
+        "Response": {"ResponseStatus": {"Code": "1", "Description": "Success"}}, "PickupType": "01"}});
+    server.ups.on(
+        Method::DELETE,
+        "/api/shipments/v2409/pickup/02",
+        vec![
+            ok(cancelled.to_string()),
+            Answer::Json(400, error_body("9510113", "No pickup found for this PRN").to_string()),
+        ],
+    );
+    let carrier = ups();
+    assert!(carrier.info().capabilities.pickup_cancel);
+    let account = TestAccount::on(&server);
+    carrier.cancel_pickup(&account.account(), "2929602E9CP").await.expect("cancelled");
+    let call = &server.ups.calls()[0];
+    assert_eq!(call.path, "/api/shipments/v2409/pickup/02");
+    assert_eq!(call.headers["Prn"], "2929602E9CP");
+    assert_eq!(call.headers["transactionSrc"], "waybill");
+    let (code, message) = rejected_code(carrier.cancel_pickup(&account.account(), "2929602E9CP").await);
+    assert_eq!((code.as_str(), message.as_str()), ("9510113", "No pickup found for this PRN"));
+
+    let failed = waybill_carriers::ups::parse_pickup_cancel_answer(
+        br#"{"PickupCancelResponse": {"Response": {"ResponseStatus": {"Code": "0", "Description": "Failure"}}}}"#,
+    );
+    assert!(matches!(failed, Err(CarrierError::Protocol { .. })), "{failed:?}");
+}
+
+#[tokio::test]
 async fn a_pickup_without_a_phone_is_refused_without_a_call() {
     let server = start().await;
     let mut request = pickup_request();
