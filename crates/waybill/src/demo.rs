@@ -279,7 +279,7 @@ Try it:
   curl -s $WB/v1/shipments/SHIPMENT_ID/notifications -H "Authorization: Bearer $KEY"
 
   # about two minutes in, the courier finds nobody home: an NDR case waits for your decision
-  # (three simulated minutes; then the carrier returns the parcel). Ask for another attempt,
+  # (the carrier waits three minutes, then returns the parcel). Ask for another attempt,
   # or a date, a corrected address, or the return (see docs/ndr.md):
   curl -s "$WB/v1/ndr?state=awaiting_action" -H "Authorization: Bearer $KEY"
   curl -s $WB/v1/ndr/NDR_ID/actions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
