@@ -313,3 +313,65 @@ async fn an_endpoint_failing_for_days_is_disabled_and_the_merchant_told() {
     let text = mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text();
     assert!(text.contains(&dead_id) && text.contains("HTTP 500"), "{text}");
 }
+
+/// A failed delivery's case, and a returned parcel's acknowledgement, reach a subscribed
+/// endpoint with the objects in the API's shapes.
+#[tokio::test]
+async fn ndr_and_rto_events_reach_the_endpoint_in_the_apis_shapes() {
+    // Simulated days of 2 s: the two failed attempts are seconds apart, as a carrier stamps them.
+    let h = Harness::with(crate::common::Options { day_seconds: 2.0, ..Default::default() }).await;
+    let (receiver, url) = Receiver::start(0).await;
+    let events =
+        ["ndr.opened", "ndr.attempt_failed", "ndr.action_requested", "ndr.closed", "shipment.rto_acknowledged"];
+    let (_, secret) = endpoint(&h, &url, &events).await;
+    // The simulator's `rto` journey: two failed attempts, then back to the sender.
+    let (status, _) = h.put("/v1/ndr-settings", &json!({"window_minutes": 0, "default_action": "rto"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(None, "rto")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let id = shipment["id"].as_str().unwrap();
+    h.wait_for_status(id, "returned", Duration::from_secs(30)).await;
+    let (status, receipt) =
+        h.post(&format!("/v1/shipments/{id}/rto/acknowledge"), &json!({"condition": "damaged"})).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+
+    // The case closes from the same scans, in its own job: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let case_id = loop {
+        let (_, list) = h.get(&format!("/v1/ndr?shipment_id={id}&state=returned_to_origin")).await;
+        if let Some(found) = list["data"][0]["id"].as_str() {
+            break found.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the case never closed: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut expected = Vec::new();
+    for subject in [case_id.as_str(), id] {
+        let stored = h.store.events_about(&h.scope, subject).await.unwrap();
+        expected.extend(stored.into_iter().filter(|e| events.contains(&e.event.kind())).map(|e| e.id.to_string()));
+    }
+    // Whether an action was asked depends on how fast the parcel went back (a closed case takes
+    // no default); opening, closing and the acknowledgement are always there.
+    assert!(expected.len() >= 3, "{expected:?}");
+    let got = receiver.wait_for(expected.len(), Duration::from_secs(20)).await;
+    let mut ids: Vec<_> = got.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected, "each event once: {:?}", types(&got));
+    for r in &got {
+        verify(&secret, &r.id, &r.timestamp, &r.signature, &r.body, now_secs()).expect("each delivery verifies");
+    }
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    let of = |kind: &str| bodies.iter().find(|b| b["type"] == kind).unwrap_or_else(|| panic!("no {kind}: {bodies:?}"));
+    let opened = &of("ndr.opened")["data"]["ndr"];
+    assert_eq!((opened["id"].as_str(), opened["shipment_id"].as_str()), (Some(case_id.as_str()), Some(id)));
+    assert_eq!(opened["reason"], "address_issue");
+    assert!(opened["attempts"][0]["failed_at"].is_string(), "times as the API writes them: {opened}");
+    let closed = &of("ndr.closed")["data"]["ndr"];
+    assert_eq!(closed["state"], "returned_to_origin");
+    assert_eq!(closed["attempts"].as_array().unwrap().len(), 2);
+    let acknowledged = &of("shipment.rto_acknowledged")["data"];
+    assert_eq!(acknowledged["receipt"]["condition"], "damaged");
+    assert_eq!(acknowledged["shipment"]["id"], id);
+    assert_eq!(acknowledged["shipment"]["status"], "returned");
+}
