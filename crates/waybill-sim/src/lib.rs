@@ -96,12 +96,13 @@
 //!
 //! ## NDR instructions
 //!
-//! While a shipment's latest scan is `UD`, the shipper may send one instruction for that failed
-//! attempt: `{"action": "reattempt"}`, `{"action": "reschedule", "date": "YYYY-MM-DD"}` (after
-//! today, at most 7 days ahead), `{"action": "update", "address"?, "phone"?, "landmark"?}` (at
-//! least one) or `{"action": "rto"}`. Otherwise 409 `NDR_NOT_ALLOWED`; a second, different
-//! instruction for the same attempt is 409 `NDR_ALREADY_INSTRUCTED`, and the same one again
-//! answers as the first did, so a client may repeat a request whose answer was lost. Only the
+//! While a shipment's latest scan is `UD`, the shipper may send one instruction (one per
+//! shipment, whatever its attempts): `{"action": "reattempt"}`, `{"action": "reschedule",
+//! "date": "YYYY-MM-DD"}` (after today, at most 7 days ahead), `{"action": "update",
+//! "address"?, "phone"?, "landmark"?}` (at least one) or `{"action": "rto"}`. Otherwise 409
+//! `NDR_NOT_ALLOWED`; a second, different instruction is 409 `NDR_ALREADY_INSTRUCTED`, and the
+//! same one again answers as the first did, so a client may repeat a request whose answer was
+//! lost. Only the
 //! `ndr` scenario changes its journey: after `reattempt` or `update`, OD 0.3 and DL 0.5
 //! simulated days later; after `reschedule`, the same a simulated day per day ahead, less one;
 //! after `rto`, RT 0.2, RI 0.7 and RD 1.7 days later. Without an instruction the carrier holds
