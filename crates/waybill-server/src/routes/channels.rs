@@ -20,7 +20,7 @@ use waybill_engine::EngineError;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::routes::{ListQuery, NoQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, named_param, unknown_id};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -233,16 +233,11 @@ pub async fn list_imports(
     Auth(me): Auth,
     ApiQuery(q): ApiQuery<ImportsQuery>,
 ) -> ApiResult<Json<List<ChannelImportView>>> {
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(ImportStatus::parse(s).ok_or_else(|| {
-            let known: Vec<_> = ImportStatus::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::invalid(vec![FieldError::new(
-                "/query/status",
-                format!("`{s}` is not an import status; one of: {}", known.join(", ")),
-            )])
-        })?),
-    };
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| named_param(s, "status", ImportStatus::parse, ImportStatus::ALL, ImportStatus::as_str))
+        .transpose()?;
     let paging = ListQuery { limit: q.limit, after: q.after };
     let after = paging.after(ChannelImportId::parse, "channel import")?;
     let page = state.engine.list_channel_imports(&me, status, after.as_ref(), paging.limit()?).await?;

@@ -61,6 +61,25 @@ impl ListQuery {
     }
 }
 
+/// The value of query parameter `param` that names one of a closed set (`all`, named by
+/// `name`); a 422 at `/query/{param}` that lists them otherwise.
+pub fn named_param<T: Copy>(
+    raw: &str,
+    param: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, ApiError> {
+    parse(raw).ok_or_else(|| {
+        let shown: String = raw.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
+        let known: Vec<_> = all.iter().map(|v| name(*v)).collect();
+        ApiError::invalid(vec![FieldError::new(
+            format!("/query/{param}"),
+            format!("`{shown}` is not a {param}; one of: {}", known.join(", ")),
+        )])
+    })
+}
+
 /// A 404 for a path id that is not one of ours, echoing at most a short, printable form of it.
 pub fn unknown_id(kind: &str, raw: &str) -> ApiError {
     let shown: String = raw.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();

@@ -16,7 +16,7 @@ use waybill_core::{FieldError, Page};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::routes::{ListQuery, NoQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, named_param, unknown_id};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,21 +52,15 @@ pub async fn list(
     Auth(me): Auth,
     ApiQuery(q): ApiQuery<NdrListQuery>,
 ) -> ApiResult<Json<List<NdrCaseView>>> {
-    let mut states = Vec::new();
-    for name in q.state.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let parsed = NdrState::parse(name).ok_or_else(|| {
-            let known: Vec<_> = NdrState::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::invalid(vec![FieldError::new(
-                "/query/state",
-                format!(
-                    "`{}` is not a case state; use {}",
-                    name.chars().take(40).collect::<String>(),
-                    known.join(", ")
-                ),
-            )])
-        })?;
-        states.push(parsed);
-    }
+    let states = q
+        .state
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| named_param(name, "state", NdrState::parse, NdrState::ALL, NdrState::as_str))
+        .collect::<Result<Vec<_>, _>>()?;
     let paging = ListQuery { limit: q.limit, after: q.after };
     let limit = paging.limit()?;
     let after = paging.after(NdrCaseId::parse, "NDR case")?;

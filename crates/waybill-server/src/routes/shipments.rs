@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::idempotency::{Idempotency, Settle, Settled};
-use crate::routes::{ListQuery, NoQuery, unknown_id};
+use crate::routes::{ListQuery, NoQuery, named_param, unknown_id};
 
 const BOOK: &str = "POST /v1/shipments";
 
@@ -124,15 +124,11 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ShipmentListQuery>,
 ) -> ApiResult<Json<List<ShipmentView>>> {
     let paging = ListQuery { limit: q.limit, after: q.after };
-    let booking_state = match q.booking_state.as_deref() {
-        None => None,
-        Some(s) => Some(BookingState::parse(s).ok_or_else(|| {
-            ApiError::invalid(vec![FieldError::new(
-                "/query/booking_state",
-                "booking_state is one of: pending, booked, failed, unknown",
-            )])
-        })?),
-    };
+    let booking_state = q
+        .booking_state
+        .as_deref()
+        .map(|s| named_param(s, "booking_state", BookingState::parse, BookingState::ALL, BookingState::as_str))
+        .transpose()?;
     let page = state
         .engine
         .list_shipments(

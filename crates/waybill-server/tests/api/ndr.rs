@@ -67,6 +67,10 @@ async fn the_merchant_asks_for_a_reattempt_and_the_case_closes_delivered() {
     assert_eq!(waiting["data"][0]["id"], id.as_str());
     let (status, none) = h.get("/v1/ndr?state=delivered").await;
     assert_eq!((status, none["data"].as_array().unwrap().len()), (StatusCode::OK, 0));
+    let (status, problem) = h.get("/v1/ndr?state=awaiting_action,lost").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/query/state");
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().contains("`lost` is not a state"), "{problem}");
 
     // Wrong actions change nothing and say where they are wrong.
     let path = format!("/v1/ndr/{id}/actions");
