@@ -120,14 +120,31 @@ async fn page_get<N: NdrSource>(
     token: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let visit = Visit::new(&uri, &headers, query);
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return rate_limited(visit.lang(), wait);
-    }
-    let Some(token) = token.ok().map(|t| t.0).filter(|t| valid_token(t)) else {
-        return visit.unknown();
+    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     visit.respond(shared.source.find(&token).await, Vec::new(), None)
+}
+
+/// The visit and its token, when the client is within its budget and the token is
+/// well-formed; else the answer to give (boxed: a response is large beside a token).
+fn admit<N>(
+    shared: &NdrShared<N>,
+    ip: IpAddr,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    token: Result<Path<String>, PathRejection>,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<(Visit, String), Box<Response>> {
+    let visit = Visit::new(uri, headers, query);
+    if let Err(wait) = check(&shared.asks, &ip) {
+        return Err(Box::new(rate_limited(visit.lang(), wait)));
+    }
+    match token.ok().map(|t| t.0).filter(|t| valid_token(t)) {
+        Some(token) => Ok((visit, token)),
+        None => Err(Box::new(visit.unknown())),
+    }
 }
 
 async fn page_post<N: NdrSource>(
@@ -139,12 +156,9 @@ async fn page_post<N: NdrSource>(
     query: Result<Query<Pairs>, QueryRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let visit = Visit::new(&uri, &headers, query);
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return rate_limited(visit.lang(), wait);
-    }
-    let Some(token) = token.ok().map(|t| t.0).filter(|t| valid_token(t)) else {
-        return visit.unknown();
+    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     let answer = match form {
         Ok(Form(form)) => Answer::read(&form),
