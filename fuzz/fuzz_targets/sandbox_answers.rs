@@ -30,7 +30,7 @@ fn typed<T>(answer: Result<T, CarrierError>) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    match which % 11 {
+    match which % 12 {
         0 => typed(sandbox::parse_rates_answer(body)),
         1 => typed(sandbox::parse_booking_answer(body)),
         2 => typed(sandbox::parse_found_booking_answer(body)),
@@ -41,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
         7 => typed(sandbox::parse_serviceability_answer(body)),
         8 => typed(sandbox::parse_pickup_cancel_answer(body)),
         9 => typed(sandbox::parse_ndr_answer(body, "reattempt")),
+        10 => typed(sandbox::parse_manifest_answer(body)),
         _ => typed(sandbox::parse_pickup_answer(body)),
     }
 });

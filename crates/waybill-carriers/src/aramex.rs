@@ -234,6 +234,7 @@ impl Aramex {
                 address_validation: false,
                 pickup: true,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -182,6 +182,7 @@ impl Delhivery {
                 address_validation: false,
                 pickup: true,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: true,
                 returns: false,
                 ndr: true,

@@ -173,6 +173,7 @@ impl DhlExpress {
                 address_validation: true,
                 pickup: true,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -55,6 +55,8 @@ const TOKEN_PATH: &str = "/oauth/token";
 const RATE_PATH: &str = "/rate/v1/rates/quotes";
 const SHIP_PATH: &str = "/ship/v1/shipments";
 const CANCEL_PATH: &str = "/ship/v1/shipments/cancel";
+/// Ground End of Day Close (FedEx's "close" API): reconciles the day's Ground shipments.
+const CLOSE_PATH: &str = "/ship/v1/endofday/";
 const TRACK_PATH: &str = "/track/v1/trackingnumbers";
 const TRACK_REFERENCE_PATH: &str = "/track/v1/referencenumbers";
 const ADDRESS_PATH: &str = "/address/v1/addresses/resolve";
@@ -208,6 +210,7 @@ impl Fedex {
                 address_validation: true,
                 pickup: true,
                 pickup_cancel: false,
+                manifest: true,
                 serviceability: false,
                 returns: false,
                 ndr: false,
@@ -730,6 +733,20 @@ pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     Ok(())
 }
 
+/// Reads a Ground End of Day Close answer: `output` with the close documents FedEx made (its
+/// Ground manifest report). FedEx gives the close no number of its own.
+pub fn parse_close_answer(body: &[u8]) -> Result<ClosedManifest, CarrierError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        output: serde_json::Value,
+    }
+    let answer: Answer = json(body, "end-of-day close")?;
+    if !answer.output.is_object() {
+        return Err(protocol("an end-of-day close answered without its output"));
+    }
+    Ok(ClosedManifest { reference: None })
+}
+
 /// Reads a track-by-number answer: the scans of `tracking_number`'s result (or the first result),
 /// in FedEx's order. A result carrying a "not found" error is `NotFound`, any other error `Rejected`.
 pub fn parse_track_answer(body: &[u8], tracking_number: &str) -> Result<Vec<Scan>, CarrierError> {
@@ -1098,6 +1115,26 @@ impl Carrier for Fedex {
         let answer =
             answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
         parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    async fn close_manifest(
+        &self,
+        account: &Account<'_>,
+        request: &ManifestRequest,
+    ) -> Result<ClosedManifest, CarrierError> {
+        // Closes every Ground shipment of the day on the account; Express needs no close.
+        let body = json!({
+            "accountNumber": {"value": credential(account, "account_number")},
+            "groundServiceCategory": "GROUND",
+            "closeReqType": "GCCLOSE",
+            "closeDate": request.date.to_string(),
+        });
+        let build = self.json_request(account, reqwest::Method::PUT, CLOSE_PATH, body);
+        // FedEx takes any number of closes a day, so a timeout may be retried.
+        let answer =
+            answer_body(self.oauth.call(account, build, Repeatable::Yes).await?, "end-of-day close", Repeatable::Yes)
+                .await?;
+        parse_close_answer(&answer).map_err(|e| after_accept(Repeatable::Yes, e))
     }
 
     async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {

@@ -305,6 +305,7 @@ impl Generic {
                 address_validation: false,
                 pickup: false,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

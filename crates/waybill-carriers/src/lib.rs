@@ -78,6 +78,16 @@ pub trait Carrier: Send + Sync {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "cancelling pickups" })
     }
 
+    /// Closes the day's parcels at the carrier (`capabilities.manifest`). Repeating a close
+    /// with the same reference does no harm at the carriers that offer it.
+    async fn close_manifest(
+        &self,
+        _account: &Account<'_>,
+        _request: &ManifestRequest,
+    ) -> Result<ClosedManifest, CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "manifests" })
+    }
+
     /// What the carrier offers at a postcode (`capabilities.serviceability`).
     async fn serviceability(
         &self,

@@ -224,6 +224,7 @@ impl MngKargo {
                 address_validation: false,
                 pickup: false,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: true,
                 ndr: false,

@@ -61,6 +61,9 @@ pub struct Capabilities {
     pub pickup: bool,
     /// A booked pickup can be called off through the API ([`crate::Carrier::cancel_pickup`]).
     pub pickup_cancel: bool,
+    /// The carrier takes an end-of-day close of the parcels booked on the account
+    /// ([`crate::Carrier::close_manifest`]).
+    pub manifest: bool,
     /// The carrier says which postcodes it serves ([`crate::Carrier::serviceability`]).
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).
@@ -243,6 +246,25 @@ pub struct Pickup {
     pub charge: Option<Money>,
     /// The carrier's own remark, e.g. the servicing location.
     pub note: Option<String>,
+}
+
+/// An end-of-day close of the parcels booked on one account.
+#[derive(Debug, Clone)]
+pub struct ManifestRequest {
+    /// Our manifest id: carriers that keep a reference get this one, and a repeat with the
+    /// same reference is the same close.
+    pub reference: String,
+    /// The day being closed (at the sender).
+    pub date: NaiveDate,
+    /// The tracking numbers on the manifest.
+    pub tracking_numbers: Vec<String>,
+}
+
+/// The carrier's confirmation of a close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedManifest {
+    /// The carrier's own number for the close, when it gives one.
+    pub reference: Option<String>,
 }
 
 /// What a carrier offers at one postcode.

@@ -85,6 +85,7 @@ impl Sandbox {
                 address_validation: true,
                 pickup: true,
                 pickup_cancel: true,
+                manifest: true,
                 serviceability: true,
                 returns: false,
                 ndr: true,
@@ -385,6 +386,19 @@ pub fn parse_pickup_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     }
 }
 
+/// Reads the answer to `POST /api/v1/manifests`.
+pub fn parse_manifest_answer(body: &[u8]) -> Result<ClosedManifest, CarrierError> {
+    #[derive(Deserialize)]
+    struct Closed {
+        manifest_number: String,
+    }
+    let closed: Closed = json_answer(body, "manifest")?;
+    if closed.manifest_number.trim().is_empty() {
+        return Err(protocol("a manifest was answered without its number"));
+    }
+    Ok(ClosedManifest { reference: Some(closed.manifest_number) })
+}
+
 /// Reads the answer to `GET /api/v1/tracking/{awb}`.
 pub fn parse_tracking_answer(body: &[u8]) -> Result<Vec<Scan>, CarrierError> {
     #[derive(Deserialize)]
@@ -615,6 +629,18 @@ impl Carrier for Sandbox {
         let req = self.request(account, reqwest::Method::POST, &path);
         let what = format!("pickup {confirmation_number}");
         read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_pickup_cancel_answer)
+            .await
+    }
+
+    async fn close_manifest(
+        &self,
+        account: &Account<'_>,
+        request: &ManifestRequest,
+    ) -> Result<ClosedManifest, CarrierError> {
+        let body = serde_json::json!({ "reference": request.reference, "awbs": request.tracking_numbers });
+        let req = self.request(account, reqwest::Method::POST, "/api/v1/manifests").json(&body);
+        // A repeat of the reference answers the first close, so a timeout may be retried.
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, "manifest", Repeatable::Yes, parse_manifest_answer)
             .await
     }
 

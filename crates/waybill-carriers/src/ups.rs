@@ -190,6 +190,7 @@ impl Ups {
                 address_validation: true,
                 pickup: true,
                 pickup_cancel: true,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

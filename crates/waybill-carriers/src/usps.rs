@@ -192,6 +192,7 @@ impl Usps {
                 address_validation: true,
                 pickup: false,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -658,6 +658,7 @@ impl YurticiKargo {
                 address_validation: false,
                 pickup: false,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

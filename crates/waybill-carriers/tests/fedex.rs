@@ -59,8 +59,8 @@ use serde_json::{Value, json};
 use us::address;
 use waybill_carriers::fedex::{self, Fedex};
 use waybill_carriers::{
-    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError,
-    PushRequest, PushTarget, RateRequest,
+    AddressClass, AddressVerdict, BookedRef, BookingRequest, Carrier, CarrierError, ManifestRequest, PickupRequest,
+    PushError, PushRequest, PushTarget, RateRequest,
 };
 use waybill_core::{Address, NdrReason, Parcel, TrackingStatus};
 use waybill_outbound::Outbound;
@@ -684,6 +684,53 @@ async fn info_and_pushes() {
 
 const ADDRESS: &str = "/address/v1/addresses/resolve";
 const PICKUP: &str = "/pickup/v1/pickups";
+const END_OF_DAY: &str = "/ship/v1/endofday/";
+
+#[tokio::test]
+async fn the_ground_end_of_day_close_sends_the_account_and_day_and_keeps_refusals() {
+    let server = start().await;
+    // The Ground End of Day Close answer's shape (`output.closeDocuments[]`, `output.alerts[]`), from
+    // FedEx's Close API reference (developer.fedex.com/api/en-us/catalog/close/docs.html), with
+    // the document trimmed; the refusal is FedEx's common error body.
+    let closed = json!({"transactionId": "624deea6-b709-470c-8c39-4b5511281492", "output": {
+        "closeDocuments": [{"type": "MANIFEST", "shippingDocumentDisposition": "RETURNED", "docType": "TEXT",
+            "parts": [{"documentPartSequenceNumber": 1, "image": "R1JPVU5EIE1BTklGRVNU"}]}],
+        "alerts": []
+    }});
+    server.fedex.on(
+        Method::PUT,
+        END_OF_DAY,
+        vec![
+            ok(closed.to_string()),
+            Answer::Json(400, error_body("CLOSE.NOSHIPMENTS.ERROR", "No shipments to close.").to_string()),
+            ok(json!({"transactionId": "x"}).to_string()),
+        ],
+    );
+    let carrier = fedex();
+    assert!(carrier.info().capabilities.manifest);
+    let account = TestAccount::on(&server);
+    let request = ManifestRequest {
+        reference: "mft_01jf0k3v9m2c4x8a7b6n5d1e0q".into(),
+        date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        tracking_numbers: vec!["794953535000".into()],
+    };
+    let answer = carrier.close_manifest(&account.account(), &request).await.expect("closed");
+    assert_eq!(answer.reference, None, "FedEx gives a close no number");
+    let call = &server.fedex.calls()[0];
+    assert_eq!((call.method.clone(), call.path.as_str()), (Method::PUT, END_OF_DAY));
+    let sent = call.json();
+    assert_eq!(sent["accountNumber"]["value"], "740561073");
+    assert_eq!(sent["groundServiceCategory"], "GROUND");
+    assert_eq!(sent["closeReqType"], "GCCLOSE");
+    assert_eq!(sent["closeDate"], "2026-12-07");
+
+    let (code, message) = rejected_code(carrier.close_manifest(&account.account(), &request).await);
+    assert_eq!((code.as_str(), message.as_str()), ("CLOSE.NOSHIPMENTS.ERROR", "No shipments to close."));
+    match carrier.close_manifest(&account.account(), &request).await {
+        Err(CarrierError::Protocol { .. }) => {}
+        other => panic!("an answer without output: {other:?}"),
+    }
+}
 
 fn irving() -> Address {
     Address {

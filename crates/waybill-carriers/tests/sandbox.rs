@@ -22,13 +22,13 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use waybill_carriers::sandbox::{
-    parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_pickup_answer,
-    parse_pickup_cancel_answer, parse_rates_answer, parse_serviceability_answer, parse_subscription_answer,
-    parse_tracking_answer,
+    parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_manifest_answer,
+    parse_pickup_answer, parse_pickup_cancel_answer, parse_rates_answer, parse_serviceability_answer,
+    parse_subscription_answer, parse_tracking_answer,
 };
 use waybill_carriers::{
     Account, AddressClass, AddressVerdict, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers,
-    PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan,
+    ManifestRequest, PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -902,6 +902,35 @@ async fn a_pickup_is_called_off_and_calling_it_off_again_is_harmless() {
         other => panic!("an unknown pickup: {other:?}"),
     }
     let protocol = parse_pickup_cancel_answer(br#"{"confirmation_number": "PRN1", "status": "scheduled"}"#);
+    assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
+}
+
+#[tokio::test]
+async fn a_day_is_closed_once_per_reference_and_a_parcel_on_one_close_only() {
+    let sim = start_sim(SLOW_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let account = acct.account();
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.manifest);
+    let first = carrier.book(&account, &booking_request(&unique_reference("mf"), None)).await.expect("book");
+    let second = carrier.book(&account, &booking_request(&unique_reference("mf"), None)).await.expect("book");
+    let request = |reference: &str, awbs: &[&Booking]| ManifestRequest {
+        reference: reference.into(),
+        date: chrono::Utc::now().date_naive(),
+        tracking_numbers: awbs.iter().map(|b| b.tracking_number.clone()).collect(),
+    };
+    let closed = carrier.close_manifest(&account, &request("mft-1", &[&first, &second])).await.expect("closed");
+    let number = closed.reference.expect("the simulator numbers its closes");
+    assert!(number.starts_with("MAN") && number.len() == 11, "{number}");
+    let again = carrier.close_manifest(&account, &request("mft-1", &[&first, &second])).await.expect("a repeat");
+    assert_eq!(again.reference.as_deref(), Some(number.as_str()), "the same close");
+
+    let (code, _) = rejected(carrier.close_manifest(&account, &request("mft-2", &[&first])).await);
+    assert_eq!(code, "AWB_ALREADY_MANIFESTED");
+    let unknown = ManifestRequest { tracking_numbers: vec!["SIM0000000000".into()], ..request("mft-3", &[]) };
+    let (code, field) = rejected(carrier.close_manifest(&account, &unknown).await);
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("awbs[0]")));
+    let protocol = parse_manifest_answer(br#"{"manifest_number": " "}"#);
     assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }
 

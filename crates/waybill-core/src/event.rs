@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::CarrierAccount;
 use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::inventory::{StockLevel, StockReason};
+use crate::manifest::Manifest;
 use crate::ndr::NdrRecord;
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
@@ -77,6 +78,15 @@ pub enum Event {
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
+    /// An end-of-day manifest was made: its parcels are listed and its documents can be printed.
+    #[serde(rename = "manifest.created")]
+    ManifestCreated { manifest: Manifest },
+    /// The carrier confirmed a manifest's close (or the carrier has no close call).
+    #[serde(rename = "manifest.closed")]
+    ManifestClosed { manifest: Manifest },
+    /// The carrier refused a manifest's close, or could not be reached: it can be sent again.
+    #[serde(rename = "manifest.failed")]
+    ManifestFailed { manifest: Manifest },
     /// The merchant acknowledged a parcel returned to them, with the goods' condition.
     #[serde(rename = "shipment.rto_acknowledged")]
     RtoAcknowledged { shipment: Shipment, receipt: RtoReceipt },
@@ -125,6 +135,9 @@ impl Event {
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
             Event::RtoAcknowledged { .. } => "shipment.rto_acknowledged",
+            Event::ManifestCreated { .. } => "manifest.created",
+            Event::ManifestClosed { .. } => "manifest.closed",
+            Event::ManifestFailed { .. } => "manifest.failed",
             Event::NdrOpened { .. } => "ndr.opened",
             Event::NdrAttemptFailed { .. } => "ndr.attempt_failed",
             Event::NdrActionRequested { .. } => "ndr.action_requested",
@@ -155,6 +168,9 @@ impl Event {
             | Event::PickupFailed { pickup }
             | Event::PickupUnknown { pickup }
             | Event::PickupCancelled { pickup } => pickup.id.as_str(),
+            Event::ManifestCreated { manifest }
+            | Event::ManifestClosed { manifest }
+            | Event::ManifestFailed { manifest } => manifest.id.as_str(),
             Event::WebhookEndpointDisabled { endpoint_id, .. } => endpoint_id.as_str(),
             Event::StockChanged { level, .. } => level.location_id.as_str(),
             Event::NdrOpened { ndr }
@@ -190,6 +206,9 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "pickup.failed",
     "pickup.unknown",
     "pickup.cancelled",
+    "manifest.created",
+    "manifest.closed",
+    "manifest.failed",
     "webhook_endpoint.disabled",
     "inventory.changed",
     "channel.update_failed",

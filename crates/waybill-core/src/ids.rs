@@ -106,6 +106,7 @@ prefixed_id!(/** One order payload a channel sent (or a sync fetched), kept unti
 prefixed_id!(/** A warehouse or store that ships: the default sender of bookings. */ LocationId, "loc");
 prefixed_id!(/** One line of the stock ledger. */ StockMovementId, "stk");
 prefixed_id!(/** A shipment's failed-delivery case (NDR). */ NdrCaseId, "ndr");
+prefixed_id!(/** An end-of-day manifest: the parcels one carrier account hands over in one close. */ ManifestId, "mft");
 
 #[cfg(test)]
 mod tests {

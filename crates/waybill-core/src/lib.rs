@@ -17,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod inventory;
 pub mod location;
+pub mod manifest;
 pub mod message;
 pub mod money;
 pub mod ndr;

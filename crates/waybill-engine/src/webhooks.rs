@@ -355,6 +355,11 @@ impl Engine {
             | Event::PickupFailed { pickup }
             | Event::PickupUnknown { pickup }
             | Event::PickupCancelled { pickup } => json!({"pickup": PickupView::from(pickup.clone())}),
+            Event::ManifestCreated { manifest }
+            | Event::ManifestClosed { manifest }
+            | Event::ManifestFailed { manifest } => {
+                json!({"manifest": waybill_core::api::views::ManifestView::from(manifest.clone())})
+            }
             Event::RtoAcknowledged { shipment, receipt } => json!({
                 "shipment": self.shipment_view(shipment).await?,
                 "receipt": waybill_core::api::views::RtoReceiptView::from(receipt.clone()),

@@ -49,6 +49,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/serviceability", get(serviceability))
         .route("/api/v1/pickups", post(schedule_pickup).get(find_pickups))
         .route("/api/v1/pickups/{confirmation_number}/cancel", post(cancel_pickup))
+        .route("/api/v1/manifests", post(close_manifest).get(find_manifests))
         .route_layer(middleware::from_fn(authenticate))
         // Added last so it runs first: faults strike before anything else.
         .route_layer(middleware::from_fn_with_state(inner.clone(), faults::inject));
@@ -523,6 +524,46 @@ async fn cancel_pickup(
     let now = Utc::now();
     let pickup = inner.store().cancel_pickup(&key, &confirmation_number, earliest_pickup_day(), now)?;
     Ok(Json(json!({ "confirmation_number": pickup.confirmation_number, "status": "cancelled" })).into_response())
+}
+
+/// Most parcels one close takes.
+const MAX_MANIFEST_AWBS: usize = 10_000;
+
+async fn close_manifest(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let reference = reference(&root)?;
+    let items = root.opt_array("awbs")?.unwrap_or_default();
+    if items.is_empty() || items.len() > MAX_MANIFEST_AWBS {
+        return Err(ApiError::validation("awbs", format!("give 1 to {MAX_MANIFEST_AWBS} awbs")));
+    }
+    let awbs = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str().map(str::to_owned).ok_or_else(|| ApiError::validation(format!("awbs[{i}]"), "must be a string"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (manifest, created) = inner.store().close_manifest(&key, reference, awbs, Utc::now())?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(manifest)).into_response())
+}
+
+async fn find_manifests(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let reference = query
+        .get("reference")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let manifests: Vec<_> = inner.store().manifests_by_reference(&key, reference).cloned().collect();
+    Ok(Json(json!({ "manifests": manifests })).into_response())
 }
 
 async fn find_pickups(

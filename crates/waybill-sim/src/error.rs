@@ -66,6 +66,14 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "PICKUP_CANCEL_NOT_ALLOWED", "the pickup's day has passed")
     }
 
+    pub(crate) fn already_manifested(awb: &str, manifest_number: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "AWB_ALREADY_MANIFESTED",
+            format!("shipment {awb} is on manifest {manifest_number} already"),
+        )
+    }
+
     pub(crate) fn ndr_not_allowed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "NDR_NOT_ALLOWED", message)
     }

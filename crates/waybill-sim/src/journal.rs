@@ -17,7 +17,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{NdrInstruction, Pickup, Shipment, Subscription};
+use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, Subscription};
 
 /// One state change.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +59,11 @@ pub(crate) enum Record {
         api_key: String,
         confirmation_number: String,
         at: DateTime<Utc>,
+    },
+    /// The shipper closed a day's parcels.
+    ManifestClosed {
+        api_key: String,
+        manifest: Manifest,
     },
 }
 

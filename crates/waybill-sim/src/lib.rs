@@ -57,6 +57,8 @@
 //! | `POST /api/v1/pickups` | book a courier; 201 with `pickup_id`, `confirmation_number` (`PRN` + 8 digits), `reference`, `date`, `ready_time`, `close_time`, `charge`, `note`, … |
 //! | `GET /api/v1/pickups?reference=R` | `{"pickups": [pickup]}`: every pickup booked under `R` |
 //! | `POST /api/v1/pickups/{confirmation_number}/cancel` | calls the courier off: `{"confirmation_number", "status": "cancelled"}` until the pickup's day has passed, then 409 `PICKUP_CANCEL_NOT_ALLOWED`; idempotent (a cancelled pickup shows `cancelled_at`) |
+//! | `POST /api/v1/manifests` | closes the day for `{"reference", "awbs": [awb, …]}`: 201 with `manifest_number` (`MAN` + 8 digits), `reference`, `awbs`, `created_at`; a repeat of the reference answers the first close with 200; an unknown or cancelled AWB is 422, one on another close 409 `AWB_ALREADY_MANIFESTED` |
+//! | `GET /api/v1/manifests?reference=R` | `{"manifests": [manifest]}`: the close made under `R` |
 //! | `GET`/`PUT /_sim/faults` | read / change [`Faults`] (no auth) |
 //! | `GET /_sim/health` | `{"status": "ok"}` |
 //!

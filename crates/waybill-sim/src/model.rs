@@ -171,6 +171,17 @@ pub(crate) struct Pickup {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// An end-of-day close: the parcels the driver takes, as the shipper declared them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    /// `MAN` and 8 digits.
+    pub manifest_number: String,
+    /// The shipper's reference: a repeat with the same one is the same close.
+    pub reference: String,
+    pub awbs: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The wall-clock instant `days` simulated days after `start`, when a
 /// simulated day lasts `day_seconds` real seconds.
 pub(crate) fn days_after(start: DateTime<Utc>, days: f64, day_seconds: f64) -> DateTime<Utc> {

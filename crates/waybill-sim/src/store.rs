@@ -12,7 +12,7 @@ use rand::Rng;
 
 use crate::error::ApiError;
 use crate::journal::{Journal, Record};
-use crate::model::{NdrInstruction, Pickup, Shipment, Subscription};
+use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, Subscription};
 use crate::push::{self, Job, Queue};
 use crate::scenario;
 
@@ -25,6 +25,8 @@ struct Tenant {
     /// Pickups in the order they were booked. A repeated reference books
     /// another pickup, as at a real carrier.
     pickups: Vec<Pickup>,
+    /// Closes in the order they were made.
+    manifests: Vec<Manifest>,
 }
 
 /// A subscription and how far its deliveries got.
@@ -121,6 +123,9 @@ impl Store {
                     .ok_or_else(|| format!("cancelled pickup {confirmation_number} is unknown"))?;
                 pickup.cancelled_at.get_or_insert(at);
             }
+            Record::ManifestClosed { api_key, manifest } => {
+                self.tenants.entry(api_key).or_default().manifests.push(manifest);
+            }
         }
         Ok(())
     }
@@ -213,6 +218,51 @@ impl Store {
             at: now,
         })?;
         find(self).ok_or_else(|| ApiError::internal("cancelled pickup vanished"))
+    }
+
+    /// Closes the shipper's day for `awbs` under `reference`. A repeat of the same reference
+    /// answers the first close; an AWB that is unknown, cancelled or on another close is refused.
+    /// `(manifest, created)`.
+    pub fn close_manifest(
+        &mut self,
+        api_key: &str,
+        reference: &str,
+        awbs: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(Manifest, bool), ApiError> {
+        let manifests = self.tenants.get(api_key).map(|t| t.manifests.as_slice()).unwrap_or_default();
+        if let Some(first) = manifests.iter().find(|m| m.reference == reference) {
+            return Ok((first.clone(), false));
+        }
+        for (i, awb) in awbs.iter().enumerate() {
+            let field = format!("awbs[{i}]");
+            let shipment = self
+                .shipment(api_key, awb)
+                .ok_or_else(|| ApiError::validation(&field, format!("shipment {awb} not found")))?;
+            if shipment.cancelled_at.is_some() {
+                return Err(ApiError::validation(&field, format!("shipment {awb} is cancelled")));
+            }
+            if let Some(other) = manifests.iter().find(|m| m.awbs.contains(awb)) {
+                return Err(ApiError::already_manifested(awb, &other.manifest_number));
+            }
+        }
+        let manifest = Manifest {
+            manifest_number: format!("MAN{:08}", rand::rng().random_range(0..100_000_000u32)),
+            reference: reference.to_owned(),
+            awbs,
+            created_at: now,
+        };
+        self.commit(Record::ManifestClosed { api_key: api_key.to_owned(), manifest: manifest.clone() })?;
+        Ok((manifest, true))
+    }
+
+    /// The close made under `reference`, if there is one.
+    pub fn manifests_by_reference<'a>(
+        &'a self,
+        api_key: &str,
+        reference: &'a str,
+    ) -> impl Iterator<Item = &'a Manifest> {
+        self.tenants.get(api_key).into_iter().flat_map(|t| t.manifests.iter()).filter(move |m| m.reference == reference)
     }
 
     /// A new confirmation number: `PRN` and 8 random digits.

@@ -635,3 +635,13 @@ pub struct RtoAcknowledge {
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub note: Option<String>,
 }
+
+/// `POST /v1/manifests`: close the day on one carrier account.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"carrier_account_id": "car_01jd3xk8w3v6a8g0n6r1c5e2qz"})))]
+pub struct ManifestCreate {
+    /// Every shipment booked on this account that waits for its pickup and is on no manifest
+    /// yet goes on the new one.
+    pub carrier_account_id: CarrierAccountId,
+}

@@ -8,11 +8,12 @@ use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
 use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
-    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, NdrCaseId, NotificationId, OrderId, PickupId,
-    ShipmentId, TrackingEventId,
+    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, ManifestId, NdrCaseId, NotificationId, OrderId,
+    PickupId, ShipmentId, TrackingEventId,
 };
 use crate::inventory::StockLevel;
 use crate::location::Location;
+use crate::manifest::{Manifest, ManifestEntry};
 use crate::message::{Language, MessageChannel, Milestone};
 use crate::money::{Currency, Money};
 use crate::ndr::{InstructionState, NdrAction, NdrActionKind, NdrActor, NdrAttempt, NdrRecord, NdrState};
@@ -458,6 +459,113 @@ impl From<Pickup> for PickupView {
             error: p.error.map(|e| PickupErrorView { code: e.code, message: e.message }),
             created_at: time(p.created_at),
             updated_at: time(p.updated_at),
+        }
+    }
+}
+
+/// One parcel line of a manifest, as printed.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestEntryView {
+    pub shipment_id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    pub tracking_number: String,
+    pub service: String,
+    pub reference: Option<String>,
+    /// The recipient's name.
+    pub consignee: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+    pub parcels: u32,
+    pub weight_g: u64,
+    pub cod: Option<Money>,
+}
+
+impl From<ManifestEntry> for ManifestEntryView {
+    fn from(e: ManifestEntry) -> Self {
+        Self {
+            shipment_id: e.shipment_id,
+            order_id: e.order_id,
+            tracking_number: e.tracking_number,
+            service: e.service,
+            reference: e.reference,
+            consignee: e.consignee,
+            city: e.city,
+            postal_code: e.postal_code,
+            country: e.country,
+            parcels: e.parcels,
+            weight_g: e.weight_g,
+            cod: e.cod,
+        }
+    }
+}
+
+/// The sums at the foot of a manifest.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestTotalsView {
+    pub shipments: u32,
+    pub parcels: u32,
+    pub weight_g: u64,
+    /// Cash the driver collects, one sum per currency.
+    pub cod: Vec<Money>,
+}
+
+/// An end-of-day manifest: the parcels one carrier account hands over in one close.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestView {
+    pub id: ManifestId,
+    pub carrier_account_id: CarrierAccountId,
+    pub carrier: String,
+    /// `closing` (the carrier's close call has not answered yet; it is retried), `closed`, or
+    /// `failed` (the carrier refused: see `error`; `POST /v1/manifests/{id}/retry` sends it again).
+    pub status: String,
+    /// Whether the carrier is told through its API; otherwise the printed manifest is the close.
+    pub carrier_close: bool,
+    /// The carrier's own number for the close, when it gives one.
+    pub carrier_reference: Option<String>,
+    pub totals: ManifestTotalsView,
+    pub entries: Vec<ManifestEntryView>,
+    pub error: Option<PickupErrorView>,
+    /// Where to fetch the printable manifest (`pdf`) and the spreadsheet (`csv`).
+    pub documents: ManifestDocumentsView,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestDocumentsView {
+    pub pdf: String,
+    pub csv: String,
+}
+
+impl From<Manifest> for ManifestView {
+    fn from(m: Manifest) -> Self {
+        let totals = m.totals();
+        let document = |format: &str| format!("/v1/manifests/{}/document?format={format}", m.id);
+        Self {
+            documents: ManifestDocumentsView { pdf: document("pdf"), csv: document("csv") },
+            id: m.id,
+            carrier_account_id: m.carrier_account_id,
+            carrier: m.carrier,
+            status: m.status.as_str().to_owned(),
+            carrier_close: m.carrier_close,
+            carrier_reference: m.carrier_reference,
+            totals: ManifestTotalsView {
+                shipments: totals.shipments,
+                parcels: totals.parcels,
+                weight_g: totals.weight_g,
+                cod: totals.cod,
+            },
+            entries: m.entries.into_iter().map(Into::into).collect(),
+            error: m.error.map(|e| PickupErrorView { code: e.code, message: e.message }),
+            created_at: time(m.created_at),
+            updated_at: time(m.updated_at),
+            closed_at: m.closed_at.map(time),
         }
     }
 }

@@ -65,6 +65,7 @@ impl Fake {
                 address_validation: false,
                 pickup: false,
                 pickup_cancel: false,
+                manifest: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,
