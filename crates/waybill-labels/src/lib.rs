@@ -1,4 +1,5 @@
-//! Shipping labels for Waybill: one 4×6 inch label rendered as PDF, ZPL or PNG.
+//! Shipping labels for Waybill: one 4×6 inch label rendered as PDF, ZPL or PNG, and the A4
+//! end-of-day manifest a carrier's driver signs ([`LabelRenderer::render_manifest`]).
 //!
 //! A [`LabelSpec`] is laid out once per render into a single model (text boxes and filled
 //! rectangles in points on a 288×432 pt page) that the three back ends draw, so every format
@@ -54,6 +55,7 @@
 
 mod fonts;
 mod layout;
+mod manifest;
 mod pdf;
 mod png;
 mod symbols;
@@ -61,6 +63,7 @@ mod zpl;
 
 use fonts::FontSet;
 use layout::Barcodes;
+pub use manifest::{ManifestRow, ManifestSpec, ManifestSums};
 
 /// Everything printed on a label. Strings are printed as given (no case changes, so Turkish
 /// dotted and dotless i stay right); text too long for its box is shrunk, then cut short.
@@ -212,6 +215,11 @@ impl LabelRenderer {
             LabelFormat::Zpl => Ok(zpl::render(&layout).into_bytes()),
             LabelFormat::Png => png::render(&layout, &self.fonts),
         }
+    }
+
+    /// Renders an end-of-day manifest as an A4 PDF of as many pages as its rows need.
+    pub fn render_manifest(&self, spec: &ManifestSpec) -> Result<Vec<u8>, LabelError> {
+        manifest::render(spec, &self.fonts, &self.pdf_fonts)
     }
 }
 

@@ -6,12 +6,13 @@ use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, LineJoin, Stroke};
+use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Document, SerializeSettings};
 
 use crate::LabelError;
 use crate::fonts::{EMBOLDEN, FontId, FontSet};
-use crate::layout::{DOTS_PER_POINT, Ink, Layout, PAGE_HEIGHT, PAGE_WIDTH};
+use crate::layout::{DOTS_PER_POINT, Ink, Layout, PAGE_HEIGHT, PAGE_WIDTH, Rect as Filled, TextItem};
 
 /// krilla's handles to the bundled fonts, made once and cloned (cheaply) into every document:
 /// creating one parses and hashes the font.
@@ -37,11 +38,19 @@ pub(crate) fn render(layout: &Layout, fonts: &PdfFonts) -> Result<Vec<u8>, Label
     let mut page = document.start_page_with(settings);
     let mut surface = page.surface();
 
-    // All black rectangles as one path, one fill for hundreds of bars and modules. They are
-    // drawn in printer dots, as the other formats place them; whole numbers also keep the
-    // content stream short.
+    fill_rects(&mut surface, layout.filled_rects());
+    draw_texts(&mut surface, &layout.texts, fonts);
+    surface.finish();
+    page.finish();
+    document.finish().map_err(|e| LabelError::Pdf(format!("{e:?}")))
+}
+
+/// Fills every rectangle as one path, one fill for hundreds of bars and modules. They are
+/// drawn in printer dots, as the other formats place them; whole numbers also keep the content
+/// stream short.
+pub(crate) fn fill_rects<'a>(surface: &mut Surface<'_>, rects: impl Iterator<Item = &'a Filled>) {
     let mut path = PathBuilder::new();
-    for r in layout.filled_rects() {
+    for r in rects {
         let [left, top, right, bottom] = r.dots().map(|d| d as f32);
         if let Some(rect) = Rect::from_ltrb(left, top, right, bottom) {
             path.push_rect(rect);
@@ -54,9 +63,12 @@ pub(crate) fn render(layout: &Layout, fonts: &PdfFonts) -> Result<Vec<u8>, Label
         surface.draw_path(&path);
         surface.pop();
     }
+}
 
+/// Draws each text item from its runs' own glyph ids and advances.
+pub(crate) fn draw_texts(surface: &mut Surface<'_>, texts: &[TextItem], fonts: &PdfFonts) {
     let mut glyphs: Vec<KrillaGlyph> = Vec::new();
-    for item in &layout.texts {
+    for item in texts {
         let color = match item.ink {
             Ink::Black => luma::Color::black(),
             Ink::White => luma::Color::white(),
@@ -85,8 +97,4 @@ pub(crate) fn render(layout: &Layout, fonts: &PdfFonts) -> Result<Vec<u8>, Label
             x += run.width * item.size;
         }
     }
-
-    surface.finish();
-    page.finish();
-    document.finish().map_err(|e| LabelError::Pdf(format!("{e:?}")))
 }
