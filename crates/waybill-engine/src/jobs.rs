@@ -247,6 +247,7 @@ pub(crate) fn builtin() -> Registry {
     crate::inventory::register(&mut r);
     crate::channel_stock::register(&mut r);
     crate::ndr::register(&mut r);
+    crate::manifests::register(&mut r);
     r
 }
 

@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod labels;
 mod locations;
+pub mod manifests;
 pub mod ndr;
 pub mod notify;
 mod operations;

@@ -109,6 +109,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .merge(routes::locations::routes())
         .merge(routes::inventory::routes())
         .merge(routes::ndr::routes())
+        .merge(routes::manifests::routes())
         .with_state(state.clone())
         .split_for_parts();
     let mut app = api

@@ -17,6 +17,7 @@ mod idempotency;
 mod inventory;
 mod jobs;
 mod locations;
+mod manifests;
 mod ndr;
 mod nodes;
 mod notifications;

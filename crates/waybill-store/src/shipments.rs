@@ -386,6 +386,28 @@ impl Store {
 }
 
 impl Tx {
+    /// Up to `limit` shipments booked on `account` that wait for their pickup and are on no
+    /// manifest yet, oldest first: what an end-of-day close takes.
+    pub async fn manifest_candidates(
+        &mut self,
+        scope: &Scope,
+        account: &CarrierAccountId,
+        limit: u32,
+    ) -> Result<Vec<Shipment>> {
+        let rows: Vec<ShipmentRow> = self
+            .fetch_all(
+                shipment_select!(
+                    "WHERE carrier_account_id = $1 AND booking_state = 'booked' AND status = 'info_received' "
+                    "AND tenant_id = $2 AND mode = $3 AND is_return = 0 AND tracking_number IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM manifest_shipments m WHERE m.shipment_id = shipments.id) "
+                    "ORDER BY id LIMIT $4"
+                ),
+                args![account.as_str(), scope.tenant.as_str(), scope.mode.as_str(), i64::from(limit)],
+            )
+            .await?;
+        rows.into_iter().map(ShipmentRow::into_record).collect()
+    }
+
     /// The order's shipments, read in this transaction (after [`Tx::lock_order`], so a booking
     /// of another part of the same order waits for this one).
     pub async fn shipments_for_order(&mut self, scope: &Scope, order: &OrderId) -> Result<Vec<Shipment>> {

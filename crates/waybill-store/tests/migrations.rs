@@ -270,6 +270,8 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "inventory_movements",
         "jobs",
         "locations",
+        "manifest_shipments",
+        "manifests",
         "ndr_cases",
         "ndr_settings",
         "nodes",

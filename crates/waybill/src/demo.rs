@@ -285,6 +285,13 @@ Try it:
   curl -s $WB/v1/ndr/NDR_ID/actions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d '{{"action": "reattempt"}}'
 
+  # close the day before the courier comes (here about 12 s after a booking): every parcel
+  # waiting for its pickup goes on one manifest, the sandbox confirms the close, and the
+  # driver signs the PDF (docs/manifests.md)
+  curl -s $WB/v1/manifests -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{{"carrier_account_id": "{account}"}}'
+  curl -s $WB/v1/manifests/MANIFEST_ID/document -H "Authorization: Bearer $KEY" -o manifest.pdf
+
   # the customer's tracking page (enter the postcode 34710 to see the delivery details)
   open {base}/t/TRACKING_NUMBER
 

@@ -466,8 +466,8 @@ fn hostname() -> String {
 fn carriers_table(carriers: &Carriers) -> String {
     let yes = |b: bool| if b { "yes" } else { "—" };
     let mut out = String::from(
-        "| carrier | name | services | rates | cancel | track | push | reconcile | COD | address check | pickup | pickup cancel | serviceability | returns | NDR actions | credentials |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| carrier | name | services | rates | cancel | track | push | reconcile | COD | address check | pickup | pickup cancel | manifest close | serviceability | returns | NDR actions | credentials |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in carriers.iter() {
         let i = c.info();
@@ -483,7 +483,7 @@ fn carriers_table(carriers: &Carriers) -> String {
         let creds = if creds.is_empty() { "none".to_owned() } else { creds.join(", ") };
         let cap = &i.capabilities;
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.slug,
             i.name,
             services,
@@ -496,6 +496,7 @@ fn carriers_table(carriers: &Carriers) -> String {
             yes(cap.address_validation),
             yes(cap.pickup),
             yes(cap.pickup_cancel),
+            yes(cap.manifest),
             yes(cap.serviceability),
             yes(cap.returns),
             yes(cap.ndr),

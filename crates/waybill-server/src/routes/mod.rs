@@ -8,6 +8,7 @@ pub mod generic;
 pub mod hooks;
 pub mod inventory;
 pub mod locations;
+pub mod manifests;
 pub mod ndr;
 pub mod notifications;
 pub mod operations;

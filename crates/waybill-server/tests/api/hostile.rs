@@ -60,6 +60,7 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("mft", "mft_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -88,6 +89,7 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("chi", "chi_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("mft", "mft_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -105,6 +107,7 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/channel-imports") => Some("chi"),
         "id" if path.starts_with("/v1/locations") => Some("loc"),
         "id" if path.starts_with("/v1/ndr") => Some("ndr"),
+        "id" if path.starts_with("/v1/manifests") => Some("mft"),
         "connection_id" => Some("chc"),
         "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,

@@ -13,6 +13,7 @@ mod hostile;
 mod idempotency;
 mod inventory;
 mod locations;
+mod manifests;
 mod marketplaces;
 mod modes;
 mod ndr;
