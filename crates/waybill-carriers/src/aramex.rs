@@ -235,6 +235,7 @@ impl Aramex {
                 pickup: true,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -183,6 +183,7 @@ impl Delhivery {
                 pickup: true,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: true,
                 returns: false,
                 ndr: true,

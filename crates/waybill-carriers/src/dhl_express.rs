@@ -174,6 +174,7 @@ impl DhlExpress {
                 pickup: true,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -211,6 +211,7 @@ impl Fedex {
                 pickup: true,
                 pickup_cancel: false,
                 manifest: true,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

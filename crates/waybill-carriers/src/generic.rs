@@ -306,6 +306,7 @@ impl Generic {
                 pickup: false,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -78,6 +78,22 @@ pub trait Carrier: Send + Sync {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "cancelling pickups" })
     }
 
+    /// What of a booking [`Carrier::update_shipment`] can change (`capabilities.update`).
+    fn updatable(&self) -> waybill_core::change::UpdatableFields {
+        waybill_core::change::UpdatableFields::NONE
+    }
+
+    /// Changes a booking at the carrier: the recipient's details, the cash to collect or the
+    /// parcels, as far as [`Carrier::updatable`] says. Repeating an update does no harm.
+    async fn update_shipment(
+        &self,
+        _account: &Account<'_>,
+        _booking: &BookedRef<'_>,
+        _update: &ShipmentUpdate,
+    ) -> Result<(), CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "updates after booking" })
+    }
+
     /// Closes the day's parcels at the carrier (`capabilities.manifest`). Repeating a close
     /// with the same reference does no harm at the carriers that offer it.
     async fn close_manifest(

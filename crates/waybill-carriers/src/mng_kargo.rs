@@ -225,6 +225,7 @@ impl MngKargo {
                 pickup: false,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: true,
                 ndr: false,

@@ -64,6 +64,9 @@ pub struct Capabilities {
     /// The carrier takes an end-of-day close of the parcels booked on the account
     /// ([`crate::Carrier::close_manifest`]).
     pub manifest: bool,
+    /// A booked shipment's details can be changed through the API
+    /// ([`crate::Carrier::update_shipment`]; which ones: [`crate::Carrier::updatable`]).
+    pub update: bool,
     /// The carrier says which postcodes it serves ([`crate::Carrier::serviceability`]).
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).
@@ -246,6 +249,15 @@ pub struct Pickup {
     pub charge: Option<Money>,
     /// The carrier's own remark, e.g. the servicing location.
     pub note: Option<String>,
+}
+
+/// What to change on a booking: only the parts given.
+#[derive(Debug, Clone)]
+pub struct ShipmentUpdate {
+    /// The recipient as they should be (same place; only the details the carrier takes).
+    pub ship_to: Option<waybill_core::Address>,
+    pub cod: Option<Money>,
+    pub parcels: Option<Vec<Parcel>>,
 }
 
 /// An end-of-day close of the parcels booked on one account.

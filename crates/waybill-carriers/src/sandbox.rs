@@ -86,6 +86,7 @@ impl Sandbox {
                 pickup: true,
                 pickup_cancel: true,
                 manifest: true,
+                update: true,
                 serviceability: true,
                 returns: false,
                 ndr: true,
@@ -386,6 +387,19 @@ pub fn parse_pickup_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     }
 }
 
+/// Reads the answer to `POST /api/v1/shipments/{awb}/update`: the shipment as it stands.
+pub fn parse_update_answer(body: &[u8], awb: &str) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Updated {
+        awb: String,
+    }
+    let updated: Updated = json_answer(body, "update")?;
+    if updated.awb != awb {
+        return Err(protocol(format!("an update of {awb} was answered for {}", updated.awb)));
+    }
+    Ok(())
+}
+
 /// Reads the answer to `POST /api/v1/manifests`.
 pub fn parse_manifest_answer(body: &[u8]) -> Result<ClosedManifest, CarrierError> {
     #[derive(Deserialize)]
@@ -629,6 +643,41 @@ impl Carrier for Sandbox {
         let req = self.request(account, reqwest::Method::POST, &path);
         let what = format!("pickup {confirmation_number}");
         read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_pickup_cancel_answer)
+            .await
+    }
+
+    fn updatable(&self) -> waybill_core::change::UpdatableFields {
+        waybill_core::change::UpdatableFields { recipient: true, cod: true, parcels: false }
+    }
+
+    async fn update_shipment(
+        &self,
+        account: &Account<'_>,
+        booking: &BookedRef<'_>,
+        update: &ShipmentUpdate,
+    ) -> Result<(), CarrierError> {
+        let mut body = serde_json::Map::new();
+        if let Some(to) = &update.ship_to {
+            body.insert("name".into(), to.name.clone().into());
+            body.extend(to.phone.clone().map(|p| ("phone".to_owned(), p.into())));
+            body.insert("street1".into(), to.street1.clone().into());
+            body.extend(to.street2.clone().map(|s| ("street2".to_owned(), s.into())));
+        }
+        if let Some(cod) = &update.cod {
+            body.insert(
+                "cod".into(),
+                serde_json::json!({"amount": cod.amount.to_string(), "currency": cod.currency.code()}),
+            );
+        }
+        if update.parcels.is_some() {
+            return Err(CarrierError::Unsupported { carrier: SLUG, operation: "changing parcels after booking" });
+        }
+        let awb = booking.tracking_number;
+        let path = format!("/api/v1/shipments/{awb}/update");
+        let req = self.request(account, reqwest::Method::POST, &path).json(&body);
+        // The same update twice leaves the booking as the first made it, so a timeout may be retried.
+        let what = format!("shipment {awb}");
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, |b| parse_update_answer(b, awb))
             .await
     }
 

@@ -191,6 +191,7 @@ impl Ups {
                 pickup: true,
                 pickup_cancel: true,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

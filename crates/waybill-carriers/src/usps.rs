@@ -193,6 +193,7 @@ impl Usps {
                 pickup: false,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

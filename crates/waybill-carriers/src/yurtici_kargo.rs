@@ -659,6 +659,7 @@ impl YurticiKargo {
                 pickup: false,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

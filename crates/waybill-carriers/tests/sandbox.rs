@@ -24,11 +24,11 @@ use tokio::task::JoinHandle;
 use waybill_carriers::sandbox::{
     parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_manifest_answer,
     parse_pickup_answer, parse_pickup_cancel_answer, parse_rates_answer, parse_serviceability_answer,
-    parse_subscription_answer, parse_tracking_answer,
+    parse_subscription_answer, parse_tracking_answer, parse_update_answer,
 };
 use waybill_carriers::{
     Account, AddressClass, AddressVerdict, BookedRef, Booking, BookingRequest, Carrier, CarrierError, Carriers,
-    ManifestRequest, PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan,
+    ManifestRequest, PickupRequest, PushError, PushRequest, PushTarget, RateRequest, Scan, ShipmentUpdate,
 };
 use waybill_core::ids::CarrierAccountId;
 use waybill_core::parcel::Dimensions;
@@ -902,6 +902,46 @@ async fn a_pickup_is_called_off_and_calling_it_off_again_is_harmless() {
         other => panic!("an unknown pickup: {other:?}"),
     }
     let protocol = parse_pickup_cancel_answer(br#"{"confirmation_number": "PRN1", "status": "scheduled"}"#);
+    assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
+}
+
+#[tokio::test]
+async fn the_recipient_and_the_cod_amount_are_updated_until_the_parcel_is_done_with() {
+    let sim = start_sim(SLOW_DAY).await;
+    let acct = TestAccount::on(&sim);
+    let account = acct.account();
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.update);
+    let lira = |amount: i64| waybill_core::Money::new(Decimal::new(amount, 2), "TRY".parse().unwrap());
+    let request = BookingRequest { cod: Some(lira(49990)), ..booking_request(&unique_reference("up"), None) };
+    let booking = carrier.book(&account, &request).await.expect("book");
+    let mut ship_to = request.ship_to.clone();
+    ship_to.phone = Some("+905559998877".into());
+    let update = ShipmentUpdate { ship_to: Some(ship_to), cod: Some(lira(45000)), parcels: None };
+    carrier.update_shipment(&account, &booked_ref(&booking), &update).await.expect("updated");
+    carrier.update_shipment(&account, &booked_ref(&booking), &update).await.expect("the same update again");
+    let view: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/shipments/{}", sim.url, booking.tracking_number))
+        .header("X-Api-Key", "k1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["consignee"]["phone"], "+905559998877", "{view}");
+    assert_eq!(view["cod"], json!({"amount": "450.00", "currency": "TRY"}));
+
+    let parcels = ShipmentUpdate { ship_to: None, cod: None, parcels: Some(request.parcels.clone()) };
+    let unsupported = carrier.update_shipment(&account, &booked_ref(&booking), &parcels).await;
+    assert!(matches!(unsupported, Err(CarrierError::Unsupported { .. })), "{unsupported:?}");
+    carrier.cancel(&account, &booked_ref(&booking)).await.expect("cancel");
+    let (code, _) = rejected(carrier.update_shipment(&account, &booked_ref(&booking), &update).await);
+    assert_eq!(code, "UPDATE_NOT_ALLOWED");
+    let prepaid = carrier.book(&account, &booking_request(&unique_reference("up"), None)).await.expect("book");
+    let (code, field) = rejected(carrier.update_shipment(&account, &booked_ref(&prepaid), &update).await);
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("cod")));
+    let protocol = parse_update_answer(br#"{"awb": "SIM2"}"#, "SIM1");
     assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }
 

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
+use crate::change::ShipmentChange;
 use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::inventory::{StockLevel, StockReason};
 use crate::manifest::Manifest;
@@ -78,6 +79,10 @@ pub enum Event {
     /// The carrier's answer to a pickup request was lost: a person must check with it.
     #[serde(rename = "pickup.unknown")]
     PickupUnknown { pickup: Pickup },
+    /// A booked shipment was changed: at the carrier through its update call, or voided and
+    /// booked again (`change.replacement_shipment_id` is the new shipment).
+    #[serde(rename = "shipment.changed")]
+    ShipmentChanged { shipment: Shipment, change: ShipmentChange },
     /// An end-of-day manifest was made: its parcels are listed and its documents can be printed.
     #[serde(rename = "manifest.created")]
     ManifestCreated { manifest: Manifest },
@@ -135,6 +140,7 @@ impl Event {
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
             Event::RtoAcknowledged { .. } => "shipment.rto_acknowledged",
+            Event::ShipmentChanged { .. } => "shipment.changed",
             Event::ManifestCreated { .. } => "manifest.created",
             Event::ManifestClosed { .. } => "manifest.closed",
             Event::ManifestFailed { .. } => "manifest.failed",
@@ -162,6 +168,7 @@ impl Event {
             | Event::ShipmentDelayed { shipment }
             | Event::TrackerUpdated { shipment, .. }
             | Event::RtoAcknowledged { shipment, .. }
+            | Event::ShipmentChanged { shipment, .. }
             | Event::ChannelUpdateFailed { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
             Event::PickupScheduled { pickup }
@@ -201,6 +208,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "shipment.status_changed",
     "shipment.delayed",
     "shipment.rto_acknowledged",
+    "shipment.changed",
     "tracker.updated",
     "pickup.scheduled",
     "pickup.failed",

@@ -107,6 +107,7 @@ prefixed_id!(/** A warehouse or store that ships: the default sender of bookings
 prefixed_id!(/** One line of the stock ledger. */ StockMovementId, "stk");
 prefixed_id!(/** A shipment's failed-delivery case (NDR). */ NdrCaseId, "ndr");
 prefixed_id!(/** An end-of-day manifest: the parcels one carrier account hands over in one close. */ ManifestId, "mft");
+prefixed_id!(/** One change made to a booked shipment, in its audit trail. */ ShipmentChangeId, "chg");
 
 #[cfg(test)]
 mod tests {

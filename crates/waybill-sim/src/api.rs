@@ -18,7 +18,7 @@ use crate::coverage;
 use crate::error::ApiError;
 use crate::faults::{self, Faults};
 use crate::geo;
-use crate::model::{self, Address, Money, NdrInstruction, Parcel, Pickup, Shipment};
+use crate::model::{self, Address, Money, NdrInstruction, Parcel, Pickup, Shipment, ShipmentUpdate};
 use crate::rates::{self, Service};
 use crate::scenario::{self, NdrAct, Scenario};
 use crate::validate::{Obj, parse_body};
@@ -43,6 +43,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/shipments/{awb}", get(get_shipment))
         .route("/api/v1/shipments/{awb}/cancel", post(cancel_shipment))
         .route("/api/v1/shipments/{awb}/ndr", post(instruct_ndr))
+        .route("/api/v1/shipments/{awb}/update", post(update_shipment))
         .route("/api/v1/tracking/{awb}", get(track))
         .route("/api/v1/subscriptions", post(subscribe))
         .route("/api/v1/addresses/validate", post(validate_address))
@@ -266,6 +267,7 @@ async fn create_shipment(
         created_at: now,
         cancelled_at: None,
         ndr_instruction: None,
+        updates: Vec::new(),
     };
     let awb = store.book(&key, shipment)?.awb.clone();
     if let Some((url, secret)) = webhook {
@@ -312,6 +314,44 @@ async fn cancel_shipment(
     inner.store().cancel(&key, &awb, Utc::now())?;
     inner.wake.notify_one();
     Ok(Json(json!({ "awb": awb, "status_code": scenario::CANCELLED })).into_response())
+}
+
+async fn update_shipment(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let root = Obj::at(&body, "")?;
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match root.opt_str(name)?.map(str::trim) {
+            Some("") => Err(ApiError::validation(name, "must not be blank")),
+            Some(v) if v.chars().count() > MAX_NDR_TEXT => {
+                Err(ApiError::validation(name, format!("must be at most {MAX_NDR_TEXT} characters")))
+            }
+            v => Ok(v.map(str::to_owned)),
+        }
+    };
+    let cod = match root.opt_obj("cod")? {
+        Some(cod) => Some(money(&cod)?),
+        None => None,
+    };
+    let update = ShipmentUpdate {
+        name: text("name")?,
+        phone: text("phone")?,
+        street1: text("street1")?,
+        street2: text("street2")?,
+        cod,
+        at: Utc::now(),
+    };
+    if update == (ShipmentUpdate { at: update.at, name: None, phone: None, street1: None, street2: None, cod: None }) {
+        return Err(ApiError::validation("", "give at least one of name, phone, street1, street2, cod"));
+    }
+    let mut store = inner.store();
+    let shipment = store.update(&key, &awb, update)?;
+    let status = shipment.status_at(Utc::now());
+    Ok(Json(shipment.view(status)).into_response())
 }
 
 /// How far ahead a failed delivery may be rescheduled, in days.

@@ -17,7 +17,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, Subscription};
+use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, ShipmentUpdate, Subscription};
 
 /// One state change.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +59,12 @@ pub(crate) enum Record {
         api_key: String,
         confirmation_number: String,
         at: DateTime<Utc>,
+    },
+    /// The shipper changed the recipient's details or the cash to collect.
+    ShipmentUpdated {
+        api_key: String,
+        awb: String,
+        update: ShipmentUpdate,
     },
     /// The shipper closed a day's parcels.
     ManifestClosed {

@@ -66,6 +66,9 @@ pub(crate) struct Shipment {
     /// What the shipper said to do after the failed attempt (absent in older state files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ndr_instruction: Option<NdrInstruction>,
+    /// The shipper's changes after booking, oldest first (absent in older state files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<ShipmentUpdate>,
 }
 
 /// The shipper's instruction after a failed delivery.
@@ -117,6 +120,9 @@ pub(crate) struct ShipmentView<'a> {
     service: Service,
     status_code: &'static str,
     charge: &'a Money,
+    /// The recipient as it stands, after any update.
+    consignee: &'a Address,
+    cod: Option<&'a Money>,
     edd: NaiveDate,
     routing: Routing<'a>,
     pieces: Vec<Piece>,
@@ -171,6 +177,18 @@ pub(crate) struct Pickup {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// A change of the recipient's details (same address, other words for it) or of the cash to
+/// collect; fields left out keep their value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ShipmentUpdate {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub street1: Option<String>,
+    pub street2: Option<String>,
+    pub cod: Option<Money>,
+    pub at: DateTime<Utc>,
+}
+
 /// An end-of-day close: the parcels the driver takes, as the shipper declared them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Manifest {
@@ -189,6 +207,26 @@ pub(crate) fn days_after(start: DateTime<Utc>, days: f64, day_seconds: f64) -> D
 }
 
 impl Shipment {
+    /// Applies a change of the recipient's details or of the cash to collect.
+    pub fn apply(&mut self, update: &ShipmentUpdate) {
+        if let Some(name) = &update.name {
+            self.consignee.name = name.clone();
+        }
+        if let Some(phone) = &update.phone {
+            self.consignee.phone = Some(phone.clone());
+        }
+        if let Some(street1) = &update.street1 {
+            self.consignee.street1 = street1.clone();
+        }
+        if let Some(street2) = &update.street2 {
+            self.consignee.street2 = Some(street2.clone());
+        }
+        if let Some(cod) = &update.cod {
+            self.cod = Some(cod.clone());
+        }
+        self.updates.push(update.clone());
+    }
+
     /// The wall-clock instant `day` simulated days after booking.
     fn instant(&self, day: f64) -> DateTime<Utc> {
         days_after(self.created_at, day, self.day_seconds)
@@ -285,6 +323,8 @@ impl Shipment {
             service: self.service,
             status_code,
             charge: &self.charge,
+            consignee: &self.consignee,
+            cod: self.cod.as_ref(),
             edd: self.edd,
             routing: Routing {
                 origin_hub: &self.origin.code,
@@ -349,6 +389,7 @@ mod tests {
             created_at,
             cancelled_at: None,
             ndr_instruction: None,
+            updates: Vec::new(),
         }
     }
 

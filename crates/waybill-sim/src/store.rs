@@ -12,7 +12,7 @@ use rand::Rng;
 
 use crate::error::ApiError;
 use crate::journal::{Journal, Record};
-use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, Subscription};
+use crate::model::{Manifest, NdrInstruction, Pickup, Shipment, ShipmentUpdate, Subscription};
 use crate::push::{self, Job, Queue};
 use crate::scenario;
 
@@ -123,6 +123,14 @@ impl Store {
                     .ok_or_else(|| format!("cancelled pickup {confirmation_number} is unknown"))?;
                 pickup.cancelled_at.get_or_insert(at);
             }
+            Record::ShipmentUpdated { api_key, awb, update } => {
+                let shipment = self
+                    .tenants
+                    .get_mut(&api_key)
+                    .and_then(|t| t.shipments.get_mut(&awb))
+                    .ok_or_else(|| format!("updated shipment {awb} is unknown"))?;
+                shipment.apply(&update);
+            }
             Record::ManifestClosed { api_key, manifest } => {
                 self.tenants.entry(api_key).or_default().manifests.push(manifest);
             }
@@ -218,6 +226,33 @@ impl Store {
             at: now,
         })?;
         find(self).ok_or_else(|| ApiError::internal("cancelled pickup vanished"))
+    }
+
+    /// Changes a shipment's recipient details or cash to collect until it is delivered, returned
+    /// or cancelled. COD can be changed, not added to a prepaid shipment, in its own currency.
+    pub fn update(&mut self, api_key: &str, awb: &str, update: ShipmentUpdate) -> Result<&Shipment, ApiError> {
+        let shipment =
+            self.shipment(api_key, awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+        let status = if shipment.cancelled_at.is_some() { scenario::CANCELLED } else { shipment.status_at(update.at) };
+        if ["DL", "RT", "RI", "RD", scenario::CANCELLED].contains(&status) {
+            return Err(ApiError::update_not_allowed(format!("the shipment's latest scan is {status}")));
+        }
+        if let Some(cod) = &update.cod {
+            match &shipment.cod {
+                None => {
+                    return Err(ApiError::validation(
+                        "cod",
+                        "the shipment is prepaid; cash on delivery cannot be added",
+                    ));
+                }
+                Some(booked) if booked.currency != cod.currency => {
+                    return Err(ApiError::validation("cod.currency", format!("must be {}", booked.currency)));
+                }
+                Some(_) => {}
+            }
+        }
+        self.commit(Record::ShipmentUpdated { api_key: api_key.to_owned(), awb: awb.to_owned(), update })?;
+        self.shipment(api_key, awb).ok_or_else(|| ApiError::internal("updated shipment vanished"))
     }
 
     /// Closes the shipper's day for `awbs` under `reference`. A repeat of the same reference

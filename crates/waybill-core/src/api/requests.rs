@@ -645,3 +645,23 @@ pub struct ManifestCreate {
     /// yet goes on the new one.
     pub carrier_account_id: CarrierAccountId,
 }
+
+/// `PATCH /v1/shipments/{id}`: what to change on a booked shipment. Fields left out keep their
+/// value.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "ship_to": {"name": "Ayşe Yılmaz", "phone": "+90 555 999 88 77", "street1": "İnönü Sk. 5 D:3", "city": "İzmir",
+        "postal_code": "35210", "country": "TR"}
+})))]
+pub struct ShipmentPatch {
+    /// The whole delivery address as it should be.
+    #[serde(default)]
+    pub ship_to: Option<Address>,
+    /// The cash to collect, in the shipment's COD currency.
+    #[serde(default)]
+    pub cod: Option<Money>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
+    pub parcels: Option<Vec<ParcelInput>>,
+}

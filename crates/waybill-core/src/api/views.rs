@@ -6,10 +6,11 @@ use super::time;
 use crate::account::CarrierAccount;
 use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
+use crate::change::{ChangeMethod, ChangedField, ShipmentChange};
 use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
     CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, ManifestId, NdrCaseId, NotificationId, OrderId,
-    PickupId, ShipmentId, TrackingEventId,
+    PickupId, ShipmentChangeId, ShipmentId, TrackingEventId,
 };
 use crate::inventory::StockLevel;
 use crate::location::Location;
@@ -461,6 +462,64 @@ impl From<Pickup> for PickupView {
             updated_at: time(p.updated_at),
         }
     }
+}
+
+/// One field's value before and after a change.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldChangeView {
+    /// `/ship_to`, `/cod` or `/parcels`.
+    pub pointer: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub from: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub to: serde_json::Value,
+}
+
+/// A change made to a booked shipment, as its audit trail keeps it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShipmentChangeView {
+    pub id: ShipmentChangeId,
+    pub shipment_id: ShipmentId,
+    /// The parts changed: `recipient`, `destination`, `cod`, `payment`, `parcels`.
+    pub fields: Vec<ChangedField>,
+    pub values: Vec<FieldChangeView>,
+    /// `carrier_update` (same tracking number) or `rebooked` (voided and booked again).
+    pub method: ChangeMethod,
+    /// The shipment booked in its place, when `rebooked`.
+    pub replacement_shipment_id: Option<ShipmentId>,
+    /// What went wrong on the way, e.g. the carrier refused the new booking.
+    pub note: Option<String>,
+    pub created_at: String,
+}
+
+impl From<ShipmentChange> for ShipmentChangeView {
+    fn from(c: ShipmentChange) -> Self {
+        Self {
+            id: c.id,
+            shipment_id: c.shipment_id,
+            fields: c.fields,
+            values: c
+                .values
+                .into_iter()
+                .map(|v| FieldChangeView { pointer: v.pointer, from: v.from, to: v.to })
+                .collect(),
+            method: c.method,
+            replacement_shipment_id: c.replacement_shipment_id,
+            note: c.note,
+            created_at: time(c.created_at),
+        }
+    }
+}
+
+/// The answer to a change: what was done and the shipment that now carries the parcel (the
+/// same one, or its replacement when `rebooked`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShipmentChangedView {
+    pub change: ShipmentChangeView,
+    pub shipment: ShipmentView,
 }
 
 /// One parcel line of a manifest, as printed.

@@ -66,6 +66,7 @@ impl Fake {
                 pickup: false,
                 pickup_cancel: false,
                 manifest: false,
+                update: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,
