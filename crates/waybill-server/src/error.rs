@@ -79,6 +79,8 @@ impl ApiError {
 
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.len() {
+            // A problem with the whole body has no pointer to name.
+            1 if errors[0].pointer.is_empty() => errors[0].detail.clone(),
             1 => format!("{}: {}", errors[0].pointer, errors[0].detail),
             n => format!("the request has {n} problems; see `errors`"),
         };

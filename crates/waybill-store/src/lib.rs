@@ -9,6 +9,7 @@
 
 mod accounts;
 mod branding;
+mod changes;
 mod channels;
 pub mod db;
 mod events;

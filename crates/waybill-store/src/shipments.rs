@@ -525,6 +525,26 @@ impl Tx {
         Ok(())
     }
 
+    /// Writes what a change after booking changed: the delivery address, the cash to collect and
+    /// the parcels.
+    pub async fn update_shipment_details(&mut self, s: &Shipment) -> Result<()> {
+        self.execute(
+            "UPDATE shipments SET ship_to = $1, cod = $2, parcels = $3, updated_at = $4 \
+             WHERE id = $5 AND tenant_id = $6 AND mode = $7",
+            args![
+                json(&s.ship_to),
+                s.cod.as_ref().map(json),
+                json(&s.parcels),
+                s.updated_at,
+                s.id.as_str(),
+                s.tenant_id.as_str(),
+                s.mode.as_str()
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Records a confirmed booking's fields (not its tracking position, which scans may have
     /// moved already) in one statement, unless it is booked already; the shipment as written,
     /// or `None` when another recording won the race.

@@ -7,8 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waybill_core::api::requests::{RtoAcknowledge, ShipmentCreate};
-use waybill_core::api::views::{List, RtoReceiptView, ShipmentDetails, ShipmentView, TrackerView};
+use waybill_core::api::requests::{RtoAcknowledge, ShipmentCreate, ShipmentPatch};
+use waybill_core::api::views::{
+    List, RtoReceiptView, ShipmentChangeView, ShipmentChangedView, ShipmentDetails, ShipmentView, TrackerView,
+};
 use waybill_core::ids::{CarrierAccountId, ShipmentId};
 use waybill_core::{BookingState, FieldError, Scope};
 use waybill_engine::EngineError;
@@ -188,6 +190,54 @@ pub async fn label(
     let disposition = format!("inline; filename=\"{id}.{}\"", format.extension());
     r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ids are ASCII"));
     Ok(r)
+}
+
+/// Change a booked shipment: the delivery address or the recipient's phone (`ship_to`, given
+/// whole), the cash to collect (`cod`, in its currency) or the parcels.
+///
+/// Where the carrier's update call takes the change (`capabilities.update`: the recipient's
+/// name, phone and street lines, and the COD amount at the sandbox), the booking is updated and
+/// keeps its tracking number (`method: carrier_update`). Otherwise, before pickup, the booking is
+/// voided and the shipment booked again (`method: rebooked`): `shipment` is the new one, with a
+/// new tracking number and label to print; the channel and the customer hear of it as of any
+/// booking. After pickup, or after delivery, the change is refused with `409` and changes
+/// nothing. Every change is kept: `GET /v1/shipments/{id}/changes`.
+#[utoipa::path(patch, path = "/v1/shipments/{id}", tag = "shipments", params(("id" = String, Path, description = "shipment id")),
+    request_body = ShipmentPatch,
+    responses((status = 200, body = ShipmentChangedView), (status = 404, body = Problem),
+        (status = 409, description = "too late for this change, or the carrier refused it", body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn change(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<ShipmentPatch>,
+) -> ApiResult<Json<ShipmentChangedView>> {
+    let id = shipment_id(&id)?;
+    let changed = state.engine.change_shipment(&me, &id, body).await.map_err(|e| match e {
+        EngineError::Carrier(c) => ApiError::carrier(c, StatusCode::CONFLICT),
+        other => other.into(),
+    })?;
+    let shipment = state.engine.shipment_details(&me, &changed.shipment.id).await?;
+    Ok(Json(ShipmentChangedView { change: changed.change.into(), shipment: shipment.into() }))
+}
+
+/// The shipment's audit trail of changes, oldest first (with the change that booked it in
+/// another shipment's place).
+#[utoipa::path(get, path = "/v1/shipments/{id}/changes", tag = "shipments", params(("id" = String, Path, description = "shipment id")),
+    responses((status = 200, body = List<ShipmentChangeView>), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn changes(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<List<ShipmentChangeView>>> {
+    let id = shipment_id(&id)?;
+    let changes = state.engine.shipment_changes(&me, &id).await?;
+    Ok(Json(List { data: changes.into_iter().map(Into::into).collect(), next_after: None }))
 }
 
 /// Void a booking at the carrier, while the carrier still allows it (before pickup).

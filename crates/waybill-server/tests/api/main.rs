@@ -3,6 +3,7 @@
 
 mod browser;
 mod carrier_roundtrip;
+mod changes;
 mod channels;
 mod common;
 mod docs;
