@@ -30,7 +30,7 @@ fn typed<T>(answer: Result<T, CarrierError>) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    match which % 13 {
+    match which % 14 {
         0 => typed(sandbox::parse_rates_answer(body)),
         1 => typed(sandbox::parse_booking_answer(body)),
         2 => typed(sandbox::parse_found_booking_answer(body)),
@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
         9 => typed(sandbox::parse_ndr_answer(body, "reattempt")),
         10 => typed(sandbox::parse_manifest_answer(body)),
         11 => typed(sandbox::parse_update_answer(body, "SIM0000000001")),
+        12 => typed(sandbox::parse_rto_answer(body)),
         _ => typed(sandbox::parse_pickup_answer(body)),
     }
 });

@@ -184,6 +184,7 @@ impl Delhivery {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: true,
                 returns: false,
                 ndr: true,

@@ -175,6 +175,7 @@ impl DhlExpress {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

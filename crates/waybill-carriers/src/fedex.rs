@@ -212,6 +212,7 @@ impl Fedex {
                 pickup_cancel: false,
                 manifest: true,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

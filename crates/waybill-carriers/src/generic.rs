@@ -307,6 +307,7 @@ impl Generic {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

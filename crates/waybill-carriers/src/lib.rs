@@ -94,6 +94,12 @@ pub trait Carrier: Send + Sync {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "updates after booking" })
     }
 
+    /// Asks the carrier to bring a moving parcel back to the sender (`capabilities.rto_request`).
+    /// Asking twice does no harm at the carriers that offer it.
+    async fn request_rto(&self, _account: &Account<'_>, _booking: &BookedRef<'_>) -> Result<(), CarrierError> {
+        Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "return-to-origin requests" })
+    }
+
     /// Closes the day's parcels at the carrier (`capabilities.manifest`). Repeating a close
     /// with the same reference does no harm at the carriers that offer it.
     async fn close_manifest(

@@ -226,6 +226,7 @@ impl MngKargo {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: true,
                 ndr: false,

@@ -67,6 +67,9 @@ pub struct Capabilities {
     /// A booked shipment's details can be changed through the API
     /// ([`crate::Carrier::update_shipment`]; which ones: [`crate::Carrier::updatable`]).
     pub update: bool,
+    /// A moving parcel can be turned back to the sender through the API
+    /// ([`crate::Carrier::request_rto`]).
+    pub rto_request: bool,
     /// The carrier says which postcodes it serves ([`crate::Carrier::serviceability`]).
     pub serviceability: bool,
     /// Return shipments (customer → merchant) can be booked (`BookingRequest::is_return`).

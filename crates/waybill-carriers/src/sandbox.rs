@@ -87,6 +87,7 @@ impl Sandbox {
                 pickup_cancel: true,
                 manifest: true,
                 update: true,
+                rto_request: true,
                 serviceability: true,
                 returns: false,
                 ndr: true,
@@ -400,6 +401,19 @@ pub fn parse_update_answer(body: &[u8], awb: &str) -> Result<(), CarrierError> {
     Ok(())
 }
 
+/// Reads the answer to `POST /api/v1/shipments/{awb}/rto`.
+pub fn parse_rto_answer(body: &[u8]) -> Result<(), CarrierError> {
+    #[derive(Deserialize)]
+    struct Asked {
+        status: String,
+    }
+    let asked: Asked = json_answer(body, "return request")?;
+    match asked.status.as_str() {
+        "rto_requested" => Ok(()),
+        other => Err(protocol(format!("a return request answered with status `{other}`"))),
+    }
+}
+
 /// Reads the answer to `POST /api/v1/manifests`.
 pub fn parse_manifest_answer(body: &[u8]) -> Result<ClosedManifest, CarrierError> {
     #[derive(Deserialize)]
@@ -679,6 +693,15 @@ impl Carrier for Sandbox {
         let what = format!("shipment {awb}");
         read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, |b| parse_update_answer(b, awb))
             .await
+    }
+
+    async fn request_rto(&self, account: &Account<'_>, booking: &BookedRef<'_>) -> Result<(), CarrierError> {
+        let awb = booking.tracking_number;
+        let path = format!("/api/v1/shipments/{awb}/rto");
+        let req = self.request(account, reqwest::Method::POST, &path);
+        // Asking again answers the first request, so a timeout may be retried.
+        let what = format!("shipment {awb}");
+        read(self.http.send(SLUG, req, Repeatable::Yes).await?, &what, Repeatable::Yes, parse_rto_answer).await
     }
 
     async fn close_manifest(

@@ -192,6 +192,7 @@ impl Ups {
                 pickup_cancel: true,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

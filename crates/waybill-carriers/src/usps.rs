@@ -194,6 +194,7 @@ impl Usps {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

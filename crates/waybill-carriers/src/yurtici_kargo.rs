@@ -660,6 +660,7 @@ impl YurticiKargo {
                 pickup_cancel: false,
                 manifest: false,
                 update: false,
+                rto_request: false,
                 serviceability: false,
                 returns: false,
                 ndr: false,

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use waybill_carriers::sandbox::{
     parse_address_answer, parse_booking_answer, parse_cancel_answer, parse_found_booking_answer, parse_manifest_answer,
-    parse_pickup_answer, parse_pickup_cancel_answer, parse_rates_answer, parse_serviceability_answer,
+    parse_pickup_answer, parse_pickup_cancel_answer, parse_rates_answer, parse_rto_answer, parse_serviceability_answer,
     parse_subscription_answer, parse_tracking_answer, parse_update_answer,
 };
 use waybill_carriers::{
@@ -942,6 +942,32 @@ async fn the_recipient_and_the_cod_amount_are_updated_until_the_parcel_is_done_w
     let (code, field) = rejected(carrier.update_shipment(&account, &booked_ref(&prepaid), &update).await);
     assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("cod")));
     let protocol = parse_update_answer(br#"{"awb": "SIM2"}"#, "SIM1");
+    assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
+}
+
+#[tokio::test]
+async fn a_moving_parcel_turns_back_when_asked_and_a_waiting_one_is_refused() {
+    // Half-second days: picked up after 0.1 s, delivered after 0.9 s unless turned back.
+    let sim = start_sim(0.5).await;
+    let acct = TestAccount::on(&sim);
+    let account = acct.account();
+    let carrier = sandbox();
+    assert!(carrier.info().capabilities.rto_request);
+    let slow = start_sim(SLOW_DAY).await;
+    let slow_acct = TestAccount::on(&slow);
+    let waiting = carrier.book(&slow_acct.account(), &booking_request(&unique_reference("rt"), None)).await.unwrap();
+    let (code, _) = rejected(carrier.request_rto(&slow_acct.account(), &booked_ref(&waiting)).await);
+    assert_eq!(code, "RTO_NOT_ALLOWED", "not picked up yet");
+
+    let booking = carrier.book(&account, &booking_request(&unique_reference("rt"), None)).await.expect("book");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    carrier.request_rto(&account, &booked_ref(&booking)).await.expect("turned back");
+    carrier.request_rto(&account, &booked_ref(&booking)).await.expect("asking again is harmless");
+    let scans =
+        track_until(carrier.as_ref(), &account, &booking.tracking_number, last_status_is(TrackingStatus::Returned))
+            .await;
+    assert!(!statuses(&scans).contains(&TrackingStatus::Delivered), "{scans:?}");
+    let protocol = parse_rto_answer(br#"{"awb": "SIM1", "status": "in_transit"}"#);
     assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }
 

@@ -15,7 +15,7 @@ use crate::manifest::Manifest;
 use crate::ndr::NdrRecord;
 use crate::order::{Order, OrderStatus};
 use crate::pickup::Pickup;
-use crate::rto::RtoReceipt;
+use crate::rto::{RtoReceipt, RtoRequest};
 use crate::shipment::{Shipment, TrackingEvent};
 use crate::tracking::TrackingStatus;
 
@@ -92,6 +92,10 @@ pub enum Event {
     /// The carrier refused a manifest's close, or could not be reached: it can be sent again.
     #[serde(rename = "manifest.failed")]
     ManifestFailed { manifest: Manifest },
+    /// The merchant asked for a moving parcel back: through the carrier's API, or marked for a
+    /// person to ask the carrier (`request.via`).
+    #[serde(rename = "shipment.rto_requested")]
+    RtoRequested { shipment: Shipment, request: RtoRequest },
     /// The merchant acknowledged a parcel returned to them, with the goods' condition.
     #[serde(rename = "shipment.rto_acknowledged")]
     RtoAcknowledged { shipment: Shipment, receipt: RtoReceipt },
@@ -140,6 +144,7 @@ impl Event {
             Event::PickupUnknown { .. } => "pickup.unknown",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
             Event::RtoAcknowledged { .. } => "shipment.rto_acknowledged",
+            Event::RtoRequested { .. } => "shipment.rto_requested",
             Event::ShipmentChanged { .. } => "shipment.changed",
             Event::ManifestCreated { .. } => "manifest.created",
             Event::ManifestClosed { .. } => "manifest.closed",
@@ -168,6 +173,7 @@ impl Event {
             | Event::ShipmentDelayed { shipment }
             | Event::TrackerUpdated { shipment, .. }
             | Event::RtoAcknowledged { shipment, .. }
+            | Event::RtoRequested { shipment, .. }
             | Event::ShipmentChanged { shipment, .. }
             | Event::ChannelUpdateFailed { shipment, .. } => shipment.id.as_str(),
             Event::ShipmentDocumentStored { shipment_id, .. } => shipment_id.as_str(),
@@ -207,6 +213,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "shipment.booking_unknown",
     "shipment.status_changed",
     "shipment.delayed",
+    "shipment.rto_requested",
     "shipment.rto_acknowledged",
     "shipment.changed",
     "tracker.updated",

@@ -62,9 +62,81 @@ pub fn check_acknowledgement(shipment: &Shipment, already: Option<&RtoReceipt>) 
     Ok(())
 }
 
+crate::named_enum! {
+    /// How a return was asked for.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub enum RtoVia as "snake_case" {
+        /// Through the carrier's API: the carrier turns the parcel back.
+        Carrier,
+        /// Marked for the merchant: the carrier has no such call, so a person must ask it (phone,
+        /// email, its portal). The parcel is followed as usual meanwhile.
+        Merchant,
+    }
+}
+
+/// A merchant's request to bring a moving parcel back (times in epoch milliseconds). One per
+/// shipment: asking again answers the first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RtoRequest {
+    pub shipment_id: ShipmentId,
+    pub tenant_id: TenantId,
+    pub mode: Mode,
+    pub via: RtoVia,
+    pub reason: Option<String>,
+    pub requested_at: i64,
+}
+
+/// Why a return cannot be asked for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RtoRequestRefusal {
+    #[error("the shipment is not booked (booking state `{}`)", .0.as_str())]
+    NotBooked(crate::BookingState),
+    #[error("the parcel has not been picked up: cancel the shipment instead (`POST /v1/shipments/{{id}}/cancel`)")]
+    NotPickedUp,
+    #[error("the shipment is `{}`: there is nothing to bring back", .0.as_str())]
+    Done(TrackingStatus),
+    #[error("the parcel is already on its way back (`{}`)", .0.as_str())]
+    Returning(TrackingStatus),
+    #[error("this is a customer's return, already on its way to you")]
+    CustomerReturn,
+}
+
+/// Whether a return may be asked for `shipment` now.
+pub fn check_rto_request(shipment: &Shipment) -> Result<(), RtoRequestRefusal> {
+    if shipment.is_return {
+        return Err(RtoRequestRefusal::CustomerReturn);
+    }
+    if shipment.booking_state != crate::BookingState::Booked {
+        return Err(RtoRequestRefusal::NotBooked(shipment.booking_state));
+    }
+    match shipment.status {
+        TrackingStatus::InfoReceived => Err(RtoRequestRefusal::NotPickedUp),
+        TrackingStatus::ReturnToOrigin | TrackingStatus::Returned => Err(RtoRequestRefusal::Returning(shipment.status)),
+        s if s.is_final() => Err(RtoRequestRefusal::Done(s)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A return is asked for only of a booked parcel that is moving towards the customer.
+        #[test]
+        fn a_return_is_asked_for_only_between_pickup_and_delivery(
+            status in proptest::sample::select(TrackingStatus::ALL.to_vec()),
+            booking in proptest::sample::select(crate::BookingState::ALL.to_vec()),
+            is_return in proptest::bool::ANY,
+        ) {
+            let mut s = shipment(status, is_return);
+            s.booking_state = booking;
+            let allowed = check_rto_request(&s).is_ok();
+            let moving = !matches!(status, TrackingStatus::InfoReceived | TrackingStatus::ReturnToOrigin)
+                && !status.is_final();
+            proptest::prop_assert_eq!(allowed, moving && !is_return && booking == crate::BookingState::Booked);
+        }
+    }
 
     fn shipment(status: TrackingStatus, is_return: bool) -> Shipment {
         let mut s: Shipment = serde_json::from_value(serde_json::json!({

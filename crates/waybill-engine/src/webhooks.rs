@@ -355,6 +355,10 @@ impl Engine {
             | Event::PickupFailed { pickup }
             | Event::PickupUnknown { pickup }
             | Event::PickupCancelled { pickup } => json!({"pickup": PickupView::from(pickup.clone())}),
+            Event::RtoRequested { shipment, request } => json!({
+                "shipment": self.shipment_view(shipment).await?,
+                "request": waybill_core::api::views::RtoRequestView::from(request.clone()),
+            }),
             Event::ShipmentChanged { shipment, change } => json!({
                 "shipment": self.shipment_view(shipment).await?,
                 "change": waybill_core::api::views::ShipmentChangeView::from(change.clone()),

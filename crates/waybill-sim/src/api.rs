@@ -44,6 +44,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/shipments/{awb}/cancel", post(cancel_shipment))
         .route("/api/v1/shipments/{awb}/ndr", post(instruct_ndr))
         .route("/api/v1/shipments/{awb}/update", post(update_shipment))
+        .route("/api/v1/shipments/{awb}/rto", post(request_rto))
         .route("/api/v1/tracking/{awb}", get(track))
         .route("/api/v1/subscriptions", post(subscribe))
         .route("/api/v1/addresses/validate", post(validate_address))
@@ -267,6 +268,7 @@ async fn create_shipment(
         created_at: now,
         cancelled_at: None,
         ndr_instruction: None,
+        rto_requested_at: None,
         updates: Vec::new(),
     };
     let awb = store.book(&key, shipment)?.awb.clone();
@@ -314,6 +316,19 @@ async fn cancel_shipment(
     inner.store().cancel(&key, &awb, Utc::now())?;
     inner.wake.notify_one();
     Ok(Json(json!({ "awb": awb, "status_code": scenario::CANCELLED })).into_response())
+}
+
+async fn request_rto(
+    State(inner): State<Arc<Inner>>,
+    Extension(ApiKey(key)): Extension<ApiKey>,
+    Path(awb): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let mut store = inner.store();
+    let asked = store.request_rto(&key, &awb, now)?;
+    drop(store);
+    inner.wake.notify_one();
+    Ok(Json(json!({ "awb": awb, "status": "rto_requested", "requested_at": asked.to_rfc3339() })).into_response())
 }
 
 async fn update_shipment(

@@ -66,6 +66,10 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "PICKUP_CANCEL_NOT_ALLOWED", "the pickup's day has passed")
     }
 
+    pub(crate) fn rto_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "RTO_NOT_ALLOWED", message)
+    }
+
     pub(crate) fn update_not_allowed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "UPDATE_NOT_ALLOWED", message)
     }

@@ -60,6 +60,12 @@ pub(crate) enum Record {
         confirmation_number: String,
         at: DateTime<Utc>,
     },
+    /// The shipper asked for a moving parcel back.
+    RtoRequested {
+        api_key: String,
+        awb: String,
+        at: DateTime<Utc>,
+    },
     /// The shipper changed the recipient's details or the cash to collect.
     ShipmentUpdated {
         api_key: String,

@@ -49,6 +49,7 @@
 //! | `GET /api/v1/shipments?reference=R` | `{"shipments": [shipment]}`, empty when unknown: how a client reconciles an unknown outcome |
 //! | `GET /api/v1/shipments/{awb}` | the shipment, `status_code` = latest scan, the `consignee` and `cod` as they stand after any update |
 //! | `POST /api/v1/shipments/{awb}/update` | changes the recipient's `name`, `phone`, `street1`, `street2` or the `cod` amount (in its currency; not added to a prepaid shipment) until the parcel is delivered, returned or cancelled (then 409 `UPDATE_NOT_ALLOWED`); answers the shipment |
+//! | `POST /api/v1/shipments/{awb}/rto` | turns a parcel back to the shipper between pickup and delivery: the scans still to come give way to `RT`, `RI`, `RD`; asking again answers the first request; before pickup or once delivered or returned 409 `RTO_NOT_ALLOWED` |
 //! | `POST /api/v1/shipments/{awb}/ndr` | an instruction after a failed delivery (below) → `{"awb", "action", "instructed_at", "status_code"}` |
 //! | `POST /api/v1/shipments/{awb}/cancel` | `{"awb", "status_code": "CX"}` until pickup, then 409 `CANCEL_NOT_ALLOWED`; idempotent |
 //! | `GET /api/v1/tracking/{awb}` | `{"awb", "status_code", "events": [event]}`, oldest first |

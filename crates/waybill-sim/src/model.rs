@@ -66,6 +66,10 @@ pub(crate) struct Shipment {
     /// What the shipper said to do after the failed attempt (absent in older state files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ndr_instruction: Option<NdrInstruction>,
+    /// When the shipper asked for the parcel back while it was on its way (absent in older
+    /// state files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_requested_at: Option<DateTime<Utc>>,
     /// The shipper's changes after booking, oldest first (absent in older state files).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<ShipmentUpdate>,
@@ -249,6 +253,15 @@ impl Shipment {
                     .map(|step| (days_after(from, step.day + lead, self.day_seconds), *step)),
             );
         }
+        if let Some(asked) = self.rto_requested_at {
+            // The parcel turns back where it is: what was still to come gives way to the return.
+            steps.retain(|(at, _)| *at <= asked);
+            steps.extend(
+                scenario::after_instruction(NdrAct::Rto)
+                    .iter()
+                    .map(|step| (days_after(asked, step.day, self.day_seconds), *step)),
+            );
+        }
         steps
     }
 
@@ -389,6 +402,7 @@ mod tests {
             created_at,
             cancelled_at: None,
             ndr_instruction: None,
+            rto_requested_at: None,
             updates: Vec::new(),
         }
     }

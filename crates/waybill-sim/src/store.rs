@@ -123,6 +123,14 @@ impl Store {
                     .ok_or_else(|| format!("cancelled pickup {confirmation_number} is unknown"))?;
                 pickup.cancelled_at.get_or_insert(at);
             }
+            Record::RtoRequested { api_key, awb, at } => {
+                let shipment = self
+                    .tenants
+                    .get_mut(&api_key)
+                    .and_then(|t| t.shipments.get_mut(&awb))
+                    .ok_or_else(|| format!("returned shipment {awb} is unknown"))?;
+                shipment.rto_requested_at.get_or_insert(at);
+            }
             Record::ShipmentUpdated { api_key, awb, update } => {
                 let shipment = self
                     .tenants
@@ -226,6 +234,27 @@ impl Store {
             at: now,
         })?;
         find(self).ok_or_else(|| ApiError::internal("cancelled pickup vanished"))
+    }
+
+    /// Turns a parcel on its way back to the shipper: after pickup, before delivery or return.
+    /// Asking again answers the first request. Subscribers are queued for the return's scans.
+    pub fn request_rto(&mut self, api_key: &str, awb: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+        let shipment =
+            self.shipment(api_key, awb).ok_or_else(|| ApiError::not_found(format!("shipment {awb} not found")))?;
+        if let Some(asked) = shipment.rto_requested_at {
+            return Ok(asked);
+        }
+        let status = if shipment.cancelled_at.is_some() { scenario::CANCELLED } else { shipment.status_at(now) };
+        if ["BK", "DL", "RT", "RI", "RD", scenario::CANCELLED].contains(&status) {
+            return Err(ApiError::rto_not_allowed(format!(
+                "the shipment's latest scan is {status}; a return is asked for between pickup and delivery"
+            )));
+        }
+        self.commit(Record::RtoRequested { api_key: api_key.to_owned(), awb: awb.to_owned(), at: now })?;
+        for id in self.subscriptions_by_awb.get(awb).into_iter().flatten() {
+            self.queue.schedule(now, id.clone());
+        }
+        Ok(now)
     }
 
     /// Changes a shipment's recipient details or cash to collect until it is delivered, returned

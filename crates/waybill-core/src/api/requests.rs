@@ -665,3 +665,14 @@ pub struct ShipmentPatch {
     #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub parcels: Option<Vec<ParcelInput>>,
 }
+
+/// `POST /v1/shipments/{id}/rto`: bring a moving parcel back.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"reason": "Order cancelled by the customer after dispatch"})))]
+pub struct RtoRequestCreate {
+    /// Why, for the record and the carrier's contact.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub reason: Option<String>,
+}

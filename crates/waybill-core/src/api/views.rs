@@ -22,7 +22,7 @@ use crate::notification::{Notification, NotificationState, mask};
 use crate::order::{LineItem, Order, OrderStatus, Payment, ShipmentLine};
 use crate::parcel::{Parcel, Routing};
 use crate::pickup::Pickup;
-use crate::rto::{GoodsCondition, RtoReceipt};
+use crate::rto::{GoodsCondition, RtoReceipt, RtoRequest, RtoVia};
 use crate::scope::Mode;
 use crate::shipment::{BookingState, Shipment, TrackingEvent};
 use crate::tracking::{NdrReason, TrackingStatus};
@@ -461,6 +461,24 @@ impl From<Pickup> for PickupView {
             created_at: time(p.created_at),
             updated_at: time(p.updated_at),
         }
+    }
+}
+
+/// A request to bring a moving parcel back.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RtoRequestView {
+    pub shipment_id: ShipmentId,
+    /// `carrier`: the carrier was asked through its API and turns the parcel back. `merchant`:
+    /// the carrier has no such call; ask it yourself (the request is kept as a reminder).
+    pub via: RtoVia,
+    pub reason: Option<String>,
+    pub requested_at: String,
+}
+
+impl From<RtoRequest> for RtoRequestView {
+    fn from(r: RtoRequest) -> Self {
+        Self { shipment_id: r.shipment_id, via: r.via, reason: r.reason, requested_at: time(r.requested_at) }
     }
 }
 
