@@ -611,7 +611,8 @@ impl Engine {
         let scanned = shipment.carrier == waybill_carriers::generic::SLUG && shipment.last_scan_at.is_some();
         if shipment.status.is_final() || shipment.progress >= 1 || scanned {
             return Err(EngineError::Conflict(format!(
-                "shipment {id} is already `{}`; a moving parcel is returned, not cancelled",
+                "shipment {id} is already `{}`; a moving parcel is brought back, not cancelled: \
+                 POST /v1/shipments/{id}/rto",
                 shipment.status.as_str()
             )));
         }

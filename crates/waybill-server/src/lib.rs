@@ -94,6 +94,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .routes(routes!(routes::shipments::label))
         .routes(routes!(routes::shipments::cancel))
         .routes(routes!(routes::shipments::acknowledge_rto))
+        .routes(routes!(routes::shipments::request_rto, routes::shipments::get_rto_request))
         .routes(routes!(routes::shipments::tracker))
         .routes(routes!(routes::carriers::list_carriers))
         .routes(routes!(routes::carriers::create_account, routes::carriers::list_accounts))

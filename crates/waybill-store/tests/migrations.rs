@@ -282,6 +282,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "orders",
         "pickups",
         "rto_receipts",
+        "rto_requests",
         "shipment_changes",
         "shipment_documents",
         "shipments",

@@ -466,8 +466,8 @@ fn hostname() -> String {
 fn carriers_table(carriers: &Carriers) -> String {
     let yes = |b: bool| if b { "yes" } else { "—" };
     let mut out = String::from(
-        "| carrier | name | services | rates | cancel | update | track | push | reconcile | COD | address check | pickup | pickup cancel | manifest close | serviceability | returns | NDR actions | credentials |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| carrier | name | services | rates | cancel | update | RTO request | track | push | reconcile | COD | address check | pickup | pickup cancel | manifest close | serviceability | returns | NDR actions | credentials |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in carriers.iter() {
         let i = c.info();
@@ -483,13 +483,14 @@ fn carriers_table(carriers: &Carriers) -> String {
         let creds = if creds.is_empty() { "none".to_owned() } else { creds.join(", ") };
         let cap = &i.capabilities;
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             i.slug,
             i.name,
             services,
             yes(cap.rates),
             yes(cap.cancel),
             yes(cap.update),
+            yes(cap.rto_request),
             yes(cap.track),
             yes(cap.push),
             yes(cap.find_booking),

@@ -7,9 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waybill_core::api::requests::{RtoAcknowledge, ShipmentCreate, ShipmentPatch};
+use waybill_core::api::requests::{RtoAcknowledge, RtoRequestCreate, ShipmentCreate, ShipmentPatch};
 use waybill_core::api::views::{
-    List, RtoReceiptView, ShipmentChangeView, ShipmentChangedView, ShipmentDetails, ShipmentView, TrackerView,
+    List, RtoReceiptView, RtoRequestView, ShipmentChangeView, ShipmentChangedView, ShipmentDetails, ShipmentView,
+    TrackerView,
 };
 use waybill_core::ids::{CarrierAccountId, ShipmentId};
 use waybill_core::{BookingState, FieldError, Scope};
@@ -256,6 +257,51 @@ pub async fn cancel(
         other => other.into(),
     })?;
     Ok(Json(state.engine.shipment_details(&me, &id).await?.into()))
+}
+
+/// Bring a moving parcel back to you (return to origin), e.g. for an order cancelled after
+/// dispatch: between pickup and delivery, once.
+///
+/// Where the carrier takes the request through its API (`capabilities.rto_request`: the
+/// sandbox), it is sent and the parcel turns back (`via: carrier`); the shipment then goes
+/// `return_to_origin` → `returned` with the carrier's scans. Otherwise the request is kept as a
+/// marked request (`via: merchant`): ask the carrier yourself. `201` when asked now, `200` with
+/// the first request when asked again. Before pickup, cancel the shipment instead (`409`).
+#[utoipa::path(post, path = "/v1/shipments/{id}/rto", tag = "shipments", request_body = RtoRequestCreate,
+    params(("id" = String, Path, description = "shipment id")),
+    responses((status = 201, body = RtoRequestView), (status = 200, description = "asked before: the first request", body = RtoRequestView),
+        (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 409, description = "not picked up yet, already delivered or returning, or the carrier refused", body = Problem)),
+    security(("api_key" = [])))]
+pub async fn request_rto(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<RtoRequestCreate>,
+) -> ApiResult<(StatusCode, Json<RtoRequestView>)> {
+    let id = shipment_id(&id)?;
+    let (request, new) = state.engine.request_rto(&me, &id, body).await.map_err(|e| match e {
+        EngineError::Carrier(c) => ApiError::carrier(c, StatusCode::CONFLICT),
+        other => other.into(),
+    })?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(request.into())))
+}
+
+/// The request to bring the shipment back, if one was made.
+#[utoipa::path(get, path = "/v1/shipments/{id}/rto", tag = "shipments", params(("id" = String, Path, description = "shipment id")),
+    responses((status = 200, body = RtoRequestView), (status = 404, description = "no such shipment, or no request", body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_rto_request(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RtoRequestView>> {
+    let id = shipment_id(&id)?;
+    let request = state.engine.rto_request(&me, &id).await?;
+    Ok(Json(request.ok_or_else(|| ApiError::not_found(format!("a return request for shipment {id}")))?.into()))
 }
 
 /// Acknowledge a parcel the carrier returned to you (`returned`), with the condition of the

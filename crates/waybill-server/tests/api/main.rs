@@ -24,6 +24,7 @@ mod orders_import;
 mod reliability;
 mod roundtrip_global;
 mod roundtrip_regional;
+mod rto_requests;
 mod strict;
 mod tracking_page;
 mod validation;
