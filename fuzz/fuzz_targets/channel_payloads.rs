@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use sha2::Sha256;
-use waybill_channels::{Channel, Channels, SYNC_TOPIC, WebhookRequest};
+use waybill_channels::{Channels, SYNC_TOPIC, WebhookRequest};
 
 const SECRET: &str = "fuzz-client-secret";
 
@@ -76,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
                 };
                 if let Ok(order) = channel.read_order(&topic, body) {
                     drop(order.parts());
-                    drop(order.is_ready(&[], &channel.info().default_ready_statuses));
+                    let _ = order.is_ready(&[], &channel.info().default_ready_statuses);
                 }
             }
         }

@@ -7,7 +7,7 @@ use waybill_carriers::delhivery;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
-    let result = match which % 9 {
+    let result = match which % 10 {
         0 => delhivery::parse_create_answer(body, "surface").map(drop),
         1 => delhivery::parse_cancel_answer(body).map(drop),
         2 => delhivery::parse_track_answer(body, "1490810000123").map(drop),
@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         5 => delhivery::parse_serviceability_answer(body, "110020").map(drop),
         6 => delhivery::parse_packing_slip_answer(body, "1490810000123").map(drop),
         7 => delhivery::parse_ndr_answer(body).map(drop),
+        8 => delhivery::parse_update_answer(body).map(drop),
         _ => delhivery::parse_pickup_answer(body).map(drop),
     };
     // Which typed error it is does not matter here; the adapter tests check that.

@@ -1,7 +1,8 @@
 //! `delhivery`: Delhivery B2C (Express) over its REST APIs, following Delhivery's public API
 //! documentation at `https://delhivery-express-api-doc.readme.io/reference/`:
 //! `order-creation-api` (`POST /api/cmu/create.json`, form body `format=json&data=<json>`),
-//! `cancel-order-api` (`POST /api/p/edit` with `"cancellation": "true"`), the shipment tracking
+//! `cancel-order-api` (`POST /api/p/edit` with `"cancellation": "true"`; the same call edits a
+//! shipment's consignee `name`, `add`, `phone`, its `cod` amount and weight `gm`), the shipment tracking
 //! API (`GET /api/v1/packages/json/?waybill=` and `?ref_ids=`), `invoice-shipping-charge-api`
 //! (`GET /api/kinko/v1/invoice/charges/.json`), `package-lifecycle-1` (StatusType/Status pairs),
 //! `asynchronous-ndr-package-action-api` (the NSL codes that mark an NDR package) and
@@ -183,7 +184,7 @@ impl Delhivery {
                 pickup: true,
                 pickup_cancel: false,
                 manifest: false,
-                update: false,
+                update: true,
                 rto_request: false,
                 serviceability: true,
                 returns: false,
@@ -496,7 +497,18 @@ pub fn parse_create_answer(body: &[u8], service: &str) -> Result<Booking, Carrie
 
 /// The cancel answer (`cancel-order-api`): `status` true, or a refusal with Delhivery's remark.
 pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
-    let answer: Value = json_body(body, "cancel")?;
+    edit_answer(body, "cancel", "CANCEL_FAILED", "Delhivery did not cancel the shipment")
+}
+
+/// Reads the answer to an edit of a shipment's details (`POST /api/p/edit`), shaped as a
+/// cancellation's: `status`, `remark`.
+pub fn parse_update_answer(body: &[u8]) -> Result<(), CarrierError> {
+    edit_answer(body, "edit", "UPDATE_FAILED", "Delhivery did not change the shipment")
+}
+
+/// The edit API's answer: `status` true (or `"Success"`), else a refusal with its remark.
+fn edit_answer(body: &[u8], what: &str, code: &str, fallback: &str) -> Result<(), CarrierError> {
+    let answer: Value = json_body(body, what)?;
     let ok = match answer.get("status") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("success"),
@@ -505,8 +517,31 @@ pub fn parse_cancel_answer(body: &[u8]) -> Result<(), CarrierError> {
     if ok {
         return Ok(());
     }
-    let message = carrier_message(&answer).unwrap_or_else(|| "Delhivery did not cancel the shipment".into());
-    Err(rejected("CANCEL_FAILED", message, None))
+    let message = carrier_message(&answer).unwrap_or_else(|| fallback.into());
+    Err(rejected(code, message, None))
+}
+
+/// The edit API's body for `update` of `waybill`: the consignee's `name`, `add` (the street
+/// lines) and `phone`, the `cod` amount, the weight in grams (`gm`, all parcels together: a
+/// waybill is one package).
+pub fn update_body(waybill: &str, update: &ShipmentUpdate) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("waybill".into(), waybill.into());
+    if let Some(to) = &update.ship_to {
+        body.insert("name".into(), to.name.clone().into());
+        let lines = [Some(to.street1.as_str()), to.street2.as_deref()];
+        body.insert("add".into(), lines.into_iter().flatten().collect::<Vec<_>>().join(", ").into());
+        if let Some(p) = &to.phone {
+            body.insert("phone".into(), phone(p).into());
+        }
+    }
+    if let Some(cod) = &update.cod {
+        body.insert("cod".into(), cod.amount.to_string().into());
+    }
+    if let Some(parcels) = &update.parcels {
+        body.insert("gm".into(), parcels.iter().map(|p| p.weight_g).sum::<u64>().into());
+    }
+    Value::Object(body)
 }
 
 /// One instruction of the NDR API for `action` on `waybill`; `None` for what the API does not
@@ -817,6 +852,25 @@ impl Carrier for Delhivery {
             answer(self.http.send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes)
                 .await?;
         parse_cancel_answer(&body)
+    }
+
+    fn updatable(&self) -> waybill_core::change::UpdatableFields {
+        waybill_core::change::UpdatableFields { recipient: true, cod: true, parcels: true }
+    }
+
+    async fn update_shipment(
+        &self,
+        account: &Account<'_>,
+        booking: &BookedRef<'_>,
+        update: &ShipmentUpdate,
+    ) -> Result<(), CarrierError> {
+        let waybill = booking.tracking_number;
+        let req = self.request(account, reqwest::Method::POST, EDIT_PATH).json(&update_body(waybill, update));
+        // The same edit twice leaves the shipment as the first made it, so a timeout may be retried.
+        let body =
+            answer(self.http.send(SLUG, req, Repeatable::Yes).await?, &format!("waybill {waybill}"), Repeatable::Yes)
+                .await?;
+        parse_update_answer(&body)
     }
 
     fn ndr(&self) -> NdrCapability {

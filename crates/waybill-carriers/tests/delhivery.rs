@@ -62,6 +62,7 @@ use serde_json::{Value, json};
 use waybill_carriers::delhivery::{self, Delhivery};
 use waybill_carriers::{
     BookedRef, BookingRequest, Carrier, CarrierError, PickupRequest, PushError, PushRequest, PushTarget, RateRequest,
+    ShipmentUpdate,
 };
 use waybill_core::parcel::Dimensions;
 use waybill_core::{Address, Money, NdrReason, Parcel, TrackingStatus};
@@ -419,6 +420,55 @@ async fn rates_ask_the_invoice_api_once_per_mode() {
         assert_eq!(call.query("d_pin"), Some("110020"));
         assert_eq!(call.query("cgm"), Some("1300"));
     }
+}
+
+#[tokio::test]
+async fn an_edit_sends_the_consignee_the_cod_amount_and_the_weight_and_keeps_refusals() {
+    let server = start().await;
+    // Synthetic answers, shaped as the cancel-order-api's (`status`, `remark`): an edit goes to
+    // the same `POST /api/p/edit`, and no public sample of an edit's answer was found.
+    server.dlv.on(
+        Method::POST,
+        "/api/p/edit",
+        vec![
+            (200, json!({"waybill": "1490810000123", "status": true, "remark": "Shipment edited"}).to_string()),
+            (
+                200,
+                json!({"waybill": "1490810000123", "status": false, "remark": "Edit not allowed in current status"})
+                    .to_string(),
+            ),
+        ],
+    );
+    let carrier = delhivery();
+    assert!(carrier.info().capabilities.update);
+    assert_eq!(
+        carrier.updatable(),
+        waybill_core::change::UpdatableFields { recipient: true, cod: true, parcels: true }
+    );
+    let account = TestAccount::on(&server);
+    let booked = BookedRef { tracking_number: "1490810000123", carrier_shipment_id: "1490810000123" };
+    let mut ship_to = address("Priya Sharma", "New Delhi", "Delhi", "110020");
+    ship_to.street2 = Some("Near Metro Gate 2".into());
+    let update = ShipmentUpdate {
+        ship_to: Some(ship_to),
+        cod: Some(Money::new(Decimal::new(74900, 2), "INR".parse().unwrap())),
+        parcels: Some(vec![
+            Parcel { weight_g: 700, dimensions_mm: None },
+            Parcel { weight_g: 550, dimensions_mm: None },
+        ]),
+    };
+    carrier.update_shipment(&account.account(), &booked, &update).await.expect("edited");
+    let sent = server.dlv.calls()[0].json();
+    assert_eq!(sent["waybill"], "1490810000123");
+    assert_eq!(sent["name"], "Priya Sharma");
+    assert!(sent["add"].as_str().unwrap().ends_with(", Near Metro Gate 2"), "{sent}");
+    assert_eq!(sent["phone"], "9876543210");
+    assert_eq!(sent["cod"], "749.00");
+    assert_eq!(sent["gm"], 1250);
+    assert!(sent.get("cancellation").is_none());
+
+    let (code, message, _) = rejected(carrier.update_shipment(&account.account(), &booked, &update).await);
+    assert_eq!((code.as_str(), message.as_str()), ("UPDATE_FAILED", "Edit not allowed in current status"));
 }
 
 #[tokio::test]
