@@ -145,6 +145,32 @@ impl Engine {
         Ok((account, secrets, carrier))
     }
 
+    /// The days the account's carrier does not deliver on, by date.
+    pub async fn carrier_holidays(
+        &self,
+        scope: &Scope,
+        id: &CarrierAccountId,
+    ) -> Result<Vec<waybill_core::account::Holiday>, EngineError> {
+        self.store().carrier_account(scope, id).await.found(|| format!("carrier account {id}"))?;
+        Ok(self.store().carrier_holidays(scope, id).await?)
+    }
+
+    /// Replaces the account's calendar of days its carrier does not deliver on; refused whole
+    /// with a pointer per problem. Rescheduled deliveries asked for from now on avoid them.
+    pub async fn set_carrier_holidays(
+        &self,
+        scope: &Scope,
+        id: &CarrierAccountId,
+        body: waybill_core::api::requests::HolidaysPut,
+    ) -> Result<Vec<waybill_core::account::Holiday>, EngineError> {
+        self.store().carrier_account(scope, id).await.found(|| format!("carrier account {id}"))?;
+        let days = waybill_core::account::check_holidays(body.holidays).map_err(Invalid)?;
+        let mut uow = self.begin().await?;
+        uow.tx.replace_carrier_holidays(scope, id, &days).await?;
+        uow.commit(self).await?;
+        Ok(days)
+    }
+
     /// [`Engine::account`], with a missing account reported at `/carrier_account_id`.
     pub(crate) async fn named_account(
         &self,

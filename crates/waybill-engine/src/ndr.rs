@@ -236,13 +236,20 @@ impl Engine {
         let case = self.store().ndr_case(scope, id).await.found(|| format!("NDR case {id}"))?;
         let shipment = self.store().shipment(scope, &case.shipment_id).await?;
         let today = today_at(&shipment.ship_to.country);
+        let holidays: Vec<_> = self
+            .store()
+            .carrier_holidays(scope, &shipment.carrier_account_id)
+            .await?
+            .into_iter()
+            .map(|h| h.date)
+            .collect();
         let mut uow = self.begin().await?;
         let mut record = uow.tx.lock_ndr_case(scope, id).await?;
         let capability = self.ndr_capability(&record.carrier);
         let now = now_ms();
         record
             .case
-            .request(&action, actor, now, &capability, today, &[])
+            .request(&action, actor, now, &capability, today, &holidays)
             .map_err(|e| Invalid(vec![e.to_field_error()]))?;
         self.requested(&mut uow, scope, &mut record, &capability, now).await?;
         uow.commit(self).await?;

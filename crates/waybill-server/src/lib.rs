@@ -99,6 +99,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .routes(routes!(routes::carriers::list_carriers))
         .routes(routes!(routes::carriers::create_account, routes::carriers::list_accounts))
         .routes(routes!(routes::carriers::rates))
+        .routes(routes!(routes::carriers::get_holidays, routes::carriers::put_holidays))
         .routes(routes!(routes::hooks::carrier_push))
         .routes(routes!(routes::ops::healthz))
         .routes(routes!(routes::ops::readyz))

@@ -167,3 +167,61 @@ impl Tx {
         Ok(())
     }
 }
+
+#[derive(sqlx::FromRow)]
+struct HolidayRow {
+    day: String,
+    name: String,
+}
+crate::sqlite_row!(HolidayRow { day, name });
+
+impl Store {
+    /// The days the account's carrier does not deliver on, by date.
+    pub async fn carrier_holidays(
+        &self,
+        scope: &Scope,
+        account: &waybill_core::ids::CarrierAccountId,
+    ) -> Result<Vec<waybill_core::account::Holiday>> {
+        let rows: Vec<HolidayRow> = self
+            .pool
+            .fetch_all(
+                "SELECT day, name FROM carrier_holidays WHERE carrier_account_id = $1 AND tenant_id = $2 \
+                 AND mode = $3 ORDER BY day",
+                args![account.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let date = r
+                    .day
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("holiday `{}` of carrier account {account}", r.day)))?;
+                Ok(waybill_core::account::Holiday { date, name: r.name })
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Replaces the account's whole calendar.
+    pub async fn replace_carrier_holidays(
+        &mut self,
+        scope: &Scope,
+        account: &waybill_core::ids::CarrierAccountId,
+        days: &[waybill_core::account::Holiday],
+    ) -> Result<()> {
+        self.execute(
+            "DELETE FROM carrier_holidays WHERE carrier_account_id = $1 AND tenant_id = $2 AND mode = $3",
+            args![account.as_str(), scope.tenant.as_str(), scope.mode.as_str()],
+        )
+        .await?;
+        for day in days {
+            self.execute(
+                "INSERT INTO carrier_holidays (carrier_account_id, tenant_id, mode, day, name) VALUES ($1, $2, $3, $4, $5)",
+                args![account.as_str(), scope.tenant.as_str(), scope.mode.as_str(), day.date.to_string(), &day.name],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -260,6 +260,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "api_keys",
         "branding",
         "carrier_accounts",
+        "carrier_holidays",
         "channel_connections",
         "channel_fulfilments",
         "channel_imports",

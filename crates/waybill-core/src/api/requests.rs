@@ -676,3 +676,15 @@ pub struct RtoRequestCreate {
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub reason: Option<String>,
 }
+
+/// `PUT /v1/carrier-accounts/{id}/holidays`: the account's whole calendar of days the carrier
+/// does not deliver on; it replaces the one before.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"holidays": [
+    {"date": "2026-12-25", "name": "Christmas Day"}, {"date": "2027-01-01", "name": "New Year's Day"}
+]})))]
+pub struct HolidaysPut {
+    #[cfg_attr(feature = "openapi", schema(max_items = 400))]
+    pub holidays: Vec<crate::account::Holiday>,
+}

@@ -1,19 +1,20 @@
 //! `/v1/carriers`, `/v1/carrier-accounts` and `/v1/rates`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 use waybill_carriers::CarrierInfo;
-use waybill_core::api::requests::{CarrierAccountCreate, RateCreate};
+use waybill_core::account::Holiday;
+use waybill_core::api::requests::{CarrierAccountCreate, HolidaysPut, RateCreate};
 use waybill_core::api::views::{CarrierAccountView, List, RateView};
 use waybill_core::ids::CarrierAccountId;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Auth};
-use crate::routes::{ListQuery, NoQuery};
+use crate::routes::{ListQuery, NoQuery, unknown_id};
 
 #[derive(Serialize, ToSchema)]
 pub struct CarrierView {
@@ -88,4 +89,42 @@ pub async fn rates(
         })
         .collect();
     Ok(Json(List { data, next_after: None }))
+}
+
+/// A carrier account's calendar of days its carrier does not deliver on.
+#[derive(Serialize, ToSchema)]
+pub struct HolidaysView {
+    pub holidays: Vec<Holiday>,
+}
+
+/// The days the account's carrier does not deliver on, by date.
+#[utoipa::path(get, path = "/v1/carrier-accounts/{id}/holidays", tag = "carriers",
+    params(("id" = String, Path, description = "carrier account id (`car_…`)")),
+    responses((status = 200, body = HolidaysView), (status = 404, body = Problem)), security(("api_key" = [])))]
+pub async fn get_holidays(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HolidaysView>> {
+    let id = CarrierAccountId::parse(&id).ok_or_else(|| unknown_id("carrier account", &id))?;
+    Ok(Json(HolidaysView { holidays: state.engine.carrier_holidays(&me, &id).await? }))
+}
+
+/// Replace the account's calendar of days its carrier does not deliver on (public holidays,
+/// strike days). A failed delivery is not rescheduled to one of them, by you or by the
+/// customer. The whole calendar is checked first: a pointer per problem, nothing replaced.
+#[utoipa::path(put, path = "/v1/carrier-accounts/{id}/holidays", tag = "carriers", request_body = HolidaysPut,
+    params(("id" = String, Path, description = "carrier account id (`car_…`)")),
+    responses((status = 200, body = HolidaysView), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn put_holidays(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    _: ApiQuery<NoQuery>,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<HolidaysPut>,
+) -> ApiResult<Json<HolidaysView>> {
+    let id = CarrierAccountId::parse(&id).ok_or_else(|| unknown_id("carrier account", &id))?;
+    Ok(Json(HolidaysView { holidays: state.engine.set_carrier_holidays(&me, &id, body).await? }))
 }

@@ -267,3 +267,49 @@ async fn the_customer_chooses_on_the_page_the_tracking_page_offers_after_the_pro
     case_until(&h, &shipment, "told the carrier", |c| c["attempts"][0]["action"]["carrier_state"] == "sent").await;
     h.wait_for_status(&shipment, "delivered", Duration::from_secs(40)).await;
 }
+
+#[tokio::test]
+async fn a_delivery_is_not_rescheduled_to_a_day_the_carrier_keeps_as_a_holiday() {
+    let h = Harness::with(slow_days()).await;
+    let account = &h.account_id;
+    let path = format!("/v1/carrier-accounts/{account}/holidays");
+    let (status, empty) = h.get(&path).await;
+    assert_eq!((status, empty), (StatusCode::OK, json!({"holidays": []})));
+
+    // The booking goes to Seoul: its days are counted there.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    for (body, pointer) in [
+        (
+            json!({"holidays": [{"date": day(2), "name": "Chuseok"}, {"date": day(2), "name": "Again"}]}),
+            "/holidays/1/date",
+        ),
+        (json!({"holidays": [{"date": day(2), "name": " "}]}), "/holidays/0/name"),
+        (json!({"holidays": [{"date": "2026-02-30", "name": "Never"}]}), "/holidays/0/date"),
+        (json!({"days": []}), "/days"),
+    ] {
+        let (status, problem) = h.put(&path, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{body}: {problem}");
+    }
+    assert_eq!(h.get(&path).await.1, json!({"holidays": []}), "nothing replaced");
+    let calendar = json!({"holidays": [{"date": day(3), "name": "Hangul Day"}, {"date": day(2), "name": "Chuseok"}]});
+    let (status, kept) = h.put(&path, &calendar).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["holidays"][0], json!({"date": day(2), "name": "Chuseok"}), "kept by date: {kept}");
+    assert_eq!(h.get(&path).await.1, kept);
+    let other = h.store.create_tenant("other").await.unwrap();
+    let other_key = h.store.create_api_key(&other.id, waybill_core::Mode::Test).await.unwrap();
+    assert_eq!(h.get_as(&path, &other_key).await.0, StatusCode::NOT_FOUND);
+
+    let shipment = book(&h, "ndr").await;
+    let case = case_until(&h, &shipment, "opened", |c| c["state"] == "awaiting_action").await;
+    let actions = format!("/v1/ndr/{}/actions", case["id"].as_str().unwrap());
+    let (status, problem) = h.post(&actions, &json!({"action": "reschedule", "date": day(2)})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/date");
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().contains("holiday"), "{problem}");
+    let (status, asked) = h.post(&actions, &json!({"action": "reschedule", "date": day(4)})).await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["attempts"][0]["action"]["date"], day(4), "{asked}");
+}
