@@ -282,15 +282,21 @@ async fn create_shipment(
     Ok((StatusCode::CREATED, Json(booked.view("BK"))).into_response())
 }
 
+/// The `?reference=` a lookup by reference must have.
+fn reference_query(query: &HashMap<String, String>) -> Result<&str, ApiError> {
+    query
+        .get("reference")
+        .map(String::as_str)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::validation("reference", "is required"))
+}
+
 async fn find_shipments(
     State(inner): State<Arc<Inner>>,
     Extension(ApiKey(key)): Extension<ApiKey>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let reference = query
-        .get("reference")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let reference = reference_query(&query)?;
     let now = Utc::now();
     let store = inner.store();
     let shipments: Vec<_> = store.by_reference(&key, reference).map(|s| s.view(s.status_at(now))).into_iter().collect();
@@ -613,10 +619,7 @@ async fn find_manifests(
     Extension(ApiKey(key)): Extension<ApiKey>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let reference = query
-        .get("reference")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let reference = reference_query(&query)?;
     let manifests: Vec<_> = inner.store().manifests_by_reference(&key, reference).cloned().collect();
     Ok(Json(json!({ "manifests": manifests })).into_response())
 }
@@ -626,10 +629,7 @@ async fn find_pickups(
     Extension(ApiKey(key)): Extension<ApiKey>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let reference = query
-        .get("reference")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::validation("reference", "is required"))?;
+    let reference = reference_query(&query)?;
     let store = inner.store();
     let pickups: Vec<_> = store.pickups_by_reference(&key, reference).collect();
     Ok(Json(json!({ "pickups": pickups })).into_response())

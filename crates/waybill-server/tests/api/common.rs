@@ -254,9 +254,15 @@ impl Harness {
 
     /// The simulator's own record of bookings made under `reference` (our shipment id).
     pub async fn carrier_bookings(&self, reference: &str) -> Vec<Value> {
+        self.carrier_records("shipments", reference).await
+    }
+
+    /// The simulator's own `kind` (`shipments`, `pickups`, `manifests`) made under `reference`
+    /// (our id of the booking, pickup or manifest).
+    pub async fn carrier_records(&self, kind: &str, reference: &str) -> Vec<Value> {
         let r: Value = self
             .http
-            .get(format!("{}/api/v1/shipments", self.sim_url))
+            .get(format!("{}/api/v1/{kind}", self.sim_url))
             .query(&[("reference", reference)])
             .header("X-Api-Key", "test")
             .send()
@@ -265,7 +271,7 @@ impl Harness {
             .json()
             .await
             .unwrap();
-        r["shipments"].as_array().unwrap().clone()
+        r[kind].as_array().unwrap().clone()
     }
 
     /// Every booking the simulator holds.

@@ -24,18 +24,7 @@ async fn book(h: &Harness) -> Value {
 
 /// The simulator's own record of the close made under `reference` (our manifest id).
 async fn carrier_manifests(h: &Harness, reference: &str) -> Vec<Value> {
-    let r: Value = h
-        .http
-        .get(format!("{}/api/v1/manifests", h.sim_url))
-        .query(&[("reference", reference)])
-        .header("X-Api-Key", "test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["manifests"].as_array().unwrap().clone()
+    h.carrier_records("manifests", reference).await
 }
 
 async fn manifest_until(h: &Harness, id: &str, status: &str) -> Value {

@@ -29,18 +29,7 @@ fn pickup_body(h: &Harness) -> Value {
 
 /// The simulator's own record of pickups booked under `reference` (our pickup id).
 async fn carrier_pickups(h: &Harness, reference: &str) -> Vec<Value> {
-    let r: Value = h
-        .http
-        .get(format!("{}/api/v1/pickups", h.sim_url))
-        .query(&[("reference", reference)])
-        .header("X-Api-Key", "test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["pickups"].as_array().unwrap().clone()
+    h.carrier_records("pickups", reference).await
 }
 
 async fn pickup_count(h: &Harness) -> usize {
