@@ -111,6 +111,16 @@ pub(crate) async fn insert_intent(uow: &mut UnitOfWork, shipment: &Shipment, nod
 /// The tracking number a label is checked with before the carrier gives the real one.
 const PLACEHOLDER_TRACKING_NUMBER: &str = "0000000000000000000000";
 
+/// How the carrier knows a booked shipment: its tracking number, and the carrier's own id (the
+/// tracking number where it gave none). `None` until the carrier gave a tracking number.
+pub(crate) fn booked_ref(shipment: &Shipment) -> Option<BookedRef<'_>> {
+    let tracking_number = shipment.tracking_number.as_deref()?;
+    Some(BookedRef {
+        tracking_number,
+        carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),
+    })
+}
+
 impl Engine {
     /// Checks a booking request and fills in what its order provides, without writing
     /// anything: every problem at once, with its pointer.
@@ -599,9 +609,7 @@ impl Engine {
         if shipment.status == TrackingStatus::Cancelled {
             return Ok(shipment);
         }
-        let (Some(tracking_number), BookingState::Booked) =
-            (shipment.tracking_number.as_deref(), shipment.booking_state)
-        else {
+        let (Some(booked), BookingState::Booked) = (booked_ref(&shipment), shipment.booking_state) else {
             return Err(EngineError::Conflict(format!(
                 "shipment {id} is not booked (booking state `{}`)",
                 shipment.booking_state.as_str()
@@ -625,10 +633,6 @@ impl Engine {
             .into());
         }
         let ctx = self.call_context(&account, &secrets, carrier.as_ref());
-        let booked = BookedRef {
-            tracking_number,
-            carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),
-        };
         carrier.cancel(&ctx, &booked).await?;
         let scan = waybill_carriers::Scan {
             event_id: Some("api:cancelled".into()),

@@ -3,7 +3,7 @@
 //! pickup) voiding the booking and booking the shipment again. Each change is kept in the
 //! shipment's audit trail and told as `shipment.changed`.
 
-use waybill_carriers::{BookedRef, ShipmentUpdate};
+use waybill_carriers::ShipmentUpdate;
 use waybill_core::api::requests::{ShipmentCreate, ShipmentOptions, ShipmentPatch, resolve_parcels};
 use waybill_core::change::{self, ChangeMethod, ChangeRefusal, ChangedField, ShipmentChange, Target};
 use waybill_core::error::Problems;
@@ -90,11 +90,8 @@ impl Engine {
         };
         match method {
             ChangeMethod::CarrierUpdate => {
-                let tracking_number = shipment.tracking_number.as_deref().unwrap_or_default();
-                let booked = BookedRef {
-                    tracking_number,
-                    carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(tracking_number),
-                };
+                let booked = crate::booking::booked_ref(&shipment)
+                    .ok_or_else(|| EngineError::Conflict(format!("shipment {id} has no tracking number")))?;
                 let update = ShipmentUpdate {
                     ship_to: fields.contains(&ChangedField::Recipient).then(|| target.ship_to.clone()),
                     cod: fields.contains(&ChangedField::Cod).then_some(target.cod).flatten(),

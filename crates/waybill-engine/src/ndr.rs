@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use waybill_carriers::{BookedRef, CarrierError};
+use waybill_carriers::CarrierError;
 use waybill_core::ids::{EventId, NdrCaseId, ShipmentId};
 use waybill_core::ndr::{
     CarrierInstruction, InstructionState, NdrAction, NdrActionKind, NdrActor, NdrCapability, NdrCase, NdrRecord,
@@ -287,13 +287,9 @@ impl Engine {
         }
         let shipment = self.store().shipment(scope, &record.shipment_id).await?;
         let (account, secrets, carrier) = self.account(scope, &shipment.carrier_account_id).await?;
-        let result = match shipment.tracking_number.as_deref() {
-            Some(number) if carrier.ndr().api => {
+        let result = match crate::booking::booked_ref(&shipment) {
+            Some(booked) if carrier.ndr().api => {
                 let ctx = self.call_context(&account, &secrets, carrier.as_ref());
-                let booked = BookedRef {
-                    tracking_number: number,
-                    carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(number),
-                };
                 carrier.ndr_action(&ctx, &booked, &taken.action).await
             }
             _ => Err(CarrierError::Unsupported { carrier: carrier.info().slug, operation: "NDR actions" }),

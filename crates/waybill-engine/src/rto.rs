@@ -3,7 +3,6 @@
 //! with the condition of the goods. The `inventory` consumer puts restockable goods back into stock
 //! (`waybill_core::inventory::shipment_steps`); damaged ones stay written off.
 
-use waybill_carriers::BookedRef;
 use waybill_core::api::requests::{RtoAcknowledge, RtoRequestCreate};
 use waybill_core::ids::ShipmentId;
 use waybill_core::rto::{RtoReceipt, RtoRequest, RtoVia, check_acknowledgement, check_rto_request};
@@ -37,11 +36,8 @@ impl Engine {
         check_rto_request(&shipment).map_err(|e| EngineError::Conflict(e.to_string()))?;
         let (account, secrets, carrier) = self.account(scope, &shipment.carrier_account_id).await?;
         let via = if carrier.info().capabilities.rto_request {
-            let number = shipment.tracking_number.as_deref().unwrap_or_default();
-            let booked = BookedRef {
-                tracking_number: number,
-                carrier_shipment_id: shipment.carrier_shipment_id.as_deref().unwrap_or(number),
-            };
+            let booked = crate::booking::booked_ref(&shipment)
+                .ok_or_else(|| EngineError::Conflict(format!("shipment {id} has no tracking number")))?;
             let ctx = self.call_context(&account, &secrets, carrier.as_ref());
             carrier.request_rto(&ctx, &booked).await?;
             RtoVia::Carrier
