@@ -375,3 +375,47 @@ async fn ndr_and_rto_events_reach_the_endpoint_in_the_apis_shapes() {
     assert_eq!(acknowledged["shipment"]["id"], id);
     assert_eq!(acknowledged["shipment"]["status"], "returned");
 }
+
+#[tokio::test]
+async fn manifest_change_and_rto_request_events_reach_the_endpoint_in_the_apis_shapes() {
+    // Simulated days of 6 s: the parcel waits 1.2 s for its pickup, then travels for 9 s.
+    let h = Harness::with(crate::common::Options { day_seconds: 6.0, ..Default::default() }).await;
+    let (receiver, url) = Receiver::start(0).await;
+    let events = ["manifest.created", "manifest.closed", "shipment.changed", "shipment.rto_requested"];
+    let (_, secret) = endpoint(&h, &url, &events).await;
+    let (status, shipment) = h.post("/v1/shipments", &h.booking(None, "delivered")).await;
+    assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    let id = shipment["id"].as_str().unwrap();
+    let (status, manifest) = h.post("/v1/manifests", &json!({"carrier_account_id": h.account_id})).await;
+    assert_eq!(status, StatusCode::CREATED, "{manifest}");
+    let mut ship_to = shipment["ship_to"].clone();
+    ship_to["phone"] = json!("+82 10-9876-5432");
+    let r = h.http.patch(format!("{}/v1/shipments/{id}", h.api)).bearer_auth(&h.key).json(&json!({"ship_to": ship_to}));
+    assert_eq!(r.send().await.unwrap().status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.get(&format!("/v1/shipments/{id}")).await.1["status"] == "info_received" {
+        assert!(Instant::now() < deadline, "never picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, asked) = h.post(&format!("/v1/shipments/{id}/rto"), &json!({"reason": "cancelled"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+
+    let got = receiver.wait_for(4, Duration::from_secs(20)).await;
+    for r in &got {
+        verify(&secret, &r.id, &r.timestamp, &r.signature, &r.body, now_secs()).expect("each delivery verifies");
+    }
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    let of = |kind: &str| bodies.iter().find(|b| b["type"] == kind).unwrap_or_else(|| panic!("no {kind}: {bodies:?}"));
+    assert_eq!(of("manifest.created")["data"]["manifest"]["id"], manifest["id"]);
+    let closed = &of("manifest.closed")["data"]["manifest"];
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["totals"]["shipments"], 1);
+    assert_eq!(closed["entries"][0]["shipment_id"], id);
+    let changed = &of("shipment.changed")["data"];
+    assert_eq!(changed["change"]["method"], "carrier_update");
+    assert_eq!(changed["change"]["fields"], json!(["recipient"]));
+    assert_eq!(changed["shipment"]["ship_to"]["phone"], "+82 10-9876-5432");
+    let requested = &of("shipment.rto_requested")["data"];
+    assert_eq!(requested["request"], asked);
+    assert_eq!(requested["shipment"]["id"], id);
+}
