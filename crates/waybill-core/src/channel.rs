@@ -294,9 +294,11 @@ pub enum ImportDecision {
     Create,
     /// Not shipped yet: apply these changes (pointers into the order, and `/status`).
     Update(Vec<&'static str>),
-    /// Not shipped yet and cancelled in the channel: cancel it.
+    /// Cancelled in the channel before delivery: cancel it (its bookings are voided, or its
+    /// parcels asked back, as for a cancellation through the API).
     Cancel,
-    /// Already shipped (or closed): record these changes for a person, apply nothing.
+    /// Already shipped (or closed): record these changes for a person, apply nothing; a
+    /// cancellation only once the order is delivered or returned.
     Hold(Vec<&'static str>),
     /// A repeat, an older payload, or nothing that Waybill keeps changed.
     Unchanged,
@@ -320,7 +322,7 @@ pub fn decide(existing: Option<&Order>, incoming: &ChannelOrder, parts: &OrderPa
     if incoming.cancelled {
         return match order.status {
             OrderStatus::Cancelled => ImportDecision::Unchanged,
-            _ if open => ImportDecision::Cancel,
+            s if s.can_cancel() => ImportDecision::Cancel,
             _ => ImportDecision::Hold(vec!["/status"]),
         };
     }
@@ -441,7 +443,9 @@ mod tests {
         assert_eq!(decide(Some(&shipped), &moved, &parts, true), ImportDecision::Hold(vec!["/ship_to"]));
         let cancelled = ChannelOrder { cancelled: true, ..moved };
         assert_eq!(decide(Some(&ready), &cancelled, &parts, false), ImportDecision::Cancel);
-        assert_eq!(decide(Some(&shipped), &cancelled, &parts, false), ImportDecision::Hold(vec!["/status"]));
+        assert_eq!(decide(Some(&shipped), &cancelled, &parts, false), ImportDecision::Cancel, "voided or asked back");
+        let delivered = order_from(&c, OrderStatus::Delivered);
+        assert_eq!(decide(Some(&delivered), &cancelled, &parts, false), ImportDecision::Hold(vec!["/status"]));
     }
 
     #[test]
@@ -490,8 +494,8 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever arrives, a shipped order is never changed and a payload never wins over a
-        /// newer one already applied.
+        /// Whatever arrives, a shipped order is never changed (only cancelled, before delivery)
+        /// and a payload never wins over a newer one already applied.
         #[test]
         fn shipped_orders_are_never_changed_and_old_payloads_never_win(
             updated_at in 0i64..3_000,
@@ -511,6 +515,8 @@ mod tests {
             let decision = decide(Some(&existing), &incoming, &parts, ready);
             if updated_at <= base.updated_at {
                 prop_assert_eq!(decision, ImportDecision::Unchanged);
+            } else if cancelled && status.can_cancel() && status != OrderStatus::Cancelled {
+                prop_assert_eq!(decision, ImportDecision::Cancel);
             } else if !status.can_ship() {
                 prop_assert!(matches!(decision, ImportDecision::Hold(_) | ImportDecision::Unchanged), "{decision:?}");
             }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::CarrierAccount;
+use crate::cancellation::OrderCancellation;
 use crate::change::ShipmentChange;
 use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
 use crate::inventory::{StockLevel, StockReason};
@@ -42,6 +43,10 @@ pub enum Event {
     /// A SKU's stock at a location changed (by a person, or a shipment's step).
     #[serde(rename = "inventory.changed")]
     StockChanged { level: StockLevel, reason: StockReason },
+    /// The order was cancelled (by the merchant, its channel or its customer). Its bookings
+    /// not yet picked up are voided and its parcels on their way asked back, by a job.
+    #[serde(rename = "order.cancelled")]
+    OrderCancelled { order: Order, cancellation: OrderCancellation },
     /// A delivered order was closed: the work that hangs off delivery has been queued.
     #[serde(rename = "order.closed")]
     OrderClosed { order: Order },
@@ -126,6 +131,7 @@ impl Event {
             Event::OrderCreated { .. } => "order.created",
             Event::OrderStatusChanged { .. } => "order.status_changed",
             Event::OrderClosed { .. } => "order.closed",
+            Event::OrderCancelled { .. } => "order.cancelled",
             Event::OrderUpdated { .. } => "order.updated",
             Event::OrderUpdateHeld { .. } => "order.update_held",
             Event::StockChanged { .. } => "inventory.changed",
@@ -163,6 +169,7 @@ impl Event {
             Event::OrderCreated { order }
             | Event::OrderStatusChanged { order, .. }
             | Event::OrderClosed { order }
+            | Event::OrderCancelled { order, .. }
             | Event::OrderUpdated { order, .. }
             | Event::OrderUpdateHeld { order, .. } => order.id.as_str(),
             Event::CarrierAccountCreated { account } => account.id.as_str(),
@@ -206,6 +213,7 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "order.created",
     "order.status_changed",
     "order.closed",
+    "order.cancelled",
     "order.updated",
     "order.update_held",
     "shipment.booked",

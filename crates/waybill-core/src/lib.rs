@@ -10,6 +10,7 @@ pub mod account;
 pub mod address;
 pub mod api;
 pub mod branding;
+pub mod cancellation;
 pub mod change;
 pub mod channel;
 pub mod credentials;

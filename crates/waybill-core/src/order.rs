@@ -75,6 +75,12 @@ impl OrderStatus {
         matches!(self, Self::Open | Self::Ready)
     }
 
+    /// Whether an order in this state may still be cancelled: not once delivered or returned
+    /// (what comes back then is a return).
+    pub fn can_cancel(self) -> bool {
+        !matches!(self, Self::Delivered | Self::Closed | Self::Returned)
+    }
+
     /// Whether another part of an order in this state may still be booked (when some of its
     /// lines are in no shipment).
     pub fn can_ship_more(self) -> bool {

@@ -33,6 +33,9 @@ pub struct PublicParcel {
     /// The recipient's NDR page (`/n/{token}`), while a failed delivery waits for their choice;
     /// only with the proof.
     pub ndr_path: Option<String>,
+    /// The order's cancellation page (`/c/{token}`), while its customer may cancel it; only
+    /// with the proof.
+    pub cancel_path: Option<String>,
 }
 
 /// What only the recipient may see.
@@ -221,6 +224,10 @@ impl Engine {
                 .map(|_| self.ndr_page_path(scope, id)),
             None => None,
         };
+        let cancel_path = match (&recipient, &shipment.order_id) {
+            (Some(_), Some(order)) => self.customer_cancel_offer(scope, order).await?,
+            _ => None,
+        };
         let carrier_name = self.carrier_name(&shipment).await?;
         let details = self.details_of(shipment, true).await?;
         Ok(PublicTracking::Found(Box::new(PublicParcel {
@@ -232,6 +239,7 @@ impl Engine {
             proof_failed: proof.is_some() && recipient.is_none(),
             recipient,
             ndr_path,
+            cancel_path,
         })))
     }
 

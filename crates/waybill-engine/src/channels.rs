@@ -15,6 +15,7 @@ use waybill_channels::{
     Channel, ChannelError, Channels, Connection, Fulfilment, Posted, Progress, SYNC_TOPIC, WebhookRequest,
 };
 use waybill_core::api::requests::ChannelConnectionCreate;
+use waybill_core::cancellation::CancelledBy;
 use waybill_core::channel::{ChannelConnection, ChannelImport, ChannelOrder, ImportDecision, ImportStatus, decide};
 use waybill_core::error::Problems;
 use waybill_core::ids::{ChannelConnectionId, ChannelImportId, EventId, OrderId, ShipmentId};
@@ -584,13 +585,10 @@ impl Engine {
             }
             ImportDecision::Cancel => {
                 let mut order = existing.expect("a cancellation has an order");
-                let from = order.status;
-                order.status = OrderStatus::Cancelled;
                 order.channel_updated_at = Some(incoming.updated_at);
-                order.updated_at = now;
                 uow.tx.update_channel_order(&order).await?;
                 let id = order.id.clone();
-                uow.emit(scope, Event::OrderStatusChanged { order, from });
+                crate::cancellations::record_cancellation(&mut uow, scope, order, CancelledBy::Channel, None).await?;
                 (ImportStatus::Imported, Some("cancelled in the channel".into()), Some(id))
             }
             ImportDecision::Hold(changes) => {

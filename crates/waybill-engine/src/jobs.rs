@@ -208,6 +208,7 @@ pub const CONSUMERS: &[Consumer] = &[
     Consumer { name: "inventory", wants: crate::inventory::wants, job: crate::inventory::job },
     Consumer { name: "channel_stock", wants: crate::channel_stock::wants, job: crate::channel_stock::job },
     Consumer { name: "ndr", wants: crate::ndr::wants, job: crate::ndr::job },
+    Consumer { name: "order_cancellation", wants: crate::cancellations::wants, job: crate::cancellations::job },
 ];
 
 /// The engine's own job kinds.
@@ -248,6 +249,7 @@ pub(crate) fn builtin() -> Registry {
     crate::channel_stock::register(&mut r);
     crate::ndr::register(&mut r);
     crate::manifests::register(&mut r);
+    crate::cancellations::register(&mut r);
     r
 }
 
@@ -412,7 +414,7 @@ fn backoff_ms(attempts: i64) -> i64 {
 }
 
 /// Whether a failed job may succeed if run again later.
-fn transient(e: &EngineError) -> bool {
+pub(crate) fn transient(e: &EngineError) -> bool {
     match e {
         EngineError::Carrier(c) => c.is_transient() || matches!(c, waybill_carriers::CarrierError::Unknown { .. }),
         EngineError::Channel(c) => c.is_transient(),

@@ -11,6 +11,7 @@
 mod accounts;
 mod booking;
 mod branding;
+pub mod cancellations;
 pub mod changes;
 mod channel_stock;
 pub mod channels;

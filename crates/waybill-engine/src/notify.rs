@@ -263,6 +263,12 @@ impl Engine {
             let path = self.ndr_page_path(scope, &shipment.id);
             vars.ndr_url = format!("{}{path}", self.config().public_url.trim_end_matches('/'));
         }
+        if n.milestone == Milestone::Booked
+            && let Some(order) = &shipment.order_id
+            && let Some(path) = self.customer_cancel_offer(scope, order).await?
+        {
+            vars.cancel_url = format!("{}{path}", self.config().public_url.trim_end_matches('/'));
+        }
         let rendered = template::render(n.channel, &source, &vars)
             .map_err(|e| EngineError::Internal(format!("notification {id}: the template does not render: {e:?}")))?;
         n.template = if custom { "custom".into() } else { "default".into() };
@@ -427,6 +433,7 @@ impl Engine {
             pickup_point,
             unsubscribe_url: String::new(),
             ndr_url: String::new(),
+            cancel_url: String::new(),
         })
     }
 }

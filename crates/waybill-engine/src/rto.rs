@@ -6,7 +6,7 @@
 use waybill_core::api::requests::{RtoAcknowledge, RtoRequestCreate};
 use waybill_core::ids::ShipmentId;
 use waybill_core::rto::{RtoReceipt, RtoRequest, RtoVia, check_acknowledgement, check_rto_request};
-use waybill_core::{Event, Invalid, Scope, text};
+use waybill_core::{Event, Invalid, Scope, Shipment, text};
 use waybill_store::now_ms;
 
 use crate::error::Found;
@@ -44,6 +44,18 @@ impl Engine {
         } else {
             RtoVia::Merchant
         };
+        self.keep_rto_request(scope, &shipment, via, reason).await
+    }
+
+    /// Records that `shipment` was asked back (`via` says how), once; a request made at the same
+    /// moment that came first is answered instead (`false`).
+    pub(crate) async fn keep_rto_request(
+        &self,
+        scope: &Scope,
+        shipment: &Shipment,
+        via: RtoVia,
+        reason: Option<String>,
+    ) -> Result<(RtoRequest, bool), EngineError> {
         let asked = RtoRequest {
             shipment_id: shipment.id.clone(),
             tenant_id: shipment.tenant_id.clone(),
@@ -53,14 +65,14 @@ impl Engine {
             requested_at: now_ms(),
         };
         let mut uow = self.begin().await?;
-        let locked = uow.tx.lock_shipment(scope, id).await?;
+        let locked = uow.tx.lock_shipment(scope, &shipment.id).await?;
         let written = uow.tx.insert_rto_request(&asked).await?;
         if written != asked {
-            return Ok((written, false)); // a request made at the same moment came first
+            return Ok((written, false));
         }
         uow.emit(scope, Event::RtoRequested { shipment: locked, request: written.clone() });
         uow.commit(self).await?;
-        tracing::info!(shipment = %id, via = written.via.as_str(), "return to origin requested");
+        tracing::info!(shipment = %shipment.id, via = written.via.as_str(), "return to origin requested");
         Ok((written, true))
     }
 

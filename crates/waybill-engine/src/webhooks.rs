@@ -321,6 +321,10 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
+            Event::OrderCancelled { order, cancellation } => json!({
+                "order": OrderView::from(order.clone()),
+                "cancellation": waybill_core::api::views::OrderCancellationView::from(cancellation.clone()),
+            }),
             Event::ChannelUpdateFailed { shipment, connection_id, reason } => json!({
                 "shipment": self.shipment_view(shipment).await?,
                 "connection_id": connection_id,

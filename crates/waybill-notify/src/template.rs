@@ -35,6 +35,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "ndr_url",
         "Failed deliveries only: the link where the customer chooses what happens next (another attempt, a day, a corrected address, a return); empty otherwise.",
     ),
+    (
+        "cancel_url",
+        "Shipped messages only: the link where the customer may cancel the order until it leaves, while the shop allows it (`/v1/cancellation-settings`); empty otherwise.",
+    ),
 ];
 
 /// The most a template part may weigh, in bytes.
@@ -71,6 +75,7 @@ pub struct Variables {
     pub pickup_point: String,
     pub unsubscribe_url: String,
     pub ndr_url: String,
+    pub cancel_url: String,
 }
 
 impl Variables {
@@ -100,6 +105,7 @@ impl Variables {
             pickup_point: word("sample-pickup-point"),
             unsubscribe_url: "https://wbl.example/u/Zq81Tn".to_owned(),
             ndr_url: "https://wbl.example/n/Xc72Lp".to_owned(),
+            cancel_url: "https://wbl.example/c/Pw4mRd".to_owned(),
         }
     }
 
@@ -123,6 +129,7 @@ impl Variables {
             pickup_point => self.pickup_point.clone(),
             unsubscribe_url => self.unsubscribe_url.clone(),
             ndr_url => self.ndr_url.clone(),
+            cancel_url => self.cancel_url.clone(),
         }
     }
 }
@@ -273,6 +280,7 @@ pub fn check(
         pickup_point: String::new(),
         unsubscribe_url: String::new(),
         ndr_url: String::new(),
+        cancel_url: String::new(),
         ..sample.clone()
     };
     let mut warnings = Vec::new();

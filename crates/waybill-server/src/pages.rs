@@ -1,5 +1,5 @@
-//! The public pages: `waybill_web`'s tracking page, unsubscribe page and customers' NDR page
-//! over the engine, and
+//! The public pages: `waybill_web`'s tracking page, unsubscribe page, customers' NDR page and
+//! order cancellation page over the engine, and
 //! the stored logos they show (`/t/assets/{slug}/logo`), served from here so a page fetches
 //! nothing elsewhere.
 
@@ -12,20 +12,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use waybill_core::Language;
 use waybill_core::branding::Branding;
+use waybill_engine::cancellations::{CustomerOrder, CustomerStanding};
 use waybill_engine::ndr::CustomerNdr;
 use waybill_engine::notify::Unsubscribe;
 use waybill_engine::{Engine, EngineError, PublicParcel, PublicTracking};
 use waybill_web::{
-    Brand, BrandLink, CustomerRequest, Lookup, NdrLookup, NdrPage, NdrSource, PageEvent, PersonalDetails, RateLimits,
-    TrackingPage, TrackingSource, UnsubscribeSource, Unsubscribing,
+    Brand, BrandLink, CancelLookup, CancelPage, CancelSource, CancelStanding, CustomerRequest, Lookup, NdrLookup,
+    NdrPage, NdrSource, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource, UnsubscribeSource,
+    Unsubscribing,
 };
 
-/// The tracking page, the unsubscribe page, the NDR page and the logos; mount at the root.
+/// The tracking page, the unsubscribe page, the NDR page, the cancellation page and the logos;
+/// mount at the root.
 pub fn router(engine: Engine, limits: RateLimits) -> Router {
     let logos = Router::new().route("/t/assets/{slug}/logo", get(logo)).with_state(engine.clone());
     waybill_web::router(EngineSource(engine.clone()), limits)
         .merge(waybill_web::unsubscribe_router(EngineSource(engine.clone()), limits.lookups))
-        .merge(waybill_web::ndr_router(EngineSource(engine), limits.lookups))
+        .merge(waybill_web::ndr_router(EngineSource(engine.clone()), limits.lookups))
+        .merge(waybill_web::cancel_router(EngineSource(engine), limits.lookups))
         .merge(logos)
 }
 
@@ -88,6 +92,49 @@ impl NdrSource for EngineSource {
             }
         }
     }
+}
+
+impl CancelSource for EngineSource {
+    fn find(&self, token: &str) -> impl Future<Output = CancelLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move { cancel_lookup(engine.customer_order(&token).await, false) }
+    }
+
+    fn cancel(&self, token: &str, reason: Option<String>) -> impl Future<Output = CancelLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move {
+            match engine.customer_cancel(&token, reason.as_deref()).await {
+                Err(EngineError::Invalid(_)) => cancel_lookup(engine.customer_order(&token).await, true),
+                other => cancel_lookup(other, false),
+            }
+        }
+    }
+}
+
+fn cancel_lookup(found: Result<Option<CustomerOrder>, EngineError>, refused: bool) -> CancelLookup {
+    let order = match found {
+        Ok(Some(order)) => order,
+        Ok(None) => return CancelLookup::Unknown,
+        Err(e) => {
+            tracing::error!(error = %e, "cancellation page failed");
+            return CancelLookup::Unavailable;
+        }
+    };
+    let page = CancelPage {
+        lang: Language::default(),
+        form_action: String::new(),
+        brand: brand(order.branding),
+        order_language: order.locale.as_deref().and_then(Language::of_locale),
+        order_number: order.number,
+        items: order.items,
+        standing: match order.standing {
+            CustomerStanding::Cancellable => CancelStanding::Cancellable,
+            CustomerStanding::Cancelled => CancelStanding::Cancelled,
+            CustomerStanding::TooLate => CancelStanding::TooLate,
+            CustomerStanding::NotOffered => CancelStanding::NotOffered,
+        },
+    };
+    if refused { CancelLookup::ReasonRefused(page) } else { CancelLookup::Found(page) }
 }
 
 fn ndr_lookup(
@@ -173,6 +220,7 @@ fn page(p: PublicParcel) -> TrackingPage {
         proof_failed: p.proof_failed,
         form_action: String::new(),
         ndr_url: p.ndr_path,
+        cancel_url: p.cancel_path,
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod branding;
+mod cancellations;
 mod changes;
 mod channels;
 pub mod db;

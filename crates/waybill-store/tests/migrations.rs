@@ -259,6 +259,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
     let expected: BTreeSet<&str> = [
         "api_keys",
         "branding",
+        "cancellation_settings",
         "carrier_accounts",
         "carrier_holidays",
         "channel_connections",
@@ -280,6 +281,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "notification_settings",
         "notification_templates",
         "notifications",
+        "order_cancellations",
         "orders",
         "pickups",
         "rto_receipts",

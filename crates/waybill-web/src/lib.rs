@@ -7,6 +7,7 @@
 //! [`UnsubscribeSource`] reads and records what a link stops, an [`NdrSource`] reads a case and
 //! records the customer's choice.
 
+pub mod cancel;
 pub mod ndr;
 pub mod tracking;
 
@@ -29,6 +30,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use waybill_core::{Language, MessageChannel};
 
+pub use cancel::{CancelLookup, CancelPage, CancelSource, CancelStanding, cancel_router};
 pub use ndr::{CustomerRequest, NdrLookup, NdrPage, NdrSource, ndr_router};
 pub use tracking::{Brand, BrandLink, PageEvent, PersonalDetails, TrackingPage};
 
@@ -504,6 +506,7 @@ mod tests {
                         form_action: String::new(),
                         // Given whatever the proof: the router and the page decide whether it shows.
                         ndr_url: Some(NDR_URL.into()),
+                        cancel_url: None,
                     })
                 }
                 _ => Lookup::NotFound { brand: tenant.map(brand) },

@@ -34,6 +34,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("message.html", include_str!("../templates/message.html")),
         ("unsubscribe.html", include_str!("../templates/unsubscribe.html")),
         ("ndr.html", include_str!("../templates/ndr.html")),
+        ("cancel.html", include_str!("../templates/cancel.html")),
     ] {
         env.add_template(name, source).expect("compiled-in templates parse");
     }
@@ -91,6 +92,8 @@ pub struct TrackingPage {
     /// The page to choose what happens after a failed delivery (`/n/{token}`); linked only
     /// once the visitor proved they are the recipient, as it acts on their parcel.
     pub ndr_url: Option<String>,
+    /// The order's cancellation page (a `/c/…` path), shown with the recipient's details only.
+    pub cancel_url: Option<String>,
 }
 
 /// One scan as the customer sees it.
@@ -151,6 +154,12 @@ pub fn render_tracking(page: &TrackingPage) -> String {
         .filter(|url| page.personal.is_some() && url.starts_with("/n/"))
         .and_then(local_path)
         .map(|url| with_lang(url, lang));
+    let cancel_url = page
+        .cancel_url
+        .as_deref()
+        .filter(|url| page.personal.is_some() && url.starts_with("/c/"))
+        .and_then(local_path)
+        .map(|url| with_lang(url, lang));
     let page_ctx = context! {
         status_text => text(lang, &status_key(page.status)),
         status_tone => match page.status {
@@ -171,6 +180,7 @@ pub fn render_tracking(page: &TrackingPage) -> String {
         proof_failed => page.proof_failed,
         form_action => &page.form_action,
         ndr_url => ndr_url,
+        cancel_url => cancel_url,
         events => events,
     };
     render("tracking.html", lang, Some(&page.brand), page_ctx)
@@ -538,6 +548,7 @@ mod tests {
             proof_failed: false,
             form_action: "/t/maison/WB123456789?lang=en".into(),
             ndr_url: None,
+            cancel_url: None,
         }
     }
 
@@ -685,6 +696,27 @@ mod tests {
                 ..page(Language::En)
             });
             assert!(!html.contains("choose what happens next"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_cancellation_link_needs_the_details_and_a_local_cancel_path() {
+        let url = Some("/c/abc".to_owned());
+        let shown = render_tracking(&TrackingPage {
+            personal: Some(personal()),
+            cancel_url: url.clone(),
+            ..page(Language::Tr)
+        });
+        assert!(shown.contains(r#"<a href="&#x2f;c&#x2f;abc?lang=tr">Fikrinizi mi"#), "{shown}");
+        let locked = render_tracking(&TrackingPage { cancel_url: url, ..page(Language::Tr) });
+        assert!(!locked.contains("&#x2f;c&#x2f;abc"), "not without the recipient's proof");
+        for bad in ["https://evil.example/c/abc", "//evil.example/c/abc", "/n/abc", "javascript:alert(1)"] {
+            let html = render_tracking(&TrackingPage {
+                personal: Some(personal()),
+                cancel_url: Some(bad.into()),
+                ..page(Language::En)
+            });
+            assert!(!html.contains(&escaped(&text(Language::En, "cancel-link"))), "{bad}");
         }
     }
 

@@ -83,10 +83,18 @@ pub async fn start(engine: &Engine, places: Places<'_>, day_seconds: f64) -> Res
             engine.create_order(&scope, order).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
-    let orders = store.list_orders(&scope, None, 1).await?;
+    // Customers may cancel their own orders in the demo: the second order's page is printed.
+    engine.set_customers_may_cancel(&scope, true).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let orders = store.list_orders(&scope, None, 2).await?;
     let order_id = orders.items.first().map(|o| o.id.to_string()).unwrap_or_default();
+    let cancel_page = match orders.items.get(1) {
+        Some(second) => {
+            engine.order_cancellation(&scope, &second.id).await.map_err(|e| anyhow::anyhow!("{e}"))?.customer_page
+        }
+        None => None,
+    };
     let shop = start_shop(engine, &scope, shop_listen).await?;
-    println!("{}", walkthrough(listen, &key, account.id.as_str(), &order_id));
+    println!("{}", walkthrough(listen, &key, account.id.as_str(), &order_id, cancel_page.as_deref()));
     println!("{}", shop_walkthrough(shop_listen, &shop));
     Ok(())
 }
@@ -248,8 +256,15 @@ fn shop_walkthrough(listen: SocketAddr, shop: &waybill_shopsim::ShopSim) -> Stri
     )
 }
 
-fn walkthrough(listen: SocketAddr, key: &str, account: &str, order: &str) -> String {
+fn walkthrough(listen: SocketAddr, key: &str, account: &str, order: &str, cancel_page: Option<&str>) -> String {
     let base = format!("http://{listen}");
+    let cancelling = match cancel_page {
+        Some(path) => format!(
+            "  # the second order's customer may still cancel it (docs/cancellation.md): their page\n  \
+             open {base}{path}\n\n"
+        ),
+        None => String::new(),
+    };
     format!(
         r#"
 Waybill demo is running at {base}  (API docs: {base}/docs)
@@ -294,6 +309,10 @@ Try it:
 
   # the customer's tracking page (enter the postcode 34710 to see the delivery details)
   open {base}/t/TRACKING_NUMBER
+
+{cancelling}  # or cancel an order yourself: a booking not yet picked up is voided at the carrier
+  curl -s $WB/v1/orders/ORDER_ID/cancel -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{{"reason": "customer changed their mind"}}'
 
   # your systems can be told too: a webhook endpoint (see docs/webhooks.md)
   curl -s $WB/v1/webhooks -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \

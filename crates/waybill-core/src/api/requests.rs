@@ -666,6 +666,28 @@ pub struct ShipmentPatch {
     pub parcels: Option<Vec<ParcelInput>>,
 }
 
+/// `POST /v1/orders/{id}/cancel`: cancel an order. Bookings not yet picked up are voided at
+/// the carrier; parcels on their way are asked back.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"reason": "Customer ordered the wrong size"})))]
+pub struct OrderCancel {
+    /// Why, for the record.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub reason: Option<String>,
+}
+
+/// `PUT /v1/cancellation-settings`: whether customers may cancel their own orders.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"customers_may_cancel": true})))]
+pub struct CancellationSettingsUpdate {
+    /// When on, an order's cancellation page (`/c/…`) lets its customer cancel it until a
+    /// parcel has left, and messages and the tracking page link to it.
+    pub customers_may_cancel: bool,
+}
+
 /// `POST /v1/shipments/{id}/rto`: bring a moving parcel back.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

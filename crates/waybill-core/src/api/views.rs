@@ -6,6 +6,7 @@ use super::time;
 use crate::account::CarrierAccount;
 use crate::address::Address;
 use crate::branding::{BrandLink, Branding};
+use crate::cancellation::{CancelledBy, OrderCancellation};
 use crate::change::{ChangeMethod, ChangedField, ShipmentChange};
 use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
@@ -462,6 +463,42 @@ impl From<Pickup> for PickupView {
             updated_at: time(p.updated_at),
         }
     }
+}
+
+/// An order's cancellation.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderCancellationView {
+    pub order_id: OrderId,
+    /// `merchant` (the API), `channel` (the sales channel) or `customer` (the cancellation page).
+    pub by: CancelledBy,
+    pub reason: Option<String>,
+    pub cancelled_at: String,
+}
+
+impl From<OrderCancellation> for OrderCancellationView {
+    fn from(c: OrderCancellation) -> Self {
+        Self { order_id: c.order_id, by: c.by, reason: c.reason, cancelled_at: time(c.cancelled_at) }
+    }
+}
+
+/// `POST /v1/orders/{id}/cancel` and `GET /v1/orders/{id}/cancellation`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderCancellationAnswer {
+    pub order: OrderView,
+    /// Absent while the order is not cancelled.
+    pub cancellation: Option<OrderCancellationView>,
+    /// The customer's cancellation page, while customers may cancel (the tenant's setting) and
+    /// the order is not cancelled; a path on this server, for links in the shop's own messages.
+    pub customer_page: Option<String>,
+}
+
+/// Whether customers may cancel their own orders.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CancellationSettingsView {
+    pub customers_may_cancel: bool,
 }
 
 /// A request to bring a moving parcel back.

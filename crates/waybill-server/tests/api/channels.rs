@@ -287,7 +287,7 @@ async fn unsigned_foreign_and_repeated_webhooks_change_nothing_and_a_bad_payload
 }
 
 #[tokio::test]
-async fn a_missed_webhook_is_found_by_the_sync_and_a_change_after_booking_is_held() {
+async fn a_missed_webhook_is_found_by_the_sync_and_a_cancellation_after_delivery_is_held() {
     let h = Harness::start().await;
     let (shop, shop_url) = start_shop().await;
     let connection = connect(&h, &shop, &shop_url, json!({})).await;
@@ -313,6 +313,7 @@ async fn a_missed_webhook_is_found_by_the_sync_and_a_change_after_booking_is_hel
 
     let (status, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
     assert_eq!(status, StatusCode::CREATED, "{shipment}");
+    h.wait_for_status(shipment["id"].as_str().unwrap(), "delivered", Duration::from_secs(20)).await;
     shop.set_webhook(connection["webhook_url"].as_str().unwrap());
     shop.cancel_order(placed);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -321,12 +322,12 @@ async fn a_missed_webhook_is_found_by_the_sync_and_a_change_after_booking_is_hel
         if !held.is_empty() {
             break held;
         }
-        assert!(Instant::now() < deadline, "the cancellation after booking was never held");
+        assert!(Instant::now() < deadline, "the cancellation after delivery was never held");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(held[0]["reason"].as_str().unwrap().contains("/status"), "{held:?}");
     let (_, still) = h.get(&format!("/v1/orders/{}", order["id"].as_str().unwrap())).await;
-    assert_ne!(still["status"], "cancelled", "a shipped order is not cancelled behind the merchant's back");
+    assert_ne!(still["status"], "cancelled", "a delivered order is not cancelled behind the merchant's back");
 
     let (status, _) = h
         .http
@@ -500,6 +501,29 @@ async fn a_fulfilment_the_store_refuses_for_good_is_told_once_and_not_retried() 
     assert_eq!(shop.fulfilments(placed).len(), 1, "the store kept its one fulfilment");
     let calls = shop.calls().iter().filter(|c| c.field == "fulfillmentCreate").count();
     assert_eq!(calls, 0, "the refused fulfilment was not sent: it was found to have nothing left");
+}
+
+/// An order cancelled in the store after it was booked, before pickup: Waybill cancels it too,
+/// voids the booking at the carrier and withdraws the fulfilment from the store.
+#[tokio::test]
+async fn an_order_cancelled_in_the_store_before_pickup_voids_its_booking() {
+    let h = Harness::with(crate::common::Options { day_seconds: 3600.0, ..Default::default() }).await;
+    let (shop, shop_url) = start_shop().await;
+    let connection = connect(&h, &shop, &shop_url, json!({})).await;
+    shop.set_webhook(connection["webhook_url"].as_str().unwrap());
+    let placed = shop.place_order(new_order("34710"));
+    let order = channel_order(&h, placed).await;
+    let order_id = order["id"].as_str().unwrap();
+    let (_, booked) = h.post("/v1/shipments", &h.booking(Some(order_id), "delivered")).await;
+    fulfilments(&shop, placed, |f| f.len() == 1).await;
+
+    shop.cancel_order(placed);
+    h.wait_for_order(order_id, "cancelled", Duration::from_secs(10)).await;
+    let voided = h.wait_for_status(booked["id"].as_str().unwrap(), "cancelled", Duration::from_secs(10)).await;
+    assert_eq!(voided["booking_state"], "booked", "[{}] voided, not failed: {voided}", h.backend);
+    let (_, cancellation) = h.get(&format!("/v1/orders/{order_id}/cancellation")).await;
+    assert_eq!(cancellation["cancellation"]["by"], "channel", "{cancellation}");
+    fulfilments(&shop, placed, |f| f.first().is_some_and(|f| f.cancelled)).await;
 }
 
 /// A booking cancelled in Waybill withdraws its fulfilment from the store, so the order's next

@@ -20,6 +20,7 @@ mod modes;
 mod ndr;
 mod notifications;
 mod operations;
+mod order_cancellation;
 mod orders_import;
 mod reliability;
 mod roundtrip_global;

@@ -377,3 +377,40 @@ async fn the_failed_delivery_email_links_to_the_page_where_the_customer_decides(
     let page = page.text().await.unwrap();
     assert!(page.contains(shipment["tracking_number"].as_str().unwrap()), "{page}");
 }
+
+/// The text part of the `n`-th email the sink takes, once it has.
+async fn nth_text(sink: &SmtpSink, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sink.received().len() < n {
+        assert!(Instant::now() < deadline, "no email number {n}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = mime::Part::parse(&sink.received()[n - 1].raw);
+    mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text()
+}
+
+#[tokio::test]
+async fn the_shipped_email_links_to_the_cancellation_page_only_while_customers_may_cancel() {
+    let sink = SmtpSink::start(Behaviour::default()).await;
+    let settings = SmtpSettings::parse(&sink.url("", "&timeout_ms=3000")).unwrap();
+    let email = EmailTransport::Smtp(Mailer::new(&settings).unwrap());
+    // A slow clock: nothing is picked up, so the orders can still be cancelled.
+    let h = Harness::with(Options { email, day_seconds: 3600.0, ..Default::default() }).await;
+    let prefix = format!("{}/c/", h.api);
+
+    let quiet = h.create_order("CXL-0", json!({"method": "prepaid"})).await;
+    h.post("/v1/shipments", &h.booking(quiet["id"].as_str(), "delivered")).await;
+    let text = nth_text(&sink, 1).await;
+    assert!(!text.contains(&prefix), "customers may not cancel by default: {text}");
+
+    h.put("/v1/cancellation-settings", &json!({"customers_may_cancel": true})).await;
+    let order = h.create_order("CXL-1", json!({"method": "prepaid"})).await;
+    h.post("/v1/shipments", &h.booking(order["id"].as_str(), "delivered")).await;
+    let text = nth_text(&sink, 2).await;
+    let start = text.find(&prefix).unwrap_or_else(|| panic!("no cancellation link: {text}"));
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let page = h.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{link}");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("CXL-1") && page.contains("<form"), "{page}");
+}

@@ -118,6 +118,23 @@ ndr-unknown-body = Part of it may be missing. Please use the link in your most r
 ndr-unavailable-title = Please try again
 ndr-unavailable-body = We cannot show or record your choice just now. Please try again in a few minutes.
 
+cancel-title = Cancel your order
+cancel-order-number = Order
+cancel-open-heading = Your order has not left yet
+cancel-open-body = You can still cancel it here. The store is told at once.
+cancel-done-heading = Your order is cancelled
+cancel-done-body = The store has been told. If you paid in advance, the store will contact you about your refund.
+cancel-too-late-heading = Your order is already on its way
+cancel-too-late-body = It can no longer be cancelled here. Please contact the store.
+cancel-not-offered-heading = This order cannot be cancelled here
+cancel-not-offered-body = To change or cancel it, please contact the store.
+cancel-heading = Cancel this order
+cancel-reason-label = Why are you cancelling? (optional)
+cancel-submit = Cancel my order
+cancel-errors-title = Your order was not cancelled
+cancel-error-reason = Please keep the reason to 200 characters, without special symbols.
+cancel-link = Changed your mind? Cancel your order
+
 footer-contact = Questions about your order? Write to us:
 footer-links = Store links
 footer-note = Parcel tracking by { $store }

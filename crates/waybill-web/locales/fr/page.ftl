@@ -118,6 +118,23 @@ ndr-unknown-body = Il est peut-être incomplet. Utilisez le lien de votre dernie
 ndr-unavailable-title = Veuillez réessayer
 ndr-unavailable-body = Nous ne pouvons ni afficher ni enregistrer votre choix pour le moment. Réessayez dans quelques minutes.
 
+cancel-title = Annuler votre commande
+cancel-order-number = Commande
+cancel-open-heading = Votre commande n'est pas encore partie
+cancel-open-body = Vous pouvez encore l'annuler ici. La boutique en est informée aussitôt.
+cancel-done-heading = Votre commande est annulée
+cancel-done-body = La boutique a été informée. Si vous avez déjà payé, elle vous contactera au sujet du remboursement.
+cancel-too-late-heading = Votre commande est déjà en route
+cancel-too-late-body = Elle ne peut plus être annulée ici. Veuillez contacter la boutique.
+cancel-not-offered-heading = Cette commande ne peut pas être annulée ici
+cancel-not-offered-body = Pour la modifier ou l'annuler, veuillez contacter la boutique.
+cancel-heading = Annuler cette commande
+cancel-reason-label = Pourquoi annulez-vous ? (facultatif)
+cancel-submit = Annuler ma commande
+cancel-errors-title = Votre commande n'a pas été annulée
+cancel-error-reason = Veuillez indiquer un motif de 200 caractères au plus, sans symboles spéciaux.
+cancel-link = Vous avez changé d'avis ? Annulez votre commande
+
 footer-contact = Une question sur votre commande ? Écrivez-nous :
 footer-links = Liens de la boutique
 footer-note = Suivi de colis proposé par { $store }

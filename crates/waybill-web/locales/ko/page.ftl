@@ -118,6 +118,23 @@ ndr-unknown-body = 링크 일부가 빠졌을 수 있습니다. 가장 최근에
 ndr-unavailable-title = 잠시 후 다시 시도해 주세요
 ndr-unavailable-body = 지금은 내용을 표시하거나 선택을 저장할 수 없습니다. 몇 분 뒤에 다시 시도해 주세요.
 
+cancel-title = 주문 취소
+cancel-order-number = 주문 번호
+cancel-open-heading = 주문하신 상품이 아직 출고되지 않았습니다
+cancel-open-body = 이 페이지에서 주문을 취소하실 수 있습니다. 취소하시면 상점에 바로 전달됩니다.
+cancel-done-heading = 주문이 취소되었습니다
+cancel-done-body = 상점에 취소 사실을 알렸습니다. 이미 결제하셨다면 상점에서 환불에 관해 연락드릴 것입니다.
+cancel-too-late-heading = 주문하신 상품이 이미 발송되었습니다
+cancel-too-late-body = 이 페이지에서는 더 이상 취소하실 수 없습니다. 상점에 문의해 주세요.
+cancel-not-offered-heading = 이 페이지에서는 주문을 취소하실 수 없습니다
+cancel-not-offered-body = 주문을 변경하거나 취소하시려면 상점에 문의해 주세요.
+cancel-heading = 이 주문 취소하기
+cancel-reason-label = 취소 사유 (선택 사항)
+cancel-submit = 주문 취소하기
+cancel-errors-title = 주문이 취소되지 않았습니다
+cancel-error-reason = 취소 사유는 특수 기호 없이 200자 이내로 입력해 주세요.
+cancel-link = 마음이 바뀌셨나요? 주문 취소하기
+
 footer-contact = 주문에 대해 궁금한 점이 있으신가요? 이메일로 문의해 주세요:
 footer-links = 상점 링크
 footer-note = { $store } 배송 조회

@@ -118,6 +118,23 @@ ndr-unknown-body = Bağlantının bir kısmı eksik olabilir. Lütfen size gönd
 ndr-unavailable-title = Lütfen yeniden deneyin
 ndr-unavailable-body = Şu anda bilgileri gösteremiyor veya seçiminizi kaydedemiyoruz. Lütfen birkaç dakika sonra yeniden deneyin.
 
+cancel-title = Siparişinizi iptal edin
+cancel-order-number = Sipariş
+cancel-open-heading = Siparişiniz henüz yola çıkmadı
+cancel-open-body = Buradan hâlâ iptal edebilirsiniz. Mağazaya hemen bildirilir.
+cancel-done-heading = Siparişiniz iptal edildi
+cancel-done-body = Mağazaya bildirildi. Ödemeyi önceden yaptıysanız mağaza iade için sizinle iletişime geçecektir.
+cancel-too-late-heading = Siparişiniz zaten yolda
+cancel-too-late-body = Artık buradan iptal edilemez. Lütfen mağazayla iletişime geçin.
+cancel-not-offered-heading = Bu sipariş buradan iptal edilemez
+cancel-not-offered-body = Siparişi değiştirmek veya iptal etmek için lütfen mağazayla iletişime geçin.
+cancel-heading = Bu siparişi iptal edin
+cancel-reason-label = Neden iptal ediyorsunuz? (isteğe bağlı)
+cancel-submit = Siparişimi iptal et
+cancel-errors-title = Siparişiniz iptal edilmedi
+cancel-error-reason = Lütfen nedeni özel simge kullanmadan en fazla 200 karakterle yazın.
+cancel-link = Fikrinizi mi değiştirdiniz? Siparişinizi iptal edin
+
 footer-contact = Siparişinizle ilgili bir sorunuz mu var? Bize yazın:
 footer-links = Mağaza bağlantıları
 footer-note = { $store } kargo takip sayfası
