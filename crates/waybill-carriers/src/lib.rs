@@ -78,6 +78,12 @@ pub trait Carrier: Send + Sync {
         Err(CarrierError::Unsupported { carrier: self.info().slug, operation: "cancelling pickups" })
     }
 
+    /// The field of the delivery address a scan asks for (an exception scan saying the
+    /// recipient's phone is needed, say), by the scan's code and reason; `None` for the rest.
+    fn info_needed(&self, _code: &str, _reason_code: Option<&str>) -> Option<waybill_core::information::InfoField> {
+        None
+    }
+
     /// What of a booking [`Carrier::update_shipment`] can change (`capabilities.update`).
     fn updatable(&self) -> waybill_core::change::UpdatableFields {
         waybill_core::change::UpdatableFields::NONE

@@ -12,6 +12,7 @@ use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use waybill_core::information::InfoField;
 use waybill_core::ndr::{NdrAction, NdrCapability};
 use waybill_core::{Address, Mode, Money, NdrReason, Parcel, Routing, TrackingStatus};
 use waybill_outbound::Outbound;
@@ -51,6 +52,19 @@ const NDR_REASONS: &[(&str, NdrReason)] = &[
     ("OOS", NdrReason::OutOfServiceArea),
 ];
 
+/// Simulator `EX` reason code → the field of the delivery address it asks for.
+const INFO_NEEDED: &[(&str, InfoField)] = &[("PHN", InfoField::Phone), ("ADI", InfoField::Street)];
+
+/// The simulator names a refused field by its path in the request (`consignee.postal_code`);
+/// Waybill's pointers name the booking's (`/ship_to/postal_code`).
+fn sim_pointer(path: &str) -> String {
+    match path.split_once('.') {
+        Some(("consignee", rest)) => format!("/ship_to/{}", rest.replace('.', "/")),
+        Some(("shipper", rest)) => format!("/ship_from/{}", rest.replace('.', "/")),
+        _ => format!("/{}", path.replace('.', "/")),
+    }
+}
+
 /// A code the tables do not know is kept and logged, and read as `in_transit`: the state
 /// machine never lets that move a shipment backwards, and nothing is dropped.
 const UNKNOWN_CODE_STATUS: TrackingStatus = TrackingStatus::InTransit;
@@ -58,7 +72,7 @@ const UNKNOWN_CODE_STATUS: TrackingStatus = TrackingStatus::InTransit;
 const SERVICES: &[(&str, &str)] = &[("express", "Express"), ("standard", "Standard"), ("economy", "Economy")];
 
 /// Journeys the simulator can play in test mode.
-pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "ndr", "rto", "lost", "exception"];
+pub const SCENARIOS: &[&str] = &["delivered", "ndr_then_delivered", "ndr", "rto", "lost", "exception", "info"];
 
 /// Pushes older than this are refused, so a captured push cannot be replayed much later.
 const PUSH_MAX_AGE_SECS: u64 = 300;
@@ -279,7 +293,7 @@ async fn read<T>(
         serde_json::from_slice::<SimErrorBody>(body).ok().map(|b| CarrierFault {
             code: b.error.code,
             message: b.error.message,
-            field: b.error.field,
+            field: b.error.field.as_deref().map(sim_pointer),
         })
     })
     .await?;
@@ -662,6 +676,11 @@ impl Carrier for Sandbox {
 
     fn updatable(&self) -> waybill_core::change::UpdatableFields {
         waybill_core::change::UpdatableFields { recipient: true, cod: true, parcels: false }
+    }
+
+    fn info_needed(&self, code: &str, reason_code: Option<&str>) -> Option<InfoField> {
+        let reason = reason_code.filter(|_| code == "EX")?;
+        INFO_NEEDED.iter().find(|(c, _)| *c == reason).map(|(_, f)| *f)
     }
 
     async fn update_shipment(

@@ -281,7 +281,7 @@ async fn booking_a_reference_twice_is_rejected_not_booked_again() {
     let first = carrier.book(&account, &booking_request(&reference, None)).await.expect("first booking");
     let (code, field) = rejected(carrier.book(&account, &booking_request(&reference, None)).await);
     assert_eq!(code, "DUPLICATE_REFERENCE");
-    assert_eq!(field.as_deref(), Some("reference"));
+    assert_eq!(field.as_deref(), Some("/reference"));
     let found = carrier.find_booking(&account, &reference).await.expect("find").expect("found");
     assert_eq!(found.tracking_number, first.tracking_number, "the reference still names the first shipment");
 }
@@ -529,29 +529,36 @@ async fn simulator_validation_errors_are_rejected_with_the_field() {
     let mut no_city = rate_request();
     no_city.ship_to.city = String::new();
     let (code, field) = rejected(carrier.rate(&account, &no_city).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("consignee.city")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/ship_to/city")));
 
     let mut booking = booking_request(&unique_reference("invalid"), None);
     booking.ship_to.city = String::new();
     let (code, field) = rejected(carrier.book(&account, &booking).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("consignee.city")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/ship_to/city")));
 
     let mut booking = booking_request(&unique_reference("invalid"), None);
     booking.parcels.clear();
     let (code, field) = rejected(carrier.book(&account, &booking).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("parcels")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/parcels")));
 
     let mut booking = booking_request(&unique_reference("invalid"), None);
     booking.service = "overnight".into();
     let (code, field) = rejected(carrier.book(&account, &booking).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("service")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/service")));
 
     let (code, field) = rejected(carrier.book(&account, &booking_request(&"r".repeat(65), None)).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("reference")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/reference")));
 
     let booking = booking_request(&unique_reference("invalid"), Some("teleported"));
     let (code, field) = rejected(carrier.book(&account, &booking).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("scenario")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/scenario")));
+
+    // A postcode the carrier does not serve names the recipient's field, as the booking does.
+    let mut booking = booking_request(&unique_reference("invalid"), None);
+    booking.ship_to.country = "TR".into();
+    booking.ship_to.postal_code = "34999".into();
+    let (code, field) = rejected(carrier.book(&account, &booking).await);
+    assert_eq!((code.as_str(), field.as_deref()), ("PINCODE_NOT_SERVICEABLE", Some("/ship_to/postal_code")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,7 +886,7 @@ async fn a_pickup_is_confirmed_and_a_lost_answer_is_unknown() {
     let mut refused = pickup_request("pku-2");
     refused.close_time = refused.ready_time;
     let (code, field) = rejected(sandbox().schedule_pickup(&acct.account(), &refused).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("close_time")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/close_time")));
 
     sim.sim.set_faults(Faults { timeout_rate: 1.0, hang_ms: 2_000, ..Faults::default() });
     match sandbox_with(impatient_outbound()).schedule_pickup(&acct.account(), &pickup_request("pku-3")).await {
@@ -940,7 +947,7 @@ async fn the_recipient_and_the_cod_amount_are_updated_until_the_parcel_is_done_w
     assert_eq!(code, "UPDATE_NOT_ALLOWED");
     let prepaid = carrier.book(&account, &booking_request(&unique_reference("up"), None)).await.expect("book");
     let (code, field) = rejected(carrier.update_shipment(&account, &booked_ref(&prepaid), &update).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("cod")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/cod")));
     let protocol = parse_update_answer(br#"{"awb": "SIM2"}"#, "SIM1");
     assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }
@@ -995,7 +1002,7 @@ async fn a_day_is_closed_once_per_reference_and_a_parcel_on_one_close_only() {
     assert_eq!(code, "AWB_ALREADY_MANIFESTED");
     let unknown = ManifestRequest { tracking_numbers: vec!["SIM0000000000".into()], ..request("mft-3", &[]) };
     let (code, field) = rejected(carrier.close_manifest(&account, &unknown).await);
-    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("awbs[0]")));
+    assert_eq!((code.as_str(), field.as_deref()), ("VALIDATION_ERROR", Some("/awbs[0]")));
     let protocol = parse_manifest_answer(br#"{"manifest_number": " "}"#);
     assert!(matches!(protocol, Err(CarrierError::Protocol { .. })), "{protocol:?}");
 }

@@ -11,6 +11,7 @@ use crate::account::CarrierAccount;
 use crate::cancellation::OrderCancellation;
 use crate::change::ShipmentChange;
 use crate::ids::{ChannelConnectionId, ChannelImportId, ShipmentId, WebhookEndpointId};
+use crate::information::InformationRequest;
 use crate::inventory::{StockLevel, StockReason};
 use crate::manifest::Manifest;
 use crate::ndr::NdrRecord;
@@ -119,6 +120,15 @@ pub enum Event {
     /// The case ended: the parcel was delivered, or goes back to the sender.
     #[serde(rename = "ndr.closed")]
     NdrClosed { ndr: NdrRecord },
+    /// A carrier asked for one field of a delivery address (a refused booking, or a scan).
+    #[serde(rename = "information_request.opened")]
+    InformationRequested { request: InformationRequest },
+    /// The field was fixed and sent to the carrier (booked again, updated, or rebooked).
+    #[serde(rename = "information_request.resolved")]
+    InformationResolved { request: InformationRequest },
+    /// No longer needed: the shipment ended or was booked again by other means.
+    #[serde(rename = "information_request.withdrawn")]
+    InformationWithdrawn { request: InformationRequest },
     /// A webhook endpoint kept failing and was disabled; its pending deliveries were dropped.
     #[serde(rename = "webhook_endpoint.disabled")]
     WebhookEndpointDisabled { endpoint_id: WebhookEndpointId, url: String, reason: String },
@@ -160,6 +170,9 @@ impl Event {
             Event::NdrActionRequested { .. } => "ndr.action_requested",
             Event::NdrInstructionRefused { .. } => "ndr.instruction_refused",
             Event::NdrClosed { .. } => "ndr.closed",
+            Event::InformationRequested { .. } => "information_request.opened",
+            Event::InformationResolved { .. } => "information_request.resolved",
+            Event::InformationWithdrawn { .. } => "information_request.withdrawn",
         }
     }
 
@@ -198,6 +211,9 @@ impl Event {
             | Event::NdrActionRequested { ndr }
             | Event::NdrInstructionRefused { ndr, .. }
             | Event::NdrClosed { ndr } => ndr.id.as_str(),
+            Event::InformationRequested { request }
+            | Event::InformationResolved { request }
+            | Event::InformationWithdrawn { request } => request.id.as_str(),
         }
     }
 
@@ -240,6 +256,9 @@ pub const PUBLIC_EVENT_TYPES: &[&str] = &[
     "ndr.action_requested",
     "ndr.instruction_refused",
     "ndr.closed",
+    "information_request.opened",
+    "information_request.resolved",
+    "information_request.withdrawn",
 ];
 
 #[cfg(test)]

@@ -108,6 +108,7 @@ prefixed_id!(/** One line of the stock ledger. */ StockMovementId, "stk");
 prefixed_id!(/** A shipment's failed-delivery case (NDR). */ NdrCaseId, "ndr");
 prefixed_id!(/** An end-of-day manifest: the parcels one carrier account hands over in one close. */ ManifestId, "mft");
 prefixed_id!(/** One change made to a booked shipment, in its audit trail. */ ShipmentChangeId, "chg");
+prefixed_id!(/** A carrier's request for one field of a delivery address. */ InformationRequestId, "inf");
 
 #[cfg(test)]
 mod tests {

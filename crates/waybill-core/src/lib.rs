@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod information;
 pub mod inventory;
 pub mod location;
 pub mod manifest;

@@ -11,6 +11,7 @@ use waybill_core::account::CarrierAccount;
 use waybill_core::api::requests::{RateCreate, ShipmentCreate, resolve_parcels};
 use waybill_core::error::Problems;
 use waybill_core::ids::{CarrierAccountId, ChannelConnectionId, LocationId, OrderId, ShipmentId};
+use waybill_core::information::{InfoField, InfoSource, InformationRequest};
 use waybill_core::order::{ShipmentLine, lines_left, shipment_line_problems};
 use waybill_core::{
     Address, BookingError, BookingState, Event, Invalid, Mode, Money, Order, Parcel, Payment, Scope, Shipment,
@@ -386,7 +387,11 @@ impl Engine {
                     code: e.carrier_code().unwrap_or("CARRIER_ERROR").to_owned(),
                     message: e.to_string(),
                 };
-                if let Err(record) = self.record_failed(&pending, error).await {
+                let asked = match &e {
+                    CarrierError::Rejected { field: Some(field), .. } => InfoField::of_pointer(field),
+                    _ => None,
+                };
+                if let Err(record) = self.record_failed_asking(&pending, error, asked).await {
                     // Nothing was booked; the sweep finds the pending row and settles it.
                     tracing::error!(shipment = %pending.id, error = %record, "cannot record a refused booking");
                 }
@@ -503,6 +508,17 @@ impl Engine {
 
     /// Records that the booking did not happen (the carrier refused, or says it has none).
     pub(crate) async fn record_failed(&self, pending: &Shipment, error: BookingError) -> Result<Shipment, EngineError> {
+        self.record_failed_asking(pending, error, None).await
+    }
+
+    /// Records a refused booking; when the carrier refused it over a field of the delivery
+    /// address (`asked`), an information request for that field opens with it.
+    async fn record_failed_asking(
+        &self,
+        pending: &Shipment,
+        error: BookingError,
+        asked: Option<InfoField>,
+    ) -> Result<Shipment, EngineError> {
         let scope = pending.scope();
         let mut uow = self.begin().await?;
         let mut shipment = uow.tx.lock_shipment(&scope, &pending.id).await?;
@@ -510,10 +526,28 @@ impl Engine {
             return Ok(shipment);
         }
         shipment.booking_state = BookingState::Failed;
-        shipment.error = Some(error);
+        shipment.error = Some(error.clone());
         shipment.updated_at = now_ms();
         uow.tx.update_shipment(&shipment).await?;
         uow.emit(&scope, Event::ShipmentBookingFailed { shipment: shipment.clone() });
+        if let Some(field) = asked {
+            let request = InformationRequest::open(
+                scope.tenant.clone(),
+                scope.mode,
+                shipment.id.clone(),
+                shipment.order_id.clone(),
+                field,
+                InfoSource::BookingRefusal,
+                None,
+                &error.code,
+                &error.message,
+                shipment.updated_at,
+            );
+            let (request, fresh) = uow.tx.open_information_request(&request).await?;
+            if fresh {
+                uow.emit(&scope, Event::InformationRequested { request });
+            }
+        }
         uow.commit(self).await?;
         Ok(shipment)
     }

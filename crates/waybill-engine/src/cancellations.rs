@@ -261,6 +261,7 @@ impl Engine {
         };
         let mut waiting = false;
         for shipment in self.store().shipments_for_order(scope, id).await? {
+            self.withdraw_information(scope, &shipment, "the order was cancelled").await?;
             match shipment_step(&shipment) {
                 ShipmentStep::Leave => {}
                 ShipmentStep::Wait => waiting = true,

@@ -30,6 +30,26 @@ fn parcel_input(p: &Parcel) -> ParcelInput {
     serde_json::from_value(v).expect("grams and millimetres are a valid parcel")
 }
 
+/// The booking of `shipment` again (same order, lines, account, service and sender) with
+/// `target`'s recipient, cash and parcels.
+pub(crate) fn rebooking(shipment: &Shipment, target: Target) -> ShipmentCreate {
+    ShipmentCreate {
+        order_id: shipment.order_id.clone(),
+        carrier_account_id: shipment.carrier_account_id.clone(),
+        service: shipment.service.clone(),
+        ship_from: shipment.location_id.is_none().then(|| shipment.ship_from.clone()),
+        location_id: shipment.location_id.clone(),
+        ship_to: Some(target.ship_to),
+        parcels: target.parcels.iter().map(parcel_input).collect(),
+        cod: target.cod,
+        reference: shipment.reference.clone(),
+        is_return: shipment.is_return,
+        tracking_number: None,
+        lines: shipment.lines.clone(),
+        options: ShipmentOptions { simulate: shipment.simulate.clone(), label_format: None },
+    }
+}
+
 /// The target of `patch` on `shipment`, with a pointer per problem.
 fn target(shipment: &Shipment, patch: ShipmentPatch) -> Result<Target, EngineError> {
     let mut problems = Problems::new();
@@ -66,6 +86,19 @@ impl Engine {
         scope: &Scope,
         id: &ShipmentId,
         patch: ShipmentPatch,
+    ) -> Result<Changed, EngineError> {
+        self.change_shipment_into(scope, id, patch, ShipmentId::generate()).await
+    }
+
+    /// [`Engine::change_shipment`], booking a rebooked shipment as `replacement`: a caller that
+    /// must never book twice for one decision names the replacement once (its insert then
+    /// refuses a second booking).
+    pub(crate) async fn change_shipment_into(
+        &self,
+        scope: &Scope,
+        id: &ShipmentId,
+        patch: ShipmentPatch,
+        replacement: ShipmentId,
     ) -> Result<Changed, EngineError> {
         let shipment = self.shipment(scope, id).await?;
         let target = target(&shipment, patch)?;
@@ -119,36 +152,23 @@ impl Engine {
                         carrier.info().name
                     )));
                 }
-                self.rebook(scope, shipment, target, change).await
+                self.rebook(scope, shipment, target, change, replacement).await
             }
         }
     }
 
-    /// Voids `shipment` and books it again with `target`'s fields, then records `change`.
+    /// Voids `shipment` and books it again as `replacement` with `target`'s fields, then
+    /// records `change`.
     async fn rebook(
         &self,
         scope: &Scope,
         shipment: Shipment,
         target: Target,
         mut change: ShipmentChange,
+        replacement: ShipmentId,
     ) -> Result<Changed, EngineError> {
-        let request = ShipmentCreate {
-            order_id: shipment.order_id.clone(),
-            carrier_account_id: shipment.carrier_account_id.clone(),
-            service: shipment.service.clone(),
-            ship_from: shipment.location_id.is_none().then(|| shipment.ship_from.clone()),
-            location_id: shipment.location_id.clone(),
-            ship_to: Some(target.ship_to),
-            parcels: target.parcels.iter().map(parcel_input).collect(),
-            cod: target.cod,
-            reference: shipment.reference.clone(),
-            is_return: shipment.is_return,
-            tracking_number: None,
-            lines: shipment.lines.clone(),
-            options: ShipmentOptions { simulate: shipment.simulate.clone(), label_format: None },
-        };
+        let request = rebooking(&shipment, target);
         let cancelled = self.cancel(scope, &shipment.id).await?;
-        let replacement = ShipmentId::generate();
         let booked = match self.check_booking(scope, request).await {
             Ok(input) => self.book(scope, replacement.clone(), input).await,
             Err(e) => Err(e),

@@ -209,6 +209,7 @@ pub const CONSUMERS: &[Consumer] = &[
     Consumer { name: "channel_stock", wants: crate::channel_stock::wants, job: crate::channel_stock::job },
     Consumer { name: "ndr", wants: crate::ndr::wants, job: crate::ndr::job },
     Consumer { name: "order_cancellation", wants: crate::cancellations::wants, job: crate::cancellations::job },
+    Consumer { name: "information", wants: crate::information::wants, job: crate::information::job },
 ];
 
 /// The engine's own job kinds.
@@ -250,6 +251,7 @@ pub(crate) fn builtin() -> Registry {
     crate::ndr::register(&mut r);
     crate::manifests::register(&mut r);
     crate::cancellations::register(&mut r);
+    crate::information::register(&mut r);
     r
 }
 

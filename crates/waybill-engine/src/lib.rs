@@ -17,6 +17,7 @@ mod channel_stock;
 pub mod channels;
 mod error;
 mod generic;
+pub mod information;
 pub mod inventory;
 pub mod jobs;
 pub mod labels;

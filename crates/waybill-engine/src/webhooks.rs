@@ -321,6 +321,11 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
+            Event::InformationRequested { request }
+            | Event::InformationResolved { request }
+            | Event::InformationWithdrawn { request } => json!({
+                "information_request": waybill_core::api::views::InformationRequestView::from(request.clone()),
+            }),
             Event::OrderCancelled { order, cancellation } => json!({
                 "order": OrderView::from(order.clone()),
                 "cancellation": waybill_core::api::views::OrderCancellationView::from(cancellation.clone()),

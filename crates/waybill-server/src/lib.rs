@@ -62,7 +62,7 @@ pub struct ServerConfig {
         Authenticate with `Authorization: Bearer wb_test_…` (test mode) or `wb_live_…` (live mode): a key sees and \
         touches only objects of its own mode. Errors are `application/problem+json` with a JSON pointer per field."),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"), (name = "webhooks"), (name = "notifications"), (name = "branding"), (name = "channels"), (name = "locations"), (name = "inventory"), (name = "ndr"))
+    tags((name = "orders"), (name = "shipments"), (name = "tracking"), (name = "carriers"), (name = "operations"), (name = "webhooks"), (name = "notifications"), (name = "branding"), (name = "channels"), (name = "locations"), (name = "inventory"), (name = "ndr"), (name = "information"))
 )]
 struct ApiDoc;
 
@@ -115,6 +115,7 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         .merge(routes::locations::routes())
         .merge(routes::inventory::routes())
         .merge(routes::ndr::routes())
+        .merge(routes::information::routes())
         .merge(routes::manifests::routes())
         .with_state(state.clone())
         .split_for_parts();

@@ -231,10 +231,20 @@ async fn create_shipment(
     let scenario = match root.opt_str("scenario")? {
         None => Scenario::Delivered,
         Some(name) => Scenario::parse(name).ok_or_else(|| {
-            ApiError::validation("scenario", "must be one of delivered, ndr_then_delivered, ndr, rto, lost, exception")
+            ApiError::validation(
+                "scenario",
+                "must be one of delivered, ndr_then_delivered, ndr, rto, lost, exception, info",
+            )
         })?,
     };
     let webhook = root.opt_obj("webhook")?.map(|hook| push_target(&hook)).transpose()?;
+    if coverage::NO_SERVICE.contains(&(route.consignee.country.as_str(), route.consignee.postal_code.as_str())) {
+        return Err(ApiError::unprocessable(
+            "PINCODE_NOT_SERVICEABLE",
+            "consignee.postal_code",
+            format!("no delivery service at postal code {}", route.consignee.postal_code),
+        ));
+    }
 
     let now = Utc::now();
     let quote = route.quote(service);

@@ -30,6 +30,11 @@ impl ApiError {
         Self { field: Some(field.into()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message) }
     }
 
+    /// 422 with a code of its own about one request field.
+    pub(crate) fn unprocessable(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self { field: Some(field.into()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message) }
+    }
+
     pub(crate) fn invalid_json(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_JSON", message)
     }

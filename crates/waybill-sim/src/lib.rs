@@ -87,7 +87,9 @@
 //! `DL` delivered, `HP` held at pickup point, `EX` exception (with a reason),
 //! `RT` return to shipper initiated, `RI` return in transit, `RD` returned to
 //! shipper, `CX` cancelled, `LS` declared lost. Reasons for `UD`: `CNA`, `ADR`,
-//! `REF`, `COD`, `CLS`, `RSC`, `OOS`; for `EX`: `DMG`, `CUS`, `WTH`.
+//! `REF`, `COD`, `CLS`, `RSC`, `OOS`; for `EX`: `DMG`, `CUS`, `WTH`, and `PHN` (the
+//! consignee's phone is needed) and `ADI` (the street address is incomplete), which ask the
+//! shipper for that detail.
 //!
 //! | Scenario | Scans (simulated days after booking) |
 //! | --- | --- |
@@ -97,6 +99,7 @@
 //! | `rto` | BK 0, PU 0.2, DP 0.5, AR 1.2, OD 1.6, UD(ADR) 1.8, OD 2.6, UD(REF) 2.8, RT 3.0, RI 3.5, RD 4.5 |
 //! | `lost` | BK 0, PU 0.2, DP 0.5, LS 7.0 |
 //! | `exception` | BK 0, PU 0.2, DP 0.5, EX(DMG) 1.0, AR 1.5, OD 2.0, DL 2.2 |
+//! | `info` | BK 0, PU 0.2, DP 0.5, AR 1.2, EX(PHN) 1.3, then, once an update gives the consignee's phone, OD 0.3 and DL 0.5 days after it; without one the parcel is held 3 days and returned (RT, RI, RD) |
 //!
 //! ## NDR instructions
 //!
@@ -128,7 +131,9 @@
 //!
 //! Every postcode is served except these, kept small so tests and demos can
 //! show both answers: no service at all at TR `34999`, TR `65000` and US
-//! `99950`; no cash on delivery at TR `06999`, TR `34998` and US `10999`.
+//! `99950`; no cash on delivery at TR `06999`, TR `34998` and US `10999`. A booking to a
+//! postcode with no service is refused: 422 `PINCODE_NOT_SERVICEABLE`, field
+//! `consignee.postal_code`.
 //!
 //! A pickup takes a `reference`, an `address`, a `date` (`YYYY-MM-DD`, not
 //! past), `ready_time` and `close_time` (`HH:MM`, close after ready),

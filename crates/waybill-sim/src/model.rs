@@ -253,6 +253,20 @@ impl Shipment {
                     .map(|step| (days_after(from, step.day + lead, self.day_seconds), *step)),
             );
         }
+        if self.scenario == Scenario::Info
+            && let Some(&(asked_at, _)) = steps.last()
+        {
+            let phoned = self.updates.iter().find(|u| u.phone.is_some()).map(|u| u.at.max(asked_at));
+            let (from, action) = match phoned {
+                Some(at) => (at, NdrAct::Reattempt),
+                None => (days_after(asked_at, scenario::NDR_HOLD_DAYS, self.day_seconds), NdrAct::Rto),
+            };
+            steps.extend(
+                scenario::after_instruction(action)
+                    .iter()
+                    .map(|step| (days_after(from, step.day, self.day_seconds), *step)),
+            );
+        }
         if let Some(asked) = self.rto_requested_at {
             // The parcel turns back where it is: what was still to come gives way to the return.
             steps.retain(|(at, _)| *at <= asked);
@@ -443,11 +457,34 @@ mod tests {
                 }
                 None => prop_assert_eq!(
                     timeline.len(),
-                    // An uninstructed `ndr` shipment is held, then returned (RT, RI, RD).
-                    scenario.steps().len() + if scenario == Scenario::Ndr { 3 } else { 0 }
+                    // An uninstructed `ndr` shipment, or an `info` one nobody updates, is held,
+                    // then returned (RT, RI, RD).
+                    scenario.steps().len() + if matches!(scenario, Scenario::Ndr | Scenario::Info) { 3 } else { 0 }
                 ),
             }
         }
+    }
+
+    #[test]
+    fn a_parcel_held_for_a_phone_goes_on_once_an_update_gives_one() {
+        let created_at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let mut shipment = shipment(Scenario::Info, 100.0, created_at);
+        let codes = |s: &Shipment| s.timeline().iter().map(|scan| scan.code).collect::<Vec<_>>();
+        assert_eq!(codes(&shipment), ["BK", "PU", "DP", "AR", "EX", "RT", "RI", "RD"], "held, then returned");
+        let update = |phone: Option<&str>, day: f64| ShipmentUpdate {
+            name: Some("Ayşe".into()),
+            phone: phone.map(Into::into),
+            street1: None,
+            street2: None,
+            cod: None,
+            at: days_after(created_at, day, 100.0),
+        };
+        shipment.apply(&update(None, 1.4));
+        assert_eq!(codes(&shipment).last(), Some(&"RD"), "a name is not what was asked");
+        shipment.apply(&update(Some("+90 532 111 22 33"), 1.5));
+        assert_eq!(codes(&shipment), ["BK", "PU", "DP", "AR", "EX", "OD", "DL"]);
+        let delivered = shipment.timeline().last().unwrap().at;
+        assert_eq!(delivered, days_after(created_at, 2.0, 100.0), "0.5 days after the phone came");
     }
 
     #[test]

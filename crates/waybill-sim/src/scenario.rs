@@ -25,7 +25,7 @@ const STATUS_CODES: [(&str, &str); 14] = [
 ];
 
 /// Every reason code (`UD` ones first, then `EX` ones) and its wording.
-const REASON_CODES: [(&str, &str); 10] = [
+const REASON_CODES: [(&str, &str); 12] = [
     ("CNA", "consignee not available"),
     ("ADR", "address incorrect or incomplete"),
     ("REF", "refused by consignee"),
@@ -36,6 +36,8 @@ const REASON_CODES: [(&str, &str); 10] = [
     ("DMG", "shipment damaged"),
     ("CUS", "held by customs"),
     ("WTH", "weather delay"),
+    ("PHN", "consignee phone number needed"),
+    ("ADI", "street address incomplete"),
 ];
 
 /// Where a scan happens.
@@ -123,6 +125,17 @@ const EXCEPTION: &[Step] = &[
     at(2.2, "DL", Destination),
 ];
 
+/// Stops at the destination hub asking for the consignee's phone (`EX` `PHN`) and waits for an
+/// update that gives one (`POST /api/v1/shipments/{awb}/update`); the scans after it follow from
+/// it ([`crate::model::Shipment::timeline`]).
+const INFO: &[Step] = &[
+    at(0.0, "BK", Origin),
+    at(0.2, "PU", Origin),
+    at(0.5, "DP", Origin),
+    at(1.2, "AR", Destination),
+    because(1.3, "EX", "PHN", Destination),
+];
+
 /// The code of the scan added when a shipment is cancelled.
 pub(crate) const CANCELLED: &str = "CX";
 /// A failed delivery attempt: the scan an NDR instruction answers.
@@ -141,16 +154,19 @@ pub(crate) enum Scenario {
     Rto,
     Lost,
     Exception,
+    /// Asks for the consignee's phone, then waits for it.
+    Info,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Delivered,
         Scenario::NdrThenDelivered,
         Scenario::Ndr,
         Scenario::Rto,
         Scenario::Lost,
         Scenario::Exception,
+        Scenario::Info,
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -165,6 +181,7 @@ impl Scenario {
             Scenario::Rto => "rto",
             Scenario::Lost => "lost",
             Scenario::Exception => "exception",
+            Scenario::Info => "info",
         }
     }
 
@@ -177,6 +194,7 @@ impl Scenario {
             Scenario::Rto => RTO,
             Scenario::Lost => LOST,
             Scenario::Exception => EXCEPTION,
+            Scenario::Info => INFO,
         }
     }
 }

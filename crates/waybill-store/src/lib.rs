@@ -16,6 +16,7 @@ pub mod db;
 mod events;
 mod generic;
 mod idempotency;
+mod information;
 mod inventory;
 mod jobs;
 mod locations;

@@ -268,6 +268,7 @@ fn check_current_shape(label: &str, schema: &Schema) {
         "channel_stock",
         "events",
         "idempotency_keys",
+        "information_requests",
         "inventory_levels",
         "inventory_movements",
         "jobs",

@@ -73,7 +73,7 @@ fn is_language_tag(tag: &str) -> bool {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShipmentOptions {
     /// Test mode only: the journey the sandbox carrier plays
-    /// (`delivered`, `ndr_then_delivered`, `rto`, `lost`, `exception`).
+    /// (`delivered`, `ndr_then_delivered`, `ndr`, `rto`, `lost`, `exception`, `info`).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub simulate: Option<String>,
@@ -664,6 +664,17 @@ pub struct ShipmentPatch {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub parcels: Option<Vec<ParcelInput>>,
+}
+
+/// `POST /v1/information-requests/{id}/resolve`: the corrected value of the field the carrier
+/// asked for.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"value": "34710"})))]
+pub struct InformationResolve {
+    /// Checked as that field of an address is.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub value: String,
 }
 
 /// `POST /v1/orders/{id}/cancel`: cancel an order. Bookings not yet picked up are voided at

@@ -10,9 +10,10 @@ use crate::cancellation::{CancelledBy, OrderCancellation};
 use crate::change::{ChangeMethod, ChangedField, ShipmentChange};
 use crate::channel::{AssignedShipping, ChannelConnection, ChannelImport, ConnectionSettings, ImportStatus};
 use crate::ids::{
-    CarrierAccountId, ChannelConnectionId, ChannelImportId, LocationId, ManifestId, NdrCaseId, NotificationId, OrderId,
-    PickupId, ShipmentChangeId, ShipmentId, TrackingEventId,
+    CarrierAccountId, ChannelConnectionId, ChannelImportId, InformationRequestId, LocationId, ManifestId, NdrCaseId,
+    NotificationId, OrderId, PickupId, ShipmentChangeId, ShipmentId, TrackingEventId,
 };
+use crate::information::{InfoActor, InfoField, InfoMethod, InfoSource, InfoState, InformationRequest};
 use crate::inventory::StockLevel;
 use crate::location::Location;
 use crate::manifest::{Manifest, ManifestEntry};
@@ -461,6 +462,74 @@ impl From<Pickup> for PickupView {
             error: p.error.map(|e| PickupErrorView { code: e.code, message: e.message }),
             created_at: time(p.created_at),
             updated_at: time(p.updated_at),
+        }
+    }
+}
+
+/// How an information request was answered.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InfoResolutionView {
+    /// `merchant` or `customer`.
+    pub by: InfoActor,
+    pub value: String,
+    /// `booked_again` (the refused booking, with the fix: `new_shipment_id`), `carrier_update`
+    /// (same tracking number) or `rebooked` (voided and booked again: `new_shipment_id`, a new
+    /// label to print).
+    pub method: InfoMethod,
+    pub new_shipment_id: Option<ShipmentId>,
+    /// Set when the fix went out but booking again did not succeed.
+    pub note: Option<String>,
+    pub resolved_at: String,
+}
+
+/// A carrier's request for one field of a shipment's delivery address.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InformationRequestView {
+    pub id: InformationRequestId,
+    pub shipment_id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    /// `postal_code`, `phone`, `street`, `city` or `name`.
+    pub field: InfoField,
+    /// The field in the shipment: `/ship_to/postal_code`.
+    pub pointer: String,
+    /// `booking_refusal` (nothing is booked yet) or `carrier_scan` (a booked parcel waits).
+    pub source: InfoSource,
+    pub carrier_code: String,
+    pub carrier_message: String,
+    /// `open`, `resolved` or `withdrawn`.
+    pub state: InfoState,
+    pub raised_at: String,
+    pub resolution: Option<InfoResolutionView>,
+    /// Why it was withdrawn.
+    pub withdrawn: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+impl From<InformationRequest> for InformationRequestView {
+    fn from(r: InformationRequest) -> Self {
+        Self {
+            id: r.id,
+            shipment_id: r.shipment_id,
+            order_id: r.order_id,
+            field: r.field,
+            pointer: r.field.pointer().to_owned(),
+            source: r.source,
+            carrier_code: r.carrier_code,
+            carrier_message: r.carrier_message,
+            state: r.state,
+            raised_at: time(r.raised_at),
+            resolution: r.resolution.map(|x| InfoResolutionView {
+                by: x.by,
+                value: x.value,
+                method: x.method,
+                new_shipment_id: x.new_shipment_id,
+                note: x.note,
+                resolved_at: time(x.at),
+            }),
+            withdrawn: r.withdrawn,
+            closed_at: r.closed_at.map(time),
         }
     }
 }

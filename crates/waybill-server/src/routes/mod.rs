@@ -6,6 +6,7 @@ pub mod carriers;
 pub mod channels;
 pub mod generic;
 pub mod hooks;
+pub mod information;
 pub mod inventory;
 pub mod locations;
 pub mod manifests;

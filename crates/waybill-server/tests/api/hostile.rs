@@ -61,6 +61,7 @@ async fn test_world(h: &Harness, key: &str, account: &str) -> BTreeMap<&'static 
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("mft", "mft_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("inf", "inf_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -90,6 +91,7 @@ async fn live_world(h: &Harness) -> BTreeMap<&'static str, String> {
         ("loc", "loc_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("ndr", "ndr_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
         ("mft", "mft_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
+        ("inf", "inf_01jd3xk8w3v6a8g0n6r1c5e2qz".to_owned()),
     ])
 }
 
@@ -108,6 +110,7 @@ fn kind_of(path: &str, param: &str) -> Option<&'static str> {
         "id" if path.starts_with("/v1/locations") => Some("loc"),
         "id" if path.starts_with("/v1/ndr") => Some("ndr"),
         "id" if path.starts_with("/v1/manifests") => Some("mft"),
+        "id" if path.starts_with("/v1/information-requests") => Some("inf"),
         "connection_id" => Some("chc"),
         "id" if path.starts_with("/v1/events") => Some("evt"),
         _ => None,

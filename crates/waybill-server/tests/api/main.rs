@@ -12,6 +12,7 @@ mod generic;
 mod hardening;
 mod hostile;
 mod idempotency;
+mod information_requests;
 mod inventory;
 mod locations;
 mod manifests;

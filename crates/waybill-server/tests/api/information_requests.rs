@@ -1,0 +1,134 @@
+//! Information requests end to end: the simulator refuses a booking to a postcode it does not
+//! serve, or stops a parcel asking for the recipient's phone; the merchant's fix is checked,
+//! sent back (booked again, or updated at the carrier) and the parcel goes on; a request nobody
+//! answers is withdrawn when its parcel comes back.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Harness, Options, order_body};
+
+async fn event_count(h: &Harness, subject: &str, kind: &str) -> usize {
+    let events = h.store.events_about(&h.scope, subject).await.unwrap();
+    events.iter().filter(|e| e.event.kind() == kind).count()
+}
+
+/// The open request of `shipment`, once the carrier has asked.
+async fn open_request(h: &Harness, shipment: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, list) = h.get("/v1/information-requests?state=open").await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        if let Some(found) = list["data"].as_array().unwrap().iter().find(|r| r["shipment_id"] == shipment) {
+            return found.clone();
+        }
+        assert!(Instant::now() < deadline, "[{}] the carrier never asked: {list}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_booking_refused_over_the_postcode_is_booked_again_with_the_fix_once() {
+    let h = Harness::start().await;
+    let mut body = order_body("i-1", json!({"method": "prepaid"}));
+    body["ship_to"]["postal_code"] = json!("34999");
+    let (status, order) = h.post("/v1/orders", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let order_id = order["id"].as_str().unwrap();
+    let (status, refused) = h.post("/v1/shipments", &h.booking(Some(order_id), "delivered")).await;
+    assert!(status.is_client_error(), "[{}] {status} {refused}", h.backend);
+    let (_, failed) = h.get("/v1/shipments?booking_state=failed").await;
+    let failed_id = failed["data"][0]["id"].as_str().unwrap().to_owned();
+
+    let request = open_request(&h, &failed_id).await;
+    assert_eq!(request["field"], "postal_code");
+    assert_eq!(request["pointer"], "/ship_to/postal_code");
+    assert_eq!(request["source"], "booking_refusal");
+    assert_eq!(request["carrier_code"], "PINCODE_NOT_SERVICEABLE");
+    assert_eq!(request["order_id"], order_id);
+    let id = request["id"].as_str().unwrap();
+    let resolve = format!("/v1/information-requests/{id}/resolve");
+
+    for bad in ["ABC", "34999", " "] {
+        let (status, problem) = h.post(&resolve, &json!({"value": bad})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], "/value", "{problem}");
+    }
+    let (status, problem) = h.post(&resolve, &json!({"value": "34710", "note": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown field: {problem}");
+    assert_eq!(h.get(&format!("/v1/information-requests/{id}")).await.1["state"], "open", "refusals change nothing");
+
+    let (status, resolved) = h.post(&resolve, &json!({"value": "34710"})).await;
+    assert_eq!(status, StatusCode::OK, "[{}] {resolved}", h.backend);
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(resolved["resolution"]["by"], "merchant");
+    assert_eq!(resolved["resolution"]["method"], "booked_again");
+    assert_eq!(resolved["resolution"]["value"], "34710");
+    let new_id = resolved["resolution"]["new_shipment_id"].as_str().unwrap();
+    let (_, booked) = h.get(&format!("/v1/shipments/{new_id}")).await;
+    assert_eq!(booked["booking_state"], "booked", "{booked}");
+    assert_eq!(booked["ship_to"]["postal_code"], "34710");
+    assert_eq!(booked["order_id"], order_id);
+    assert_eq!(h.get(&format!("/v1/orders/{order_id}")).await.1["ship_to"]["postal_code"], "34710", "the order too");
+
+    let (status, again) = h.post(&resolve, &json!({"value": "34711"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "answered once: {again}");
+    assert_eq!(h.carrier_bookings(new_id).await.len(), 1, "booked once");
+    assert_eq!(event_count(&h, id, "information_request.opened").await, 1);
+    assert_eq!(event_count(&h, id, "information_request.resolved").await, 1);
+    assert_eq!(h.get("/v1/information-requests?state=open").await.1["data"], json!([]));
+    let (status, problem) = h.get("/v1/information-requests?state=pending").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}
+
+#[tokio::test]
+async fn a_parcel_held_for_a_phone_number_goes_on_once_the_carrier_has_it() {
+    // Days of a second: the carrier asks 1.3 s after booking and holds the parcel 3 s.
+    let h = Harness::with(Options { day_seconds: 1.0, ..Options::default() }).await;
+    let order = h.create_order("i-2", json!({"method": "prepaid"})).await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "info")).await;
+    let shipment_id = shipment["id"].as_str().unwrap();
+    let request = open_request(&h, shipment_id).await;
+    assert_eq!(request["field"], "phone");
+    assert_eq!(request["source"], "carrier_scan");
+    assert_eq!(request["carrier_code"], "EX/PHN");
+    assert!(request["carrier_message"].as_str().unwrap().contains("phone"), "{request}");
+
+    let resolve = format!("/v1/information-requests/{}/resolve", request["id"].as_str().unwrap());
+    let (status, problem) = h.post(&resolve, &json!({"value": "call me"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, resolved) = h.post(&resolve, &json!({"value": "+90 532 111 22 33"})).await;
+    assert_eq!(status, StatusCode::OK, "[{}] {resolved}", h.backend);
+    assert_eq!(resolved["resolution"]["method"], "carrier_update", "the same tracking number: {resolved}");
+    assert_eq!(resolved["resolution"]["new_shipment_id"], Value::Null);
+    let delivered = h.wait_for_status(shipment_id, "delivered", Duration::from_secs(30)).await;
+    assert_eq!(delivered["ship_to"]["phone"], "+90 532 111 22 33");
+    let (_, changes) = h.get(&format!("/v1/shipments/{shipment_id}/changes")).await;
+    assert_eq!(changes["data"].as_array().unwrap().len(), 1, "kept in the audit trail: {changes}");
+}
+
+#[tokio::test]
+async fn a_request_nobody_answers_is_withdrawn_when_the_parcel_comes_back() {
+    let h = Harness::with(Options { day_seconds: 0.3, ..Options::default() }).await;
+    let order = h.create_order("i-3", json!({"method": "prepaid"})).await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "info")).await;
+    let shipment_id = shipment["id"].as_str().unwrap();
+    let request = open_request(&h, shipment_id).await;
+    h.wait_for_status(shipment_id, "returned", Duration::from_secs(30)).await;
+    let id = request["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let withdrawn = loop {
+        let (_, now) = h.get(&format!("/v1/information-requests/{id}")).await;
+        if now["state"] == "withdrawn" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "[{}] never withdrawn: {now}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(withdrawn["withdrawn"], "the shipment is returned");
+    let (status, _) = h.post(&format!("/v1/information-requests/{id}/resolve"), &json!({"value": "+90 532 1"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing after the request is closed");
+    assert_eq!(event_count(&h, id, "information_request.withdrawn").await, 1);
+}
