@@ -122,7 +122,7 @@ pub enum Event {
     NdrClosed { ndr: NdrRecord },
     /// A carrier asked for one field of a delivery address (a refused booking, or a scan).
     #[serde(rename = "information_request.opened")]
-    InformationRequested { request: InformationRequest },
+    InformationRequested { shipment: Shipment, request: InformationRequest },
     /// The field was fixed and sent to the carrier (booked again, updated, or rebooked).
     #[serde(rename = "information_request.resolved")]
     InformationResolved { request: InformationRequest },
@@ -211,7 +211,7 @@ impl Event {
             | Event::NdrActionRequested { ndr }
             | Event::NdrInstructionRefused { ndr, .. }
             | Event::NdrClosed { ndr } => ndr.id.as_str(),
-            Event::InformationRequested { request }
+            Event::InformationRequested { request, .. }
             | Event::InformationResolved { request }
             | Event::InformationWithdrawn { request } => request.id.as_str(),
         }

@@ -21,6 +21,9 @@ crate::named_enum! {
         /// The parcel is going (or went) back to the sender.
         ReturnToOrigin,
         Cancelled,
+        /// The carrier needs one detail of the delivery address (an information request),
+        /// which the customer can give on their page.
+        InformationNeeded,
     }
 }
 

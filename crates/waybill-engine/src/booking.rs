@@ -545,7 +545,7 @@ impl Engine {
             );
             let (request, fresh) = uow.tx.open_information_request(&request).await?;
             if fresh {
-                uow.emit(&scope, Event::InformationRequested { request });
+                uow.emit(&scope, Event::InformationRequested { shipment: shipment.clone(), request });
             }
         }
         uow.commit(self).await?;

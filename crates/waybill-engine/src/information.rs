@@ -105,7 +105,7 @@ impl Engine {
         let (request, fresh) = uow.tx.open_information_request(&request).await?;
         if fresh {
             tracing::info!(shipment = %id, request = %request.id, field = request.field.as_str(), "the carrier asks for information");
-            uow.emit(scope, Event::InformationRequested { request });
+            uow.emit(scope, Event::InformationRequested { shipment, request });
             uow.commit(self).await?;
         }
         Ok(())
@@ -215,6 +215,58 @@ impl Engine {
         uow.commit(self).await?;
         tracing::info!(request = %id, method = method.as_str(), "information request resolved");
         Ok(request)
+    }
+}
+
+/// A request as its customer sees it on their page.
+pub struct CustomerInformation {
+    pub branding: waybill_core::branding::Branding,
+    /// The number the customer knows (the channel's, else the order's own reference), when the
+    /// shipment has an order.
+    pub order_number: Option<String>,
+    pub request: InformationRequest,
+    /// The order's language, when it has one; else the delivery country's.
+    pub locale: Option<String>,
+    pub country: String,
+}
+
+impl Engine {
+    /// The path of a request's page for its customer (`/i/{token}`).
+    pub(crate) fn information_page_path(&self, scope: &Scope, id: &InformationRequestId) -> String {
+        format!("/i/{}", self.store().information_token(scope, id))
+    }
+
+    /// The request a link names; `None` when the token is not one of ours.
+    pub async fn customer_information(&self, token: &str) -> Result<Option<CustomerInformation>, EngineError> {
+        let Some((scope, id)) = self.store().open_information_token(token) else { return Ok(None) };
+        let request = match self.store().information_request(&scope, &id).await {
+            Ok(r) => r,
+            Err(waybill_store::StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let shipment = self.store().shipment(&scope, &request.shipment_id).await?;
+        let order = match &request.order_id {
+            Some(order) => Some(self.store().order(&scope, order).await?),
+            None => None,
+        };
+        Ok(Some(CustomerInformation {
+            branding: self.branding_of(&scope.tenant).await?,
+            order_number: order.as_ref().map(|o| o.number.clone().unwrap_or_else(|| o.external_id.clone())),
+            locale: order.and_then(|o| o.locale),
+            country: shipment.ship_to.country,
+            request,
+        }))
+    }
+
+    /// The customer answers the request a link names; the page after it. A value that does not
+    /// pass is `Invalid` (the page shows why); a closed request is shown as it stands.
+    pub async fn customer_resolve(&self, token: &str, value: &str) -> Result<Option<CustomerInformation>, EngineError> {
+        let Some((scope, id)) = self.store().open_information_token(token) else { return Ok(None) };
+        match self.resolve_information(&scope, &id, value, InfoActor::Customer).await {
+            Ok(_) | Err(EngineError::Conflict(_)) => self.customer_information(token).await,
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -87,6 +87,9 @@ fn milestone_of(event: &Event) -> Option<(&Shipment, Milestone)> {
             Milestone::of_status(shipment.status).map(|m| (shipment, m))
         }
         Event::ShipmentDelayed { shipment } if !shipment.is_return => Some((shipment, Milestone::Exception)),
+        Event::InformationRequested { shipment, .. } if !shipment.is_return => {
+            Some((shipment, Milestone::InformationNeeded))
+        }
         _ => None,
     }
 }
@@ -263,6 +266,18 @@ impl Engine {
             let path = self.ndr_page_path(scope, &shipment.id);
             vars.ndr_url = format!("{}{path}", self.config().public_url.trim_end_matches('/'));
         }
+        if n.milestone == Milestone::InformationNeeded
+            && let Some(request) = self
+                .store()
+                .information_requests_of_shipment(scope, &shipment.id)
+                .await?
+                .into_iter()
+                .rfind(|r| r.state == waybill_core::information::InfoState::Open)
+        {
+            vars.information_field = words::text(n.language, &format!("info-field-{}", request.field.as_str()));
+            let path = self.information_page_path(scope, &request.id);
+            vars.information_url = format!("{}{path}", self.config().public_url.trim_end_matches('/'));
+        }
         if n.milestone == Milestone::Booked
             && let Some(order) = &shipment.order_id
             && let Some(path) = self.customer_cancel_offer(scope, order).await?
@@ -433,6 +448,8 @@ impl Engine {
             pickup_point,
             unsubscribe_url: String::new(),
             ndr_url: String::new(),
+            information_field: String::new(),
+            information_url: String::new(),
             cancel_url: String::new(),
         })
     }

@@ -321,7 +321,7 @@ impl Engine {
             Event::OrderStatusChanged { order, from } => {
                 json!({"order": OrderView::from(order.clone()), "previous_status": from})
             }
-            Event::InformationRequested { request }
+            Event::InformationRequested { request, .. }
             | Event::InformationResolved { request }
             | Event::InformationWithdrawn { request } => json!({
                 "information_request": waybill_core::api::views::InformationRequestView::from(request.clone()),

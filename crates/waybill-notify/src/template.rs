@@ -36,6 +36,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "Failed deliveries only: the link where the customer chooses what happens next (another attempt, a day, a corrected address, a return); empty otherwise.",
     ),
     (
+        "information_field",
+        "Information requests only: the detail the carrier asks for, in the customer's words (`your phone number`); empty otherwise.",
+    ),
+    ("information_url", "Information requests only: the link where the customer gives that detail; empty otherwise."),
+    (
         "cancel_url",
         "Shipped messages only: the link where the customer may cancel the order until it leaves, while the shop allows it (`/v1/cancellation-settings`); empty otherwise.",
     ),
@@ -75,6 +80,8 @@ pub struct Variables {
     pub pickup_point: String,
     pub unsubscribe_url: String,
     pub ndr_url: String,
+    pub information_field: String,
+    pub information_url: String,
     pub cancel_url: String,
 }
 
@@ -105,6 +112,8 @@ impl Variables {
             pickup_point: word("sample-pickup-point"),
             unsubscribe_url: "https://wbl.example/u/Zq81Tn".to_owned(),
             ndr_url: "https://wbl.example/n/Xc72Lp".to_owned(),
+            information_field: word("info-field-phone"),
+            information_url: "https://wbl.example/i/Hv5qNs".to_owned(),
             cancel_url: "https://wbl.example/c/Pw4mRd".to_owned(),
         }
     }
@@ -129,6 +138,8 @@ impl Variables {
             pickup_point => self.pickup_point.clone(),
             unsubscribe_url => self.unsubscribe_url.clone(),
             ndr_url => self.ndr_url.clone(),
+            information_field => self.information_field.clone(),
+            information_url => self.information_url.clone(),
             cancel_url => self.cancel_url.clone(),
         }
     }
@@ -280,6 +291,8 @@ pub fn check(
         pickup_point: String::new(),
         unsubscribe_url: String::new(),
         ndr_url: String::new(),
+        information_field: String::new(),
+        information_url: String::new(),
         cancel_url: String::new(),
         ..sample.clone()
     };
@@ -681,6 +694,7 @@ struct LanguageDefaults {
     exception: Defaults,
     return_to_origin: Defaults,
     cancelled: Defaults,
+    information_needed: Defaults,
 }
 
 impl LanguageDefaults {
@@ -695,6 +709,7 @@ impl LanguageDefaults {
             Milestone::Exception => &self.exception,
             Milestone::ReturnToOrigin => &self.return_to_origin,
             Milestone::Cancelled => &self.cancelled,
+            Milestone::InformationNeeded => &self.information_needed,
         }
     }
 }
@@ -722,6 +737,7 @@ macro_rules! language_defaults {
             exception: defaults!($lang, "exception"),
             return_to_origin: defaults!($lang, "return_to_origin"),
             cancelled: defaults!($lang, "cancelled"),
+            information_needed: defaults!($lang, "information_needed"),
         }
     };
 }
@@ -774,11 +790,14 @@ mod tests {
     }
 
     /// The most messages each default SMS may cost with the sample shipment. GSM-7 languages fit
-    /// one message; in UCS-2 (Korean, Turkish) a failed delivery's reason or a pickup point's
-    /// address may take a second.
+    /// one message; in UCS-2 (Korean, Turkish) a failed delivery's reason, a pickup point's
+    /// address or the detail a carrier asks for with its page's link may take a second.
     fn sms_budget(m: Milestone, encoding: segments::Encoding) -> usize {
         match (encoding, m) {
-            (segments::Encoding::Ucs2, Milestone::DeliveryFailed | Milestone::AvailableForPickup) => 2,
+            (
+                segments::Encoding::Ucs2,
+                Milestone::DeliveryFailed | Milestone::AvailableForPickup | Milestone::InformationNeeded,
+            ) => 2,
             _ => 1,
         }
     }

@@ -1,5 +1,5 @@
-//! The public pages: `waybill_web`'s tracking page, unsubscribe page, customers' NDR page and
-//! order cancellation page over the engine, and
+//! The public pages: `waybill_web`'s tracking page, unsubscribe page, customers' NDR page,
+//! order cancellation page and information page over the engine, and
 //! the stored logos they show (`/t/assets/{slug}/logo`), served from here so a page fetches
 //! nothing elsewhere.
 
@@ -13,23 +13,25 @@ use axum::routing::get;
 use waybill_core::Language;
 use waybill_core::branding::Branding;
 use waybill_engine::cancellations::{CustomerOrder, CustomerStanding};
+use waybill_engine::information::CustomerInformation;
 use waybill_engine::ndr::CustomerNdr;
 use waybill_engine::notify::Unsubscribe;
 use waybill_engine::{Engine, EngineError, PublicParcel, PublicTracking};
 use waybill_web::{
-    Brand, BrandLink, CancelLookup, CancelPage, CancelSource, CancelStanding, CustomerRequest, Lookup, NdrLookup,
-    NdrPage, NdrSource, PageEvent, PersonalDetails, RateLimits, TrackingPage, TrackingSource, UnsubscribeSource,
-    Unsubscribing,
+    Brand, BrandLink, CancelLookup, CancelPage, CancelSource, CancelStanding, CustomerRequest, InfoLookup, InfoPage,
+    InfoSource, Lookup, NdrLookup, NdrPage, NdrSource, PageEvent, PersonalDetails, RateLimits, TrackingPage,
+    TrackingSource, UnsubscribeSource, Unsubscribing,
 };
 
-/// The tracking page, the unsubscribe page, the NDR page, the cancellation page and the logos;
-/// mount at the root.
+/// The tracking page, the unsubscribe page, the NDR page, the cancellation page, the
+/// information page and the logos; mount at the root.
 pub fn router(engine: Engine, limits: RateLimits) -> Router {
     let logos = Router::new().route("/t/assets/{slug}/logo", get(logo)).with_state(engine.clone());
     waybill_web::router(EngineSource(engine.clone()), limits)
         .merge(waybill_web::unsubscribe_router(EngineSource(engine.clone()), limits.lookups))
         .merge(waybill_web::ndr_router(EngineSource(engine.clone()), limits.lookups))
-        .merge(waybill_web::cancel_router(EngineSource(engine), limits.lookups))
+        .merge(waybill_web::cancel_router(EngineSource(engine.clone()), limits.lookups))
+        .merge(waybill_web::info_router(EngineSource(engine), limits.lookups))
         .merge(logos)
 }
 
@@ -135,6 +137,48 @@ fn cancel_lookup(found: Result<Option<CustomerOrder>, EngineError>, refused: boo
         },
     };
     if refused { CancelLookup::ReasonRefused(page) } else { CancelLookup::Found(page) }
+}
+
+impl InfoSource for EngineSource {
+    fn find(&self, token: &str) -> impl Future<Output = InfoLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move { info_lookup(engine.customer_information(&token).await, false) }
+    }
+
+    fn answer(&self, token: &str, value: String) -> impl Future<Output = InfoLookup> + Send {
+        let (engine, token) = (self.0.clone(), token.to_owned());
+        async move {
+            match engine.customer_resolve(&token, &value).await {
+                Err(EngineError::Invalid(_)) => info_lookup(engine.customer_information(&token).await, true),
+                other => info_lookup(other, false),
+            }
+        }
+    }
+}
+
+fn info_lookup(found: Result<Option<CustomerInformation>, EngineError>, refused: bool) -> InfoLookup {
+    let info = match found {
+        Ok(Some(info)) => info,
+        Ok(None) => return InfoLookup::Unknown,
+        Err(e) => {
+            tracing::error!(error = %e, "information page failed");
+            return InfoLookup::Unavailable;
+        }
+    };
+    let page = InfoPage {
+        lang: Language::default(),
+        form_action: String::new(),
+        order_language: info
+            .locale
+            .as_deref()
+            .and_then(Language::of_locale)
+            .or_else(|| Language::of_country(&info.country)),
+        brand: brand(info.branding),
+        order_number: info.order_number,
+        field: info.request.field,
+        state: info.request.state,
+    };
+    if refused { InfoLookup::ValueRefused(page) } else { InfoLookup::Found(page) }
 }
 
 fn ndr_lookup(

@@ -8,6 +8,7 @@
 //! records the customer's choice.
 
 pub mod cancel;
+pub mod info;
 pub mod ndr;
 pub mod tracking;
 
@@ -31,6 +32,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use waybill_core::{Language, MessageChannel};
 
 pub use cancel::{CancelLookup, CancelPage, CancelSource, CancelStanding, cancel_router};
+pub use info::{InfoLookup, InfoPage, InfoSource, info_router};
 pub use ndr::{CustomerRequest, NdrLookup, NdrPage, NdrSource, ndr_router};
 pub use tracking::{Brand, BrandLink, PageEvent, PersonalDetails, TrackingPage};
 

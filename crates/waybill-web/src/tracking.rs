@@ -35,6 +35,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("unsubscribe.html", include_str!("../templates/unsubscribe.html")),
         ("ndr.html", include_str!("../templates/ndr.html")),
         ("cancel.html", include_str!("../templates/cancel.html")),
+        ("info.html", include_str!("../templates/info.html")),
     ] {
         env.add_template(name, source).expect("compiled-in templates parse");
     }

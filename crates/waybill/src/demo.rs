@@ -300,6 +300,14 @@ Try it:
   curl -s $WB/v1/ndr/NDR_ID/actions -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d '{{"action": "reattempt"}}'
 
+  # a parcel booked with "simulate": "info" stops at the hub: the carrier asks for the
+  # recipient's phone. The request waits on you (and, with the information_needed milestone
+  # on, the customer gets a page that asks for just that); the fix goes to the carrier and the
+  # parcel moves on (docs/information-requests.md)
+  curl -s "$WB/v1/information-requests?state=open" -H "Authorization: Bearer $KEY"
+  curl -s $WB/v1/information-requests/REQUEST_ID/resolve -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' -d '{{"value": "+90 532 111 22 33"}}'
+
   # close the day before the courier comes (here about 12 s after a booking): every parcel
   # waiting for its pickup goes on one manifest, the sandbox confirms the close, and the
   # driver signs the PDF (docs/manifests.md)

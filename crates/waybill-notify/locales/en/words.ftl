@@ -37,6 +37,7 @@ milestone-delivered = Delivered
 milestone-exception = Delayed
 milestone-return-to-origin = Returning to sender
 milestone-cancelled = Cancelled
+milestone-information-needed = Detail needed
 
 ## A plausible shipment for template previews.
 
@@ -47,3 +48,9 @@ sample-item-shirt = Cotton T-shirt, navy, M
 sample-item-mug = Ceramic mug
 sample-edd = Friday 14 March
 sample-pickup-point = Post Office, 24 High Street, Bristol BS1 2AW
+
+info-field-postal_code = your postcode
+info-field-phone = your phone number
+info-field-street = your street address (street and number)
+info-field-city = your town or city
+info-field-name = the recipient's name

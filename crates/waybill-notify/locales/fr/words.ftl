@@ -36,6 +36,7 @@ milestone-delivered = Livraison effectuée
 milestone-exception = Retard
 milestone-return-to-origin = Retour à l'expéditeur
 milestone-cancelled = Envoi annulé
+milestone-information-needed = Information demandée
 
 ## Un envoi plausible pour les aperçus.
 
@@ -46,3 +47,9 @@ sample-item-shirt = T-shirt en coton, bleu marine, M
 sample-item-mug = Tasse en céramique
 sample-edd = vendredi 14 mars
 sample-pickup-point = Relais Tabac du Marché, 12 rue de la République, 69002 Lyon
+
+info-field-postal_code = votre code postal
+info-field-phone = votre numéro de téléphone
+info-field-street = votre adresse (rue et numéro)
+info-field-city = votre ville
+info-field-name = le nom du destinataire

@@ -36,6 +36,7 @@ milestone-delivered = 배송 완료
 milestone-exception = 배송 지연
 milestone-return-to-origin = 반송
 milestone-cancelled = 배송 취소
+milestone-information-needed = 정보 요청
 
 ## 미리보기에 쓰는 예시 주문입니다.
 
@@ -46,3 +47,9 @@ sample-item-shirt = 면 티셔츠 (네이비, M)
 sample-item-mug = 도자기 머그컵
 sample-edd = 3월 14일 (금)
 sample-pickup-point = GS25 역삼점 (서울 강남구 테헤란로 152)
+
+info-field-postal_code = 우편번호
+info-field-phone = 전화번호
+info-field-street = 도로명 주소 (도로명과 건물 번호)
+info-field-city = 시/군/구
+info-field-name = 받는 분 성함

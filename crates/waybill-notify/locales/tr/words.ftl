@@ -36,6 +36,7 @@ milestone-delivered = Teslim edildi
 milestone-exception = Gecikme
 milestone-return-to-origin = İade
 milestone-cancelled = İptal edildi
+milestone-information-needed = Bilgi gerekiyor
 
 ## Önizlemeler için örnek bir gönderi.
 
@@ -46,3 +47,9 @@ sample-item-shirt = Pamuklu tişört, lacivert, M
 sample-item-mug = Seramik kupa
 sample-edd = 14 Mart Cuma
 sample-pickup-point = Kadıköy PTT Şubesi, Moda Cad. No:12, İstanbul
+
+info-field-postal_code = posta kodu
+info-field-phone = telefon numarası
+info-field-street = açık adres (sokak ve kapı numarası)
+info-field-city = şehir
+info-field-name = alıcının adı

@@ -132,3 +132,76 @@ async fn a_request_nobody_answers_is_withdrawn_when_the_parcel_comes_back() {
     assert_eq!(status, StatusCode::CONFLICT, "nothing after the request is closed");
     assert_eq!(event_count(&h, id, "information_request.withdrawn").await, 1);
 }
+
+#[tokio::test]
+async fn the_customer_is_emailed_a_page_that_asks_only_for_the_phone_and_the_parcel_goes_on() {
+    use waybill_engine::notify::EmailTransport;
+    use waybill_notify::email::{Mailer, SmtpSettings};
+    use waybill_notify::sink::{Behaviour, SmtpSink};
+
+    let sink = SmtpSink::start(Behaviour::default()).await;
+    let settings = SmtpSettings::parse(&sink.url("", "&timeout_ms=3000")).unwrap();
+    let email = EmailTransport::Smtp(Mailer::new(&settings).unwrap());
+    let h = Harness::with(Options { email, day_seconds: 1.0, ..Options::default() }).await;
+    let triggers = json!({"triggers": {"information_needed": {"email": true}}});
+    assert_eq!(h.put("/v1/notification-settings", &triggers).await.0, StatusCode::OK);
+    let order = h.create_order("i-4", json!({"method": "prepaid"})).await;
+    let (_, shipment) = h.post("/v1/shipments", &h.booking(order["id"].as_str(), "info")).await;
+    let shipment_id = shipment["id"].as_str().unwrap();
+    let request = open_request(&h, shipment_id).await;
+
+    // The email in Turkish (the order ships to Turkey) names the detail and links to the page.
+    let prefix = format!("{}/i/", h.api);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let texts: Vec<String> = sink
+            .received()
+            .iter()
+            .map(|m| {
+                let mail = crate::notifications::mime::Part::parse(&m.raw);
+                mail.parts().into_iter().find(|p| p.content_type().starts_with("text/plain")).unwrap().text()
+            })
+            .collect();
+        if let Some(found) = texts.into_iter().find(|t| t.contains(&prefix)) {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "[{}] no email with the page's link", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(text.contains("telefon numarası"), "the detail in the customer's words: {text}");
+    let start = text.find(&prefix).unwrap();
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+
+    match crate::browser::Browser::start().await {
+        Some(browser) => {
+            browser.open(&format!("{link}?lang=tr")).await;
+            browser.screenshot("information-page-tr").await;
+            browser.type_into("#value", "bir numara").await;
+            browser.click("#info-form button").await;
+            browser.wait_for("Lütfen telefon numarasını kontrol edin").await;
+            browser.screenshot("information-page-refused-tr").await;
+            browser.clear("#value").await;
+            browser.type_into("#value", "+90 532 111 22 33").await;
+            browser.click("#info-form button").await;
+            let done = browser.wait_for("Bilgiyi kargo firmasına ilettik").await;
+            assert!(!done.contains("<form"), "answered once");
+            browser.quit().await;
+        }
+        None => {
+            let r = h.http.post(&link).form(&[("value", "bir numara")]).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let r = h.http.post(&link).form(&[("value", "+90 532 111 22 33")]).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    }
+    let (_, resolved) = h.get(&format!("/v1/information-requests/{}", request["id"].as_str().unwrap())).await;
+    assert_eq!(resolved["resolution"]["by"], "customer", "{resolved}");
+    assert_eq!(resolved["resolution"]["value"], "+90 532 111 22 33");
+    h.wait_for_status(shipment_id, "delivered", Duration::from_secs(30)).await;
+    let r = h.http.post(&link).form(&[("value", "+90 532 999 99 99")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a closed request shows as it stands");
+    let (_, after) = h.get(&format!("/v1/shipments/{shipment_id}")).await;
+    assert_eq!(after["ship_to"]["phone"], "+90 532 111 22 33", "the second answer changed nothing");
+    let forged = format!("{}/i/{}", h.api, "A".repeat(64));
+    assert_eq!(h.http.get(&forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

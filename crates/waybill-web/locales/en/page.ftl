@@ -135,6 +135,26 @@ cancel-errors-title = Your order was not cancelled
 cancel-error-reason = Please keep the reason to 200 characters, without special symbols.
 cancel-link = Changed your mind? Cancel your order
 
+info-title = A detail for your delivery
+info-open-heading = We need one detail to deliver your order
+info-open-body = The carrier asked for it. Please give it below; nothing else is asked, and it goes straight to the carrier.
+info-done-heading = Thank you
+info-done-body = We have passed it on to the carrier. Your delivery goes on.
+info-closed-heading = Nothing is needed any more
+info-closed-body = This request is closed. Follow your parcel on its tracking page, or contact the store.
+info-submit = Send
+info-errors-title = This could not be sent
+info-label-postal_code = Postcode
+info-label-phone = Phone number
+info-label-street = Street and number
+info-label-city = Town or city
+info-label-name = Recipient's name
+info-error-postal_code = Please check the postcode: it must be a postcode of the delivery country, different from the one the carrier could not use.
+info-error-phone = Please check the phone number: digits, spaces and + - ( ) only, different from the one the carrier could not use.
+info-error-street = Please check the street address: 200 characters at most, different from the one the carrier could not use.
+info-error-city = Please check the town or city: 100 characters at most, different from the one the carrier could not use.
+info-error-name = Please check the name: 100 characters at most, different from the one the carrier could not use.
+
 footer-contact = Questions about your order? Write to us:
 footer-links = Store links
 footer-note = Parcel tracking by { $store }

@@ -135,6 +135,26 @@ cancel-errors-title = Votre commande n'a pas été annulée
 cancel-error-reason = Veuillez indiquer un motif de 200 caractères au plus, sans symboles spéciaux.
 cancel-link = Vous avez changé d'avis ? Annulez votre commande
 
+info-title = Une information pour votre livraison
+info-open-heading = Il nous manque une information pour livrer votre commande
+info-open-body = Le transporteur l'a demandée. Indiquez-la ci-dessous ; rien d'autre ne vous est demandé, et elle est transmise directement au transporteur.
+info-done-heading = Merci
+info-done-body = Nous l'avons transmise au transporteur. Votre livraison suit son cours.
+info-closed-heading = Plus rien n'est nécessaire
+info-closed-body = Cette demande est close. Suivez votre colis sur sa page de suivi, ou contactez la boutique.
+info-submit = Envoyer
+info-errors-title = L'information n'a pas pu être envoyée
+info-label-postal_code = Code postal
+info-label-phone = Numéro de téléphone
+info-label-street = Rue et numéro
+info-label-city = Ville
+info-label-name = Nom du destinataire
+info-error-postal_code = Vérifiez le code postal : il doit exister dans le pays de livraison et différer de celui que le transporteur n'a pas pu utiliser.
+info-error-phone = Vérifiez le numéro : chiffres, espaces et + - ( ) uniquement, différent de celui que le transporteur n'a pas pu utiliser.
+info-error-street = Vérifiez l'adresse : 200 caractères au plus, différente de celle que le transporteur n'a pas pu utiliser.
+info-error-city = Vérifiez la ville : 100 caractères au plus, différente de celle que le transporteur n'a pas pu utiliser.
+info-error-name = Vérifiez le nom : 100 caractères au plus, différent de celui que le transporteur n'a pas pu utiliser.
+
 footer-contact = Une question sur votre commande ? Écrivez-nous :
 footer-links = Liens de la boutique
 footer-note = Suivi de colis proposé par { $store }

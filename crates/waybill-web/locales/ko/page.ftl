@@ -135,6 +135,26 @@ cancel-errors-title = 주문이 취소되지 않았습니다
 cancel-error-reason = 취소 사유는 특수 기호 없이 200자 이내로 입력해 주세요.
 cancel-link = 마음이 바뀌셨나요? 주문 취소하기
 
+info-title = 배송에 필요한 정보
+info-open-heading = 주문하신 상품을 배송하려면 정보가 하나 더 필요합니다
+info-open-body = 택배사에서 요청한 정보입니다. 아래에 입력해 주세요. 다른 정보는 묻지 않으며, 입력하신 내용은 택배사에 바로 전달됩니다.
+info-done-heading = 감사합니다
+info-done-body = 택배사에 전달했습니다. 배송이 계속 진행됩니다.
+info-closed-heading = 더 이상 필요한 정보가 없습니다
+info-closed-body = 이 요청은 종료되었습니다. 배송 조회 페이지에서 상품을 확인하시거나 상점에 문의해 주세요.
+info-submit = 보내기
+info-errors-title = 정보를 보내지 못했습니다
+info-label-postal_code = 우편번호
+info-label-phone = 전화번호
+info-label-street = 도로명 주소
+info-label-city = 시/군/구
+info-label-name = 받는 분 성함
+info-error-postal_code = 우편번호를 확인해 주세요. 배송 국가의 우편번호여야 하며, 택배사에서 사용할 수 없었던 번호와 달라야 합니다.
+info-error-phone = 전화번호를 확인해 주세요. 숫자, 공백, + - ( ) 만 쓸 수 있으며, 택배사에서 사용할 수 없었던 번호와 달라야 합니다.
+info-error-street = 주소를 확인해 주세요. 200자 이내여야 하며, 택배사에서 사용할 수 없었던 주소와 달라야 합니다.
+info-error-city = 시/군/구를 확인해 주세요. 100자 이내여야 하며, 택배사에서 사용할 수 없었던 값과 달라야 합니다.
+info-error-name = 성함을 확인해 주세요. 100자 이내여야 하며, 택배사에서 사용할 수 없었던 값과 달라야 합니다.
+
 footer-contact = 주문에 대해 궁금한 점이 있으신가요? 이메일로 문의해 주세요:
 footer-links = 상점 링크
 footer-note = { $store } 배송 조회

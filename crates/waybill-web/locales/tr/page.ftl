@@ -135,6 +135,26 @@ cancel-errors-title = Siparişiniz iptal edilmedi
 cancel-error-reason = Lütfen nedeni özel simge kullanmadan en fazla 200 karakterle yazın.
 cancel-link = Fikrinizi mi değiştirdiniz? Siparişinizi iptal edin
 
+info-title = Teslimatınız için bir bilgi
+info-open-heading = Siparişinizi teslim edebilmek için bir bilgiye ihtiyacımız var
+info-open-body = Kargo firması bu bilgiyi istedi. Lütfen aşağıya yazın; başka bir şey sorulmaz ve bilgi doğrudan kargo firmasına iletilir.
+info-done-heading = Teşekkürler
+info-done-body = Bilgiyi kargo firmasına ilettik. Teslimatınız devam ediyor.
+info-closed-heading = Artık bir bilgiye gerek yok
+info-closed-body = Bu talep kapandı. Kargonuzu takip sayfasından izleyebilir ya da mağazayla iletişime geçebilirsiniz.
+info-submit = Gönder
+info-errors-title = Bilgi gönderilemedi
+info-label-postal_code = Posta kodu
+info-label-phone = Telefon numarası
+info-label-street = Sokak ve kapı numarası
+info-label-city = Şehir
+info-label-name = Alıcının adı
+info-error-postal_code = Lütfen posta kodunu kontrol edin: teslimat ülkesinin bir posta kodu olmalı ve kargo firmasının kullanamadığı koddan farklı olmalı.
+info-error-phone = Lütfen telefon numarasını kontrol edin: yalnızca rakam, boşluk ve + - ( ) kullanılabilir; kargo firmasının kullanamadığı numaradan farklı olmalı.
+info-error-street = Lütfen adresi kontrol edin: en fazla 200 karakter olmalı ve kargo firmasının kullanamadığı adresten farklı olmalı.
+info-error-city = Lütfen şehri kontrol edin: en fazla 100 karakter olmalı ve kargo firmasının kullanamadığı değerden farklı olmalı.
+info-error-name = Lütfen adı kontrol edin: en fazla 100 karakter olmalı ve kargo firmasının kullanamadığı değerden farklı olmalı.
+
 footer-contact = Siparişinizle ilgili bir sorunuz mu var? Bize yazın:
 footer-links = Mağaza bağlantıları
 footer-note = { $store } kargo takip sayfası
