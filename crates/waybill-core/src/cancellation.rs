@@ -92,24 +92,9 @@ pub fn check_cancel(order: &Order, shipments: &[Shipment], by: CancelledBy) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::ShipmentId;
 
     fn shipment(status: TrackingStatus, booking: BookingState, is_return: bool) -> Shipment {
-        let mut s: Shipment = serde_json::from_value(serde_json::json!({
-            "id": ShipmentId::generate(), "tenant_id": TenantId::generate(), "mode": "test", "order_id": null,
-            "carrier_account_id": "car_01jd3xk8w3v6a8g0n6r1c5e2qz", "carrier": "sandbox", "service": "express",
-            "booking_state": "booked", "status": "info_received", "progress": 0, "last_scan_at": null,
-            "ndr_reason": null, "tracking_number": "SIM1", "carrier_shipment_id": null,
-            "ship_from": {"name": "A", "street1": "S", "city": "C", "postal_code": "34000", "country": "TR"},
-            "ship_to": {"name": "B", "street1": "S", "city": "C", "postal_code": "06000", "country": "TR"},
-            "parcels": [], "cod": null, "charge": null, "edd": null, "routing": null, "simulate": null,
-            "is_return": false, "reference": null, "error": null, "created_at": 0, "updated_at": 0
-        }))
-        .unwrap();
-        s.status = status;
-        s.booking_state = booking;
-        s.is_return = is_return;
-        s
+        Shipment { status, booking_state: booking, is_return, ..crate::shipment::sample() }
     }
 
     fn order(status: OrderStatus) -> Order {

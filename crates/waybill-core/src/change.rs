@@ -203,21 +203,12 @@ mod tests {
     use super::*;
 
     fn shipment(status: TrackingStatus) -> Shipment {
-        let mut s: Shipment = serde_json::from_value(serde_json::json!({
-            "id": ShipmentId::generate(), "tenant_id": TenantId::generate(), "mode": "test", "order_id": null,
-            "carrier_account_id": "car_01jd3xk8w3v6a8g0n6r1c5e2qz", "carrier": "sandbox", "service": "express",
-            "booking_state": "booked", "status": "info_received", "progress": 0, "last_scan_at": null,
-            "ndr_reason": null, "tracking_number": "SIM1", "carrier_shipment_id": null,
-            "ship_from": {"name": "A", "street1": "S", "city": "C", "postal_code": "34000", "country": "TR"},
-            "ship_to": {"name": "Ayşe", "phone": "+905551112233", "street1": "İnönü Sk. 5", "city": "İzmir",
-                "postal_code": "35210", "country": "TR"},
-            "parcels": [{"weight_g": 1250}], "cod": {"amount": "100.00", "currency": "TRY"}, "charge": null,
-            "edd": null, "routing": null, "simulate": null, "is_return": false, "reference": null, "error": null,
-            "created_at": 0, "updated_at": 0
-        }))
+        let ship_to = serde_json::from_value(serde_json::json!({"name": "Ayşe", "phone": "+905551112233",
+            "street1": "İnönü Sk. 5", "city": "İzmir", "postal_code": "35210", "country": "TR"}))
         .unwrap();
-        s.status = status;
-        s
+        let cod = serde_json::from_value(serde_json::json!({"amount": "100.00", "currency": "TRY"})).unwrap();
+        let parcels = vec![crate::parcel::Parcel { weight_g: 1250, dimensions_mm: None }];
+        Shipment { status, ship_to, cod: Some(cod), parcels, reference: None, ..crate::shipment::sample() }
     }
 
     const SANDBOX: UpdatableFields = UpdatableFields { recipient: true, cod: true, parcels: false };

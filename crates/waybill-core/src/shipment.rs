@@ -145,3 +145,19 @@ impl TrackingEvent {
         PlacedScan { status: self.status, at: self.placed_at, stamped: self.occurred_at.to_utc() }
     }
 }
+
+/// A booked shipment waiting for its pickup, for the rules' tests to shape.
+#[cfg(test)]
+pub(crate) fn sample() -> Shipment {
+    serde_json::from_value(serde_json::json!({
+        "id": ShipmentId::generate(), "tenant_id": TenantId::generate(), "mode": "test", "order_id": null,
+        "carrier_account_id": "car_01jd3xk8w3v6a8g0n6r1c5e2qz", "carrier": "sandbox", "service": "express",
+        "booking_state": "booked", "status": "info_received", "progress": 0, "last_scan_at": null,
+        "ndr_reason": null, "tracking_number": "SIM1", "carrier_shipment_id": null,
+        "ship_from": {"name": "A", "street1": "S", "city": "C", "postal_code": "34000", "country": "TR"},
+        "ship_to": {"name": "Ayşe", "street1": "S", "city": "Ankara", "postal_code": "06000", "country": "TR"},
+        "parcels": [], "cod": null, "charge": null, "edd": null, "routing": null, "simulate": null,
+        "is_return": false, "reference": "#1", "error": null, "created_at": 0, "updated_at": 0
+    }))
+    .expect("the sample shipment reads")
+}

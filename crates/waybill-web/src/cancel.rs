@@ -11,15 +11,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 use minijinja::context;
 use waybill_core::Language;
 
+use crate::link::{Visit, admit};
 use crate::tracking::{self, Brand, text};
-use crate::{Client, Limit, Pairs, asked_language, check, page_headers, param, rate_limited, valid_token};
+use crate::{Client, Limit, Pairs, page_headers, param};
 
 /// Where the page's order comes from, and where the cancellation goes (the server implements it
 /// over the engine).
@@ -95,11 +96,11 @@ async fn page_get<C: CancelSource>(
     token: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    visit.respond(shared.source.find(&token).await, None)
+    respond(&visit, shared.source.find(&token).await, None)
 }
 
 async fn page_post<C: CancelSource>(
@@ -111,7 +112,7 @@ async fn page_post<C: CancelSource>(
     query: Result<Query<Pairs>, QueryRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
@@ -122,64 +123,22 @@ async fn page_post<C: CancelSource>(
         }
     };
     let answer = shared.source.cancel(&token, reason.clone()).await;
-    visit.respond(answer, reason.as_deref())
+    respond(&visit, answer, reason.as_deref())
 }
 
-/// The visit and its token, when the client is within its budget and the token is
-/// well-formed; else the answer to give.
-fn admit<C>(
-    shared: &Shared<C>,
-    ip: IpAddr,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    token: Result<Path<String>, PathRejection>,
-    query: Result<Query<Pairs>, QueryRejection>,
-) -> Result<(Visit, String), Box<Response>> {
-    let query = query.map(|q| q.0).unwrap_or_default();
-    let visit = Visit { asked: asked_language(&query, headers), path: uri.path().to_owned() };
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return Err(Box::new(rate_limited(visit.lang(), wait)));
-    }
-    match token.ok().map(|t| t.0).filter(|t| valid_token(t)) {
-        Some(token) => Ok((visit, token)),
-        None => Err(Box::new(visit.unknown())),
-    }
-}
-
-struct Visit {
-    asked: Option<Language>,
-    path: String,
-}
-
-impl Visit {
-    fn lang(&self) -> Language {
-        self.asked.unwrap_or_default()
-    }
-
-    fn unknown(&self) -> Response {
-        let page = tracking::render_message(self.lang(), "ndr-unknown-title", "ndr-unknown-body");
-        (StatusCode::NOT_FOUND, Html(page)).into_response()
-    }
-
-    /// The response for `lookup`; `typed` is the reason sent, refilled when it was refused.
-    fn respond(&self, lookup: CancelLookup, typed: Option<&str>) -> Response {
-        let (mut page, refused) = match lookup {
-            CancelLookup::Found(page) => (page, false),
-            CancelLookup::ReasonRefused(page) => (page, true),
-            CancelLookup::Unknown => return self.unknown(),
-            CancelLookup::Unavailable => {
-                let retry_after = [(header::RETRY_AFTER, "60")];
-                let page = tracking::render_message(self.lang(), "ndr-unavailable-title", "ndr-unavailable-body");
-                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, Html(page)).into_response();
-            }
-        };
-        page.lang = self.asked.or(page.order_language).unwrap_or(page.brand.default_language);
-        page.form_action = format!("{}?lang={}", self.path, page.lang.as_str());
-        if refused {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_cancel(&page, typed))).into_response()
-        } else {
-            Html(render_cancel(&page, None)).into_response()
-        }
+/// The response for `lookup`; `typed` is the reason sent, refilled when it was refused.
+fn respond(visit: &Visit, lookup: CancelLookup, typed: Option<&str>) -> Response {
+    let (mut page, refused) = match lookup {
+        CancelLookup::Found(page) => (page, false),
+        CancelLookup::ReasonRefused(page) => (page, true),
+        CancelLookup::Unknown => return visit.unknown(),
+        CancelLookup::Unavailable => return visit.unavailable(),
+    };
+    (page.lang, page.form_action) = visit.settle(page.order_language.unwrap_or(page.brand.default_language));
+    if refused {
+        (StatusCode::UNPROCESSABLE_ENTITY, Html(render_cancel(&page, typed))).into_response()
+    } else {
+        Html(render_cancel(&page, None)).into_response()
     }
 }
 
@@ -212,6 +171,8 @@ fn render_cancel(page: &CancelPage, refused_reason: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use axum::http::header;
 
     use super::*;
     use crate::tests::{assert_page_headers, brand, get, post, send};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
@@ -19,8 +19,9 @@ use minijinja::context;
 use waybill_core::Language;
 use waybill_core::information::{InfoField, InfoState};
 
+use crate::link::{Visit, admit};
 use crate::tracking::{self, Brand, text};
-use crate::{Client, Limit, Pairs, asked_language, check, page_headers, param, rate_limited, valid_token};
+use crate::{Client, Limit, Pairs, page_headers, param};
 
 /// Where the page's request comes from, and where the answer goes (the server implements it
 /// over the engine).
@@ -82,11 +83,11 @@ async fn page_get<I: InfoSource>(
     token: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    visit.respond(shared.source.find(&token).await, None)
+    respond(&visit, shared.source.find(&token).await, None)
 }
 
 async fn page_post<I: InfoSource>(
@@ -98,7 +99,7 @@ async fn page_post<I: InfoSource>(
     query: Result<Query<Pairs>, QueryRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
@@ -109,64 +110,22 @@ async fn page_post<I: InfoSource>(
         }
     };
     let answer = shared.source.answer(&token, value.clone()).await;
-    visit.respond(answer, Some(&value))
+    respond(&visit, answer, Some(&value))
 }
 
-/// The visit and its token, when the client is within its budget and the token is
-/// well-formed; else the answer to give.
-fn admit<I>(
-    shared: &Shared<I>,
-    ip: IpAddr,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    token: Result<Path<String>, PathRejection>,
-    query: Result<Query<Pairs>, QueryRejection>,
-) -> Result<(Visit, String), Box<Response>> {
-    let query = query.map(|q| q.0).unwrap_or_default();
-    let visit = Visit { asked: asked_language(&query, headers), path: uri.path().to_owned() };
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return Err(Box::new(rate_limited(visit.lang(), wait)));
-    }
-    match token.ok().map(|t| t.0).filter(|t| valid_token(t)) {
-        Some(token) => Ok((visit, token)),
-        None => Err(Box::new(visit.unknown())),
-    }
-}
-
-struct Visit {
-    asked: Option<Language>,
-    path: String,
-}
-
-impl Visit {
-    fn lang(&self) -> Language {
-        self.asked.unwrap_or_default()
-    }
-
-    fn unknown(&self) -> Response {
-        let page = tracking::render_message(self.lang(), "ndr-unknown-title", "ndr-unknown-body");
-        (StatusCode::NOT_FOUND, Html(page)).into_response()
-    }
-
-    /// The response for `lookup`; `typed` is the value sent, refilled when it was refused.
-    fn respond(&self, lookup: InfoLookup, typed: Option<&str>) -> Response {
-        let (mut page, refused) = match lookup {
-            InfoLookup::Found(page) => (page, false),
-            InfoLookup::ValueRefused(page) => (page, true),
-            InfoLookup::Unknown => return self.unknown(),
-            InfoLookup::Unavailable => {
-                let retry_after = [(header::RETRY_AFTER, "60")];
-                let page = tracking::render_message(self.lang(), "ndr-unavailable-title", "ndr-unavailable-body");
-                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, Html(page)).into_response();
-            }
-        };
-        page.lang = self.asked.or(page.order_language).unwrap_or(page.brand.default_language);
-        page.form_action = format!("{}?lang={}", self.path, page.lang.as_str());
-        if refused {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_info(&page, typed))).into_response()
-        } else {
-            Html(render_info(&page, None)).into_response()
-        }
+/// The response for `lookup`; `typed` is the value sent, refilled when it was refused.
+fn respond(visit: &Visit, lookup: InfoLookup, typed: Option<&str>) -> Response {
+    let (mut page, refused) = match lookup {
+        InfoLookup::Found(page) => (page, false),
+        InfoLookup::ValueRefused(page) => (page, true),
+        InfoLookup::Unknown => return visit.unknown(),
+        InfoLookup::Unavailable => return visit.unavailable(),
+    };
+    (page.lang, page.form_action) = visit.settle(page.order_language.unwrap_or(page.brand.default_language));
+    if refused {
+        (StatusCode::UNPROCESSABLE_ENTITY, Html(render_info(&page, typed))).into_response()
+    } else {
+        Html(render_info(&page, None)).into_response()
     }
 }
 
@@ -210,6 +169,8 @@ fn render_info(page: &InfoPage, refused_value: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use axum::http::header;
 
     use super::*;
     use crate::tests::{assert_page_headers, brand, get, post, send};

@@ -9,6 +9,7 @@
 
 pub mod cancel;
 pub mod info;
+mod link;
 pub mod ndr;
 pub mod tracking;
 

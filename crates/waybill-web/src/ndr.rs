@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -22,10 +22,11 @@ use minijinja::context;
 use waybill_core::ndr::{NdrAction, NdrActionKind, NdrState};
 use waybill_core::{FieldError, Language, NdrReason};
 
+use crate::link::{Visit, admit};
 use crate::tracking::{
     self, Brand, format_date, format_date_time, local_path, ndr_key, text, text_with, web_url, with_lang,
 };
-use crate::{Client, Limit, Pairs, asked_language, check, page_headers, param, rate_limited, valid_token};
+use crate::{Client, Limit, Pairs, page_headers, param};
 
 /// Where the NDR page data comes from, and where the customer's choice goes (the server
 /// implements it over the engine).
@@ -120,31 +121,11 @@ async fn page_get<N: NdrSource>(
     token: Result<Path<String>, PathRejection>,
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    visit.respond(shared.source.find(&token).await, Vec::new(), None)
-}
-
-/// The visit and its token, when the client is within its budget and the token is
-/// well-formed; else the answer to give (boxed: a response is large beside a token).
-fn admit<N>(
-    shared: &NdrShared<N>,
-    ip: IpAddr,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    token: Result<Path<String>, PathRejection>,
-    query: Result<Query<Pairs>, QueryRejection>,
-) -> Result<(Visit, String), Box<Response>> {
-    let visit = Visit::new(uri, headers, query);
-    if let Err(wait) = check(&shared.asks, &ip) {
-        return Err(Box::new(rate_limited(visit.lang(), wait)));
-    }
-    match token.ok().map(|t| t.0).filter(|t| valid_token(t)) {
-        Some(token) => Ok((visit, token)),
-        None => Err(Box::new(visit.unknown())),
-    }
+    respond(&visit, shared.source.find(&token).await, Vec::new(), None)
 }
 
 async fn page_post<N: NdrSource>(
@@ -156,7 +137,7 @@ async fn page_post<N: NdrSource>(
     query: Result<Query<Pairs>, QueryRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let (visit, token) = match admit(&shared, ip, &uri, &headers, token, query) {
+    let (visit, token) = match admit(&shared.asks, ip, &uri, &headers, token, query) {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
@@ -167,62 +148,33 @@ async fn page_post<N: NdrSource>(
         }
     };
     match answer.request() {
-        Ok(request) => visit.respond(shared.source.act(&token, request).await, Vec::new(), Some(&answer)),
+        Ok(request) => respond(&visit, shared.source.act(&token, request).await, Vec::new(), Some(&answer)),
         // The source never hears of a form that asks for nothing it could do.
-        Err(problem) => visit.respond(shared.source.find(&token).await, vec![problem], Some(&answer)),
+        Err(problem) => respond(&visit, shared.source.find(&token).await, vec![problem], Some(&answer)),
     }
 }
 
-/// What a request to the page asks for, before any check.
-struct Visit {
-    /// What the visitor asked for; the case's page falls back to the store's language.
-    asked: Option<Language>,
-    path: String,
-}
-
-impl Visit {
-    fn new(uri: &OriginalUri, headers: &HeaderMap, query: Result<Query<Pairs>, QueryRejection>) -> Self {
-        let query = query.map(|q| q.0).unwrap_or_default();
-        Visit { asked: asked_language(&query, headers), path: uri.path().to_owned() }
-    }
-
-    /// For answers that belong to no store.
-    fn lang(&self) -> Language {
-        self.asked.unwrap_or_default()
-    }
-
-    fn unknown(&self) -> Response {
-        let page = tracking::render_message(self.lang(), "ndr-unknown-title", "ndr-unknown-body");
-        (StatusCode::NOT_FOUND, Html(page)).into_response()
-    }
-
-    /// The response for `lookup`, with `problems` found before asking the source; `answer` is
-    /// the form that was sent, refilled when something in it was refused.
-    fn respond(&self, lookup: NdrLookup, mut problems: Vec<Problem>, answer: Option<&Answer>) -> Response {
-        let mut page = match lookup {
-            NdrLookup::Found(page) => page,
-            NdrLookup::Refused { page, errors } => {
-                problems.extend(errors.iter().map(Problem::of));
-                // A refusal always says so, even without a message of its own.
-                if problems.is_empty() {
-                    problems.push(Problem::OTHER);
-                }
-                page
+/// The response for `lookup`, with `problems` found before asking the source; `answer` is the
+/// form that was sent, refilled when something in it was refused.
+fn respond(visit: &Visit, lookup: NdrLookup, mut problems: Vec<Problem>, answer: Option<&Answer>) -> Response {
+    let mut page = match lookup {
+        NdrLookup::Found(page) => page,
+        NdrLookup::Refused { page, errors } => {
+            problems.extend(errors.iter().map(Problem::of));
+            // A refusal always says so, even without a message of its own.
+            if problems.is_empty() {
+                problems.push(Problem::OTHER);
             }
-            NdrLookup::Unknown => return self.unknown(),
-            NdrLookup::Unavailable => {
-                let retry_after = [(header::RETRY_AFTER, "60")];
-                let page = tracking::render_message(self.lang(), "ndr-unavailable-title", "ndr-unavailable-body");
-                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, Html(page)).into_response();
-            }
-        };
-        page.lang = self.asked.unwrap_or(page.brand.default_language);
-        page.form_action = format!("{}?lang={}", self.path, page.lang.as_str());
-        if problems.is_empty() {
-            Html(render_ndr(&page, &[], None)).into_response()
-        } else {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_ndr(&page, &problems, answer))).into_response()
+            page
         }
+        NdrLookup::Unknown => return visit.unknown(),
+        NdrLookup::Unavailable => return visit.unavailable(),
+    };
+    (page.lang, page.form_action) = visit.settle(page.brand.default_language);
+    if problems.is_empty() {
+        Html(render_ndr(&page, &[], None)).into_response()
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, Html(render_ndr(&page, &problems, answer))).into_response()
     }
 }
 
@@ -415,7 +367,7 @@ mod tests {
     use std::time::Duration;
 
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, header};
     use chrono::TimeZone;
 
     use super::*;
