@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::error::FieldError;
 use crate::ids::{InformationRequestId, OrderId, ShipmentId, TenantId, TrackingEventId};
+use crate::order::ShipmentLine;
 use crate::{Mode, text};
 
 crate::named_enum! {
@@ -185,6 +186,16 @@ pub struct InformationRequest {
     pub closed_at: Option<i64>,
 }
 
+/// Whether `booked` carries everything `refused` was to carry (every SKU, at least as many):
+/// a request raised by `refused`'s booking is then answered by other means.
+pub fn covers(booked: &[ShipmentLine], refused: &[ShipmentLine]) -> bool {
+    refused.iter().all(|r| {
+        let wanted: u32 = refused.iter().filter(|l| l.sku == r.sku).map(|l| l.quantity).sum();
+        let carried: u32 = booked.iter().filter(|l| l.sku == r.sku).map(|l| l.quantity).sum();
+        carried >= wanted
+    })
+}
+
 /// Why a request cannot take a fix.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InfoRefusal {
@@ -318,6 +329,15 @@ mod tests {
             fix(InfoField::Phone, &address, "+90 532 111 22 33").unwrap().phone.as_deref(),
             Some("+90 532 111 22 33")
         );
+    }
+
+    #[test]
+    fn a_booking_covers_a_refused_one_only_with_all_its_lines() {
+        let line = |sku: &str, quantity| ShipmentLine { sku: sku.into(), quantity };
+        let refused = [line("MUG", 2), line("CAP", 1)];
+        assert!(covers(&[line("CAP", 1), line("MUG", 2), line("TEA", 5)], &refused));
+        assert!(!covers(&[line("MUG", 2)], &refused), "another part of the order");
+        assert!(!covers(&[line("MUG", 1), line("CAP", 1)], &refused), "fewer mugs");
     }
 
     proptest! {

@@ -36,6 +36,9 @@ pub struct PublicParcel {
     /// The order's cancellation page (`/c/{token}`), while its customer may cancel it; only
     /// with the proof.
     pub cancel_path: Option<String>,
+    /// The page that asks for the detail the carrier needs (`/i/{token}`), while a request is
+    /// open; only with the proof.
+    pub information_path: Option<String>,
 }
 
 /// What only the recipient may see.
@@ -228,6 +231,16 @@ impl Engine {
             (Some(_), Some(order)) => self.customer_cancel_offer(scope, order).await?,
             _ => None,
         };
+        let information_path = match &recipient {
+            Some(_) => self
+                .store()
+                .information_requests_of_shipment(scope, id)
+                .await?
+                .into_iter()
+                .rfind(|r| r.state == waybill_core::information::InfoState::Open)
+                .map(|r| self.information_page_path(scope, &r.id)),
+            None => None,
+        };
         let carrier_name = self.carrier_name(&shipment).await?;
         let details = self.details_of(shipment, true).await?;
         Ok(PublicTracking::Found(Box::new(PublicParcel {
@@ -240,6 +253,7 @@ impl Engine {
             recipient,
             ndr_path,
             cancel_path,
+            information_path,
         })))
     }
 

@@ -10,7 +10,7 @@ use waybill_core::api::requests::ShipmentPatch;
 use waybill_core::change::Target;
 use waybill_core::ids::{EventId, InformationRequestId, ShipmentId};
 use waybill_core::information::{
-    InfoActor, InfoMethod, InfoResolution, InfoSource, InfoState, InformationRequest, fix,
+    InfoActor, InfoMethod, InfoResolution, InfoSource, InfoState, InformationRequest, covers, fix,
 };
 use waybill_core::{BookingState, Event, Invalid, Page, Scope, Shipment, TrackingEvent, TrackingStatus};
 use waybill_store::{NewJob, now_ms};
@@ -35,19 +35,23 @@ impl Job for FollowInformation {
     }
 }
 
-/// New exception scans (which may ask for something), and shipments that ended.
+/// New exception scans (which may ask for something), shipments that ended, and an order's
+/// new booking (which may answer its refused one by other means).
 pub(crate) fn wants(event: &Event) -> bool {
     match event {
         Event::TrackerUpdated { shipment, scans } => {
             !shipment.is_return
                 && (scans.iter().any(|s| s.status == TrackingStatus::Exception) || shipment.status.is_final())
         }
+        Event::ShipmentBooked { shipment } => !shipment.is_return && shipment.order_id.is_some(),
         _ => false,
     }
 }
 
 pub(crate) fn job(scope: &Scope, id: &EventId, event: &Event) -> NewJob {
-    let Event::TrackerUpdated { shipment, .. } = event else { unreachable!("only tracker.updated is wanted") };
+    let (Event::TrackerUpdated { shipment, .. } | Event::ShipmentBooked { shipment }) = event else {
+        unreachable!("only tracker.updated and shipment.booked are wanted")
+    };
     FollowInformation { shipment_id: shipment.id.clone(), event_id: Some(id.clone()) }.to_new(Some(scope), now_ms())
 }
 
@@ -70,6 +74,9 @@ impl Engine {
     /// or withdraws its open request once it has ended.
     async fn follow_information(&self, scope: &Scope, id: &ShipmentId) -> Result<(), EngineError> {
         let shipment = self.store().shipment(scope, id).await?;
+        if shipment.booking_state == BookingState::Booked {
+            self.withdraw_answered_elsewhere(scope, &shipment).await?;
+        }
         if shipment.status.is_final() {
             return self
                 .withdraw_information(scope, &shipment, &format!("the shipment is {}", shipment.status.as_str()))
@@ -107,6 +114,26 @@ impl Engine {
             tracing::info!(shipment = %id, request = %request.id, field = request.field.as_str(), "the carrier asks for information");
             uow.emit(scope, Event::InformationRequested { shipment, request });
             uow.commit(self).await?;
+        }
+        Ok(())
+    }
+
+    /// Withdraws the open requests of `booked`'s order's refused bookings whose lines it
+    /// carries: the merchant booked the order again without answering them. Not the request
+    /// whose own fix booked it (that one is being resolved).
+    async fn withdraw_answered_elsewhere(&self, scope: &Scope, booked: &Shipment) -> Result<(), EngineError> {
+        let Some(order) = &booked.order_id else { return Ok(()) };
+        for refused in self.store().shipments_for_order(scope, order).await? {
+            if refused.booking_state != BookingState::Failed || !covers(&booked.lines, &refused.lines) {
+                continue;
+            }
+            let open = self.store().information_requests_of_shipment(scope, &refused.id).await?;
+            let Some(request) = open.iter().find(|r| r.state == InfoState::Open) else { continue };
+            if replacement_of(&request.id) == booked.id {
+                continue;
+            }
+            let why = format!("the order was booked again as shipment {}", booked.id);
+            self.withdraw_information(scope, &refused, &why).await?;
         }
         Ok(())
     }

@@ -265,6 +265,7 @@ fn page(p: PublicParcel) -> TrackingPage {
         form_action: String::new(),
         ndr_url: p.ndr_path,
         cancel_url: p.cancel_path,
+        information_url: p.information_path,
     }
 }
 

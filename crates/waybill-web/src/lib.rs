@@ -510,6 +510,7 @@ mod tests {
                         // Given whatever the proof: the router and the page decide whether it shows.
                         ndr_url: Some(NDR_URL.into()),
                         cancel_url: None,
+                        information_url: None,
                     })
                 }
                 _ => Lookup::NotFound { brand: tenant.map(brand) },

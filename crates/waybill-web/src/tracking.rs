@@ -95,6 +95,9 @@ pub struct TrackingPage {
     pub ndr_url: Option<String>,
     /// The order's cancellation page (a `/c/…` path), shown with the recipient's details only.
     pub cancel_url: Option<String>,
+    /// The page that asks for a detail the carrier needs (an `/i/…` path), shown with the
+    /// recipient's details only.
+    pub information_url: Option<String>,
 }
 
 /// One scan as the customer sees it.
@@ -155,12 +158,14 @@ pub fn render_tracking(page: &TrackingPage) -> String {
         .filter(|url| page.personal.is_some() && url.starts_with("/n/"))
         .and_then(local_path)
         .map(|url| with_lang(url, lang));
-    let cancel_url = page
-        .cancel_url
-        .as_deref()
-        .filter(|url| page.personal.is_some() && url.starts_with("/c/"))
-        .and_then(local_path)
-        .map(|url| with_lang(url, lang));
+    let link = |url: &Option<String>, prefix: &str| {
+        url.as_deref()
+            .filter(|url| page.personal.is_some() && url.starts_with(prefix))
+            .and_then(local_path)
+            .map(|url| with_lang(url, lang))
+    };
+    let cancel_url = link(&page.cancel_url, "/c/");
+    let information_url = link(&page.information_url, "/i/");
     let page_ctx = context! {
         status_text => text(lang, &status_key(page.status)),
         status_tone => match page.status {
@@ -182,6 +187,7 @@ pub fn render_tracking(page: &TrackingPage) -> String {
         form_action => &page.form_action,
         ndr_url => ndr_url,
         cancel_url => cancel_url,
+        information_url => information_url,
         events => events,
     };
     render("tracking.html", lang, Some(&page.brand), page_ctx)
@@ -550,6 +556,7 @@ mod tests {
             form_action: "/t/maison/WB123456789?lang=en".into(),
             ndr_url: None,
             cancel_url: None,
+            information_url: None,
         }
     }
 
@@ -719,6 +726,25 @@ mod tests {
             });
             assert!(!html.contains(&escaped(&text(Language::En, "cancel-link"))), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_information_link_needs_the_details_and_a_local_path() {
+        let url = Some("/i/abc".to_owned());
+        let shown = render_tracking(&TrackingPage {
+            personal: Some(personal()),
+            information_url: url.clone(),
+            ..page(Language::Fr)
+        });
+        assert!(shown.contains(r#"<a href="&#x2f;i&#x2f;abc?lang=fr">"#), "{shown}");
+        let locked = render_tracking(&TrackingPage { information_url: url, ..page(Language::Fr) });
+        assert!(!locked.contains("&#x2f;i&#x2f;abc"), "not without the recipient's proof");
+        let foreign = render_tracking(&TrackingPage {
+            personal: Some(personal()),
+            information_url: Some("https://evil.example/i/abc".into()),
+            ..page(Language::Fr)
+        });
+        assert!(!foreign.contains("evil.example"));
     }
 
     #[test]

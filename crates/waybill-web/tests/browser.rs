@@ -79,6 +79,7 @@ fn page(lang: Language, number: &str, status: TrackingStatus) -> TrackingPage {
         form_action: String::new(),
         ndr_url: (status == TrackingStatus::DeliveryFailed).then(|| format!("/n/{}", "x".repeat(40))),
         cancel_url: None,
+        information_url: None,
     }
 }
 

@@ -27,8 +27,9 @@ async fn a_booking_moves_its_order_and_emits_its_events_with_its_jobs() {
         assert_eq!(h.event_kinds(id.as_str()).await, ["shipment.booked"], "[{b}]");
         assert_eq!(
             h.queued().await,
-            [("notify_customer".to_owned(), 1), ("track".to_owned(), 1)],
-            "[{b}] the first poll and the customer's \"shipped\" message are queued with the booking"
+            [("follow_information".to_owned(), 1), ("notify_customer".to_owned(), 1), ("track".to_owned(), 1)],
+            "[{b}] the first poll, the customer's \"shipped\" message and the look for the order's refused \
+             bookings it answers are queued with the booking"
         );
     }
 }

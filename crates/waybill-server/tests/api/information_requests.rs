@@ -84,6 +84,35 @@ async fn a_booking_refused_over_the_postcode_is_booked_again_with_the_fix_once()
 }
 
 #[tokio::test]
+async fn a_request_is_withdrawn_when_the_merchant_books_the_order_again_by_hand() {
+    let h = Harness::start().await;
+    let mut body = order_body("i-5", json!({"method": "prepaid"}));
+    body["ship_to"]["postal_code"] = json!("34999");
+    let (_, order) = h.post("/v1/orders", &body).await;
+    let order_id = order["id"].as_str().unwrap();
+    h.post("/v1/shipments", &h.booking(Some(order_id), "delivered")).await;
+    let (_, failed) = h.get("/v1/shipments?booking_state=failed").await;
+    let request = open_request(&h, failed["data"][0]["id"].as_str().unwrap()).await;
+
+    let mut by_hand = h.booking(Some(order_id), "delivered");
+    by_hand["ship_to"] = crate::common::istanbul();
+    let (status, booked) = h.post("/v1/shipments", &by_hand).await;
+    assert_eq!(status, StatusCode::CREATED, "[{}] {booked}", h.backend);
+    let id = request["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let withdrawn = loop {
+        let (_, now) = h.get(&format!("/v1/information-requests/{id}")).await;
+        if now["state"] == "withdrawn" {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "[{}] never withdrawn: {now}", h.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let why = withdrawn["withdrawn"].as_str().unwrap();
+    assert!(why.contains(booked["id"].as_str().unwrap()), "{why}");
+}
+
+#[tokio::test]
 async fn a_parcel_held_for_a_phone_number_goes_on_once_the_carrier_has_it() {
     // Days of a second: the carrier asks 1.3 s after booking and holds the parcel 3 s.
     let h = Harness::with(Options { day_seconds: 1.0, ..Options::default() }).await;
@@ -95,6 +124,13 @@ async fn a_parcel_held_for_a_phone_number_goes_on_once_the_carrier_has_it() {
     assert_eq!(request["source"], "carrier_scan");
     assert_eq!(request["carrier_code"], "EX/PHN");
     assert!(request["carrier_message"].as_str().unwrap().contains("phone"), "{request}");
+
+    // The recipient who proves the postcode on the tracking page is offered the request's page.
+    let tracking = format!("{}/t/{}", h.api, shipment["tracking_number"].as_str().unwrap());
+    let proven = h.http.post(&tracking).form(&[("proof", "34710")]).send().await.unwrap().text().await.unwrap();
+    assert!(proven.contains("href=\"&#x2f;i&#x2f;"), "{proven}");
+    let anonymous = h.http.get(&tracking).send().await.unwrap().text().await.unwrap();
+    assert!(!anonymous.contains("&#x2f;i&#x2f;"), "not without the proof");
 
     let resolve = format!("/v1/information-requests/{}/resolve", request["id"].as_str().unwrap());
     let (status, problem) = h.post(&resolve, &json!({"value": "call me"})).await;

@@ -135,6 +135,7 @@ cancel-errors-title = Your order was not cancelled
 cancel-error-reason = Please keep the reason to 200 characters, without special symbols.
 cancel-link = Changed your mind? Cancel your order
 
+info-link = The carrier needs one detail to deliver your parcel — give it here
 info-title = A detail for your delivery
 info-open-heading = We need one detail to deliver your order
 info-open-body = The carrier asked for it. Please give it below; nothing else is asked, and it goes straight to the carrier.

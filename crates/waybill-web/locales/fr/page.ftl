@@ -135,6 +135,7 @@ cancel-errors-title = Votre commande n'a pas été annulée
 cancel-error-reason = Veuillez indiquer un motif de 200 caractères au plus, sans symboles spéciaux.
 cancel-link = Vous avez changé d'avis ? Annulez votre commande
 
+info-link = Le transporteur a besoin d'une information pour livrer votre colis — indiquez-la ici
 info-title = Une information pour votre livraison
 info-open-heading = Il nous manque une information pour livrer votre commande
 info-open-body = Le transporteur l'a demandée. Indiquez-la ci-dessous ; rien d'autre ne vous est demandé, et elle est transmise directement au transporteur.

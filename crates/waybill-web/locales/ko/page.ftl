@@ -135,6 +135,7 @@ cancel-errors-title = 주문이 취소되지 않았습니다
 cancel-error-reason = 취소 사유는 특수 기호 없이 200자 이내로 입력해 주세요.
 cancel-link = 마음이 바뀌셨나요? 주문 취소하기
 
+info-link = 택배사에서 배송에 필요한 정보를 요청했습니다 — 여기에서 알려 주세요
 info-title = 배송에 필요한 정보
 info-open-heading = 주문하신 상품을 배송하려면 정보가 하나 더 필요합니다
 info-open-body = 택배사에서 요청한 정보입니다. 아래에 입력해 주세요. 다른 정보는 묻지 않으며, 입력하신 내용은 택배사에 바로 전달됩니다.

@@ -135,6 +135,7 @@ cancel-errors-title = Siparişiniz iptal edilmedi
 cancel-error-reason = Lütfen nedeni özel simge kullanmadan en fazla 200 karakterle yazın.
 cancel-link = Fikrinizi mi değiştirdiniz? Siparişinizi iptal edin
 
+info-link = Kargo firması teslimat için bir bilgi istiyor — buradan iletin
 info-title = Teslimatınız için bir bilgi
 info-open-heading = Siparişinizi teslim edebilmek için bir bilgiye ihtiyacımız var
 info-open-body = Kargo firması bu bilgiyi istedi. Lütfen aşağıya yazın; başka bir şey sorulmaz ve bilgi doğrudan kargo firmasına iletilir.
