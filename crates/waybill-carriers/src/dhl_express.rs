@@ -52,6 +52,9 @@ const SLUG: &str = "dhl_express";
 const RATES_PATH: &str = "/rates";
 const SHIPMENTS_PATH: &str = "/shipments";
 const PICKUPS_PATH: &str = "/pickups";
+/// Who asks DHL to call a courier off, and why (both required by MyDHL's cancel call).
+const PICKUP_CANCEL_REQUESTOR: &str = "Waybill";
+const PICKUP_CANCEL_REASON: &str = "Pickup no longer needed";
 const ADDRESS_PATH: &str = "/address-validate";
 
 /// DHL global product code → name (the `productCode` of `/rates` and `/shipments`). The codes are
@@ -172,7 +175,7 @@ impl DhlExpress {
                 cash_on_delivery: false,
                 address_validation: true,
                 pickup: true,
-                pickup_cancel: false,
+                pickup_cancel: true,
                 manifest: false,
                 update: false,
                 rto_request: false,
@@ -768,6 +771,25 @@ impl Carrier for DhlExpress {
         let req = self.request(account, reqwest::Method::GET, ADDRESS_PATH).query(&query);
         let answer = answer_body(self.http.send(SLUG, req, Repeatable::Yes).await?, "address", Repeatable::Yes).await?;
         parse_address_answer(&answer, Some(asked)).map_err(|e| after_accept(Repeatable::Yes, e))
+    }
+
+    /// `DELETE /pickups/{dispatchConfirmationNumber}` with the two query parameters MyDHL
+    /// requires, `requestorName` and `reason`.
+    async fn cancel_pickup(&self, account: &Account<'_>, confirmation_number: &str) -> Result<(), CarrierError> {
+        let number: String = confirmation_number.chars().filter(char::is_ascii_alphanumeric).collect();
+        if number.is_empty() || number.len() != confirmation_number.len() {
+            return Err(CarrierError::Rejected {
+                carrier: SLUG,
+                code: "INVALID_CONFIRMATION_NUMBER".into(),
+                message: format!("{confirmation_number:?} is not a DHL dispatch confirmation number"),
+                field: None,
+            });
+        }
+        let query = [("requestorName", PICKUP_CANCEL_REQUESTOR), ("reason", PICKUP_CANCEL_REASON)];
+        let path = format!("{PICKUPS_PATH}/{number}");
+        let req = self.request(account, reqwest::Method::DELETE, &path).query(&query);
+        answer_body(self.http.send(SLUG, req, Repeatable::Yes).await?, "pickup cancellation", Repeatable::Yes).await?;
+        Ok(())
     }
 
     async fn schedule_pickup(&self, account: &Account<'_>, request: &PickupRequest) -> Result<Pickup, CarrierError> {

@@ -587,6 +587,32 @@ async fn pickup_refusals_keep_dhls_code_and_a_garbled_answer_is_unknown() {
 }
 
 #[tokio::test]
+async fn a_pickup_is_called_off_by_its_confirmation_number_with_the_required_requestor_and_reason() {
+    let server = start().await;
+    let detail = "410138: The pickup cannot be cancelled, the courier is already on the way";
+    server.dhl.on(
+        Method::DELETE,
+        "/mydhlapi/test/pickups/PRG201220123456",
+        vec![(200, String::new()), (400, problem("/expressapi/pickups", "Bad request", detail, 400))],
+    );
+    let account = TestAccount::on(&server);
+    let carrier = dhl();
+    assert!(carrier.info().capabilities.pickup_cancel);
+    carrier.cancel_pickup(&account.account(), "PRG201220123456").await.expect("called off");
+    let call = &server.dhl.calls()[0];
+    assert_eq!((call.method.clone(), call.path.as_str()), (Method::DELETE, "/mydhlapi/test/pickups/PRG201220123456"));
+    // MyDHL's cancel call requires both: who asks, and why.
+    for pair in ["requestorName=Waybill", "reason=Pickup+no+longer+needed"] {
+        assert!(call.query.split('&').any(|p| p == pair), "{pair} in {}", call.query);
+    }
+    let (code, message) = rejected(carrier.cancel_pickup(&account.account(), "PRG201220123456").await);
+    assert_eq!((code.as_str(), message.as_str()), ("410138", detail));
+    let forged = carrier.cancel_pickup(&account.account(), "PRG/../shipments").await;
+    assert!(matches!(forged, Err(CarrierError::Rejected { .. })), "{forged:?}");
+    assert_eq!(server.dhl.calls().len(), 2, "a forged number never reaches DHL");
+}
+
+#[tokio::test]
 async fn address_validation_says_only_whether_dhl_serves_the_place() {
     let server = start().await;
     server.dhl.on(
