@@ -186,6 +186,32 @@ pub struct InformationRequest {
     pub closed_at: Option<i64>,
 }
 
+/// The most bookings one fix makes: each after the one before failed without booking.
+pub const MAX_BOOKING_ATTEMPTS: u32 = 1000;
+
+/// The `n`-th shipment (from 0) that request `id`'s fix books: named by the request, so a fix
+/// sent twice, or by two nodes at once, books under the same id, and the store refuses the
+/// second. A new attempt gets the next id only once the one before failed.
+pub fn booking_attempt(id: &InformationRequestId, n: u32) -> ShipmentId {
+    let base = ulid_of(id.as_str());
+    // The attempt number goes into bits 64–79 of the random part: ids made right after the
+    // request in the same millisecond differ from it in the low bits only, so none is taken
+    // for an attempt.
+    let ulid = ulid::Ulid(base.0 ^ (u128::from(n.min(MAX_BOOKING_ATTEMPTS) + 1) << 64));
+    ShipmentId::parse(&format!("shp_{}", ulid.to_string().to_ascii_lowercase())).expect("a ULID makes a shipment id")
+}
+
+/// Whether `shipment` is one of the shipments request `id`'s fix booked.
+pub fn is_booking_attempt(id: &InformationRequestId, shipment: &ShipmentId) -> bool {
+    let apart = ulid_of(id.as_str()).0 ^ ulid_of(shipment.as_str()).0;
+    apart & u128::from(u64::MAX) == 0 && (1..=u128::from(MAX_BOOKING_ATTEMPTS)).contains(&(apart >> 64))
+}
+
+fn ulid_of(prefixed: &str) -> ulid::Ulid {
+    let text = prefixed.split_once('_').map_or(prefixed, |(_, rest)| rest);
+    ulid::Ulid::from_string(text).expect("ids hold a ULID")
+}
+
 /// Whether `booked` carries everything `refused` was to carry (every SKU, at least as many):
 /// a request raised by `refused`'s booking is then answered by other means.
 pub fn covers(booked: &[ShipmentLine], refused: &[ShipmentLine]) -> bool {
@@ -329,6 +355,19 @@ mod tests {
             fix(InfoField::Phone, &address, "+90 532 111 22 33").unwrap().phone.as_deref(),
             Some("+90 532 111 22 33")
         );
+    }
+
+    #[test]
+    fn a_fixs_bookings_are_named_by_its_request_one_id_per_attempt() {
+        let id = InformationRequestId::generate();
+        let attempts: Vec<ShipmentId> = (0..3).map(|n| booking_attempt(&id, n)).collect();
+        assert_eq!(attempts[0], booking_attempt(&id, 0), "the same attempt, the same id");
+        assert_eq!(&attempts[0].as_str()[4..14], &id.as_str()[4..14], "made at the request's time");
+        assert!(attempts[0] != attempts[1] && attempts[1] != attempts[2]);
+        assert!(attempts.iter().all(|a| is_booking_attempt(&id, a)));
+        let neighbour = ShipmentId::generate();
+        assert!(!is_booking_attempt(&id, &neighbour), "a shipment made in the same millisecond");
+        assert!(!is_booking_attempt(&InformationRequestId::generate(), &attempts[0]), "another request's");
     }
 
     #[test]

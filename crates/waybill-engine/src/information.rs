@@ -10,7 +10,8 @@ use waybill_core::api::requests::ShipmentPatch;
 use waybill_core::change::Target;
 use waybill_core::ids::{EventId, InformationRequestId, ShipmentId};
 use waybill_core::information::{
-    InfoActor, InfoMethod, InfoResolution, InfoSource, InfoState, InformationRequest, covers, fix,
+    InfoActor, InfoMethod, InfoResolution, InfoSource, InfoState, InformationRequest, MAX_BOOKING_ATTEMPTS,
+    booking_attempt, covers, fix, is_booking_attempt,
 };
 use waybill_core::{BookingState, Event, Invalid, Page, Scope, Shipment, TrackingEvent, TrackingStatus};
 use waybill_store::{NewJob, now_ms};
@@ -60,13 +61,6 @@ pub(crate) fn register(r: &mut Registry) {
         let scope = ctx.scope.ok_or_else(|| EngineError::Internal("an information job without a scope".into()))?;
         engine.follow_information(&scope, &job.shipment_id).await.map(|_| Next::Done)
     });
-}
-
-/// The replacement a request's fix books, named by the request: one fix, one booking, however
-/// often (or on however many nodes) it is sent.
-fn replacement_of(id: &InformationRequestId) -> ShipmentId {
-    let ulid = id.as_str().trim_start_matches("inf_");
-    ShipmentId::parse(&format!("shp_{ulid}")).expect("a request id's ULID makes a shipment id")
 }
 
 impl Engine {
@@ -129,7 +123,7 @@ impl Engine {
             }
             let open = self.store().information_requests_of_shipment(scope, &refused.id).await?;
             let Some(request) = open.iter().find(|r| r.state == InfoState::Open) else { continue };
-            if replacement_of(&request.id) == booked.id {
+            if is_booking_attempt(&request.id, &booked.id) {
                 continue;
             }
             let why = format!("the order was booked again as shipment {}", booked.id);
@@ -189,7 +183,6 @@ impl Engine {
         request.check_open().map_err(|e| EngineError::Conflict(e.to_string()))?;
         let shipment = self.store().shipment(scope, &request.shipment_id).await?;
         let fixed = fix(request.field, &shipment.ship_to, value).map_err(Invalid)?;
-        let replacement = replacement_of(&request.id);
         let (method, new_shipment_id, note) = match request.source {
             InfoSource::BookingRefusal => {
                 if shipment.booking_state != BookingState::Failed {
@@ -200,6 +193,15 @@ impl Engine {
                         shipment.id
                     )));
                 }
+                let replacement = match self.next_booking_attempt(scope, &request.id).await? {
+                    Attempt::Book(replacement) => replacement,
+                    // An earlier sending booked it and stopped before closing the request.
+                    Attempt::Booked(booked) => {
+                        return self
+                            .close_resolved(scope, id, &fixed, by, (InfoMethod::BookedAgain, Some(booked), None))
+                            .await;
+                    }
+                };
                 let target = Target { ship_to: fixed.clone(), ..Target::of(&shipment) };
                 let input = self.check_booking(scope, crate::changes::rebooking(&shipment, target)).await?;
                 match self.book(scope, replacement.clone(), input).await {
@@ -216,7 +218,8 @@ impl Engine {
             }
             InfoSource::CarrierScan => {
                 let patch = ShipmentPatch { ship_to: Some(fixed.clone()), cod: None, parcels: None };
-                let changed = self.change_shipment_into(scope, &shipment.id, patch, replacement).await?;
+                let changed =
+                    self.change_shipment_into(scope, &shipment.id, patch, booking_attempt(&request.id, 0)).await?;
                 let method = match changed.change.method {
                     waybill_core::change::ChangeMethod::CarrierUpdate => InfoMethod::CarrierUpdate,
                     waybill_core::change::ChangeMethod::Rebooked => InfoMethod::Rebooked,
@@ -224,16 +227,54 @@ impl Engine {
                 (method, changed.change.replacement_shipment_id, changed.change.note)
             }
         };
+        self.close_resolved(scope, id, &fixed, by, (method, new_shipment_id, note)).await
+    }
+
+    /// Where the fix of a refused booking stands: the next shipment id to book it under, or
+    /// the shipment an earlier sending booked. An attempt that failed booked nothing (refused,
+    /// or the carrier never reached), so the next one may book; one still being settled with
+    /// the carrier is waited for.
+    async fn next_booking_attempt(&self, scope: &Scope, id: &InformationRequestId) -> Result<Attempt, EngineError> {
+        for n in 0..MAX_BOOKING_ATTEMPTS {
+            let candidate = booking_attempt(id, n);
+            match self.store().shipment(scope, &candidate).await {
+                Err(waybill_store::StoreError::NotFound) => return Ok(Attempt::Book(candidate)),
+                Ok(tried) if tried.booking_state == BookingState::Failed => continue,
+                Ok(tried) if tried.booking_state == BookingState::Booked => return Ok(Attempt::Booked(tried.id)),
+                Ok(_) => {
+                    return Err(EngineError::Conflict(format!(
+                        "the fix's booking {candidate} is being settled with the carrier; send the fix again in a minute"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Conflict(format!(
+            "the fix of {id} failed to book {MAX_BOOKING_ATTEMPTS} times; book the order by hand"
+        )))
+    }
+
+    /// Records the request's answer (`how`: method, new shipment, note), once, with the order's
+    /// address fixed while the order is not finished.
+    async fn close_resolved(
+        &self,
+        scope: &Scope,
+        id: &InformationRequestId,
+        fixed: &waybill_core::Address,
+        by: InfoActor,
+        how: (InfoMethod, Option<ShipmentId>, Option<String>),
+    ) -> Result<InformationRequest, EngineError> {
+        let (method, new_shipment_id, note) = how;
         let mut uow = self.begin().await?;
         let mut request = uow.tx.lock_information_request(scope, id).await?;
         let resolution =
-            InfoResolution { by, value: request.field.value_in(&fixed), method, new_shipment_id, note, at: now_ms() };
+            InfoResolution { by, value: request.field.value_in(fixed), method, new_shipment_id, note, at: now_ms() };
         request.resolve(resolution).map_err(|e| EngineError::Conflict(e.to_string()))?;
         uow.tx.close_information_request(&request).await?;
         if let Some(order_id) = &request.order_id {
             let mut order = uow.tx.lock_order(scope, order_id).await?;
             if order.status.can_cancel() && order.status != waybill_core::OrderStatus::Cancelled {
-                order.ship_to = request.field.apply(&order.ship_to, &request.field.value_in(&fixed));
+                order.ship_to = request.field.apply(&order.ship_to, &request.field.value_in(fixed));
                 order.updated_at = now_ms();
                 uow.tx.update_channel_order(&order).await?;
             }
@@ -243,6 +284,12 @@ impl Engine {
         tracing::info!(request = %id, method = method.as_str(), "information request resolved");
         Ok(request)
     }
+}
+
+/// Where the fix of a refused booking stands (`Engine::next_booking_attempt`).
+enum Attempt {
+    Book(ShipmentId),
+    Booked(ShipmentId),
 }
 
 /// A request as its customer sees it on their page.

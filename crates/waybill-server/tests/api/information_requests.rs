@@ -60,6 +60,14 @@ async fn a_booking_refused_over_the_postcode_is_booked_again_with_the_fix_once()
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown field: {problem}");
     assert_eq!(h.get(&format!("/v1/information-requests/{id}")).await.1["state"], "open", "refusals change nothing");
 
+    // The carrier is down when the fix is sent: nothing is booked, the request stays open, and
+    // the same fix sent again books once.
+    h.sim.set_faults(waybill_sim::Faults { error_rate: 1.0, ..Default::default() });
+    let (status, problem) = h.post(&resolve, &json!({"value": "34710"})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "[{}] {problem}", h.backend);
+    assert_eq!(h.get(&format!("/v1/information-requests/{id}")).await.1["state"], "open", "kept for a retry");
+    h.sim.set_faults(waybill_sim::Faults::default());
+
     let (status, resolved) = h.post(&resolve, &json!({"value": "34710"})).await;
     assert_eq!(status, StatusCode::OK, "[{}] {resolved}", h.backend);
     assert_eq!(resolved["state"], "resolved");
@@ -76,6 +84,13 @@ async fn a_booking_refused_over_the_postcode_is_booked_again_with_the_fix_once()
     let (status, again) = h.post(&resolve, &json!({"value": "34711"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "answered once: {again}");
     assert_eq!(h.carrier_bookings(new_id).await.len(), 1, "booked once");
+    let (_, failed_now) = h.get("/v1/shipments?booking_state=failed").await;
+    assert_eq!(
+        failed_now["data"].as_array().unwrap().len(),
+        2,
+        "the refused booking and the attempt the outage failed"
+    );
+    assert_eq!(h.get("/v1/shipments?booking_state=booked").await.1["data"].as_array().unwrap().len(), 1);
     assert_eq!(event_count(&h, id, "information_request.opened").await, 1);
     assert_eq!(event_count(&h, id, "information_request.resolved").await, 1);
     assert_eq!(h.get("/v1/information-requests?state=open").await.1["data"], json!([]));
