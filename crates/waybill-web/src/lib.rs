@@ -1,11 +1,14 @@
 //! The HTML face of Waybill: public pages for end customers.
 //!
 //! [`router`] serves the branded tracking page under `/t/…`, [`unsubscribe_router`] the page
-//! behind the unsubscribe link of every email (`/u/…`) and [`ndr_router`] the page where a
-//! customer chooses what happens after a failed delivery (`/n/…`). None knows a database: a
+//! behind the unsubscribe link of every email (`/u/…`), [`ndr_router`] the page where a
+//! customer chooses what happens after a failed delivery (`/n/…`), [`cancel_router`] the page
+//! where a customer cancels an order not yet dispatched (`/c/…`) and [`info_router`] the page
+//! that asks for the one detail a carrier needs (`/i/…`). None knows a database: a
 //! [`TrackingSource`] gives the page data and decides who may see what, an
 //! [`UnsubscribeSource`] reads and records what a link stops, an [`NdrSource`] reads a case and
-//! records the customer's choice.
+//! records the customer's choice, a [`CancelSource`] and an [`InfoSource`] read an order or a
+//! request and record the customer's cancellation or answer.
 
 pub mod cancel;
 pub mod info;
